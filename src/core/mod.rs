@@ -1,0 +1,18 @@
+//! The pure core of keygate: every rule of the product (key format, hashing, permissions,
+//! rate-limit arithmetic, input validation, the access decision), with no Workers type in it.
+//!
+//! Nothing under `core` may import `worker`, `js_sys` or `web_sys`: it compiles and is tested
+//! natively with `cargo test`. Time and randomness come in as arguments ([`time::Timestamp`],
+//! [`random::Random`]), so every rule can be tested with a stepped clock and fixed bytes.
+
+pub mod access;
+pub mod base62;
+pub mod config;
+pub mod ids;
+pub mod input;
+pub mod key;
+pub mod model;
+pub mod permission;
+pub mod random;
+pub mod ratelimit;
+pub mod time;

@@ -1,0 +1,150 @@
+//! The service's records, and the JSON views clients see of them.
+//!
+//! Records are what storage holds; views are what responses carry. A key's view never holds its
+//! hash or its plaintext: only [`CreatedKeyView`] carries the plaintext, once.
+
+use super::key::Environment;
+use super::permission::PermissionSet;
+use super::ratelimit::RateLimitPolicy;
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStatus {
+    Active,
+    Disabled,
+    Expired,
+}
+
+/// Everything known about a key except its counters. Its key object holds the authoritative
+/// copy; its team object holds a copy for listings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    pub id: String,
+    pub team_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// The first twelve characters of the key, for identification.
+    pub prefix: String,
+    pub environment: Environment,
+    pub permissions: PermissionSet,
+    /// Names of the service account's roles the permissions were taken from, at creation.
+    pub roles: Vec<String>,
+    pub rate_limit: RateLimitPolicy,
+    pub project_id: Option<String>,
+    pub service_account_id: Option<String>,
+    pub metadata: Option<Map<String, Value>>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub disabled_at: Option<Timestamp>,
+    pub last_used: Option<Timestamp>,
+}
+
+impl KeyRecord {
+    /// Disabled wins over expired: disabling is permanent, expiry can be extended.
+    pub fn status(&self, now: Timestamp) -> KeyStatus {
+        if self.disabled_at.is_some() {
+            KeyStatus::Disabled
+        } else if self.expires_at.is_some_and(|e| e <= now) {
+            KeyStatus::Expired
+        } else {
+            KeyStatus::Active
+        }
+    }
+
+    pub fn view(&self, now: Timestamp) -> KeyView<'_> {
+        KeyView {
+            id: &self.id,
+            name: &self.name,
+            description: self.description.as_deref(),
+            prefix: &self.prefix,
+            environment: self.environment,
+            permissions: &self.permissions,
+            roles: &self.roles,
+            status: self.status(now),
+            rate_limit: &self.rate_limit,
+            project_id: self.project_id.as_deref(),
+            service_account_id: self.service_account_id.as_deref(),
+            metadata: self.metadata.as_ref(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            expires_at: self.expires_at,
+            disabled_at: self.disabled_at,
+            last_used: self.last_used,
+        }
+    }
+}
+
+/// The public `Key` object of the contract.
+#[derive(Serialize)]
+pub struct KeyView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    pub prefix: &'a str,
+    pub environment: Environment,
+    pub permissions: &'a PermissionSet,
+    pub roles: &'a [String],
+    pub status: KeyStatus,
+    pub rate_limit: &'a RateLimitPolicy,
+    pub project_id: Option<&'a str>,
+    pub service_account_id: Option<&'a str>,
+    pub metadata: Option<&'a Map<String, Value>>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub disabled_at: Option<Timestamp>,
+    pub last_used: Option<Timestamp>,
+}
+
+/// `Key` plus the full key: the only view that ever carries the secret.
+#[derive(Serialize)]
+pub struct CreatedKeyView<'a> {
+    #[serde(flatten)]
+    pub view: KeyView<'a>,
+    /// The full key, in clear.
+    pub key: &'a str,
+}
+
+/// Admitted requests of a key, by UTC calendar day and month.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageView {
+    pub requests_today: u64,
+    pub requests_this_month: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+    pub permissions: PermissionSet,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceAccount {
+    pub id: String,
+    pub name: String,
+    /// Role names.
+    pub roles: Vec<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}

@@ -1,0 +1,8 @@
+//! keygate: an API-key service for Cloudflare Workers.
+//!
+//! - [`core`]: every rule of the product, pure and natively tested (never imports `worker`).
+//! - `storage`: the adapters to Workers KV and to the Durable Objects' internal protocol.
+//! - `objects`: the Durable Objects (one per key, one per team).
+//! - `http`: the router, authentication, handlers and problem+json errors.
+
+pub mod core;
