@@ -6,3 +6,7 @@
 //! - `http`: the router, authentication, handlers and problem+json errors.
 
 pub mod core;
+pub mod http;
+#[cfg(target_arch = "wasm32")]
+pub mod objects;
+pub mod storage;

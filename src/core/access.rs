@@ -54,6 +54,9 @@ pub struct KeyState {
     pub usage: Usage,
     /// When `last_used` was last copied to the team's listing.
     pub last_used_published: Option<Timestamp>,
+    /// Bumped by every change to the record, for compare-and-set updates.
+    #[serde(default)]
+    pub revision: u64,
 }
 
 /// The answer to a check: the key as it stands (absent for `invalid_key`) and its windows.
@@ -76,6 +79,7 @@ impl KeyState {
             counters: Counters::default(),
             usage: Usage::default(),
             last_used_published: None,
+            revision: 1,
         }
     }
 

@@ -8,6 +8,7 @@ use super::key::Environment;
 use super::permission::{Permission, PermissionSet, MAX_PERMISSIONS};
 use super::ratelimit::{Plan, PolicyError, RateLimitPolicy};
 use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -352,7 +353,7 @@ pub fn parse_name(field: &str, s: &str) -> Result<String> {
 
 /// A rate-limit request before it is resolved against a plan (and, for updates, the current
 /// policy).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateLimitInput {
     pub plan: Option<Plan>,
     pub per_minute: Option<u32>,
@@ -548,7 +549,7 @@ pub fn parse_service_account_patch(bytes: &[u8]) -> Result<(Option<String>, Opti
 }
 
 /// `GET /v1/api-keys` query.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListQuery {
     pub limit: usize,
     /// Opaque to clients: the position after which the next page starts.

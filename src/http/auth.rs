@@ -1,0 +1,143 @@
+//! Authentication: from the `Authorization` header to a confirmed caller.
+//!
+//! [`present`] does what needs no Durable Object: parse the header and the key (format and
+//! checksum), hash it, and find it in the KV index. A malformed key or one KV does not know is
+//! rejected here, so garbage traffic never reaches, or creates, an object. [`confirm`] then asks
+//! the key's own object, which decides 401/403/429 in the contract's order and counts the request
+//! in the same round trip.
+
+use super::bearer::{bearer_token, BearerError};
+use super::ctx::Ctx;
+use super::problem::ApiError;
+use crate::core::access::{Denial, Requirement};
+use crate::core::key::{secrets_equal, KeyHash, PlainKey};
+use crate::core::model::KeyRecord;
+use crate::core::permission::Permission;
+use crate::core::ratelimit::LimitState;
+use crate::storage::protocol::{IndexEntry, KeyCall, KeyReply};
+use worker::Request;
+
+/// A key that passed the edge checks: well-formed and known to the index.
+pub struct Presented {
+    pub hash: KeyHash,
+    pub entry: IndexEntry,
+}
+
+/// A key its object has confirmed for this request.
+pub struct Caller {
+    pub record: KeyRecord,
+    pub limit: LimitState,
+}
+
+fn token(req: &Request) -> Result<String, ApiError> {
+    let header = req.headers().get("Authorization").ok().flatten();
+    bearer_token(header.as_deref())
+        .map(str::to_owned)
+        .map_err(|e| match e {
+            BearerError::Missing => ApiError::missing_key(),
+            BearerError::Malformed => ApiError::malformed_header(),
+        })
+}
+
+/// Parses a key and finds it in the index: no Durable Object is touched.
+pub async fn find_key(ctx: &Ctx, text: &str) -> Result<Result<Presented, ApiError>, ApiError> {
+    let key = match PlainKey::parse(&ctx.config.key_prefix, text) {
+        Ok(k) => k,
+        Err(e) => return Ok(Err(ApiError::malformed_key(e))),
+    };
+    let hash = key.hash();
+    Ok(match ctx.stores.index_get(&hash).await? {
+        Some(entry) => Ok(Presented { hash, entry }),
+        None => Err(ApiError::invalid_key()),
+    })
+}
+
+pub async fn present(ctx: &Ctx, req: &Request) -> Result<Presented, ApiError> {
+    let text = token(req)?;
+    find_key(ctx, &text).await?
+}
+
+/// Asks the key's object to check (and maybe count) this request.
+pub async fn check(
+    ctx: &Ctx,
+    p: &Presented,
+    requirement: Requirement,
+) -> Result<crate::core::access::CheckResult, ApiError> {
+    let call = KeyCall::Check {
+        hash: p.hash,
+        requirement,
+    };
+    match ctx.stores.key(&p.entry.key_id, &call).await? {
+        KeyReply::Checked { result } => Ok(*result),
+        other => Err(super::ctx::internal(
+            "key object",
+            format!("unexpected reply {other:?}"),
+        )),
+    }
+}
+
+pub async fn confirm(
+    ctx: &Ctx,
+    p: &Presented,
+    requirement: Requirement,
+) -> Result<Caller, ApiError> {
+    let result = check(ctx, p, requirement).await?;
+    if let Some(limit) = result.limit {
+        ctx.limit.set(Some(limit));
+    }
+    match (result.denial, result.record, result.limit) {
+        (None, Some(record), Some(limit)) => Ok(Caller { record, limit }),
+        (Some(d), _, limit) => {
+            let retry = limit.and_then(|l| l.retry_after(ctx.now));
+            Err(ApiError::from_denial(
+                &d,
+                if d == Denial::RateLimited {
+                    retry
+                } else {
+                    None
+                },
+            ))
+        }
+        _ => Err(ApiError::invalid_key()),
+    }
+}
+
+/// A requirement of some permissions, counted.
+pub fn needs(perms: &[&str]) -> Requirement {
+    Requirement {
+        permissions: perms.iter().map(|p| Permission::new_static(p)).collect(),
+        count: true,
+        ..Default::default()
+    }
+}
+
+/// The usual case: present, then confirm with one permission, counting the request.
+pub async fn authorize(ctx: &Ctx, req: &Request, perm: &str) -> Result<Caller, ApiError> {
+    let p = present(ctx, req).await?;
+    confirm(ctx, &p, needs(&[perm])).await
+}
+
+/// The operator endpoints: only the `ADMIN_TOKEN` secret opens them. An API key is refused
+/// with `403` (it is a real credential, just not for this), anything else with `401`.
+pub fn operator(ctx: &Ctx, req: &Request) -> Result<(), ApiError> {
+    let text = token(req)?;
+    let admin = ctx
+        .env
+        .secret("ADMIN_TOKEN")
+        .map(|s| s.to_string())
+        .or_else(|_| ctx.env.var("ADMIN_TOKEN").map(|v| v.to_string()))
+        .ok()
+        .filter(|t| !t.is_empty());
+    let Some(admin) = admin else {
+        return Err(ApiError::operator_token_unset());
+    };
+    if secrets_equal(&text, &admin) {
+        return Ok(());
+    }
+    if PlainKey::parse(&ctx.config.key_prefix, &text).is_ok() {
+        return Err(ApiError::forbidden(
+            "team endpoints take the operator token (ADMIN_TOKEN), not an API key",
+        ));
+    }
+    Err(ApiError::invalid_operator_token())
+}

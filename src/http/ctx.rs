@@ -1,0 +1,135 @@
+//! Per-request context and response helpers.
+
+use super::headers::rate_limit_headers;
+use super::problem::ApiError;
+use crate::core::config::Config;
+use crate::core::input::MAX_BODY_BYTES;
+use crate::core::ratelimit::LimitState;
+use crate::core::time::Timestamp;
+use crate::storage::{StoreError, Stores};
+use serde::Serialize;
+use std::cell::Cell;
+use worker::{console_error, Env, Request, Response, Result};
+
+pub type ApiResult = std::result::Result<Response, ApiError>;
+
+pub struct Ctx {
+    pub stores: Stores,
+    pub config: &'static Config,
+    pub env: Env,
+    pub now: Timestamp,
+    /// The calling key's windows, once its check has run: every later response carries them.
+    pub limit: Cell<Option<LimitState>>,
+}
+
+impl Ctx {
+    pub fn new(stores: Stores, config: &'static Config, env: &Env, now: Timestamp) -> Self {
+        Ctx {
+            stores,
+            config,
+            env: env.clone(),
+            now,
+            limit: Cell::new(None),
+        }
+    }
+
+    /// Turns a handler's result into the response, with the rate-limit headers of the calling
+    /// key on every response to a key-authenticated request, errors included.
+    pub fn finish(&self, result: ApiResult) -> Result<Response> {
+        let mut resp = match result {
+            Ok(r) => r,
+            Err(e) => problem_response(&e)?,
+        };
+        if let Some(limit) = self.limit.get() {
+            let h = resp.headers_mut();
+            for (name, value) in rate_limit_headers(&limit, self.now) {
+                h.set(name, &value)?;
+            }
+        }
+        Ok(resp)
+    }
+}
+
+pub fn problem_response(e: &ApiError) -> Result<Response> {
+    let body =
+        serde_json::to_string(&e.problem()).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let mut resp = Response::ok(body)?.with_status(e.status);
+    let h = resp.headers_mut();
+    h.set("Content-Type", "application/problem+json")?;
+    for (name, value) in &e.headers {
+        h.set(name, value)?;
+    }
+    Ok(resp)
+}
+
+pub fn json<T: Serialize>(status: u16, body: &T) -> ApiResult {
+    Response::from_json(body)
+        .map(|r| r.with_status(status))
+        .map_err(|e| internal("serializing a response", e))
+}
+
+pub fn no_content() -> ApiResult {
+    Ok(Response::empty()
+        .map_err(|e| internal("empty response", e))?
+        .with_status(204))
+}
+
+pub fn internal(what: &str, e: impl std::fmt::Display) -> ApiError {
+    console_error!("{what}: {e}");
+    ApiError::unavailable()
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        console_error!("storage: {}", e.0);
+        ApiError::unavailable()
+    }
+}
+
+/// Reads a JSON body: `415` unless `Content-Type` is JSON, `413` past 16 KiB.
+pub async fn read_json_body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiError> {
+    let headers = req.headers();
+    let content_type = headers
+        .get("Content-Type")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if media != "application/json"
+        && !(media.starts_with("application/") && media.ends_with("+json"))
+    {
+        return Err(ApiError::unsupported_media_type());
+    }
+    let declared = headers
+        .get("Content-Length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(ApiError::payload_too_large());
+    }
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|e| internal("reading the body", e))?;
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::payload_too_large());
+    }
+    Ok(bytes)
+}
+
+/// The query string as decoded pairs.
+pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
+    req.url()
+        .map(|u| {
+            u.query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}

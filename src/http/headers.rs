@@ -1,0 +1,72 @@
+//! Rate-limit response headers, from a key's windows.
+//!
+//! - `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` (Unix seconds) describe
+//!   the window with the fewest remaining (the one that will refuse first).
+//! - `RateLimit-Policy` and `RateLimit` (IETF draft-ietf-httpapi-ratelimit-headers) describe
+//!   both: `"minute";q=100;w=60, "hour";q=1000;w=3600` and `"minute";r=99;t=42, "hour";r=990;t=1242`
+//!   (`q` quota, `w` window seconds, `r` remaining, `t` seconds until reset).
+
+use crate::core::ratelimit::LimitState;
+use crate::core::time::Timestamp;
+
+pub fn rate_limit_headers(s: &LimitState, now: Timestamp) -> [(&'static str, String); 5] {
+    let b = s.binding();
+    let policy = s
+        .windows()
+        .iter()
+        .map(|w| {
+            format!(
+                "\"{}\";q={};w={}",
+                w.name.as_str(),
+                w.limit,
+                w.name.seconds()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let current = s
+        .windows()
+        .iter()
+        .map(|w| {
+            format!(
+                "\"{}\";r={};t={}",
+                w.name.as_str(),
+                w.remaining,
+                (w.reset - now.secs()).max(0)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    [
+        ("X-RateLimit-Limit", b.limit.to_string()),
+        ("X-RateLimit-Remaining", b.remaining.to_string()),
+        ("X-RateLimit-Reset", b.reset.to_string()),
+        ("RateLimit-Policy", policy),
+        ("RateLimit", current),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::ratelimit::{admit, Counters, Plan, RateLimitPolicy};
+
+    #[test]
+    fn headers_describe_the_binding_window_and_both_policies() {
+        let now = Timestamp::parse_rfc3339("2026-10-14T10:20:30Z").unwrap();
+        let p = RateLimitPolicy::build(Plan::Free, None, None).unwrap();
+        let s = admit(&p, &mut Counters::default(), now).unwrap();
+        let h = rate_limit_headers(&s, now);
+        assert_eq!(h[0], ("X-RateLimit-Limit", "100".into()));
+        assert_eq!(h[1], ("X-RateLimit-Remaining", "99".into()));
+        assert_eq!(
+            h[2].1,
+            Timestamp::parse_rfc3339("2026-10-14T10:21:00Z")
+                .unwrap()
+                .secs()
+                .to_string()
+        );
+        assert_eq!(h[3].1, "\"minute\";q=100;w=60, \"hour\";q=1000;w=3600");
+        assert_eq!(h[4].1, "\"minute\";r=99;t=30, \"hour\";r=999;t=2370");
+    }
+}

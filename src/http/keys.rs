@@ -1,0 +1,372 @@
+//! `/v1/api-keys`: create, list, get, update, disable, delete.
+//!
+//! Writes go to the key's object first (the authority), then to the listing and the index. A key
+//! becomes usable only when its KV index entry is written, which is the last step of creation;
+//! if any step fails, the earlier ones are undone, so no half-made key can ever verify.
+
+use super::auth::{authorize, check, confirm, needs, present, Presented};
+use super::ctx::{internal, json, no_content, query_pairs, read_json_body, ApiResult, Ctx};
+use super::problem::ApiError;
+use crate::core::access::{
+    apply_patch, management_requirement, KeyState, Requirement, UpdateError,
+};
+use crate::core::ids::{is_id, new_id, IdKind};
+use crate::core::input::{parse_key_patch, parse_list_query, parse_new_key, KeyPatch};
+use crate::core::key::{KeyHash, PlainKey};
+use crate::core::model::{CreatedKeyView, KeyRecord, UsageView};
+use crate::core::permission::{needs as perm, Permission, PermissionSet};
+use crate::core::random::OsRandom;
+use crate::storage::protocol::{IndexEntry, KeyCall, KeyReply, TeamCall, TeamReply};
+use serde::Serialize;
+use worker::{console_error, Request};
+
+/// `Key` + `usage`, for the single-key reads.
+#[derive(Serialize)]
+struct KeyWithUsage<'a> {
+    #[serde(flatten)]
+    key: crate::core::model::KeyView<'a>,
+    usage: UsageView,
+}
+
+#[derive(Serialize)]
+struct Page<'a> {
+    data: Vec<crate::core::model::KeyView<'a>>,
+    has_more: bool,
+    next_cursor: Option<String>,
+}
+
+/// Writes a new key everywhere it must be, in order, undoing what was done if a step fails.
+/// Returns the record as stored (with a service account's permissions filled in).
+pub async fn issue_key(
+    ctx: &Ctx,
+    record: KeyRecord,
+    hash: KeyHash,
+    caller_permissions: &PermissionSet,
+) -> Result<KeyRecord, ApiError> {
+    let team_id = record.team_id.clone();
+    let insert = TeamCall::InsertKey {
+        record: Box::new(record),
+        caller_permissions: caller_permissions.clone(),
+    };
+    let record = match ctx.stores.team(&team_id, &insert).await? {
+        TeamReply::Key { record } => *record,
+        TeamReply::ProjectNotFound => {
+            return Err(ApiError::not_found(
+                "`project_id` names no project of this team",
+            ))
+        }
+        TeamReply::ServiceAccountNotFound => {
+            return Err(ApiError::not_found(
+                "`service_account_id` names no service account of this team",
+            ))
+        }
+        TeamReply::MissingPermission { permission } => {
+            return Err(ApiError::forbidden(format!(
+                "the service account's roles include `{permission}`, which this key lacks"
+            )))
+        }
+        other => {
+            return Err(internal(
+                "team object",
+                format!("unexpected reply {other:?}"),
+            ))
+        }
+    };
+    let undo_listing = || async {
+        let remove = TeamCall::RemoveKey {
+            id: record.id.clone(),
+        };
+        if let Err(e) = ctx.stores.team(&team_id, &remove).await {
+            console_error!("undoing a listing failed for {}: {}", record.id, e.0);
+        }
+    };
+    let create = KeyCall::Create {
+        state: Box::new(KeyState::new(record.clone(), hash)),
+    };
+    match ctx.stores.key(&record.id, &create).await {
+        Ok(KeyReply::Created) => {}
+        Ok(other) => {
+            undo_listing().await;
+            return Err(internal("key object create", format!("{other:?}")));
+        }
+        Err(e) => {
+            undo_listing().await;
+            return Err(e.into());
+        }
+    }
+    let entry = IndexEntry {
+        key_id: record.id.clone(),
+        team_id: team_id.clone(),
+    };
+    if let Err(e) = ctx.stores.index_put(&hash, &entry).await {
+        // Not in the index, the key cannot verify; remove the object's copy too.
+        if let Err(e2) = ctx.stores.key(&record.id, &KeyCall::Delete).await {
+            console_error!("undoing a key object failed for {}: {}", record.id, e2.0);
+        }
+        undo_listing().await;
+        return Err(e.into());
+    }
+    Ok(record)
+}
+
+pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
+    let body = read_json_body(req).await;
+    let p = present(ctx, req).await?;
+    let input = body.and_then(|b| parse_new_key(&b, ctx.now).map_err(ApiError::input));
+    // The caller must hold api_keys:write and every permission it hands out.
+    let mut requirement = needs(&[perm::API_KEYS_WRITE]);
+    if let Ok(i) = &input {
+        requirement
+            .permissions
+            .extend(i.permissions.iter().cloned());
+        requirement.target_environment = i.environment;
+    }
+    let caller = confirm(ctx, &p, requirement).await?;
+    let input = input?;
+    let environment = input.environment.unwrap_or(caller.record.environment);
+    let plain = PlainKey::generate(&ctx.config.key_prefix, environment, &mut OsRandom);
+    let record = KeyRecord {
+        id: new_id(IdKind::Key, &mut OsRandom),
+        team_id: caller.record.team_id.clone(),
+        name: input.name,
+        description: input.description,
+        prefix: plain.display_prefix().to_owned(),
+        environment,
+        permissions: input.permissions,
+        roles: Vec::new(),
+        rate_limit: input.rate_limit,
+        project_id: input.project_id,
+        service_account_id: input.service_account_id,
+        metadata: input.metadata,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+        expires_at: input.expires_at,
+        disabled_at: None,
+        last_used: None,
+    };
+    let record = issue_key(ctx, record, plain.hash(), &caller.record.permissions).await?;
+    json(
+        201,
+        &CreatedKeyView {
+            view: record.view(ctx.now),
+            key: plain.expose_secret(),
+        },
+    )
+}
+
+pub async fn list(ctx: &Ctx, req: &Request) -> ApiResult {
+    let p = present(ctx, req).await?;
+    let query = parse_list_query(&query_pairs(req), &["environment", "project_id"])
+        .map_err(ApiError::input);
+    let caller = confirm(ctx, &p, needs(&[perm::API_KEYS_READ])).await?;
+    let query = query?;
+    let limit = query.limit;
+    match ctx
+        .stores
+        .team(&caller.record.team_id, &TeamCall::ListKeys { query })
+        .await?
+    {
+        TeamReply::Keys {
+            records,
+            next_cursor,
+        } => json(
+            200,
+            &Page {
+                data: records
+                    .iter()
+                    .take(limit)
+                    .map(|r| r.view(ctx.now))
+                    .collect(),
+                has_more: next_cursor.is_some(),
+                next_cursor,
+            },
+        ),
+        other => Err(internal("team object list", format!("{other:?}"))),
+    }
+}
+
+/// A key of the caller's team, with its usage and revision; `None` for anything else (another
+/// team's key is as invisible as one that never existed).
+async fn load(
+    ctx: &Ctx,
+    team_id: &str,
+    id: &str,
+) -> Result<Option<(KeyRecord, UsageView, u64)>, ApiError> {
+    if !is_id(IdKind::Key, id) {
+        return Ok(None);
+    }
+    Ok(match ctx.stores.key(id, &KeyCall::Get).await? {
+        KeyReply::Key {
+            record,
+            usage,
+            revision,
+        } if record.team_id == team_id => Some((*record, usage, revision)),
+        _ => None,
+    })
+}
+
+fn key_not_found(id: &str) -> ApiError {
+    let shown: String = id.chars().take(40).collect();
+    ApiError::not_found(format!("no API key `{shown}` in this team"))
+}
+
+fn with_usage(ctx: &Ctx, record: &KeyRecord, usage: UsageView) -> ApiResult {
+    json(
+        200,
+        &KeyWithUsage {
+            key: record.view(ctx.now),
+            usage,
+        },
+    )
+}
+
+pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
+    let caller = authorize(ctx, req, perm::API_KEYS_READ).await?;
+    let (record, usage, _) = load(ctx, &caller.record.team_id, id)
+        .await?
+        .ok_or_else(|| key_not_found(id))?;
+    with_usage(ctx, &record, usage)
+}
+
+/// The calling key itself. Needs no permission: a key may always see what it is.
+pub async fn current(ctx: &Ctx, req: &Request) -> ApiResult {
+    let p = present(ctx, req).await?;
+    let result = check(
+        ctx,
+        &p,
+        Requirement {
+            count: true,
+            ..Default::default()
+        },
+    )
+    .await?;
+    if let Some(limit) = result.limit {
+        ctx.limit.set(Some(limit));
+    }
+    match (result.denial, result.record, result.usage) {
+        (None, Some(record), Some(usage)) => with_usage(ctx, &record, usage),
+        (Some(d), _, _) => Err(ApiError::from_denial(
+            &d,
+            result.limit.and_then(|l| l.retry_after(ctx.now)),
+        )),
+        _ => Err(ApiError::invalid_key()),
+    }
+}
+
+/// Loads the target, then checks the caller against everything managing it needs: the
+/// management permission, every permission the target holds, and (for updates) every
+/// permission it would get. 401/403/429 come before the target's 404 and the body's 400.
+async fn manage(
+    ctx: &Ctx,
+    p: &Presented,
+    id: &str,
+    new_permissions: Option<&PermissionSet>,
+) -> Result<(KeyRecord, u64), ApiError> {
+    let target = load(ctx, &p.entry.team_id, id).await?;
+    let write = Permission::new_static(perm::API_KEYS_WRITE);
+    let requirement = match &target {
+        Some((t, _, _)) => management_requirement(&write, t, new_permissions),
+        None => {
+            let mut r = needs(&[perm::API_KEYS_WRITE]);
+            r.permissions
+                .extend(new_permissions.into_iter().flat_map(|s| s.iter().cloned()));
+            r
+        }
+    };
+    let caller = confirm(ctx, p, requirement).await?;
+    match target {
+        Some((t, _, rev)) if t.team_id == caller.record.team_id => Ok((t, rev)),
+        _ => Err(key_not_found(id)),
+    }
+}
+
+/// Copies a changed record into the team's listing.
+async fn relist(ctx: &Ctx, record: &KeyRecord) -> Result<(), ApiError> {
+    let put = TeamCall::PutKey {
+        record: Box::new(record.clone()),
+    };
+    ctx.stores.team(&record.team_id, &put).await?;
+    Ok(())
+}
+
+pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
+    let body = read_json_body(req).await;
+    let p = present(ctx, req).await?;
+    let patch: Result<KeyPatch, ApiError> =
+        body.and_then(|b| parse_key_patch(&b, ctx.now).map_err(ApiError::input));
+    let new_perms = patch.as_ref().ok().and_then(|pt| pt.permissions.as_ref());
+    let (mut target, mut revision) = manage(ctx, &p, id, new_perms).await?;
+    let patch = patch?;
+    // Compare-and-set: if the key changed since it was read, read it again and re-apply.
+    for _ in 0..3 {
+        let mut record = target.clone();
+        apply_patch(&mut record, &patch, ctx.now).map_err(|e| match e {
+            UpdateError::PermissionsImmutable => ApiError::conflict(
+                "permissions_immutable",
+                "Permissions are immutable",
+                "this key belongs to a service account: its permissions are fixed for life; create a new key instead",
+            ),
+            UpdateError::Invalid(detail) => ApiError::input(crate::core::input::InputError {
+                kind: crate::core::input::InputErrorKind::InvalidField,
+                detail,
+            }),
+        })?;
+        let call = KeyCall::Replace {
+            record: Box::new(record),
+            revision,
+        };
+        match ctx.stores.key(id, &call).await? {
+            KeyReply::Key {
+                record,
+                usage: _,
+                revision: _,
+            } => {
+                relist(ctx, &record).await?;
+                return json(200, &record.view(ctx.now));
+            }
+            KeyReply::Stale => {
+                let (t, _, rev) = load(ctx, &p.entry.team_id, id)
+                    .await?
+                    .ok_or_else(|| key_not_found(id))?;
+                target = t;
+                revision = rev;
+            }
+            _ => return Err(key_not_found(id)),
+        }
+    }
+    Err(ApiError::conflict(
+        "conflict",
+        "Concurrent update",
+        "the key kept changing while this update was applied; retry",
+    ))
+}
+
+pub async fn disable(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
+    let p = present(ctx, req).await?;
+    manage(ctx, &p, id, None).await?;
+    match ctx.stores.key(id, &KeyCall::Disable).await? {
+        KeyReply::Key { record, .. } => {
+            relist(ctx, &record).await?;
+            json(200, &record.view(ctx.now))
+        }
+        _ => Err(key_not_found(id)),
+    }
+}
+
+pub async fn delete(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
+    let p = present(ctx, req).await?;
+    let (target, _) = manage(ctx, &p, id, None).await?;
+    // The object first: from here on the key is invalid everywhere, whatever KV says.
+    match ctx.stores.key(id, &KeyCall::Delete).await? {
+        KeyReply::Deleted { hash } => {
+            if let Err(e) = ctx.stores.index_delete(&hash).await {
+                // Harmless: the index entry leads to an empty object, which answers invalid_key.
+                console_error!("removing the index entry of {id} failed: {}", e.0);
+            }
+        }
+        _ => return Err(key_not_found(id)),
+    }
+    let remove = TeamCall::RemoveKey { id: id.to_owned() };
+    ctx.stores.team(&target.team_id, &remove).await?;
+    no_content()
+}

@@ -1,0 +1,94 @@
+//! `/v1/teams`: the operator's endpoints. A team starts with one `live` key holding `admin:*`.
+
+use super::auth::operator;
+use super::ctx::{internal, json, read_json_body, ApiResult, Ctx};
+use super::keys::issue_key;
+use super::problem::ApiError;
+use crate::core::ids::{is_id, new_id, IdKind};
+use crate::core::input::parse_named;
+use crate::core::key::{Environment, PlainKey};
+use crate::core::model::{CreatedKeyView, KeyRecord, Team};
+use crate::core::permission::{Permission, PermissionSet};
+use crate::core::random::OsRandom;
+use crate::core::ratelimit::RateLimitPolicy;
+use crate::storage::protocol::{TeamCall, TeamReply};
+use serde::Serialize;
+use worker::{console_error, Request};
+
+#[derive(Serialize)]
+struct CreatedTeam<'a> {
+    team: &'a Team,
+    api_key: CreatedKeyView<'a>,
+}
+
+pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
+    let body = read_json_body(req).await;
+    operator(ctx, req)?;
+    let name = parse_named(&body?).map_err(ApiError::input)?;
+    let team = Team {
+        id: new_id(IdKind::Team, &mut OsRandom),
+        name,
+        created_at: ctx.now,
+    };
+    match ctx
+        .stores
+        .team(&team.id, &TeamCall::Init { team: team.clone() })
+        .await?
+    {
+        TeamReply::Team { .. } => {}
+        other => return Err(internal("team init", format!("{other:?}"))),
+    }
+    let admin = PermissionSet::new([Permission::new_static("admin:*")]);
+    let plain = PlainKey::generate(&ctx.config.key_prefix, Environment::Live, &mut OsRandom);
+    let record = KeyRecord {
+        id: new_id(IdKind::Key, &mut OsRandom),
+        team_id: team.id.clone(),
+        name: "Admin key".into(),
+        description: Some("The team's first key, made with the team.".into()),
+        prefix: plain.display_prefix().to_owned(),
+        environment: Environment::Live,
+        permissions: admin.clone(),
+        roles: Vec::new(),
+        rate_limit: RateLimitPolicy::free(),
+        project_id: None,
+        service_account_id: None,
+        metadata: None,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+        expires_at: None,
+        disabled_at: None,
+        last_used: None,
+    };
+    let record = match issue_key(ctx, record, plain.hash(), &admin).await {
+        Ok(r) => r,
+        Err(e) => {
+            // A team without its first key is useless: take it back.
+            if let Err(e2) = ctx.stores.team(&team.id, &TeamCall::Destroy).await {
+                console_error!("undoing team {} failed: {}", team.id, e2.0);
+            }
+            return Err(e);
+        }
+    };
+    json(
+        201,
+        &CreatedTeam {
+            team: &team,
+            api_key: CreatedKeyView {
+                view: record.view(ctx.now),
+                key: plain.expose_secret(),
+            },
+        },
+    )
+}
+
+pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
+    operator(ctx, req)?;
+    let not_found = || ApiError::not_found("no such team");
+    if !is_id(IdKind::Team, id) {
+        return Err(not_found());
+    }
+    match ctx.stores.team(id, &TeamCall::Get).await? {
+        TeamReply::Team { team } => json(200, &team),
+        _ => Err(not_found()),
+    }
+}

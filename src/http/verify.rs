@@ -1,0 +1,161 @@
+//! `POST /v1/verify` (for product backends: the key in the body is the credential) and
+//! `GET /v1/rate-limit` (the caller's windows, not counted).
+
+use super::auth::{check, confirm, find_key, present};
+use super::ctx::{json, read_json_body, ApiResult, Ctx};
+use super::problem::ApiError;
+use crate::core::access::{Denial, Requirement};
+use crate::core::input::parse_verify;
+use crate::core::key::Environment;
+use crate::core::permission::PermissionSet;
+use crate::core::ratelimit::{LimitState, WindowState};
+use crate::core::time::Timestamp;
+use serde::Serialize;
+use worker::Request;
+
+#[derive(Serialize)]
+struct Limit {
+    limit: u32,
+    remaining: u32,
+    reset: i64,
+}
+
+#[derive(Serialize, Default)]
+struct Verification<'a> {
+    valid: bool,
+    code: &'static str,
+    key_id: Option<&'a str>,
+    team_id: Option<&'a str>,
+    name: Option<&'a str>,
+    environment: Option<Environment>,
+    permissions: Option<&'a PermissionSet>,
+    project_id: Option<&'a str>,
+    expires_at: Option<Timestamp>,
+    rate_limit: Option<Limit>,
+}
+
+fn code(d: Option<&Denial>) -> &'static str {
+    match d {
+        None => "valid",
+        Some(Denial::InvalidKey) => "invalid_key",
+        Some(Denial::DisabledKey) => "disabled_key",
+        Some(Denial::ExpiredKey) => "expired_key",
+        Some(Denial::MissingPermission(_)) | Some(Denial::TestKeyOnLive) => {
+            "insufficient_permissions"
+        }
+        Some(Denial::ProjectMismatch) => "project_mismatch",
+        Some(Denial::RateLimited) => "rate_limited",
+    }
+}
+
+/// Always `200` for a well-formed request: the answer is in `valid` and `code`.
+pub async fn verify(ctx: &Ctx, req: &mut Request) -> ApiResult {
+    let body = read_json_body(req).await?;
+    let input = parse_verify(&body).map_err(ApiError::input)?;
+    let presented = match find_key(ctx, &input.key).await? {
+        Ok(p) => p,
+        Err(e) => {
+            let code = if e.code == "malformed_key" {
+                "malformed_key"
+            } else {
+                "invalid_key"
+            };
+            return json(
+                200,
+                &Verification {
+                    code,
+                    ..Default::default()
+                },
+            );
+        }
+    };
+    let requirement = Requirement {
+        permissions: input.permissions.iter().cloned().collect(),
+        target_environment: None,
+        project_id: input.project_id,
+        count: true,
+    };
+    let result = check(ctx, &presented, requirement).await?;
+    let Some(record) = &result.record else {
+        return json(
+            200,
+            &Verification {
+                code: "invalid_key",
+                ..Default::default()
+            },
+        );
+    };
+    if let Some(limit) = result.limit {
+        ctx.limit.set(Some(limit));
+    }
+    json(
+        200,
+        &Verification {
+            valid: result.denial.is_none(),
+            code: code(result.denial.as_ref()),
+            key_id: Some(&record.id),
+            team_id: Some(&record.team_id),
+            name: Some(&record.name),
+            environment: Some(record.environment),
+            permissions: Some(&record.permissions),
+            project_id: record.project_id.as_deref(),
+            expires_at: record.expires_at,
+            rate_limit: result.limit.map(|l| {
+                let b = l.binding();
+                Limit {
+                    limit: b.limit,
+                    remaining: b.remaining,
+                    reset: b.reset,
+                }
+            }),
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct Window {
+    name: &'static str,
+    limit: u32,
+    remaining: u32,
+    reset: i64,
+    reset_at: Timestamp,
+}
+
+impl From<&WindowState> for Window {
+    fn from(w: &WindowState) -> Self {
+        Window {
+            name: w.name.as_str(),
+            limit: w.limit,
+            remaining: w.remaining,
+            reset: w.reset,
+            reset_at: Timestamp::from_secs(w.reset),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct RateLimitBody {
+    limit: u32,
+    remaining: u32,
+    reset: i64,
+    reset_at: Timestamp,
+    windows: [Window; 2],
+}
+
+fn rate_limit_body(l: &LimitState) -> RateLimitBody {
+    let b = Window::from(l.binding());
+    RateLimitBody {
+        limit: b.limit,
+        remaining: b.remaining,
+        reset: b.reset,
+        reset_at: b.reset_at,
+        windows: [Window::from(&l.minute), Window::from(&l.hour)],
+    }
+}
+
+/// The caller's windows. Needs no permission and is not counted.
+pub async fn rate_limit(ctx: &Ctx, req: &Request) -> ApiResult {
+    let p = present(ctx, req).await?;
+    let caller = confirm(ctx, &p, Requirement::default()).await?;
+    json(200, &rate_limit_body(&caller.limit))
+}

@@ -1,0 +1,99 @@
+//! The adapters: Workers KV and the Durable Object stubs, behind one small handle.
+
+use super::protocol::{index_name, IndexEntry, KeyCall, KeyReply, TeamCall, TeamReply};
+use crate::core::key::KeyHash;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use worker::{Env, Headers, KvStore, Method, ObjectNamespace, Request, RequestInit};
+
+/// Binding names, as in `wrangler.toml`.
+pub const KV_BINDING: &str = "KEY_INDEX";
+pub const KEY_OBJECTS: &str = "KEY_OBJECTS";
+pub const TEAM_OBJECTS: &str = "TEAM_OBJECTS";
+
+/// A storage failure: logged with its cause, answered as `503`.
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl From<worker::Error> for StoreError {
+    fn from(e: worker::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+impl From<worker::kv::KvError> for StoreError {
+    fn from(e: worker::kv::KvError) -> Self {
+        StoreError(format!("kv: {e:?}"))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+pub struct Stores {
+    kv: KvStore,
+    keys: ObjectNamespace,
+    teams: ObjectNamespace,
+}
+
+impl Stores {
+    pub fn from_env(env: &Env) -> StoreResult<Self> {
+        Ok(Stores {
+            kv: env.kv(KV_BINDING)?,
+            keys: env.durable_object(KEY_OBJECTS)?,
+            teams: env.durable_object(TEAM_OBJECTS)?,
+        })
+    }
+
+    pub async fn index_get(&self, hash: &KeyHash) -> StoreResult<Option<IndexEntry>> {
+        let text = self.kv.get(&index_name(hash)).text().await?;
+        Ok(text.as_deref().and_then(IndexEntry::decode))
+    }
+
+    pub async fn index_put(&self, hash: &KeyHash, entry: &IndexEntry) -> StoreResult<()> {
+        self.kv
+            .put(&index_name(hash), entry.encode())?
+            .execute()
+            .await?;
+        Ok(())
+    }
+
+    pub async fn index_delete(&self, hash: &KeyHash) -> StoreResult<()> {
+        self.kv.delete(&index_name(hash)).await?;
+        Ok(())
+    }
+
+    pub async fn key(&self, key_id: &str, call: &KeyCall) -> StoreResult<KeyReply> {
+        call_object(&self.keys, key_id, call).await
+    }
+
+    pub async fn team(&self, team_id: &str, call: &TeamCall) -> StoreResult<TeamReply> {
+        call_object(&self.teams, team_id, call).await
+    }
+}
+
+/// One JSON request to the object named `name`, one JSON answer.
+async fn call_object<C: Serialize, R: DeserializeOwned>(
+    ns: &ObjectNamespace,
+    name: &str,
+    call: &C,
+) -> StoreResult<R> {
+    let stub = ns.id_from_name(name)?.get_stub()?;
+    let body = serde_json::to_string(call).map_err(|e| StoreError(e.to_string()))?;
+    let headers = Headers::new();
+    headers.set("content-type", "application/json")?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(body.into()));
+    let req = Request::new_with_init("https://object.internal/call", &init)?;
+    let mut resp = stub.fetch_with_request(req).await?;
+    if resp.status_code() != 200 {
+        let text = resp.text().await.unwrap_or_default();
+        return Err(StoreError(format!(
+            "object answered {}: {text}",
+            resp.status_code()
+        )));
+    }
+    let bytes = resp.bytes().await?;
+    serde_json::from_slice(&bytes).map_err(|e| StoreError(format!("object reply: {e}")))
+}

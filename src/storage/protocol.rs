@@ -1,0 +1,428 @@
+//! The internal protocol between the Worker and its Durable Objects, and the key object's
+//! dispatch as a pure function of (state, call, now). Nothing here touches a Workers type: the
+//! object only loads state, calls [`key_dispatch`], persists what it says, and answers.
+
+use crate::core::access::{self, CheckResult, KeyState, Requirement};
+use crate::core::input::ListQuery;
+use crate::core::key::KeyHash;
+use crate::core::model::{KeyRecord, Project, Role, ServiceAccount, Team, UsageView};
+use crate::core::permission::{Permission, PermissionSet};
+use crate::core::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// What KV stores under a key's hash: where to find the key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub key_id: String,
+    pub team_id: String,
+}
+
+impl IndexEntry {
+    /// `key_…/team_…`: ids never contain `/`.
+    pub fn encode(&self) -> String {
+        format!("{}/{}", self.key_id, self.team_id)
+    }
+
+    pub fn decode(s: &str) -> Option<Self> {
+        let (key_id, team_id) = s.split_once('/')?;
+        Some(IndexEntry {
+            key_id: key_id.to_owned(),
+            team_id: team_id.to_owned(),
+        })
+    }
+}
+
+/// The KV name of a key's index entry.
+pub fn index_name(hash: &KeyHash) -> String {
+    format!("h:{}", hash.to_hex())
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum KeyCall {
+    /// Creates the key; fails with `Exists` if the object already holds one.
+    Create {
+        state: Box<KeyState>,
+    },
+    /// Checks (and maybe counts) a request made with the key whose hash is given.
+    Check {
+        hash: KeyHash,
+        requirement: Requirement,
+    },
+    Get,
+    /// Replaces the record if it is still at `revision` (compare-and-set), keeping the object's
+    /// own `last_used`.
+    Replace {
+        record: Box<KeyRecord>,
+        revision: u64,
+    },
+    Disable,
+    /// Deletes everything; answers the hash so the caller can remove the index entry.
+    Delete,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum KeyReply {
+    Created,
+    Exists,
+    Checked {
+        result: Box<CheckResult>,
+    },
+    Key {
+        record: Box<KeyRecord>,
+        usage: UsageView,
+        revision: u64,
+    },
+    NotFound,
+    /// The record changed since it was read.
+    Stale,
+    Deleted {
+        hash: KeyHash,
+    },
+}
+
+/// What the object must do with its storage after a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    None,
+    Save,
+    Erase,
+}
+
+/// The key object's logic. `state` is what the object holds (`None` when empty).
+pub fn key_dispatch(
+    state: &mut Option<KeyState>,
+    call: KeyCall,
+    now: Timestamp,
+) -> (KeyReply, Effect) {
+    match (call, state.as_mut()) {
+        (KeyCall::Create { state: new }, None) => {
+            *state = Some(*new);
+            (KeyReply::Created, Effect::Save)
+        }
+        (KeyCall::Create { .. }, Some(_)) => (KeyReply::Exists, Effect::None),
+        (KeyCall::Check { .. }, None) => (
+            KeyReply::Checked {
+                result: Box::new(CheckResult::invalid()),
+            },
+            Effect::None,
+        ),
+        (KeyCall::Check { hash, requirement }, Some(s)) => {
+            let (result, changed) = s.check(&hash, &requirement, now);
+            let effect = if changed { Effect::Save } else { Effect::None };
+            (
+                KeyReply::Checked {
+                    result: Box::new(result),
+                },
+                effect,
+            )
+        }
+        (_, None) => (KeyReply::NotFound, Effect::None),
+        (KeyCall::Get, Some(s)) => (key_reply(s, now), Effect::None),
+        (KeyCall::Replace { record, revision }, Some(s)) => {
+            if s.revision != revision || s.record.id != record.id {
+                return (KeyReply::Stale, Effect::None);
+            }
+            let last_used = s.record.last_used;
+            s.record = *record;
+            s.record.last_used = last_used;
+            s.revision += 1;
+            (key_reply(s, now), Effect::Save)
+        }
+        (KeyCall::Disable, Some(s)) => {
+            if access::disable(&mut s.record, now) {
+                s.revision += 1;
+                (key_reply(s, now), Effect::Save)
+            } else {
+                (key_reply(s, now), Effect::None)
+            }
+        }
+        (KeyCall::Delete, Some(s)) => {
+            let hash = s.hash;
+            *state = None;
+            (KeyReply::Deleted { hash }, Effect::Erase)
+        }
+    }
+}
+
+fn key_reply(s: &KeyState, now: Timestamp) -> KeyReply {
+    KeyReply::Key {
+        record: Box::new(s.record.clone()),
+        usage: s.usage_view(now),
+        revision: s.revision,
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum TeamCall {
+    Init {
+        team: Team,
+    },
+    Get,
+    /// Removes the team (only used to undo a team whose first key could not be made).
+    Destroy,
+    /// Adds a key to the listing. Atomically: the project must exist, and a service account's
+    /// roles are snapshotted into the key's permissions (which the caller must cover).
+    InsertKey {
+        record: Box<KeyRecord>,
+        caller_permissions: PermissionSet,
+    },
+    /// Replaces the listing's copy of a key.
+    PutKey {
+        record: Box<KeyRecord>,
+    },
+    RemoveKey {
+        id: String,
+    },
+    TouchKey {
+        id: String,
+        last_used: Timestamp,
+    },
+    ListKeys {
+        query: ListQuery,
+    },
+    CreateProject {
+        project: Project,
+    },
+    ListProjects {
+        query: ListQuery,
+    },
+    GetProject {
+        id: String,
+    },
+    DeleteProject {
+        id: String,
+    },
+    CreateRole {
+        role: Role,
+    },
+    ListRoles {
+        query: ListQuery,
+    },
+    GetRole {
+        id: String,
+    },
+    UpdateRole {
+        id: String,
+        name: Option<String>,
+        permissions: Option<PermissionSet>,
+        now: Timestamp,
+    },
+    DeleteRole {
+        id: String,
+    },
+    /// Creates a service account; `roles` are names; the caller must cover their permissions.
+    CreateServiceAccount {
+        account: ServiceAccount,
+        caller_permissions: PermissionSet,
+    },
+    ListServiceAccounts {
+        query: ListQuery,
+    },
+    GetServiceAccount {
+        id: String,
+    },
+    UpdateServiceAccount {
+        id: String,
+        name: Option<String>,
+        roles: Option<Vec<String>>,
+        caller_permissions: PermissionSet,
+        now: Timestamp,
+    },
+    DeleteServiceAccount {
+        id: String,
+    },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum TeamReply {
+    Team {
+        team: Team,
+    },
+    Done,
+    Key {
+        record: Box<KeyRecord>,
+    },
+    Keys {
+        records: Vec<KeyRecord>,
+        next_cursor: Option<String>,
+    },
+    Project {
+        project: Project,
+    },
+    Projects {
+        projects: Vec<Project>,
+        next_cursor: Option<String>,
+    },
+    Role {
+        role: Role,
+    },
+    Roles {
+        roles: Vec<Role>,
+        next_cursor: Option<String>,
+    },
+    ServiceAccount {
+        account: ServiceAccount,
+    },
+    ServiceAccounts {
+        accounts: Vec<ServiceAccount>,
+        next_cursor: Option<String>,
+    },
+    NotFound,
+    Exists,
+    ProjectNotFound,
+    ServiceAccountNotFound,
+    UnknownRole {
+        name: String,
+    },
+    NameTaken {
+        name: String,
+    },
+    InUse {
+        detail: String,
+    },
+    MissingPermission {
+        permission: Permission,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::key::Environment;
+    use crate::core::ratelimit::RateLimitPolicy;
+
+    fn at(s: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(s).unwrap()
+    }
+
+    fn state() -> KeyState {
+        let record = KeyRecord {
+            id: "key_1".into(),
+            team_id: "team_1".into(),
+            name: "k".into(),
+            description: None,
+            prefix: "sk_live_abcd".into(),
+            environment: Environment::Live,
+            permissions: PermissionSet::default(),
+            roles: vec![],
+            rate_limit: RateLimitPolicy::free(),
+            project_id: None,
+            service_account_id: None,
+            metadata: None,
+            created_at: at("2026-10-01T00:00:00Z"),
+            updated_at: at("2026-10-01T00:00:00Z"),
+            expires_at: None,
+            disabled_at: None,
+            last_used: None,
+        };
+        KeyState::new(record, KeyHash::from_hex(&"ab".repeat(32)).unwrap())
+    }
+
+    #[test]
+    fn index_entry_round_trip() {
+        let e = IndexEntry {
+            key_id: "key_a".into(),
+            team_id: "team_b".into(),
+        };
+        assert_eq!(IndexEntry::decode(&e.encode()), Some(e));
+        assert_eq!(IndexEntry::decode("garbage"), None);
+    }
+
+    #[test]
+    fn create_check_delete_lifecycle() {
+        let now = at("2026-10-14T00:00:00Z");
+        let mut slot = None;
+        let hash = state().hash;
+        let check = KeyCall::Check {
+            hash,
+            requirement: Requirement {
+                count: true,
+                ..Default::default()
+            },
+        };
+        let (r, e) = key_dispatch(&mut slot, check.clone(), now);
+        assert!(
+            matches!(r, KeyReply::Checked { ref result } if result.denial == Some(access::Denial::InvalidKey))
+        );
+        assert_eq!(e, Effect::None, "an empty object writes nothing");
+        let (r, e) = key_dispatch(
+            &mut slot,
+            KeyCall::Create {
+                state: Box::new(state()),
+            },
+            now,
+        );
+        assert!(matches!(r, KeyReply::Created) && e == Effect::Save);
+        let (r, _) = key_dispatch(
+            &mut slot,
+            KeyCall::Create {
+                state: Box::new(state()),
+            },
+            now,
+        );
+        assert!(matches!(r, KeyReply::Exists));
+        let (r, e) = key_dispatch(&mut slot, check.clone(), now);
+        assert!(matches!(r, KeyReply::Checked { ref result } if result.denial.is_none()));
+        assert_eq!(e, Effect::Save, "an admitted request is persisted");
+        let (r, e) = key_dispatch(&mut slot, KeyCall::Delete, now);
+        assert!(matches!(r, KeyReply::Deleted { hash: h } if h == hash) && e == Effect::Erase);
+        let (r, _) = key_dispatch(&mut slot, check, now);
+        assert!(
+            matches!(r, KeyReply::Checked { ref result } if result.denial == Some(access::Denial::InvalidKey))
+        );
+        assert!(matches!(
+            key_dispatch(&mut slot, KeyCall::Get, now).0,
+            KeyReply::NotFound
+        ));
+    }
+
+    #[test]
+    fn replace_is_compare_and_set_and_keeps_last_used() {
+        let now = at("2026-10-14T00:00:00Z");
+        let mut slot = Some(state());
+        let used = at("2026-10-13T00:00:00Z");
+        slot.as_mut().unwrap().record.last_used = Some(used);
+        let mut rec = state().record;
+        rec.name = "new".into();
+        let stale = KeyCall::Replace {
+            record: Box::new(rec.clone()),
+            revision: 0,
+        };
+        assert!(matches!(
+            key_dispatch(&mut slot, stale, now).0,
+            KeyReply::Stale
+        ));
+        let ok = KeyCall::Replace {
+            record: Box::new(rec.clone()),
+            revision: 1,
+        };
+        let (r, e) = key_dispatch(&mut slot, ok, now);
+        assert!(
+            matches!(r, KeyReply::Key { ref record, revision: 2, .. } if record.name == "new" && record.last_used == Some(used))
+        );
+        assert_eq!(e, Effect::Save);
+        let again = KeyCall::Replace {
+            record: Box::new(rec),
+            revision: 1,
+        };
+        assert!(matches!(
+            key_dispatch(&mut slot, again, now).0,
+            KeyReply::Stale
+        ));
+    }
+
+    #[test]
+    fn disable_twice_is_a_no_op() {
+        let mut slot = Some(state());
+        let (_, e1) = key_dispatch(&mut slot, KeyCall::Disable, at("2026-10-14T00:00:00Z"));
+        let (r, e2) = key_dispatch(&mut slot, KeyCall::Disable, at("2026-10-15T00:00:00Z"));
+        assert_eq!((e1, e2), (Effect::Save, Effect::None));
+        assert!(
+            matches!(r, KeyReply::Key { ref record, .. } if record.disabled_at == Some(at("2026-10-14T00:00:00Z")))
+        );
+    }
+}

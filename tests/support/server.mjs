@@ -1,0 +1,54 @@
+// Serves the built worker (build/) in workerd through Miniflare, with real KV and real
+// SQLite-backed Durable Objects, on a free loopback port. Prints the URL on its first line, then
+// runs until its standard input closes (so it never outlives the test process that started it).
+//
+//   node tests/support/server.mjs [--persist DIR] [--admin-token TOKEN] [--key-prefix sk]
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+);
+
+const persist = args.persist; // undefined: in memory, gone when the process exits
+const mf = new Miniflare(
+  convertV4MiniflareOptions({
+    host: "127.0.0.1",
+    port: Number(args.port ?? 0),
+    modulesRoot: path.join(root, "build"),
+    modules: [
+      { type: "ESModule", path: path.join(root, "build/index.js") },
+      { type: "CompiledWasm", path: path.join(root, "build/index_bg.wasm") },
+    ],
+    compatibilityDate: "2026-10-01",
+    cf: false,
+    bindings: {
+      KEY_PREFIX: args["key-prefix"] ?? "sk",
+      ADMIN_TOKEN: args["admin-token"] ?? "test-admin-token",
+    },
+    kvNamespaces: ["KEY_INDEX"],
+    durableObjects: {
+      KEY_OBJECTS: { className: "KeyObject", useSQLite: true },
+      TEAM_OBJECTS: { className: "TeamObject", useSQLite: true },
+    },
+    ...(persist ? { kvPersist: path.join(persist, "kv"), durableObjectsPersist: path.join(persist, "do") } : {}),
+  }),
+);
+
+const url = await mf.ready;
+process.stdout.write(`${url.href.replace(/\/$/, "")}\n`);
+
+const stop = async () => {
+  try {
+    await mf.dispose();
+  } finally {
+    process.exit(0);
+  }
+};
+process.stdin.on("end", stop);
+process.stdin.on("close", stop);
+process.stdin.resume();
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
