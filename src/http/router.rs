@@ -63,8 +63,9 @@ fn match_pattern<'a>(pattern: &str, path: &'a str) -> Option<Option<&'a str>> {
 
 /// Finds the route for a request. Literal segments win over `{id}` (`/v1/api-keys/current`).
 pub fn route<'a>(method: &str, path: &'a str) -> Result<Matched<'a>, RouteError> {
+    // One trailing slash is forgiven (`/v1/api-keys/`); an empty segment anywhere else is not.
     let path = if path.len() > 1 {
-        path.trim_end_matches('/')
+        path.strip_suffix('/').unwrap_or(path)
     } else {
         path
     };

@@ -1,0 +1,19 @@
+#!/bin/sh
+# The whole test suite, from a fresh clone: installs what is missing, checks formatting and lints
+# (host and wasm32), builds the release worker, then runs the native unit tests and the
+# end-to-end tests against the built worker in workerd (Miniflare, real KV and Durable Objects).
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== clippy (host)"
+cargo clippy --all-targets --locked -- -D warnings
+echo "== clippy (wasm32)"
+cargo clippy --lib --target wasm32-unknown-unknown --locked -- -D warnings
+echo "== build the release worker"
+sh scripts/build.sh
+echo "== tests (unit, then end to end in workerd)"
+cargo test --locked

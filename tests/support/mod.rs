@@ -1,0 +1,252 @@
+//! End-to-end support: runs the built worker in workerd through Miniflare (real KV, real
+//! SQLite-backed Durable Objects; nothing mocked) and talks HTTP to it as a client would.
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+pub const ADMIN: &str = "test-admin-token";
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub struct Server {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    pub url: String,
+}
+
+impl Server {
+    /// Starts a server; with `persist`, KV and Durable Object state live in that folder.
+    pub fn start(persist: Option<&Path>) -> Server {
+        let root = root();
+        assert!(
+            root.join("build/index_bg.wasm").exists(),
+            "build/ is missing: run `npm test` (or `sh scripts/build.sh`) first"
+        );
+        let node = root.join("node_modules/.bin/node");
+        let mut cmd = Command::new(if node.exists() {
+            node
+        } else {
+            PathBuf::from("node")
+        });
+        cmd.arg(root.join("tests/support/server.mjs"))
+            .current_dir(&root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(dir) = persist {
+            cmd.arg("--persist").arg(dir);
+        }
+        let mut child = cmd.spawn().expect("start node");
+        let stdin = child.stdin.take().expect("stdin");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("server URL");
+        let url = line.trim().to_string();
+        assert!(
+            url.starts_with("http://127.0.0.1:"),
+            "server did not start: {url:?}"
+        );
+        Server {
+            child,
+            stdin: Some(stdin),
+            url,
+        }
+    }
+
+    /// One server per test binary, shared by its tests (each test makes its own team).
+    pub fn shared() -> &'static Server {
+        static S: OnceLock<Server> = OnceLock::new();
+        S.get_or_init(|| Server::start(None))
+    }
+
+    /// Stops the runtime gracefully (closing its stdin), so persisted state is flushed.
+    pub fn stop(mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The problem+json `code`, asserting the error shape on the way.
+    pub fn code(&self) -> &str {
+        if self.status >= 400 {
+            assert_eq!(
+                self.header("content-type"),
+                Some("application/problem+json"),
+                "{self:?}"
+            );
+            for f in ["type", "title", "status", "detail", "code"] {
+                assert!(!self.body[f].is_null(), "problem without {f}: {self:?}");
+            }
+            assert_eq!(self.body["status"], self.status);
+        }
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status, status, "{} {}", self.status, self.text);
+        self
+    }
+
+    #[track_caller]
+    pub fn expect_problem(self, status: u16, code: &str) -> Self {
+        assert_eq!((self.status, self.code()), (status, code), "{}", self.text);
+        self
+    }
+}
+
+pub struct Client {
+    pub base: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    pub fn new(server: &Server) -> Client {
+        Client {
+            base: server.url.clone(),
+            agent: ureq::AgentBuilder::new()
+                .timeout(Duration::from_secs(30))
+                .build(),
+        }
+    }
+
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Resp {
+        let mut r = self
+            .agent
+            .request(method, &format!("{}{}", self.base, path));
+        for (k, v) in headers {
+            r = r.set(k, v);
+        }
+        let result = match body {
+            Some(b) => r.send_bytes(b),
+            None => r.call(),
+        };
+        let resp = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let status = resp.status();
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .map(|n| {
+                let v = resp.header(&n).unwrap_or("").to_string();
+                (n, v)
+            })
+            .collect();
+        let text = resp.into_string().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut headers: Vec<(&str, &str)> = Vec::new();
+        if let Some(a) = &auth {
+            headers.push(("Authorization", a));
+        }
+        let bytes = body.map(|b| b.to_string().into_bytes());
+        if bytes.is_some() {
+            headers.push(("Content-Type", "application/json"));
+        }
+        self.raw(method, path, &headers, bytes.as_deref())
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> Resp {
+        self.call("GET", path, Some(token), None)
+    }
+
+    pub fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call("POST", path, Some(token), Some(body))
+    }
+
+    pub fn patch(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call("PATCH", path, Some(token), Some(body))
+    }
+
+    pub fn delete(&self, path: &str, token: &str) -> Resp {
+        self.call("DELETE", path, Some(token), None)
+    }
+
+    /// A new team; returns (team id, its admin key).
+    pub fn team(&self, name: &str) -> (String, String) {
+        let r = self
+            .post("/v1/teams", ADMIN, json!({ "name": name }))
+            .expect(201);
+        (
+            r.body["team"]["id"].as_str().unwrap().to_string(),
+            r.body["api_key"]["key"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// A new key made by `token`; returns (key id, full key, body).
+    pub fn key(&self, token: &str, body: Value) -> (String, String, Value) {
+        let r = self.post("/v1/api-keys", token, body).expect(201);
+        (
+            r.body["id"].as_str().unwrap().to_string(),
+            r.body["key"].as_str().unwrap().to_string(),
+            r.body,
+        )
+    }
+
+    pub fn verify(&self, body: Value) -> Value {
+        self.call("POST", "/v1/verify", None, Some(body))
+            .expect(200)
+            .body
+    }
+}
+
+/// An RFC 3339 time `secs` seconds from now.
+pub fn in_secs(secs: i64) -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        + secs;
+    chrono::DateTime::from_timestamp(t, 0)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
