@@ -33,7 +33,7 @@ mod entry {
     use std::sync::OnceLock;
     use worker::{console_error, event, Context, Date, Env, Request, Response, Result};
 
-    static OPENAPI: &str = include_str!("../../docs/openapi.json");
+    static OPENAPI: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json"));
 
     /// Read once per isolate: settings never change while an isolate lives.
     static CONFIG: OnceLock<std::result::Result<Config, String>> = OnceLock::new();

@@ -38,7 +38,7 @@ pub fn index_name(hash: &KeyHash) -> String {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum KeyCall {
     /// Creates the key; fails with `Exists` if the object already holds one.
     Create {
@@ -62,7 +62,7 @@ pub enum KeyCall {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "reply", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum KeyReply {
     Created,
     Exists,
@@ -155,7 +155,7 @@ fn key_reply(s: &KeyState, now: Timestamp) -> KeyReply {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum TeamCall {
     Init {
         team: Team,
@@ -237,7 +237,7 @@ pub enum TeamCall {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "reply", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum TeamReply {
     Team {
         team: Team,
