@@ -33,7 +33,8 @@ const mf = new Miniflare(
       KEY_OBJECTS: { className: "KeyObject", useSQLite: true },
       TEAM_OBJECTS: { className: "TeamObject", useSQLite: true },
     },
-    ...(persist ? { kvPersist: path.join(persist, "kv"), durableObjectsPersist: path.join(persist, "do") } : {}),
+    // Miniflare 5: one folder for all local state (KV, Durable Objects). Absent: in memory.
+    ...(persist ? { resourcePersistencePath: persist } : {}),
   }),
 );
 
