@@ -59,6 +59,56 @@ pub struct KeyState {
     pub revision: u64,
 }
 
+/// What changes on every admitted request, stored apart from the record so that a check writes
+/// a few dozen bytes, not the whole key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CountersPart {
+    pub counters: Counters,
+    pub usage: Usage,
+    pub last_used: Option<Timestamp>,
+    pub last_used_published: Option<Timestamp>,
+}
+
+/// What changes only when the key is managed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordPart {
+    pub record: KeyRecord,
+    pub hash: KeyHash,
+    pub revision: u64,
+}
+
+impl KeyState {
+    pub fn counters_part(&self) -> CountersPart {
+        CountersPart {
+            counters: self.counters,
+            usage: self.usage,
+            last_used: self.record.last_used,
+            last_used_published: self.last_used_published,
+        }
+    }
+
+    pub fn record_part(&self) -> RecordPart {
+        RecordPart {
+            record: self.record.clone(),
+            hash: self.hash,
+            revision: self.revision,
+        }
+    }
+
+    /// Joins the two stored parts (the counters part is absent before the first request).
+    pub fn from_parts(r: RecordPart, c: Option<CountersPart>) -> Self {
+        let mut s = KeyState::new(r.record, r.hash);
+        s.revision = r.revision;
+        if let Some(c) = c {
+            s.counters = c.counters;
+            s.usage = c.usage;
+            s.record.last_used = c.last_used.or(s.record.last_used);
+            s.last_used_published = c.last_used_published;
+        }
+        s
+    }
+}
+
 /// The answer to a check: the key as it stands (absent for `invalid_key`) and its windows.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CheckResult {
@@ -496,6 +546,15 @@ mod tests {
         assert!(!disable(&mut rec, at("2026-10-15T00:00:00Z")));
         assert_eq!(rec.disabled_at, Some(at("2026-10-14T00:00:00Z")));
         assert_eq!(rec.status(at(NOW)), crate::core::model::KeyStatus::Disabled);
+    }
+
+    #[test]
+    fn stored_parts_join_back_into_the_same_state() {
+        let mut s = KeyState::new(record(&["tasks:read"]), hash(1));
+        s.check(&hash(1), &need(&["tasks:read"]), at(NOW));
+        s.revision = 4;
+        let joined = KeyState::from_parts(s.record_part(), Some(s.counters_part()));
+        assert_eq!(joined, s);
     }
 
     #[test]

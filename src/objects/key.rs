@@ -1,21 +1,26 @@
 //! The key object: holds one key's [`KeyState`] and runs [`key_dispatch`] on it.
 //!
 //! The state is cached in memory for the object's life and written back after every change, so a
-//! check costs no storage read once the object is warm, and a restart loses no count. Workers
-//! deliver one event at a time to an object while its storage calls are in flight (input
-//! gates), and the decision is made synchronously in memory, so no two requests can both take
-//! the last slot of a window.
+//! check costs no storage read once the object is warm, and a restart loses no count. It is
+//! stored in two parts, as JSON text: the record (written when the key is managed) and the
+//! counters (written on every admitted request, a few dozen bytes). Workers deliver one event at
+//! a time to an object while its storage calls are in flight (input gates), and the decision is
+//! made synchronously in memory, so no two requests can both take the last slot of a window.
 
-use crate::core::access::KeyState;
+use crate::core::access::{CountersPart, KeyState, RecordPart};
 use crate::core::time::Timestamp;
 use crate::storage::protocol::{key_dispatch, Effect, KeyCall, TeamCall};
 use crate::storage::Stores;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::cell::RefCell;
 use worker::{
     console_error, durable_object, Date, DurableObject, Env, Request, Response, Result, State,
+    Storage,
 };
 
-const STATE_KEY: &str = "state";
+const RECORD: &str = "record";
+const COUNTERS: &str = "counters";
 
 #[durable_object]
 pub struct KeyObject {
@@ -23,6 +28,41 @@ pub struct KeyObject {
     env: Env,
     /// `None` until loaded; then what storage holds (`Some(None)` for an empty object).
     slot: RefCell<Option<Option<KeyState>>>,
+}
+
+async fn get_json<T: DeserializeOwned>(storage: &Storage, key: &str) -> Result<Option<T>> {
+    match storage.get::<String>(key).await? {
+        Some(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| worker::Error::RustError(format!("stored {key}: {e}"))),
+        None => Ok(None),
+    }
+}
+
+async fn put_json<T: Serialize>(storage: &Storage, key: &str, value: &T) -> Result<()> {
+    let text = serde_json::to_string(value).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    storage.put(key, text).await
+}
+
+impl KeyObject {
+    async fn load(&self) -> Result<()> {
+        if self.slot.borrow().is_some() {
+            return Ok(());
+        }
+        let storage = self.state.storage();
+        let loaded = match get_json::<RecordPart>(&storage, RECORD).await? {
+            Some(record) => Some(KeyState::from_parts(
+                record,
+                get_json::<CountersPart>(&storage, COUNTERS).await?,
+            )),
+            None => None,
+        };
+        let mut slot = self.slot.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(loaded);
+        }
+        Ok(())
+    }
 }
 
 impl DurableObject for KeyObject {
@@ -36,15 +76,9 @@ impl DurableObject for KeyObject {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let call: KeyCall = req.json().await?;
-        if self.slot.borrow().is_none() {
-            let loaded: Option<KeyState> = self.state.storage().get(STATE_KEY).await?;
-            let mut slot = self.slot.borrow_mut();
-            if slot.is_none() {
-                *slot = Some(loaded);
-            }
-        }
+        self.load().await?;
         let now = Timestamp::from_millis(Date::now().as_millis() as i64);
-        let (reply, effect, to_save, publish) = {
+        let (reply, effect, parts, publish) = {
             let mut slot = self.slot.borrow_mut();
             let held = slot.as_mut().expect("loaded above");
             let (reply, effect) = key_dispatch(held, call, now);
@@ -52,17 +86,22 @@ impl DurableObject for KeyObject {
                 s.take_last_used_publish(now)
                     .map(|t| (s.record.team_id.clone(), s.record.id.clone(), t))
             });
-            let to_save = (effect == Effect::Save).then(|| held.clone()).flatten();
-            (reply, effect, to_save, publish)
+            let parts = held.as_ref().map(|s| {
+                let record = (effect == Effect::Save).then(|| s.record_part());
+                (record, s.counters_part())
+            });
+            (reply, effect, parts, publish)
         };
-        match effect {
-            Effect::Save => {
-                if let Some(s) = to_save {
-                    self.state.storage().put(STATE_KEY, s).await?;
+        let storage = self.state.storage();
+        match (effect, parts) {
+            (Effect::Save | Effect::SaveCounters, Some((record, counters))) => {
+                if let Some(r) = record {
+                    put_json(&storage, RECORD, &r).await?;
                 }
+                put_json(&storage, COUNTERS, &counters).await?;
             }
-            Effect::Erase => self.state.storage().delete_all().await?,
-            Effect::None => {}
+            (Effect::Erase, _) => storage.delete_all().await?,
+            _ => {}
         }
         if let Some((team_id, id, last_used)) = publish {
             // Off the request's path: the listing's `last_used` may lag, the answer may not.

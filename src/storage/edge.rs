@@ -1,6 +1,6 @@
 //! The adapters: Workers KV and the Durable Object stubs, behind one small handle.
 
-use super::protocol::{index_name, IndexEntry, KeyCall, KeyReply, TeamCall, TeamReply};
+use super::protocol::{index_name, IndexCache, IndexEntry, KeyCall, KeyReply, TeamCall, TeamReply};
 use crate::core::key::KeyHash;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -10,6 +10,14 @@ use worker::{Env, Headers, KvStore, Method, ObjectNamespace, Request, RequestIni
 pub const KV_BINDING: &str = "KEY_INDEX";
 pub const KEY_OBJECTS: &str = "KEY_OBJECTS";
 pub const TEAM_OBJECTS: &str = "TEAM_OBJECTS";
+
+/// Index entries this isolate has read (see [`IndexCache`]). 10,000 entries is about 1.5 MB.
+const INDEX_CACHE_CAPACITY: usize = 10_000;
+
+thread_local! {
+    static INDEX_CACHE: std::cell::RefCell<IndexCache> =
+        std::cell::RefCell::new(IndexCache::new(INDEX_CACHE_CAPACITY));
+}
 
 /// A storage failure: logged with its cause, answered as `503`.
 #[derive(Debug)]
@@ -45,8 +53,15 @@ impl Stores {
     }
 
     pub async fn index_get(&self, hash: &KeyHash) -> StoreResult<Option<IndexEntry>> {
+        if let Some(hit) = INDEX_CACHE.with(|c| c.borrow().get(hash).cloned()) {
+            return Ok(Some(hit));
+        }
         let text = self.kv.get(&index_name(hash)).text().await?;
-        Ok(text.as_deref().and_then(IndexEntry::decode))
+        let entry = text.as_deref().and_then(IndexEntry::decode);
+        if let Some(e) = &entry {
+            INDEX_CACHE.with(|c| c.borrow_mut().insert(*hash, e.clone()));
+        }
+        Ok(entry)
     }
 
     pub async fn index_put(&self, hash: &KeyHash, entry: &IndexEntry) -> StoreResult<()> {
@@ -58,6 +73,7 @@ impl Stores {
     }
 
     pub async fn index_delete(&self, hash: &KeyHash) -> StoreResult<()> {
+        INDEX_CACHE.with(|c| c.borrow_mut().remove(hash));
         self.kv.delete(&index_name(hash)).await?;
         Ok(())
     }

@@ -32,6 +32,49 @@ impl IndexEntry {
     }
 }
 
+/// Index entries this isolate has already read, so a warm isolate verifies a key with no KV read.
+///
+/// Safe to cache without expiry: a key's hash and id never change for the key's life, ids are
+/// never reused, and every entry found is confirmed by the key's object, so a deleted key's
+/// cached entry leads to an empty object that answers `invalid_key`. Misses are never cached (a
+/// key created a moment ago must verify). Bounded: when full, it starts over.
+pub struct IndexCache {
+    map: std::collections::HashMap<KeyHash, IndexEntry>,
+    capacity: usize,
+}
+
+impl IndexCache {
+    pub fn new(capacity: usize) -> Self {
+        IndexCache {
+            map: std::collections::HashMap::new(),
+            capacity,
+        }
+    }
+
+    pub fn get(&self, hash: &KeyHash) -> Option<&IndexEntry> {
+        self.map.get(hash)
+    }
+
+    pub fn insert(&mut self, hash: KeyHash, entry: IndexEntry) {
+        if self.map.len() >= self.capacity {
+            self.map.clear();
+        }
+        self.map.insert(hash, entry);
+    }
+
+    pub fn remove(&mut self, hash: &KeyHash) {
+        self.map.remove(hash);
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
 /// The KV name of a key's index entry.
 pub fn index_name(hash: &KeyHash) -> String {
     format!("h:{}", hash.to_hex())
@@ -86,6 +129,9 @@ pub enum KeyReply {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Effect {
     None,
+    /// Only the counters changed (an admitted request): write the small part.
+    SaveCounters,
+    /// The record changed: write both parts.
     Save,
     Erase,
 }
@@ -110,7 +156,11 @@ pub fn key_dispatch(
         ),
         (KeyCall::Check { hash, requirement }, Some(s)) => {
             let (result, changed) = s.check(&hash, &requirement, now);
-            let effect = if changed { Effect::Save } else { Effect::None };
+            let effect = if changed {
+                Effect::SaveCounters
+            } else {
+                Effect::None
+            };
             (
                 KeyReply::Checked {
                     result: Box::new(result),
@@ -333,6 +383,24 @@ mod tests {
     }
 
     #[test]
+    fn index_cache_is_bounded() {
+        let mut c = IndexCache::new(2);
+        let h = |n: u8| KeyHash::from_hex(&hex::encode([n; 32])).unwrap();
+        let e = |n: u8| IndexEntry {
+            key_id: format!("key_{n}"),
+            team_id: "team_1".into(),
+        };
+        c.insert(h(1), e(1));
+        c.insert(h(2), e(2));
+        assert_eq!(c.get(&h(1)), Some(&e(1)));
+        c.insert(h(3), e(3));
+        assert_eq!(c.len(), 1, "full: it started over");
+        assert_eq!(c.get(&h(3)), Some(&e(3)));
+        c.remove(&h(3));
+        assert!(c.is_empty());
+    }
+
+    #[test]
     fn create_check_delete_lifecycle() {
         let now = at("2026-10-14T00:00:00Z");
         let mut slot = None;
@@ -367,7 +435,11 @@ mod tests {
         assert!(matches!(r, KeyReply::Exists));
         let (r, e) = key_dispatch(&mut slot, check.clone(), now);
         assert!(matches!(r, KeyReply::Checked { ref result } if result.denial.is_none()));
-        assert_eq!(e, Effect::Save, "an admitted request is persisted");
+        assert_eq!(
+            e,
+            Effect::SaveCounters,
+            "an admitted request persists its counters"
+        );
         let (r, e) = key_dispatch(&mut slot, KeyCall::Delete, now);
         assert!(matches!(r, KeyReply::Deleted { hash: h } if h == hash) && e == Effect::Erase);
         let (r, _) = key_dispatch(&mut slot, check, now);
