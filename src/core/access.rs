@@ -294,6 +294,23 @@ pub fn disable(record: &mut KeyRecord, now: Timestamp) -> bool {
     true
 }
 
+/// What a caller must hold to create a key: the management permission and every permission the
+/// new key is given; a test key may only create test keys.
+pub fn create_requirement(
+    management: &Permission,
+    permissions: &PermissionSet,
+    environment: Option<Environment>,
+) -> Requirement {
+    let mut all = vec![management.clone()];
+    all.extend(permissions.iter().cloned());
+    Requirement {
+        permissions: all,
+        target_environment: environment,
+        project_id: None,
+        count: true,
+    }
+}
+
 /// What a caller must hold to manage (update, disable, delete) `target`: the management
 /// permission itself and every permission the target holds (no managing keys more powerful than
 /// yourself), plus, for updates, every permission it would be given.
@@ -505,6 +522,105 @@ mod tests {
             caller.first_uncovered(&req.permissions).unwrap().as_str(),
             "tasks:*"
         );
+    }
+
+    /// One step of the escalation property test: `actor` creates a key, or updates `target`.
+    #[derive(Clone, Debug)]
+    enum Op {
+        Create {
+            actor: usize,
+            perms: Vec<usize>,
+        },
+        Update {
+            actor: usize,
+            target: usize,
+            perms: Vec<usize>,
+        },
+    }
+
+    const POOL: [&str; 8] = [
+        "api_keys:write",
+        "api_keys:*",
+        "tasks:read",
+        "tasks:write",
+        "tasks:*",
+        "events:read",
+        "events:*",
+        "admin:*",
+    ];
+
+    fn pick(ix: &[usize]) -> PermissionSet {
+        perms(&ix.iter().map(|i| POOL[i % POOL.len()]).collect::<Vec<_>>())
+    }
+
+    fn arb_op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        let ix = proptest::collection::vec(0usize..POOL.len(), 0..4);
+        prop_oneof![
+            (0usize..16, ix.clone()).prop_map(|(actor, perms)| Op::Create { actor, perms }),
+            (0usize..16, 0usize..16, ix).prop_map(|(actor, target, perms)| Op::Update {
+                actor,
+                target,
+                perms
+            }),
+        ]
+    }
+
+    proptest::proptest! {
+        /// No sequence of create and update calls, made by any key of the team, gives a key a
+        /// permission that the key which granted it did not hold at that moment; so no key ever
+        /// holds what the root key does not cover.
+        #[test]
+        fn no_sequence_of_calls_escalates(
+            root in proptest::collection::vec(0usize..7, 1..4),
+            ops in proptest::collection::vec(arb_op(), 1..40),
+        ) {
+            let write = Permission::parse("api_keys:write").unwrap();
+            let now = at(NOW);
+            let root_perms = pick(&root);
+            let mut keys: Vec<KeyState> = vec![KeyState::new(record_with(root_perms.clone()), hash(0))];
+            for op in ops {
+                match op {
+                    Op::Create { actor, perms: p } => {
+                        let actor = actor % keys.len();
+                        let wanted = pick(&p);
+                        let req = create_requirement(&write, &wanted, None);
+                        let held = keys[actor].record.permissions.clone();
+                        if keys[actor].check(&hash(actor as u8), &req, now).0.denial.is_none() {
+                            for w in wanted.iter() {
+                                proptest::prop_assert!(held.covers(w), "{w} granted by {held:?}");
+                            }
+                            keys.push(KeyState::new(record_with(wanted), hash(keys.len() as u8)));
+                        }
+                    }
+                    Op::Update { actor, target, perms: p } => {
+                        let (actor, target) = (actor % keys.len(), target % keys.len());
+                        let wanted = pick(&p);
+                        let req = management_requirement(&write, &keys[target].record, Some(&wanted));
+                        let held = keys[actor].record.permissions.clone();
+                        if keys[actor].check(&hash(actor as u8), &req, now).0.denial.is_none() {
+                            for w in wanted.iter().chain(keys[target].record.permissions.iter()) {
+                                proptest::prop_assert!(held.covers(w), "{w} managed by {held:?}");
+                            }
+                            keys[target].record.permissions = wanted;
+                        }
+                    }
+                }
+            }
+            for k in &keys {
+                for p in k.record.permissions.iter() {
+                    proptest::prop_assert!(root_perms.covers(p), "{p} escaped the root's {root_perms:?}");
+                }
+            }
+        }
+    }
+
+    fn record_with(p: PermissionSet) -> KeyRecord {
+        let mut r = record(&[]);
+        r.permissions = p;
+        r.rate_limit =
+            RateLimitPolicy::build(Plan::Enterprise, Some(1_000_000), Some(1_000_000)).unwrap();
+        r
     }
 
     #[test]

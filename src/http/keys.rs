@@ -8,7 +8,7 @@ use super::auth::{authorize, check, confirm, needs, present, Presented};
 use super::ctx::{internal, json, no_content, query_pairs, read_json_body, ApiResult, Ctx};
 use super::problem::ApiError;
 use crate::core::access::{
-    apply_patch, management_requirement, KeyState, Requirement, UpdateError,
+    apply_patch, create_requirement, management_requirement, KeyState, Requirement, UpdateError,
 };
 use crate::core::ids::{is_id, new_id, IdKind};
 use crate::core::input::{parse_key_patch, parse_list_query, parse_new_key, KeyPatch};
@@ -114,13 +114,11 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
     let p = present(ctx, req).await?;
     let input = body.and_then(|b| parse_new_key(&b, ctx.now).map_err(ApiError::input));
     // The caller must hold api_keys:write and every permission it hands out.
-    let mut requirement = needs(&[perm::API_KEYS_WRITE]);
-    if let Ok(i) = &input {
-        requirement
-            .permissions
-            .extend(i.permissions.iter().cloned());
-        requirement.target_environment = i.environment;
-    }
+    let write = Permission::new_static(perm::API_KEYS_WRITE);
+    let requirement = match &input {
+        Ok(i) => create_requirement(&write, &i.permissions, i.environment),
+        Err(_) => needs(&[perm::API_KEYS_WRITE]),
+    };
     let caller = confirm(ctx, &p, requirement).await?;
     let input = input?;
     let environment = input.environment.unwrap_or(caller.record.environment);
