@@ -8,7 +8,7 @@ use super::auth::{authorize, check, confirm, needs, present, Presented};
 use super::ctx::{internal, json, no_content, query_pairs, read_json_body, ApiResult, Ctx};
 use super::problem::ApiError;
 use crate::core::access::{
-    apply_patch, create_requirement, management_requirement, KeyState, Requirement, UpdateError,
+    apply_patch, create_requirement, management_requirement, Requirement, UpdateError,
 };
 use crate::core::ids::{is_id, new_id, IdKind};
 use crate::core::input::{parse_key_patch, parse_list_query, parse_new_key, KeyPatch};
@@ -16,7 +16,8 @@ use crate::core::key::{KeyHash, PlainKey};
 use crate::core::model::{CreatedKeyView, KeyRecord, UsageView};
 use crate::core::permission::{needs as perm, Permission, PermissionSet};
 use crate::core::random::OsRandom;
-use crate::storage::protocol::{IndexEntry, KeyCall, KeyReply, TeamCall, TeamReply};
+use crate::storage::protocol::{KeyCall, KeyReply, TeamCall, TeamReply};
+use crate::storage::service::{self, IssueError};
 use serde::Serialize;
 use worker::{console_error, Request};
 
@@ -35,78 +36,35 @@ struct Page<'a> {
     next_cursor: Option<String>,
 }
 
-/// Writes a new key everywhere it must be, in order, undoing what was done if a step fails.
-/// Returns the record as stored (with a service account's permissions filled in).
+/// Writes a new key everywhere it must be (see [`service::issue_key`]) and maps the outcome.
 pub async fn issue_key(
     ctx: &Ctx,
     record: KeyRecord,
     hash: KeyHash,
     caller_permissions: &PermissionSet,
 ) -> Result<KeyRecord, ApiError> {
-    let team_id = record.team_id.clone();
-    let insert = TeamCall::InsertKey {
-        record: Box::new(record),
-        caller_permissions: caller_permissions.clone(),
-    };
-    let record = match ctx.stores.team(&team_id, &insert).await? {
-        TeamReply::Key { record } => *record,
-        TeamReply::ProjectNotFound => {
-            return Err(ApiError::not_found(
-                "`project_id` names no project of this team",
-            ))
-        }
-        TeamReply::ServiceAccountNotFound => {
-            return Err(ApiError::not_found(
-                "`service_account_id` names no service account of this team",
-            ))
-        }
-        TeamReply::MissingPermission { permission } => {
-            return Err(ApiError::forbidden(format!(
-                "the service account's roles include `{permission}`, which this key lacks"
-            )))
-        }
-        other => {
-            return Err(internal(
-                "team object",
-                format!("unexpected reply {other:?}"),
-            ))
-        }
-    };
-    let undo_listing = || async {
-        let remove = TeamCall::RemoveKey {
-            id: record.id.clone(),
-        };
-        if let Err(e) = ctx.stores.team(&team_id, &remove).await {
-            console_error!("undoing a listing failed for {}: {}", record.id, e.0);
-        }
-    };
-    let create = KeyCall::Create {
-        state: Box::new(KeyState::new(record.clone(), hash)),
-    };
-    match ctx.stores.key(&record.id, &create).await {
-        Ok(KeyReply::Created) => {}
-        Ok(other) => {
-            undo_listing().await;
-            return Err(internal("key object create", format!("{other:?}")));
-        }
-        Err(e) => {
-            undo_listing().await;
-            return Err(e.into());
-        }
-    }
-    let entry = IndexEntry {
-        key_id: record.id.clone(),
-        team_id: team_id.clone(),
-    };
-    if let Err(e) = ctx.stores.index_put(&hash, &entry).await {
-        // Not in the index, the key cannot verify; remove the object's copy too.
-        if let Err(e2) = ctx.stores.key(&record.id, &KeyCall::Delete).await {
-            console_error!("undoing a key object failed for {}: {}", record.id, e2.0);
-        }
-        undo_listing().await;
-        return Err(e.into());
-    }
-    Ok(record)
+    service::issue_key(&ctx.stores, record, hash, caller_permissions)
+        .await
+        .map_err(|e| match e {
+            IssueError::ProjectNotFound => {
+                ApiError::not_found("`project_id` names no project of this team")
+            }
+            IssueError::ServiceAccountNotFound => {
+                ApiError::not_found("`service_account_id` names no service account of this team")
+            }
+            IssueError::MissingPermission(p) => ApiError::forbidden(format!(
+                "the service account's roles include `{p}`, which this key lacks"
+            )),
+            IssueError::Store {
+                cause,
+                undo_failures,
+            } => {
+                for u in undo_failures {
+                    console_error!("undoing a failed key creation: {}", u.0);
+                }
+                cause.into()
+            }
+        })
 }
 
 pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
@@ -354,17 +312,14 @@ pub async fn disable(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
 pub async fn delete(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let p = present(ctx, req).await?;
     let (target, _) = manage(ctx, &p, id, None).await?;
-    // The object first: from here on the key is invalid everywhere, whatever KV says.
-    match ctx.stores.key(id, &KeyCall::Delete).await? {
-        KeyReply::Deleted { hash } => {
-            if let Err(e) = ctx.stores.index_delete(&hash).await {
-                // Harmless: the index entry leads to an empty object, which answers invalid_key.
-                console_error!("removing the index entry of {id} failed: {}", e.0);
+    match service::revoke_key(&ctx.stores, &target.team_id, id).await? {
+        (false, _) => Err(key_not_found(id)),
+        (true, warning) => {
+            if let Some(w) = warning {
+                // Harmless: the stale entry leads to an empty object, which answers invalid_key.
+                console_error!("removing the index entry of {id} failed: {}", w.0);
             }
+            no_content()
         }
-        _ => return Err(key_not_found(id)),
     }
-    let remove = TeamCall::RemoveKey { id: id.to_owned() };
-    ctx.stores.team(&target.team_id, &remove).await?;
-    no_content()
 }

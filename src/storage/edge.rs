@@ -1,6 +1,8 @@
 //! The adapters: Workers KV and the Durable Object stubs, behind one small handle.
 
 use super::protocol::{index_name, IndexCache, IndexEntry, KeyCall, KeyReply, TeamCall, TeamReply};
+use super::service::Backend;
+pub use super::service::{StoreError, StoreResult};
 use crate::core::key::KeyHash;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -19,10 +21,6 @@ thread_local! {
         std::cell::RefCell::new(IndexCache::new(INDEX_CACHE_CAPACITY));
 }
 
-/// A storage failure: logged with its cause, answered as `503`.
-#[derive(Debug)]
-pub struct StoreError(pub String);
-
 impl From<worker::Error> for StoreError {
     fn from(e: worker::Error) -> Self {
         StoreError(e.to_string())
@@ -34,8 +32,6 @@ impl From<worker::kv::KvError> for StoreError {
         StoreError(format!("kv: {e:?}"))
     }
 }
-
-pub type StoreResult<T> = Result<T, StoreError>;
 
 pub struct Stores {
     kv: KvStore,
@@ -112,4 +108,22 @@ async fn call_object<C: Serialize, R: DeserializeOwned>(
     }
     let bytes = resp.bytes().await?;
     serde_json::from_slice(&bytes).map_err(|e| StoreError(format!("object reply: {e}")))
+}
+
+impl Backend for Stores {
+    async fn team(&self, team_id: &str, call: &TeamCall) -> StoreResult<TeamReply> {
+        Stores::team(self, team_id, call).await
+    }
+
+    async fn key(&self, key_id: &str, call: &KeyCall) -> StoreResult<KeyReply> {
+        Stores::key(self, key_id, call).await
+    }
+
+    async fn index_put(&self, hash: &KeyHash, entry: &IndexEntry) -> StoreResult<()> {
+        Stores::index_put(self, hash, entry).await
+    }
+
+    async fn index_delete(&self, hash: &KeyHash) -> StoreResult<()> {
+        Stores::index_delete(self, hash).await
+    }
 }

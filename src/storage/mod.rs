@@ -8,6 +8,7 @@
 //!   roles and service accounts, in SQLite tables.
 
 pub mod protocol;
+pub mod service;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;

@@ -1,0 +1,324 @@
+//! The multi-store writes, in the order that keeps every key safe, generic over the stores so
+//! they are tested natively with an in-memory backend that can fail on demand.
+//!
+//! - Creating: team listing (atomic checks and snapshot) → key object → KV index. A key can
+//!   verify only once its index entry exists, the last step; a failure undoes the earlier steps.
+//! - Deleting: key object (from then on the key is invalid everywhere) → KV index → listing.
+
+use super::protocol::{IndexEntry, KeyCall, KeyReply, TeamCall, TeamReply};
+use crate::core::access::KeyState;
+use crate::core::key::KeyHash;
+use crate::core::model::KeyRecord;
+use crate::core::permission::{Permission, PermissionSet};
+
+/// A storage failure, with its cause for the log (never for the client).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The stores the service writes to. Futures on Workers are not `Send`, so this is used through
+/// generics (`&impl Backend`), never `dyn`.
+#[allow(async_fn_in_trait)]
+pub trait Backend {
+    async fn team(&self, team_id: &str, call: &TeamCall) -> StoreResult<TeamReply>;
+    async fn key(&self, key_id: &str, call: &KeyCall) -> StoreResult<KeyReply>;
+    async fn index_put(&self, hash: &KeyHash, entry: &IndexEntry) -> StoreResult<()>;
+    async fn index_delete(&self, hash: &KeyHash) -> StoreResult<()>;
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum IssueError {
+    ProjectNotFound,
+    ServiceAccountNotFound,
+    /// The service account's roles hold a permission the caller lacks.
+    MissingPermission(Permission),
+    /// A store failed; everything written before was undone, except what `undo_failures` says.
+    Store {
+        cause: StoreError,
+        undo_failures: Vec<StoreError>,
+    },
+}
+
+fn unexpected<T: std::fmt::Debug>(what: &str, reply: T) -> StoreError {
+    StoreError(format!("{what}: unexpected reply {reply:?}"))
+}
+
+/// Writes a new key everywhere it must be, in order. Returns the record as stored (with a
+/// service account's permissions and roles filled in).
+pub async fn issue_key(
+    b: &impl Backend,
+    record: KeyRecord,
+    hash: KeyHash,
+    caller_permissions: &PermissionSet,
+) -> Result<KeyRecord, IssueError> {
+    let store = |cause, undo_failures| IssueError::Store {
+        cause,
+        undo_failures,
+    };
+    let team_id = record.team_id.clone();
+    let insert = TeamCall::InsertKey {
+        record: Box::new(record),
+        caller_permissions: caller_permissions.clone(),
+    };
+    let record = match b.team(&team_id, &insert).await {
+        Ok(TeamReply::Key { record }) => *record,
+        Ok(TeamReply::ProjectNotFound) => return Err(IssueError::ProjectNotFound),
+        Ok(TeamReply::ServiceAccountNotFound) => return Err(IssueError::ServiceAccountNotFound),
+        Ok(TeamReply::MissingPermission { permission }) => {
+            return Err(IssueError::MissingPermission(permission))
+        }
+        Ok(other) => return Err(store(unexpected("team insert", other), vec![])),
+        Err(e) => return Err(store(e, vec![])),
+    };
+    let remove = TeamCall::RemoveKey {
+        id: record.id.clone(),
+    };
+    let create = KeyCall::Create {
+        state: Box::new(KeyState::new(record.clone(), hash)),
+    };
+    let created = match b.key(&record.id, &create).await {
+        Ok(KeyReply::Created) => Ok(()),
+        Ok(other) => Err(unexpected("key create", other)),
+        Err(e) => Err(e),
+    };
+    if let Err(cause) = created {
+        let undo = b.team(&team_id, &remove).await.err().into_iter().collect();
+        return Err(store(cause, undo));
+    }
+    let entry = IndexEntry {
+        key_id: record.id.clone(),
+        team_id: team_id.clone(),
+    };
+    if let Err(cause) = b.index_put(&hash, &entry).await {
+        // Without its index entry the key cannot verify; empty its object and unlist it too.
+        let mut undo: Vec<StoreError> = b
+            .key(&record.id, &KeyCall::Delete)
+            .await
+            .err()
+            .into_iter()
+            .collect();
+        undo.extend(b.team(&team_id, &remove).await.err());
+        return Err(store(cause, undo));
+    }
+    Ok(record)
+}
+
+/// Deletes a key: object first, so it is invalid everywhere from that moment. Returns `false` if
+/// the object held no key. A failure to remove the index entry is returned as a warning only:
+/// the entry leads to an empty object, which answers `invalid_key`.
+pub async fn revoke_key(
+    b: &impl Backend,
+    team_id: &str,
+    key_id: &str,
+) -> StoreResult<(bool, Option<StoreError>)> {
+    let hash = match b.key(key_id, &KeyCall::Delete).await? {
+        KeyReply::Deleted { hash } => hash,
+        KeyReply::NotFound => return Ok((false, None)),
+        other => return Err(unexpected("key delete", other)),
+    };
+    let warning = b.index_delete(&hash).await.err();
+    b.team(
+        team_id,
+        &TeamCall::RemoveKey {
+            id: key_id.to_owned(),
+        },
+    )
+    .await?;
+    Ok((true, warning))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::access::Requirement;
+    use crate::core::key::Environment;
+    use crate::core::ratelimit::RateLimitPolicy;
+    use crate::core::time::Timestamp;
+    use crate::storage::protocol::key_dispatch;
+    use std::cell::{Cell, RefCell};
+    use std::collections::HashMap;
+
+    /// In-memory stores. Key objects run the real dispatch; the team listing is a map.
+    #[derive(Default)]
+    struct Memory {
+        listing: RefCell<HashMap<String, KeyRecord>>,
+        objects: RefCell<HashMap<String, Option<KeyState>>>,
+        index: RefCell<HashMap<KeyHash, IndexEntry>>,
+        fail_key_create: Cell<bool>,
+        fail_index_put: Cell<bool>,
+        fail_index_delete: Cell<bool>,
+    }
+
+    fn now() -> Timestamp {
+        Timestamp::parse_rfc3339("2026-10-14T00:00:00Z").unwrap()
+    }
+
+    impl Backend for Memory {
+        async fn team(&self, _team: &str, call: &TeamCall) -> StoreResult<TeamReply> {
+            match call {
+                TeamCall::InsertKey { record, .. } => {
+                    self.listing
+                        .borrow_mut()
+                        .insert(record.id.clone(), (**record).clone());
+                    Ok(TeamReply::Key {
+                        record: record.clone(),
+                    })
+                }
+                TeamCall::RemoveKey { id } => {
+                    self.listing.borrow_mut().remove(id);
+                    Ok(TeamReply::Done)
+                }
+                other => Err(StoreError(format!("not faked: {other:?}"))),
+            }
+        }
+
+        async fn key(&self, id: &str, call: &KeyCall) -> StoreResult<KeyReply> {
+            if matches!(call, KeyCall::Create { .. }) && self.fail_key_create.get() {
+                return Err(StoreError("key object unavailable".into()));
+            }
+            let mut objects = self.objects.borrow_mut();
+            let slot = objects.entry(id.to_owned()).or_default();
+            Ok(key_dispatch(slot, call.clone(), now()).0)
+        }
+
+        async fn index_put(&self, hash: &KeyHash, entry: &IndexEntry) -> StoreResult<()> {
+            if self.fail_index_put.get() {
+                return Err(StoreError("kv unavailable".into()));
+            }
+            self.index.borrow_mut().insert(*hash, entry.clone());
+            Ok(())
+        }
+
+        async fn index_delete(&self, hash: &KeyHash) -> StoreResult<()> {
+            if self.fail_index_delete.get() {
+                return Err(StoreError("kv unavailable".into()));
+            }
+            self.index.borrow_mut().remove(hash);
+            Ok(())
+        }
+    }
+
+    impl Memory {
+        /// Verifies a key the way the edge does: index first, then the key's object.
+        fn verifies(&self, hash: &KeyHash) -> bool {
+            let Some(entry) = self.index.borrow().get(hash).cloned() else {
+                return false;
+            };
+            let call = KeyCall::Check {
+                hash: *hash,
+                requirement: Requirement::default(),
+            };
+            match block_on(self.key(&entry.key_id, &call)).unwrap() {
+                KeyReply::Checked { result } => result.denial.is_none(),
+                _ => false,
+            }
+        }
+    }
+
+    /// Runs a future that never waits (the in-memory backend answers at once).
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("the in-memory backend never waits"),
+        }
+    }
+
+    fn record(id: &str) -> KeyRecord {
+        KeyRecord {
+            id: id.into(),
+            team_id: "team_1".into(),
+            name: "k".into(),
+            description: None,
+            prefix: "sk_live_abcd".into(),
+            environment: Environment::Live,
+            permissions: PermissionSet::default(),
+            roles: vec![],
+            rate_limit: RateLimitPolicy::free(),
+            project_id: None,
+            service_account_id: None,
+            metadata: None,
+            created_at: now(),
+            updated_at: now(),
+            expires_at: None,
+            disabled_at: None,
+            last_used: None,
+        }
+    }
+
+    fn hash(n: u8) -> KeyHash {
+        KeyHash::from_hex(&hex::encode([n; 32])).unwrap()
+    }
+
+    fn issue(m: &Memory, id: &str, n: u8) -> Result<KeyRecord, IssueError> {
+        block_on(issue_key(m, record(id), hash(n), &PermissionSet::default()))
+    }
+
+    #[test]
+    fn a_created_key_is_listed_held_and_indexed() {
+        let m = Memory::default();
+        issue(&m, "key_1", 1).unwrap();
+        assert!(m.listing.borrow().contains_key("key_1"));
+        assert!(m.verifies(&hash(1)));
+    }
+
+    #[test]
+    fn a_failed_object_write_leaves_nothing_behind() {
+        let m = Memory::default();
+        m.fail_key_create.set(true);
+        let e = issue(&m, "key_1", 1).unwrap_err();
+        assert!(
+            matches!(e, IssueError::Store { ref undo_failures, .. } if undo_failures.is_empty())
+        );
+        assert!(m.listing.borrow().is_empty(), "the listing was undone");
+        assert!(m.index.borrow().is_empty());
+        assert!(!m.verifies(&hash(1)));
+    }
+
+    #[test]
+    fn a_failed_index_write_empties_the_object_and_the_listing() {
+        let m = Memory::default();
+        m.fail_index_put.set(true);
+        let e = issue(&m, "key_1", 1).unwrap_err();
+        assert!(matches!(e, IssueError::Store { ref cause, .. } if cause.0 == "kv unavailable"));
+        assert!(m.listing.borrow().is_empty());
+        assert!(
+            m.objects.borrow().get("key_1").is_some_and(Option::is_none),
+            "object emptied"
+        );
+        // Even if the index entry appeared later (a write that landed after all), the key would
+        // not verify: its object no longer holds it.
+        m.index.borrow_mut().insert(
+            hash(1),
+            IndexEntry {
+                key_id: "key_1".into(),
+                team_id: "team_1".into(),
+            },
+        );
+        assert!(!m.verifies(&hash(1)));
+    }
+
+    #[test]
+    fn revoking_invalidates_first_and_tolerates_a_stale_index() {
+        let m = Memory::default();
+        issue(&m, "key_1", 1).unwrap();
+        m.fail_index_delete.set(true);
+        let (found, warning) = block_on(revoke_key(&m, "team_1", "key_1")).unwrap();
+        assert!(found && warning.is_some());
+        assert!(
+            m.index.borrow().contains_key(&hash(1)),
+            "the index entry is stale…"
+        );
+        assert!(
+            !m.verifies(&hash(1)),
+            "…and the key is refused all the same"
+        );
+        assert!(m.listing.borrow().is_empty());
+        assert_eq!(
+            block_on(revoke_key(&m, "team_1", "key_1")).unwrap(),
+            (false, None)
+        );
+    }
+}
