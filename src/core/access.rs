@@ -347,25 +347,10 @@ mod tests {
     }
 
     fn record(permissions: &[&str]) -> KeyRecord {
-        KeyRecord {
-            id: "key_1".into(),
-            team_id: "team_1".into(),
-            name: "k".into(),
-            description: None,
-            prefix: "sk_live_abcd".into(),
-            environment: Environment::Live,
-            permissions: perms(permissions),
-            roles: vec![],
-            rate_limit: RateLimitPolicy::build(Plan::Enterprise, Some(2), Some(10)).unwrap(),
-            project_id: None,
-            service_account_id: None,
-            metadata: None,
-            created_at: at("2026-10-01T00:00:00Z"),
-            updated_at: at("2026-10-01T00:00:00Z"),
-            expires_at: None,
-            disabled_at: None,
-            last_used: None,
-        }
+        let mut r = crate::core::model::sample_record("key_1", at("2026-10-01T00:00:00Z"));
+        r.permissions = perms(permissions);
+        r.rate_limit = RateLimitPolicy::build(Plan::Enterprise, Some(2), Some(10)).unwrap();
+        r
     }
 
     fn hash(n: u8) -> KeyHash {

@@ -148,3 +148,27 @@ pub struct ServiceAccount {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
+
+/// A plain live key record for tests: no permissions, plan `free`, made at `now`.
+#[cfg(test)]
+pub fn sample_record(id: &str, now: Timestamp) -> KeyRecord {
+    KeyRecord {
+        id: id.into(),
+        team_id: "team_1".into(),
+        name: "k".into(),
+        description: None,
+        prefix: "sk_live_abcd".into(),
+        environment: Environment::Live,
+        permissions: PermissionSet::default(),
+        roles: vec![],
+        rate_limit: RateLimitPolicy::free(),
+        project_id: None,
+        service_account_id: None,
+        metadata: None,
+        created_at: now,
+        updated_at: now,
+        expires_at: None,
+        disabled_at: None,
+        last_used: None,
+    }
+}

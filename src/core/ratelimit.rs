@@ -412,6 +412,26 @@ mod tests {
             }
         }
 
+        /// A window rolls over exactly at its boundary: however a minute was used up, the last
+        /// millisecond before the next minute still refuses and the first millisecond of it has
+        /// the whole limit again (the hour permitting).
+        #[test]
+        fn windows_roll_over_exactly_at_the_boundary(
+            per_minute in 1u32..6, minute in 0i64..59, used_at in 0i64..60_000,
+        ) {
+            let p = policy(per_minute, 1_000);
+            let start = at("2026-10-14T10:00:00Z").millis() + minute * 60_000;
+            let mut c = Counters::default();
+            for _ in 0..per_minute {
+                admit(&p, &mut c, Timestamp::from_millis(start + used_at)).unwrap();
+            }
+            let last = Timestamp::from_millis(start + 59_999);
+            prop_assert!(admit(&p, &mut c, last).is_err());
+            let next = Timestamp::from_millis(start + 60_000);
+            prop_assert_eq!(peek(&p, &c, next).minute.remaining, per_minute);
+            prop_assert_eq!(admit(&p, &mut c, next).unwrap().minute.remaining, per_minute - 1);
+        }
+
         /// When every window has room, a request is admitted (the limiter never refuses early).
         #[test]
         fn admits_whenever_there_is_room(per_minute in 1u32..8, n in 0u32..8, offset in 0i64..59_000) {

@@ -154,6 +154,27 @@ impl Db {
         )
     }
 
+    /// Inserts a row into a table of named objects (projects, roles, service accounts), unless
+    /// the team already has one of that name: then answers `NameTaken` and writes nothing.
+    fn insert_named<T: Serialize>(
+        &self,
+        table: &str,
+        id: &str,
+        name: &str,
+        body: &T,
+    ) -> Result<Option<TeamReply>> {
+        if self.name_taken(table, name, id)? {
+            return Ok(Some(TeamReply::NameTaken {
+                name: name.to_owned(),
+            }));
+        }
+        self.0.exec(
+            &format!("INSERT INTO {table} (id, name, body) VALUES (?, ?, ?)"),
+            vec![id.into(), name.into(), json(body)?.into()],
+        )?;
+        Ok(None)
+    }
+
     fn role_by_name(&self, name: &str) -> Result<Option<Role>> {
         self.one(
             "SELECT seq, body FROM roles WHERE name = ?",
@@ -215,6 +236,26 @@ impl Db {
             }
         }
         Ok(Ok(out))
+    }
+
+    /// The roles named, if they all exist and the caller holds every permission they carry;
+    /// otherwise the reply that says why not. (No escalation through a service account.)
+    fn granted_roles(
+        &self,
+        names: &[String],
+        caller_permissions: &PermissionSet,
+    ) -> Result<std::result::Result<Vec<Role>, TeamReply>> {
+        let roles = match self.resolve_roles(names)? {
+            Ok(r) => r,
+            Err(name) => return Ok(Err(TeamReply::UnknownRole { name })),
+        };
+        let perms = PermissionSet::union(roles.iter().map(|r| &r.permissions));
+        if let Some(missing) = caller_permissions.first_uncovered(perms.iter()) {
+            return Ok(Err(TeamReply::MissingPermission {
+                permission: missing.clone(),
+            }));
+        }
+        Ok(Ok(roles))
     }
 
     fn set_account_roles(&self, account_id: &str, roles: &[Role]) -> Result<()> {
@@ -348,17 +389,11 @@ impl Db {
                 }
             }
             TeamCall::CreateProject { project } => {
-                if self.name_taken("projects", &project.name, &project.id)? {
-                    return Ok(R::NameTaken { name: project.name });
+                if let Some(taken) =
+                    self.insert_named("projects", &project.id, &project.name, &project)?
+                {
+                    return Ok(taken);
                 }
-                self.0.exec(
-                    "INSERT INTO projects (id, name, body) VALUES (?, ?, ?)",
-                    vec![
-                        project.id.as_str().into(),
-                        project.name.as_str().into(),
-                        json(&project)?.into(),
-                    ],
-                )?;
                 R::Project { project }
             }
             TeamCall::ListProjects { query } => {
@@ -399,17 +434,9 @@ impl Db {
                 R::Done
             }
             TeamCall::CreateRole { role } => {
-                if self.name_taken("roles", &role.name, &role.id)? {
-                    return Ok(R::NameTaken { name: role.name });
+                if let Some(taken) = self.insert_named("roles", &role.id, &role.name, &role)? {
+                    return Ok(taken);
                 }
-                self.0.exec(
-                    "INSERT INTO roles (id, name, body) VALUES (?, ?, ?)",
-                    vec![
-                        role.id.as_str().into(),
-                        role.name.as_str().into(),
-                        json(&role)?.into(),
-                    ],
-                )?;
                 R::Role { role }
             }
             TeamCall::ListRoles { query } => {
@@ -467,33 +494,21 @@ impl Db {
                 account,
                 caller_permissions,
             } => {
-                if self.name_taken("service_accounts", &account.name, &account.id)? {
-                    return Ok(R::NameTaken { name: account.name });
-                }
-                let roles = match self.resolve_roles(&account.roles)? {
+                let roles = match self.granted_roles(&account.roles, &caller_permissions)? {
                     Ok(r) => r,
-                    Err(name) => return Ok(R::UnknownRole { name }),
+                    Err(refusal) => return Ok(refusal),
                 };
-                let perms = PermissionSet::union(roles.iter().map(|r| &r.permissions));
-                if let Some(missing) = caller_permissions.first_uncovered(perms.iter()) {
-                    return Ok(R::MissingPermission {
-                        permission: missing.clone(),
-                    });
-                }
                 let stored = StoredAccount {
                     id: account.id.clone(),
                     name: account.name.clone(),
                     created_at: account.created_at,
                     updated_at: account.updated_at,
                 };
-                self.0.exec(
-                    "INSERT INTO service_accounts (id, name, body) VALUES (?, ?, ?)",
-                    vec![
-                        account.id.as_str().into(),
-                        account.name.as_str().into(),
-                        json(&stored)?.into(),
-                    ],
-                )?;
+                if let Some(taken) =
+                    self.insert_named("service_accounts", &account.id, &account.name, &stored)?
+                {
+                    return Ok(taken);
+                }
                 self.set_account_roles(&account.id, &roles)?;
                 R::ServiceAccount { account }
             }
@@ -532,16 +547,10 @@ impl Db {
                     stored.name = n;
                 }
                 if let Some(names) = roles {
-                    let roles = match self.resolve_roles(&names)? {
+                    let roles = match self.granted_roles(&names, &caller_permissions)? {
                         Ok(r) => r,
-                        Err(name) => return Ok(R::UnknownRole { name }),
+                        Err(refusal) => return Ok(refusal),
                     };
-                    let perms = PermissionSet::union(roles.iter().map(|r| &r.permissions));
-                    if let Some(missing) = caller_permissions.first_uncovered(perms.iter()) {
-                        return Ok(R::MissingPermission {
-                            permission: missing.clone(),
-                        });
-                    }
                     self.set_account_roles(&id, &roles)?;
                 }
                 stored.updated_at = now;

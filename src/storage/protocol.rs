@@ -342,33 +342,13 @@ pub enum TeamReply {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::key::Environment;
-    use crate::core::ratelimit::RateLimitPolicy;
 
     fn at(s: &str) -> Timestamp {
         Timestamp::parse_rfc3339(s).unwrap()
     }
 
     fn state() -> KeyState {
-        let record = KeyRecord {
-            id: "key_1".into(),
-            team_id: "team_1".into(),
-            name: "k".into(),
-            description: None,
-            prefix: "sk_live_abcd".into(),
-            environment: Environment::Live,
-            permissions: PermissionSet::default(),
-            roles: vec![],
-            rate_limit: RateLimitPolicy::free(),
-            project_id: None,
-            service_account_id: None,
-            metadata: None,
-            created_at: at("2026-10-01T00:00:00Z"),
-            updated_at: at("2026-10-01T00:00:00Z"),
-            expires_at: None,
-            disabled_at: None,
-            last_used: None,
-        };
+        let record = crate::core::model::sample_record("key_1", at("2026-10-01T00:00:00Z"));
         KeyState::new(record, KeyHash::from_hex(&"ab".repeat(32)).unwrap())
     }
 

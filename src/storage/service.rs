@@ -132,8 +132,6 @@ pub async fn revoke_key(
 mod tests {
     use super::*;
     use crate::core::access::Requirement;
-    use crate::core::key::Environment;
-    use crate::core::ratelimit::RateLimitPolicy;
     use crate::core::time::Timestamp;
     use crate::storage::protocol::key_dispatch;
     use std::cell::{Cell, RefCell};
@@ -227,25 +225,7 @@ mod tests {
     }
 
     fn record(id: &str) -> KeyRecord {
-        KeyRecord {
-            id: id.into(),
-            team_id: "team_1".into(),
-            name: "k".into(),
-            description: None,
-            prefix: "sk_live_abcd".into(),
-            environment: Environment::Live,
-            permissions: PermissionSet::default(),
-            roles: vec![],
-            rate_limit: RateLimitPolicy::free(),
-            project_id: None,
-            service_account_id: None,
-            metadata: None,
-            created_at: now(),
-            updated_at: now(),
-            expires_at: None,
-            disabled_at: None,
-            last_used: None,
-        }
+        crate::core::model::sample_record(id, now())
     }
 
     fn hash(n: u8) -> KeyHash {
