@@ -692,3 +692,43 @@ fn updates_validate_and_keep_what_was_not_given() {
     .expect_problem(400, "unknown_field");
     assert!(r.body["updated_at"].as_str().unwrap() >= r.body["created_at"].as_str().unwrap());
 }
+
+/// Concurrent updates of one key: every one is applied in turn (compare-and-set), and the
+/// listing ends up showing what the key's object holds, whatever order the copies arrive in.
+#[test]
+fn concurrent_updates_leave_the_listing_consistent() {
+    let c = client();
+    let (_, admin) = c.team("Concurrent updates");
+    let (id, _, _) = c.key(&admin, json!({"name": "n0"}));
+    let threads: Vec<_> = (1..=8)
+        .map(|i| {
+            let (admin, id) = (admin.clone(), id.clone());
+            std::thread::spawn(move || {
+                client()
+                    .patch(
+                        &format!("/v1/api-keys/{id}"),
+                        &admin,
+                        json!({"name": format!("n{i}")}),
+                    )
+                    .status
+            })
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), 200);
+    }
+    let held = c
+        .get(&format!("/v1/api-keys/{id}"), &admin)
+        .expect(200)
+        .body;
+    let list = c.get("/v1/api-keys", &admin).expect(200).body;
+    let listed = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(listed["name"], held["name"]);
+    assert_eq!(listed["updated_at"], held["updated_at"]);
+}

@@ -54,7 +54,7 @@ pub struct KeyState {
     pub usage: Usage,
     /// When `last_used` was last copied to the team's listing.
     pub last_used_published: Option<Timestamp>,
-    /// Bumped by every change to the record, for compare-and-set updates.
+    /// Bumped by every change to the record; the listing keeps only the newest copy it is sent.
     #[serde(default)]
     pub revision: u64,
 }
@@ -229,6 +229,29 @@ impl CheckResult {
             record: None,
             limit: None,
             usage: None,
+        }
+    }
+}
+
+/// The key making a management call, as the target's object needs to see it: the check that it
+/// may manage the target runs in the target's object, atomically with the change, so a
+/// concurrent upgrade of the target cannot slip between the check and the write.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manager {
+    pub permissions: PermissionSet,
+    pub environment: Environment,
+}
+
+impl Manager {
+    /// A key may manage another only if it holds every permission the other holds, and a test
+    /// key only test keys.
+    pub fn may_manage(&self, target: &KeyRecord) -> Result<(), Denial> {
+        if target.environment == Environment::Live && self.environment == Environment::Test {
+            return Err(Denial::TestKeyOnLive);
+        }
+        match self.permissions.first_uncovered(target.permissions.iter()) {
+            Some(p) => Err(Denial::MissingPermission(p.clone())),
+            None => Ok(()),
         }
     }
 }
@@ -606,6 +629,33 @@ mod tests {
         r.rate_limit =
             RateLimitPolicy::build(Plan::Enterprise, Some(1_000_000), Some(1_000_000)).unwrap();
         r
+    }
+
+    #[test]
+    fn a_manager_must_cover_the_target() {
+        let target = record(&["tasks:*"]);
+        let m = |p: &[&str], environment| Manager {
+            permissions: perms(p),
+            environment,
+        };
+        assert_eq!(
+            m(&["tasks:*"], Environment::Live).may_manage(&target),
+            Ok(())
+        );
+        assert_eq!(
+            m(&["admin:*"], Environment::Live).may_manage(&target),
+            Ok(())
+        );
+        assert_eq!(
+            m(&["tasks:read"], Environment::Live).may_manage(&target),
+            Err(Denial::MissingPermission(
+                Permission::parse("tasks:*").unwrap()
+            ))
+        );
+        assert_eq!(
+            m(&["admin:*"], Environment::Test).may_manage(&target),
+            Err(Denial::TestKeyOnLive)
+        );
     }
 
     #[test]

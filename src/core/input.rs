@@ -441,14 +441,55 @@ pub fn parse_new_key(bytes: &[u8], now: Timestamp) -> Result<NewKey> {
 }
 
 /// `PATCH /v1/api-keys/{id}`: each field is `None` when not given. `Some(None)` clears.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// (It travels to the key's object, which applies it; absent and `null` stay distinct there.)
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct KeyPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
     pub description: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<PermissionSet>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
     pub expires_at: Option<Option<Timestamp>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimitInput>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
     pub metadata: Option<Option<Map<String, Value>>>,
+}
+
+/// Absent → `None`, `null` → `Some(None)`, a value → `Some(Some(v))` (with `default` and
+/// `skip_serializing_if = "Option::is_none"` on the field).
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(
+        v: &Option<Option<T>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(inner) => inner.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
 }
 
 pub fn parse_key_patch(bytes: &[u8], now: Timestamp) -> Result<KeyPatch> {
@@ -790,6 +831,23 @@ mod tests {
         ));
         assert!(e.detail.contains("future"));
         assert!(parse_key_patch(br#"{"name":null}"#, now()).is_err());
+    }
+
+    #[test]
+    fn patches_keep_absent_and_null_apart_on_the_wire() {
+        for body in [
+            &br#"{"description":null,"name":"x"}"#[..],
+            br#"{"expires_at":"2027-01-01T00:00:00Z"}"#,
+            br#"{}"#,
+        ] {
+            let p = parse_key_patch(body, now()).unwrap();
+            let wire = serde_json::to_string(&p).unwrap();
+            assert_eq!(
+                serde_json::from_str::<KeyPatch>(&wire).unwrap(),
+                p,
+                "{wire}"
+            );
+        }
     }
 
     #[test]

@@ -8,16 +8,18 @@ use super::auth::{authorize, check, confirm, needs, present, Presented};
 use super::ctx::{internal, json, no_content, query_pairs, read_json_body, ApiResult, Ctx};
 use super::problem::ApiError;
 use crate::core::access::{
-    apply_patch, create_requirement, management_requirement, Requirement, UpdateError,
+    create_requirement, management_requirement, Manager, Requirement, UpdateError,
 };
 use crate::core::ids::{is_id, new_id, IdKind};
-use crate::core::input::{parse_key_patch, parse_list_query, parse_new_key, KeyPatch};
+use crate::core::input::{
+    parse_key_patch, parse_list_query, parse_new_key, InputError, InputErrorKind, KeyPatch,
+};
 use crate::core::key::{KeyHash, PlainKey};
 use crate::core::model::{CreatedKeyView, KeyRecord, UsageView};
 use crate::core::permission::{needs as perm, Permission, PermissionSet};
 use crate::core::random::OsRandom;
 use crate::storage::protocol::{KeyCall, KeyReply, TeamCall, TeamReply};
-use crate::storage::service::{self, IssueError};
+use crate::storage::service::{self, IssueError, Revoked};
 use serde::Serialize;
 use worker::{console_error, Request};
 
@@ -212,12 +214,13 @@ pub async fn current(ctx: &Ctx, req: &Request) -> ApiResult {
 /// Loads the target, then checks the caller against everything managing it needs: the
 /// management permission, every permission the target holds, and (for updates) every
 /// permission it would get. 401/403/429 come before the target's 404 and the body's 400.
+/// The target's object checks the returned [`Manager`] again, atomically with the change.
 async fn manage(
     ctx: &Ctx,
     p: &Presented,
     id: &str,
     new_permissions: Option<&PermissionSet>,
-) -> Result<(KeyRecord, u64), ApiError> {
+) -> Result<(KeyRecord, Manager), ApiError> {
     let target = load(ctx, &p.entry.team_id, id).await?;
     let write = Permission::new_static(perm::API_KEYS_WRITE);
     let requirement = match &target {
@@ -230,19 +233,52 @@ async fn manage(
         }
     };
     let caller = confirm(ctx, p, requirement).await?;
+    let manager = Manager {
+        permissions: caller.record.permissions,
+        environment: caller.record.environment,
+    };
     match target {
-        Some((t, _, rev)) if t.team_id == caller.record.team_id => Ok((t, rev)),
+        Some((t, _, _)) if t.team_id == caller.record.team_id => Ok((t, manager)),
         _ => Err(key_not_found(id)),
     }
 }
 
-/// Copies a changed record into the team's listing.
-async fn relist(ctx: &Ctx, record: &KeyRecord) -> Result<(), ApiError> {
+/// Copies a changed record into the team's listing (which ignores it if it holds a newer one).
+async fn relist(ctx: &Ctx, record: &KeyRecord, revision: u64) -> Result<(), ApiError> {
     let put = TeamCall::PutKey {
         record: Box::new(record.clone()),
+        revision,
     };
     ctx.stores.team(&record.team_id, &put).await?;
     Ok(())
+}
+
+/// The answer of the key's object to a management call.
+async fn managed(ctx: &Ctx, id: &str, reply: KeyReply) -> ApiResult {
+    match reply {
+        KeyReply::Key {
+            record, revision, ..
+        } => {
+            relist(ctx, &record, revision).await?;
+            json(200, &record.view(ctx.now))
+        }
+        KeyReply::Refused { denial } => Err(ApiError::from_denial(&denial, None)),
+        KeyReply::Rejected {
+            error: UpdateError::PermissionsImmutable,
+        } => Err(ApiError::conflict(
+            "permissions_immutable",
+            "Permissions are immutable",
+            "this key belongs to a service account: its permissions are fixed for life; \
+             create a new key for the account instead",
+        )),
+        KeyReply::Rejected {
+            error: UpdateError::Invalid(detail),
+        } => Err(ApiError::input(InputError {
+            kind: InputErrorKind::InvalidField,
+            detail,
+        })),
+        _ => Err(key_not_found(id)),
+    }
 }
 
 pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
@@ -251,75 +287,34 @@ pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
     let patch: Result<KeyPatch, ApiError> =
         body.and_then(|b| parse_key_patch(&b, ctx.now).map_err(ApiError::input));
     let new_perms = patch.as_ref().ok().and_then(|pt| pt.permissions.as_ref());
-    let (mut target, mut revision) = manage(ctx, &p, id, new_perms).await?;
-    let patch = patch?;
-    // Compare-and-set: if the key changed since it was read, read it again and re-apply.
-    for _ in 0..3 {
-        let mut record = target.clone();
-        apply_patch(&mut record, &patch, ctx.now).map_err(|e| match e {
-            UpdateError::PermissionsImmutable => ApiError::conflict(
-                "permissions_immutable",
-                "Permissions are immutable",
-                "this key belongs to a service account: its permissions are fixed for life; create a new key instead",
-            ),
-            UpdateError::Invalid(detail) => ApiError::input(crate::core::input::InputError {
-                kind: crate::core::input::InputErrorKind::InvalidField,
-                detail,
-            }),
-        })?;
-        let call = KeyCall::Replace {
-            record: Box::new(record),
-            revision,
-        };
-        match ctx.stores.key(id, &call).await? {
-            KeyReply::Key {
-                record,
-                usage: _,
-                revision: _,
-            } => {
-                relist(ctx, &record).await?;
-                return json(200, &record.view(ctx.now));
-            }
-            KeyReply::Stale => {
-                let (t, _, rev) = load(ctx, &p.entry.team_id, id)
-                    .await?
-                    .ok_or_else(|| key_not_found(id))?;
-                target = t;
-                revision = rev;
-            }
-            _ => return Err(key_not_found(id)),
-        }
-    }
-    Err(ApiError::conflict(
-        "conflict",
-        "Concurrent update",
-        "the key kept changing while this update was applied; retry",
-    ))
+    let (_, manager) = manage(ctx, &p, id, new_perms).await?;
+    let call = KeyCall::Update {
+        patch: Box::new(patch?),
+        manager,
+    };
+    let reply = ctx.stores.key(id, &call).await?;
+    managed(ctx, id, reply).await
 }
 
 pub async fn disable(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let p = present(ctx, req).await?;
-    manage(ctx, &p, id, None).await?;
-    match ctx.stores.key(id, &KeyCall::Disable).await? {
-        KeyReply::Key { record, .. } => {
-            relist(ctx, &record).await?;
-            json(200, &record.view(ctx.now))
-        }
-        _ => Err(key_not_found(id)),
-    }
+    let (_, manager) = manage(ctx, &p, id, None).await?;
+    let reply = ctx.stores.key(id, &KeyCall::Disable { manager }).await?;
+    managed(ctx, id, reply).await
 }
 
 pub async fn delete(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let p = present(ctx, req).await?;
-    let (target, _) = manage(ctx, &p, id, None).await?;
-    match service::revoke_key(&ctx.stores, &target.team_id, id).await? {
-        (false, _) => Err(key_not_found(id)),
-        (true, warning) => {
-            if let Some(w) = warning {
+    let (target, manager) = manage(ctx, &p, id, None).await?;
+    match service::revoke_key(&ctx.stores, &target.team_id, id, manager).await? {
+        Revoked::Done { index_warning } => {
+            if let Some(w) = index_warning {
                 // Harmless: the stale entry leads to an empty object, which answers invalid_key.
                 console_error!("removing the index entry of {id} failed: {}", w.0);
             }
             no_content()
         }
+        Revoked::NotFound => Err(key_not_found(id)),
+        Revoked::Refused(denial) => Err(ApiError::from_denial(&denial, None)),
     }
 }

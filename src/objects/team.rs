@@ -22,7 +22,8 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS team (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS keys (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
-  environment TEXT NOT NULL, project_id TEXT, body TEXT NOT NULL);
+  environment TEXT NOT NULL, project_id TEXT, revision INTEGER NOT NULL DEFAULT 1,
+  body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS keys_project ON keys (project_id);
 CREATE TABLE IF NOT EXISTS projects (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, name TEXT NOT NULL UNIQUE,
@@ -341,10 +342,15 @@ impl Db {
                 )?;
                 R::Key { record }
             }
-            TeamCall::PutKey { record } => {
+            TeamCall::PutKey { record, revision } => {
                 self.0.exec(
-                    "UPDATE keys SET body = ? WHERE id = ?",
-                    vec![json(&record)?.into(), record.id.as_str().into()],
+                    "UPDATE keys SET body = ?, revision = ? WHERE id = ? AND revision < ?",
+                    vec![
+                        json(&record)?.into(),
+                        V::from(revision as i64),
+                        record.id.as_str().into(),
+                        V::from(revision as i64),
+                    ],
                 )?;
                 R::Done
             }

@@ -2,7 +2,8 @@
 //! dispatch as a pure function of (state, call, now). Nothing here touches a Workers type: the
 //! object only loads state, calls [`key_dispatch`], persists what it says, and answers.
 
-use crate::core::access::{self, CheckResult, KeyState, Requirement};
+use crate::core::access::{self, CheckResult, Denial, KeyState, Manager, Requirement, UpdateError};
+use crate::core::input::KeyPatch;
 use crate::core::input::ListQuery;
 use crate::core::key::KeyHash;
 use crate::core::model::{KeyRecord, Project, Role, ServiceAccount, Team, UsageView};
@@ -93,15 +94,20 @@ pub enum KeyCall {
         requirement: Requirement,
     },
     Get,
-    /// Replaces the record if it is still at `revision` (compare-and-set), keeping the object's
-    /// own `last_used`.
-    Replace {
-        record: Box<KeyRecord>,
-        revision: u64,
+    /// Applies a patch, if `manager` may manage the key as it is now.
+    Update {
+        patch: Box<KeyPatch>,
+        manager: Manager,
     },
-    Disable,
-    /// Deletes everything; answers the hash so the caller can remove the index entry.
-    Delete,
+    /// Disables the key for good, if `manager` may manage it as it is now.
+    Disable {
+        manager: Manager,
+    },
+    /// Deletes everything, if `manager` (when given) may manage the key as it is now; answers
+    /// the hash so the caller can remove the index entry. Without a manager: undoing a creation.
+    Delete {
+        manager: Option<Manager>,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -118,8 +124,14 @@ pub enum KeyReply {
         revision: u64,
     },
     NotFound,
-    /// The record changed since it was read.
-    Stale,
+    /// The manager may not manage this key (it holds more, or it is live and the manager test).
+    Refused {
+        denial: Denial,
+    },
+    /// The patch cannot be applied.
+    Rejected {
+        error: UpdateError,
+    },
     Deleted {
         hash: KeyHash,
     },
@@ -170,17 +182,22 @@ pub fn key_dispatch(
         }
         (_, None) => (KeyReply::NotFound, Effect::None),
         (KeyCall::Get, Some(s)) => (key_reply(s, now), Effect::None),
-        (KeyCall::Replace { record, revision }, Some(s)) => {
-            if s.revision != revision || s.record.id != record.id {
-                return (KeyReply::Stale, Effect::None);
+        (KeyCall::Update { patch, manager }, Some(s)) => {
+            if let Err(denial) = manager.may_manage(&s.record) {
+                return (KeyReply::Refused { denial }, Effect::None);
             }
-            let last_used = s.record.last_used;
-            s.record = *record;
-            s.record.last_used = last_used;
+            let mut record = s.record.clone();
+            if let Err(error) = access::apply_patch(&mut record, &patch, now) {
+                return (KeyReply::Rejected { error }, Effect::None);
+            }
+            s.record = record;
             s.revision += 1;
             (key_reply(s, now), Effect::Save)
         }
-        (KeyCall::Disable, Some(s)) => {
+        (KeyCall::Disable { manager }, Some(s)) => {
+            if let Err(denial) = manager.may_manage(&s.record) {
+                return (KeyReply::Refused { denial }, Effect::None);
+            }
             if access::disable(&mut s.record, now) {
                 s.revision += 1;
                 (key_reply(s, now), Effect::Save)
@@ -188,7 +205,10 @@ pub fn key_dispatch(
                 (key_reply(s, now), Effect::None)
             }
         }
-        (KeyCall::Delete, Some(s)) => {
+        (KeyCall::Delete { manager }, Some(s)) => {
+            if let Some(Err(denial)) = manager.map(|m| m.may_manage(&s.record)) {
+                return (KeyReply::Refused { denial }, Effect::None);
+            }
             let hash = s.hash;
             *state = None;
             (KeyReply::Deleted { hash }, Effect::Erase)
@@ -219,9 +239,11 @@ pub enum TeamCall {
         record: Box<KeyRecord>,
         caller_permissions: PermissionSet,
     },
-    /// Replaces the listing's copy of a key.
+    /// Replaces the listing's copy of a key, unless it already holds a newer revision (two
+    /// updates' copies can arrive out of order).
     PutKey {
         record: Box<KeyRecord>,
+        revision: u64,
     },
     RemoveKey {
         id: String,
@@ -420,7 +442,7 @@ mod tests {
             Effect::SaveCounters,
             "an admitted request persists its counters"
         );
-        let (r, e) = key_dispatch(&mut slot, KeyCall::Delete, now);
+        let (r, e) = key_dispatch(&mut slot, KeyCall::Delete { manager: None }, now);
         assert!(matches!(r, KeyReply::Deleted { hash: h } if h == hash) && e == Effect::Erase);
         let (r, _) = key_dispatch(&mut slot, check, now);
         assert!(
@@ -432,46 +454,92 @@ mod tests {
         ));
     }
 
+    fn admin() -> Manager {
+        Manager {
+            permissions: PermissionSet::new([Permission::parse("admin:*").unwrap()]),
+            environment: crate::core::key::Environment::Live,
+        }
+    }
+
     #[test]
-    fn replace_is_compare_and_set_and_keeps_last_used() {
+    fn updates_apply_in_the_object_and_check_the_manager_there() {
         let now = at("2026-10-14T00:00:00Z");
         let mut slot = Some(state());
-        let used = at("2026-10-13T00:00:00Z");
-        slot.as_mut().unwrap().record.last_used = Some(used);
-        let mut rec = state().record;
-        rec.name = "new".into();
-        let stale = KeyCall::Replace {
-            record: Box::new(rec.clone()),
-            revision: 0,
+        slot.as_mut().unwrap().record.permissions =
+            PermissionSet::new([Permission::parse("tasks:*").unwrap()]);
+        let patch = KeyPatch {
+            name: Some("new".into()),
+            ..Default::default()
         };
-        assert!(matches!(
-            key_dispatch(&mut slot, stale, now).0,
-            KeyReply::Stale
-        ));
-        let ok = KeyCall::Replace {
-            record: Box::new(rec.clone()),
-            revision: 1,
+        let weak = Manager {
+            permissions: PermissionSet::new([Permission::parse("tasks:read").unwrap()]),
+            ..admin()
         };
-        let (r, e) = key_dispatch(&mut slot, ok, now);
-        assert!(
-            matches!(r, KeyReply::Key { ref record, revision: 2, .. } if record.name == "new" && record.last_used == Some(used))
+        let (r, e) = key_dispatch(
+            &mut slot,
+            KeyCall::Update {
+                patch: Box::new(patch.clone()),
+                manager: weak,
+            },
+            now,
         );
+        assert!(
+            matches!(
+                r,
+                KeyReply::Refused {
+                    denial: Denial::MissingPermission(_)
+                }
+            ) && e == Effect::None
+        );
+        assert_eq!(
+            slot.as_ref().unwrap().record.name,
+            "k",
+            "a refused update changes nothing"
+        );
+        let (r, e) = key_dispatch(
+            &mut slot,
+            KeyCall::Update {
+                patch: Box::new(patch),
+                manager: admin(),
+            },
+            now,
+        );
+        assert!(matches!(r, KeyReply::Key { ref record, revision: 2, .. } if record.name == "new"));
         assert_eq!(e, Effect::Save);
-        let again = KeyCall::Replace {
-            record: Box::new(rec),
-            revision: 1,
+        slot.as_mut().unwrap().record.service_account_id = Some("sa_1".into());
+        let perms = KeyPatch {
+            permissions: Some(PermissionSet::default()),
+            ..Default::default()
         };
+        let (r, _) = key_dispatch(
+            &mut slot,
+            KeyCall::Update {
+                patch: Box::new(perms),
+                manager: admin(),
+            },
+            now,
+        );
         assert!(matches!(
-            key_dispatch(&mut slot, again, now).0,
-            KeyReply::Stale
+            r,
+            KeyReply::Rejected {
+                error: UpdateError::PermissionsImmutable
+            }
         ));
     }
 
     #[test]
     fn disable_twice_is_a_no_op() {
         let mut slot = Some(state());
-        let (_, e1) = key_dispatch(&mut slot, KeyCall::Disable, at("2026-10-14T00:00:00Z"));
-        let (r, e2) = key_dispatch(&mut slot, KeyCall::Disable, at("2026-10-15T00:00:00Z"));
+        let (_, e1) = key_dispatch(
+            &mut slot,
+            KeyCall::Disable { manager: admin() },
+            at("2026-10-14T00:00:00Z"),
+        );
+        let (r, e2) = key_dispatch(
+            &mut slot,
+            KeyCall::Disable { manager: admin() },
+            at("2026-10-15T00:00:00Z"),
+        );
         assert_eq!((e1, e2), (Effect::Save, Effect::None));
         assert!(
             matches!(r, KeyReply::Key { ref record, .. } if record.disabled_at == Some(at("2026-10-14T00:00:00Z")))

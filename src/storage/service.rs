@@ -6,7 +6,7 @@
 //! - Deleting: key object (from then on the key is invalid everywhere) → KV index → listing.
 
 use super::protocol::{IndexEntry, KeyCall, KeyReply, TeamCall, TeamReply};
-use crate::core::access::KeyState;
+use crate::core::access::{Denial, KeyState, Manager};
 use crate::core::key::KeyHash;
 use crate::core::model::KeyRecord;
 use crate::core::permission::{Permission, PermissionSet};
@@ -93,7 +93,7 @@ pub async fn issue_key(
     if let Err(cause) = b.index_put(&hash, &entry).await {
         // Without its index entry the key cannot verify; empty its object and unlist it too.
         let mut undo: Vec<StoreError> = b
-            .key(&record.id, &KeyCall::Delete)
+            .key(&record.id, &KeyCall::Delete { manager: None })
             .await
             .err()
             .into_iter()
@@ -104,34 +104,48 @@ pub async fn issue_key(
     Ok(record)
 }
 
-/// Deletes a key: object first, so it is invalid everywhere from that moment. Returns `false` if
-/// the object held no key. A failure to remove the index entry is returned as a warning only:
-/// the entry leads to an empty object, which answers `invalid_key`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Revoked {
+    /// Gone. A failure to remove the index entry comes back as a warning only: the entry leads
+    /// to an empty object, which answers `invalid_key`.
+    Done {
+        index_warning: Option<StoreError>,
+    },
+    NotFound,
+    /// The manager may not manage this key.
+    Refused(Denial),
+}
+
+/// Deletes a key: object first, so it is invalid everywhere from that moment; then its index
+/// entry and its listing row.
 pub async fn revoke_key(
     b: &impl Backend,
     team_id: &str,
     key_id: &str,
-) -> StoreResult<(bool, Option<StoreError>)> {
-    let hash = match b.key(key_id, &KeyCall::Delete).await? {
+    manager: Manager,
+) -> StoreResult<Revoked> {
+    let call = KeyCall::Delete {
+        manager: Some(manager),
+    };
+    let hash = match b.key(key_id, &call).await? {
         KeyReply::Deleted { hash } => hash,
-        KeyReply::NotFound => return Ok((false, None)),
+        KeyReply::NotFound => return Ok(Revoked::NotFound),
+        KeyReply::Refused { denial } => return Ok(Revoked::Refused(denial)),
         other => return Err(unexpected("key delete", other)),
     };
-    let warning = b.index_delete(&hash).await.err();
-    b.team(
-        team_id,
-        &TeamCall::RemoveKey {
-            id: key_id.to_owned(),
-        },
-    )
-    .await?;
-    Ok((true, warning))
+    let index_warning = b.index_delete(&hash).await.err();
+    let remove = TeamCall::RemoveKey {
+        id: key_id.to_owned(),
+    };
+    b.team(team_id, &remove).await?;
+    Ok(Revoked::Done { index_warning })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::access::Requirement;
+    use crate::core::key::Environment;
     use crate::core::time::Timestamp;
     use crate::storage::protocol::key_dispatch;
     use std::cell::{Cell, RefCell};
@@ -285,8 +299,24 @@ mod tests {
         let m = Memory::default();
         issue(&m, "key_1", 1).unwrap();
         m.fail_index_delete.set(true);
-        let (found, warning) = block_on(revoke_key(&m, "team_1", "key_1")).unwrap();
-        assert!(found && warning.is_some());
+        let admin = Manager {
+            permissions: PermissionSet::new([Permission::parse("admin:*").unwrap()]),
+            environment: Environment::Live,
+        };
+        let weak = Manager {
+            permissions: PermissionSet::default(),
+            environment: Environment::Test,
+        };
+        let refused = block_on(revoke_key(&m, "team_1", "key_1", weak)).unwrap();
+        assert_eq!(refused, Revoked::Refused(Denial::TestKeyOnLive));
+        assert!(m.verifies(&hash(1)), "a refused revocation changes nothing");
+        let done = block_on(revoke_key(&m, "team_1", "key_1", admin.clone())).unwrap();
+        assert!(matches!(
+            done,
+            Revoked::Done {
+                index_warning: Some(_)
+            }
+        ));
         assert!(
             m.index.borrow().contains_key(&hash(1)),
             "the index entry is stale…"
@@ -297,8 +327,8 @@ mod tests {
         );
         assert!(m.listing.borrow().is_empty());
         assert_eq!(
-            block_on(revoke_key(&m, "team_1", "key_1")).unwrap(),
-            (false, None)
+            block_on(revoke_key(&m, "team_1", "key_1", admin)).unwrap(),
+            Revoked::NotFound
         );
     }
 }
