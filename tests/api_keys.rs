@@ -594,6 +594,11 @@ fn listing_is_newest_first_with_cursors() {
             page.body["next_cursor"].as_str().unwrap()
         );
     }
+    // Query values are percent-decoded: `%32` is `2`.
+    let encoded = c
+        .get("/v1/api-keys?limit=%32&environment=li%76e", &admin)
+        .expect(200);
+    assert_eq!(encoded.body["data"].as_array().unwrap().len(), 2);
     // Five new keys and the admin key, newest first.
     assert_eq!(seen.len(), 6);
     ids.reverse();

@@ -124,12 +124,14 @@ pub async fn read_json_body(req: &mut Request) -> std::result::Result<Vec<u8>, A
 }
 
 /// The query string as decoded pairs.
+///
+/// Decoded from the raw URL with `form_urlencoded`: a full URL parser would bring IDNA and
+/// Unicode tables into the wasm for nothing.
 pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
-    req.url()
-        .map(|u| {
-            u.query_pairs()
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
+    let url = req.inner().url();
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let query = query.split_once('#').map_or(query, |(q, _)| q);
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
