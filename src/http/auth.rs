@@ -11,10 +11,11 @@ use super::ctx::Ctx;
 use super::problem::ApiError;
 use crate::core::access::{Denial, Requirement};
 use crate::core::key::{secrets_equal, KeyHash, PlainKey};
-use crate::core::model::KeyRecord;
+use crate::core::model::{KeyRecord, UsageView};
 use crate::core::permission::Permission;
 use crate::core::ratelimit::LimitState;
 use crate::storage::protocol::{IndexEntry, KeyCall, KeyReply};
+use crate::storage::Backend;
 use worker::Request;
 
 /// A key that passed the edge checks: well-formed and known to the index.
@@ -27,6 +28,7 @@ pub struct Presented {
 pub struct Caller {
     pub record: KeyRecord,
     pub limit: LimitState,
+    pub usage: UsageView,
 }
 
 fn token(req: &Request) -> Result<String, ApiError> {
@@ -85,9 +87,13 @@ pub async fn confirm(
     if let Some(limit) = result.limit {
         ctx.limit.set(Some(limit));
     }
-    match (result.denial, result.record, result.limit) {
-        (None, Some(record), Some(limit)) => Ok(Caller { record, limit }),
-        (Some(d), _, limit) => {
+    match (result.denial, result.record, result.limit, result.usage) {
+        (None, Some(record), Some(limit), Some(usage)) => Ok(Caller {
+            record,
+            limit,
+            usage,
+        }),
+        (Some(d), _, limit, _) => {
             let retry = limit.and_then(|l| l.retry_after(ctx.now));
             Err(ApiError::from_denial(
                 &d,

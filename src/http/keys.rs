@@ -4,12 +4,10 @@
 //! becomes usable only when its KV index entry is written, which is the last step of creation;
 //! if any step fails, the earlier ones are undone, so no half-made key can ever verify.
 
-use super::auth::{authorize, check, confirm, needs, present, Presented};
+use super::auth::{authorize, confirm, needs, present, Presented};
 use super::ctx::{internal, json, no_content, query_pairs, read_json_body, ApiResult, Ctx};
 use super::problem::ApiError;
-use crate::core::access::{
-    create_requirement, management_requirement, Manager, Requirement, UpdateError,
-};
+use crate::core::access::{create_requirement, management_requirement, Manager, UpdateError};
 use crate::core::ids::{is_id, new_id, IdKind};
 use crate::core::input::{
     parse_key_patch, parse_list_query, parse_new_key, InputError, InputErrorKind, KeyPatch,
@@ -20,6 +18,7 @@ use crate::core::permission::{needs as perm, Permission, PermissionSet};
 use crate::core::random::OsRandom;
 use crate::storage::protocol::{KeyCall, KeyReply, TeamCall, TeamReply};
 use crate::storage::service::{self, IssueError, Revoked};
+use crate::storage::Backend;
 use serde::Serialize;
 use worker::{console_error, Request};
 
@@ -149,16 +148,12 @@ async fn load(
     ctx: &Ctx,
     team_id: &str,
     id: &str,
-) -> Result<Option<(KeyRecord, UsageView, u64)>, ApiError> {
+) -> Result<Option<(KeyRecord, UsageView)>, ApiError> {
     if !is_id(IdKind::Key, id) {
         return Ok(None);
     }
     Ok(match ctx.stores.key(id, &KeyCall::Get).await? {
-        KeyReply::Key {
-            record,
-            usage,
-            revision,
-        } if record.team_id == team_id => Some((*record, usage, revision)),
+        KeyReply::Key { record, usage, .. } if record.team_id == team_id => Some((*record, usage)),
         _ => None,
     })
 }
@@ -180,7 +175,7 @@ fn with_usage(ctx: &Ctx, record: &KeyRecord, usage: UsageView) -> ApiResult {
 
 pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize(ctx, req, perm::API_KEYS_READ).await?;
-    let (record, usage, _) = load(ctx, &caller.record.team_id, id)
+    let (record, usage) = load(ctx, &caller.record.team_id, id)
         .await?
         .ok_or_else(|| key_not_found(id))?;
     with_usage(ctx, &record, usage)
@@ -189,26 +184,8 @@ pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
 /// The calling key itself. Needs no permission: a key may always see what it is.
 pub async fn current(ctx: &Ctx, req: &Request) -> ApiResult {
     let p = present(ctx, req).await?;
-    let result = check(
-        ctx,
-        &p,
-        Requirement {
-            count: true,
-            ..Default::default()
-        },
-    )
-    .await?;
-    if let Some(limit) = result.limit {
-        ctx.limit.set(Some(limit));
-    }
-    match (result.denial, result.record, result.usage) {
-        (None, Some(record), Some(usage)) => with_usage(ctx, &record, usage),
-        (Some(d), _, _) => Err(ApiError::from_denial(
-            &d,
-            result.limit.and_then(|l| l.retry_after(ctx.now)),
-        )),
-        _ => Err(ApiError::invalid_key()),
-    }
+    let caller = confirm(ctx, &p, needs(&[])).await?;
+    with_usage(ctx, &caller.record, caller.usage)
 }
 
 /// Loads the target, then checks the caller against everything managing it needs: the
@@ -224,7 +201,7 @@ async fn manage(
     let target = load(ctx, &p.entry.team_id, id).await?;
     let write = Permission::new_static(perm::API_KEYS_WRITE);
     let requirement = match &target {
-        Some((t, _, _)) => management_requirement(&write, t, new_permissions),
+        Some((t, _)) => management_requirement(&write, t, new_permissions),
         None => {
             let mut r = needs(&[perm::API_KEYS_WRITE]);
             r.permissions
@@ -238,7 +215,7 @@ async fn manage(
         environment: caller.record.environment,
     };
     match target {
-        Some((t, _, _)) if t.team_id == caller.record.team_id => Ok((t, manager)),
+        Some((t, _)) if t.team_id == caller.record.team_id => Ok((t, manager)),
         _ => Err(key_not_found(id)),
     }
 }

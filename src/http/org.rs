@@ -13,6 +13,7 @@ use crate::core::model::{Project, Role, ServiceAccount};
 use crate::core::permission::needs as perm;
 use crate::core::random::OsRandom;
 use crate::storage::protocol::{TeamCall, TeamReply};
+use crate::storage::Backend;
 use serde::Serialize;
 use worker::Request;
 

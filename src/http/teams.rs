@@ -12,6 +12,7 @@ use crate::core::permission::{Permission, PermissionSet};
 use crate::core::random::OsRandom;
 use crate::core::ratelimit::RateLimitPolicy;
 use crate::storage::protocol::{TeamCall, TeamReply};
+use crate::storage::Backend;
 use serde::Serialize;
 use worker::{console_error, Request};
 

@@ -10,6 +10,7 @@
 use crate::core::access::{CountersPart, KeyState, RecordPart};
 use crate::core::time::Timestamp;
 use crate::storage::protocol::{key_dispatch, Effect, KeyCall, TeamCall};
+use crate::storage::Backend;
 use crate::storage::Stores;
 use serde::de::DeserializeOwned;
 use serde::Serialize;

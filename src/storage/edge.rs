@@ -1,8 +1,7 @@
 //! The adapters: Workers KV and the Durable Object stubs, behind one small handle.
 
 use super::protocol::{index_name, IndexCache, IndexEntry, KeyCall, KeyReply, TeamCall, TeamReply};
-use super::service::Backend;
-pub use super::service::{StoreError, StoreResult};
+pub use super::service::{Backend, StoreError, StoreResult};
 use crate::core::key::KeyHash;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -59,28 +58,6 @@ impl Stores {
         }
         Ok(entry)
     }
-
-    pub async fn index_put(&self, hash: &KeyHash, entry: &IndexEntry) -> StoreResult<()> {
-        self.kv
-            .put(&index_name(hash), entry.encode())?
-            .execute()
-            .await?;
-        Ok(())
-    }
-
-    pub async fn index_delete(&self, hash: &KeyHash) -> StoreResult<()> {
-        INDEX_CACHE.with(|c| c.borrow_mut().remove(hash));
-        self.kv.delete(&index_name(hash)).await?;
-        Ok(())
-    }
-
-    pub async fn key(&self, key_id: &str, call: &KeyCall) -> StoreResult<KeyReply> {
-        call_object(&self.keys, key_id, call).await
-    }
-
-    pub async fn team(&self, team_id: &str, call: &TeamCall) -> StoreResult<TeamReply> {
-        call_object(&self.teams, team_id, call).await
-    }
 }
 
 /// One JSON request to the object named `name`, one JSON answer.
@@ -110,20 +87,27 @@ async fn call_object<C: Serialize, R: DeserializeOwned>(
     serde_json::from_slice(&bytes).map_err(|e| StoreError(format!("object reply: {e}")))
 }
 
+/// The writes and object calls, as the service (`super::service`) sees them.
 impl Backend for Stores {
-    async fn team(&self, team_id: &str, call: &TeamCall) -> StoreResult<TeamReply> {
-        Stores::team(self, team_id, call).await
-    }
-
-    async fn key(&self, key_id: &str, call: &KeyCall) -> StoreResult<KeyReply> {
-        Stores::key(self, key_id, call).await
-    }
-
     async fn index_put(&self, hash: &KeyHash, entry: &IndexEntry) -> StoreResult<()> {
-        Stores::index_put(self, hash, entry).await
+        self.kv
+            .put(&index_name(hash), entry.encode())?
+            .execute()
+            .await?;
+        Ok(())
     }
 
     async fn index_delete(&self, hash: &KeyHash) -> StoreResult<()> {
-        Stores::index_delete(self, hash).await
+        INDEX_CACHE.with(|c| c.borrow_mut().remove(hash));
+        self.kv.delete(&index_name(hash)).await?;
+        Ok(())
+    }
+
+    async fn key(&self, key_id: &str, call: &KeyCall) -> StoreResult<KeyReply> {
+        call_object(&self.keys, key_id, call).await
+    }
+
+    async fn team(&self, team_id: &str, call: &TeamCall) -> StoreResult<TeamReply> {
+        call_object(&self.teams, team_id, call).await
     }
 }
