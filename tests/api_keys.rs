@@ -424,7 +424,7 @@ fn bad_input_gets_a_precise_4xx_and_changes_nothing() {
     let r = c
         .call("PUT", "/v1/api-keys", Some(&admin), None)
         .expect_problem(405, "method_not_allowed");
-    assert_eq!(r.header("allow"), Some("GET, POST"));
+    assert_eq!(r.header("allow"), Some("GET, HEAD, POST"));
 }
 
 #[test]

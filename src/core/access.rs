@@ -4,9 +4,13 @@
 //! A check runs its steps in the contract's order and stops at the first failure:
 //! 1. the key exists and its hash matches (else `invalid_key`), it is not disabled
 //!    (`disabled_key`), not expired (`expired_key`) — the 401s;
-//! 2. it holds every wanted permission and may act on the target environment — the 403s;
-//! 3. (verify only) it belongs to the project asked about — `project_mismatch`;
-//! 4. its windows have room — the 429. Only a request that passes all of them is counted.
+//! 2. it holds every permission the action needs — `insufficient_permissions`;
+//! 3. the key it manages, if any: outside the caller's project it does not exist for the caller
+//!    (`404`, exactly as another team's key); then the caller must hold everything the target
+//!    holds, and a test key may only manage test keys — the 403s;
+//! 4. the project the action is bound to: a key scoped to a project acts only inside it, and
+//!    team-wide actions are not for it — `project_mismatch`;
+//! 5. its windows have room — the 429. Only a request that passes all of them is counted.
 
 use super::input::{InputError, KeyPatch};
 use super::key::{Environment, KeyHash};
@@ -21,13 +25,105 @@ use serde::{Deserialize, Serialize};
 pub struct Requirement {
     /// Every one must be covered by the key's permissions.
     pub permissions: Vec<Permission>,
-    /// The environment of the key being created or managed: a test key may only act on test keys.
+    /// The environment of the key being created: a test key may only create test keys.
     pub target_environment: Option<Environment>,
-    /// For `/v1/verify`: the project the request is for.
-    pub project_id: Option<String>,
+    /// The key being managed, if the request manages one.
+    pub target: Option<Target>,
+    /// Which projects the action reaches.
+    pub scope: Scope,
     /// Count the request against the limits if admitted (`false` for `GET /v1/rate-limit` and
     /// for checks that must not count).
     pub count: bool,
+}
+
+/// The key a management call (get, update, disable, delete, roll) acts on, as the caller's
+/// check needs to see it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    pub project_id: Option<String>,
+    pub environment: Environment,
+    /// Everything it holds: managing it needs all of it (no managing a stronger key).
+    pub permissions: Vec<Permission>,
+}
+
+/// Which projects an action reaches, for the project-scope rule: a key with a `project_id` acts
+/// only inside that project.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Nothing project-bound (reading the key itself, its windows, team-wide listings).
+    #[default]
+    Any,
+    /// One project: `/v1/verify` for a project, creating a key in a named project.
+    Project(String),
+    /// Every project: writes to team-wide objects (projects, roles, service accounts, …) and
+    /// creating an unscoped key. Only an unscoped key may.
+    TeamWide,
+}
+
+/// Does a key of `own` project (`None`: every project) reach `scope`?
+pub fn reaches(own: Option<&str>, scope: &Scope) -> bool {
+    match (own, scope) {
+        (None, _) | (_, Scope::Any) => true,
+        (Some(own), Scope::Project(p)) => own == p,
+        (Some(_), Scope::TeamWide) => false,
+    }
+}
+
+/// Can a key of `own` project see a key of `target` project? A scoped key sees only its
+/// project's keys; everything else is as invisible to it as another team's.
+pub fn sees(own: Option<&str>, target: Option<&str>) -> bool {
+    own.is_none() || own == target
+}
+
+/// The `project_id` a create request gave: absent, `null`, or a project.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ProjectChoice {
+    #[default]
+    Absent,
+    /// Explicitly every project.
+    Unscoped,
+    Project(String),
+}
+
+impl ProjectChoice {
+    /// What creating a key with this choice reaches: a scoped caller may only leave it absent
+    /// or name its own project.
+    pub fn scope(&self) -> Scope {
+        match self {
+            ProjectChoice::Absent => Scope::Any,
+            ProjectChoice::Unscoped => Scope::TeamWide,
+            ProjectChoice::Project(p) => Scope::Project(p.clone()),
+        }
+    }
+
+    /// The new key's project: absent means the caller's own (so a scoped key's keys, service
+    /// account keys included, stay in its project).
+    pub fn resolve(self, caller: Option<&str>) -> Option<String> {
+        match self {
+            ProjectChoice::Absent => caller.map(str::to_owned),
+            ProjectChoice::Unscoped => None,
+            ProjectChoice::Project(p) => Some(p),
+        }
+    }
+}
+
+/// What a scoped caller's listing may show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListingFilter {
+    /// Only keys of this project (`None`: no project filter).
+    Project(Option<String>),
+    /// The caller asked for a project it cannot see: an empty page.
+    Nothing,
+}
+
+/// The project filter of a key listing, given the caller's project and the one asked for.
+pub fn listing_filter(own: Option<&str>, asked: Option<&str>) -> ListingFilter {
+    match (own, asked) {
+        (None, asked) => ListingFilter::Project(asked.map(str::to_owned)),
+        (Some(own), Some(asked)) if own != asked => ListingFilter::Nothing,
+        (Some(own), _) => ListingFilter::Project(Some(own.to_owned())),
+    }
 }
 
 /// Why a check failed.
@@ -41,8 +137,26 @@ pub enum Denial {
     MissingPermission(Permission),
     /// A test key tried to create or manage a live key.
     TestKeyOnLive,
+    /// The action reaches beyond the project the key is scoped to.
     ProjectMismatch,
+    /// The managed key is outside the caller's project: for the caller it does not exist.
+    OutsideProject,
     RateLimited,
+}
+
+impl Denial {
+    /// The contract's `code` for this denial.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Denial::InvalidKey => "invalid_key",
+            Denial::DisabledKey => "disabled_key",
+            Denial::ExpiredKey => "expired_key",
+            Denial::MissingPermission(_) | Denial::TestKeyOnLive => "insufficient_permissions",
+            Denial::ProjectMismatch => "project_mismatch",
+            Denial::OutsideProject => "not_found",
+            Denial::RateLimited => "rate_limited",
+        }
+    }
 }
 
 /// A key's durable state, as its object holds it.
@@ -187,13 +301,22 @@ impl KeyState {
         if let Some(p) = r.permissions.first_uncovered(&req.permissions) {
             return Some(Denial::MissingPermission(p.clone()));
         }
+        if let Some(t) = &req.target {
+            if !sees(r.project_id.as_deref(), t.project_id.as_deref()) {
+                return Some(Denial::OutsideProject);
+            }
+            if let Some(p) = r.permissions.first_uncovered(&t.permissions) {
+                return Some(Denial::MissingPermission(p.clone()));
+            }
+            if t.environment == Environment::Live && r.environment == Environment::Test {
+                return Some(Denial::TestKeyOnLive);
+            }
+        }
         if req.target_environment == Some(Environment::Live) && r.environment == Environment::Test {
             return Some(Denial::TestKeyOnLive);
         }
-        if let (Some(asked), Some(own)) = (&req.project_id, &r.project_id) {
-            if asked != own {
-                return Some(Denial::ProjectMismatch);
-            }
+        if !reaches(r.project_id.as_deref(), &req.scope) {
+            return Some(Denial::ProjectMismatch);
         }
         None
     }
@@ -240,12 +363,27 @@ impl CheckResult {
 pub struct Manager {
     pub permissions: PermissionSet,
     pub environment: Environment,
+    /// The manager's project (`None`: every project).
+    #[serde(default)]
+    pub project_id: Option<String>,
 }
 
 impl Manager {
-    /// A key may manage another only if it holds every permission the other holds, and a test
-    /// key only test keys.
+    /// The manager a confirmed key acts as.
+    pub fn of(record: &KeyRecord) -> Self {
+        Manager {
+            permissions: record.permissions.clone(),
+            environment: record.environment,
+            project_id: record.project_id.clone(),
+        }
+    }
+
+    /// A key may manage another only inside its project, if it holds every permission the other
+    /// holds, and a test key only test keys.
     pub fn may_manage(&self, target: &KeyRecord) -> Result<(), Denial> {
+        if !sees(self.project_id.as_deref(), target.project_id.as_deref()) {
+            return Err(Denial::OutsideProject);
+        }
         if target.environment == Environment::Live && self.environment == Environment::Test {
             return Err(Denial::TestKeyOnLive);
         }
@@ -263,6 +401,8 @@ pub enum UpdateError {
     /// The key belongs to a service account; its permissions are fixed for life.
     PermissionsImmutable,
     Invalid(String),
+    /// The new rate is above the team's ceiling.
+    AboveCeiling(super::limits::AboveCeiling),
 }
 
 impl From<InputError> for UpdateError {
@@ -272,10 +412,12 @@ impl From<InputError> for UpdateError {
 }
 
 /// Applies a validated patch to a key. The rate limit resolves against the key's current
-/// policy, so it happens here, where the current policy is authoritative.
+/// policy, so it happens here, where the current policy is authoritative, and must be within
+/// the team's `limits` when they are given.
 pub fn apply_patch(
     record: &mut KeyRecord,
     patch: &KeyPatch,
+    limits: Option<&super::limits::TeamLimits>,
     now: Timestamp,
 ) -> Result<(), UpdateError> {
     if patch.permissions.is_some() && record.service_account_id.is_some() {
@@ -285,6 +427,11 @@ pub fn apply_patch(
         .rate_limit
         .map(|r| r.resolve(Some(&record.rate_limit)))
         .transpose()?;
+    if let (Some(policy), Some(limits)) = (&rate_limit, limits) {
+        limits
+            .allows_rate(policy)
+            .map_err(UpdateError::AboveCeiling)?;
+    }
     if let Some(name) = &patch.name {
         record.name.clone_from(name);
     }
@@ -318,39 +465,46 @@ pub fn disable(record: &mut KeyRecord, now: Timestamp) -> bool {
 }
 
 /// What a caller must hold to create a key: the management permission and every permission the
-/// new key is given; a test key may only create test keys.
+/// new key is given; a test key may only create test keys; a scoped key only keys of its project.
 pub fn create_requirement(
     management: &Permission,
     permissions: &PermissionSet,
     environment: Option<Environment>,
+    project: &ProjectChoice,
 ) -> Requirement {
     let mut all = vec![management.clone()];
     all.extend(permissions.iter().cloned());
     Requirement {
         permissions: all,
         target_environment: environment,
-        project_id: None,
+        target: None,
+        scope: project.scope(),
         count: true,
     }
 }
 
-/// What a caller must hold to manage (update, disable, delete) `target`: the management
-/// permission itself and every permission the target holds (no managing keys more powerful than
-/// yourself), plus, for updates, every permission it would be given.
+/// What a caller must hold to manage (update, disable, delete) a key: the management permission
+/// and, for updates, every permission the key would be given; then, for the key as it is (when
+/// it exists in the caller's team), to see it (its project) and to hold everything it holds.
+/// With no target (no such key in the team) the caller learns `404` only once it holds the rest.
 pub fn management_requirement(
     management: &Permission,
-    target: &KeyRecord,
+    target: Option<&KeyRecord>,
     new_permissions: Option<&PermissionSet>,
 ) -> Requirement {
     let mut permissions = vec![management.clone()];
-    permissions.extend(target.permissions.iter().cloned());
     if let Some(new) = new_permissions {
         permissions.extend(new.iter().cloned());
     }
     Requirement {
         permissions,
-        target_environment: Some(target.environment),
-        project_id: None,
+        target_environment: None,
+        target: target.map(|t| Target {
+            project_id: t.project_id.clone(),
+            environment: t.environment,
+            permissions: t.permissions.iter().cloned().collect(),
+        }),
+        scope: Scope::Any,
         count: true,
     }
 }
@@ -490,45 +644,154 @@ mod tests {
     }
 
     #[test]
-    fn project_scoping() {
+    fn verify_for_a_project() {
         let mut rec = record(&[]);
         rec.project_id = Some("proj_a".into());
         let mut s = KeyState::new(rec, hash(1));
-        let other = Requirement {
-            project_id: Some("proj_b".into()),
+        let for_project = |p: &str| Requirement {
+            scope: Scope::Project(p.into()),
             ..need(&[])
         };
         assert_eq!(
-            s.check(&hash(1), &other, at(NOW)).0.denial,
+            s.check(&hash(1), &for_project("proj_b"), at(NOW)).0.denial,
             Some(Denial::ProjectMismatch)
         );
-        let own = Requirement {
-            project_id: Some("proj_a".into()),
-            ..need(&[])
-        };
-        assert_eq!(s.check(&hash(1), &own, at(NOW)).0.denial, None);
+        assert_eq!(
+            s.check(&hash(1), &for_project("proj_a"), at(NOW)).0.denial,
+            None
+        );
         s.record.project_id = None;
         assert_eq!(
-            s.check(&hash(1), &other, at(NOW)).0.denial,
+            s.check(&hash(1), &for_project("proj_b"), at(NOW)).0.denial,
             None,
             "null project = every project"
         );
     }
 
     #[test]
+    fn scope_rules() {
+        // An unscoped key reaches everything; a scoped one its project, never team-wide.
+        for scope in [Scope::Any, Scope::TeamWide, Scope::Project("proj_a".into())] {
+            assert!(reaches(None, &scope));
+        }
+        assert!(reaches(Some("proj_a"), &Scope::Any));
+        assert!(reaches(Some("proj_a"), &Scope::Project("proj_a".into())));
+        assert!(!reaches(Some("proj_a"), &Scope::Project("proj_b".into())));
+        assert!(!reaches(Some("proj_a"), &Scope::TeamWide));
+        // It sees its project's keys only; an unscoped key sees all.
+        assert!(sees(None, Some("proj_a")) && sees(None, None));
+        assert!(sees(Some("proj_a"), Some("proj_a")));
+        assert!(!sees(Some("proj_a"), Some("proj_b")));
+        assert!(
+            !sees(Some("proj_a"), None),
+            "an unscoped key is outside every project"
+        );
+        // Creating: absent is the caller's project; null and other projects are refused to it.
+        assert_eq!(
+            ProjectChoice::Absent.resolve(Some("proj_a")),
+            Some("proj_a".into())
+        );
+        assert_eq!(ProjectChoice::Absent.resolve(None), None);
+        assert_eq!(ProjectChoice::Unscoped.scope(), Scope::TeamWide);
+        // Listing.
+        assert_eq!(
+            listing_filter(Some("proj_a"), None),
+            ListingFilter::Project(Some("proj_a".into()))
+        );
+        assert_eq!(
+            listing_filter(Some("proj_a"), Some("proj_b")),
+            ListingFilter::Nothing
+        );
+        assert_eq!(
+            listing_filter(None, Some("proj_b")),
+            ListingFilter::Project(Some("proj_b".into()))
+        );
+        assert_eq!(listing_filter(None, None), ListingFilter::Project(None));
+    }
+
+    #[test]
+    fn a_key_outside_the_callers_project_does_not_exist_for_it() {
+        let write = Permission::parse("api_keys:write").unwrap();
+        let mut caller = record(&["admin:*"]);
+        caller.project_id = Some("proj_a".into());
+        let mut s = KeyState::new(caller, hash(1));
+        let mut target = record(&["tasks:read"]);
+        target.project_id = Some("proj_b".into());
+        let req = management_requirement(&write, Some(&target), None);
+        assert_eq!(
+            s.check(&hash(1), &req, at(NOW)).0.denial,
+            Some(Denial::OutsideProject)
+        );
+        assert_eq!(Denial::OutsideProject.code(), "not_found");
+        target.project_id = None;
+        let req = management_requirement(&write, Some(&target), None);
+        assert_eq!(
+            s.check(&hash(1), &req, at(NOW)).0.denial,
+            Some(Denial::OutsideProject),
+            "an unscoped key is beyond a scoped one"
+        );
+        target.project_id = Some("proj_a".into());
+        let req = management_requirement(&write, Some(&target), None);
+        assert_eq!(s.check(&hash(1), &req, at(NOW)).0.denial, None);
+        // Without the management permission the answer is 403 whatever the target, as for a
+        // key of another team: the 404 never tells more than the 403 would.
+        s.record.permissions = perms(&["tasks:read"]);
+        target.project_id = Some("proj_b".into());
+        let req = management_requirement(&write, Some(&target), None);
+        assert!(matches!(
+            s.check(&hash(1), &req, at(NOW)).0.denial,
+            Some(Denial::MissingPermission(_))
+        ));
+    }
+
+    #[test]
+    fn team_wide_writes_are_not_for_scoped_keys() {
+        let mut rec = record(&["admin:*"]);
+        rec.project_id = Some("proj_a".into());
+        let mut s = KeyState::new(rec, hash(1));
+        let write = Requirement {
+            scope: Scope::TeamWide,
+            ..need(&["roles:write"])
+        };
+        assert_eq!(
+            s.check(&hash(1), &write, at(NOW)).0.denial,
+            Some(Denial::ProjectMismatch)
+        );
+        assert_eq!(Denial::ProjectMismatch.code(), "project_mismatch");
+        s.record.project_id = None;
+        assert_eq!(s.check(&hash(1), &write, at(NOW)).0.denial, None);
+    }
+
+    #[test]
     fn managing_needs_everything_the_target_holds() {
         let target = record(&["tasks:*", "events:read"]);
         let write = Permission::parse("api_keys:write").unwrap();
-        let req = management_requirement(&write, &target, Some(&perms(&["users:read"])));
+        let req = management_requirement(&write, Some(&target), Some(&perms(&["users:read"])));
         let names: Vec<&str> = req.permissions.iter().map(Permission::as_str).collect();
-        assert_eq!(
-            names,
-            ["api_keys:write", "tasks:*", "events:read", "users:read"]
+        assert_eq!(names, ["api_keys:write", "users:read"]);
+        let held: Vec<&str> = req
+            .target
+            .as_ref()
+            .unwrap()
+            .permissions
+            .iter()
+            .map(Permission::as_str)
+            .collect();
+        assert_eq!(held, ["tasks:*", "events:read"]);
+        let mut s = KeyState::new(
+            record_with(perms(&[
+                "api_keys:*",
+                "tasks:read",
+                "events:read",
+                "users:read",
+            ])),
+            hash(1),
         );
-        let caller = perms(&["api_keys:*", "tasks:read", "events:read", "users:read"]);
         assert_eq!(
-            caller.first_uncovered(&req.permissions).unwrap().as_str(),
-            "tasks:*"
+            s.check(&hash(1), &req, at(NOW)).0.denial,
+            Some(Denial::MissingPermission(
+                Permission::parse("tasks:*").unwrap()
+            ))
         );
     }
 
@@ -592,7 +855,7 @@ mod tests {
                     Op::Create { actor, perms: p } => {
                         let actor = actor % keys.len();
                         let wanted = pick(&p);
-                        let req = create_requirement(&write, &wanted, None);
+                        let req = create_requirement(&write, &wanted, None, &ProjectChoice::Absent);
                         let held = keys[actor].record.permissions.clone();
                         if keys[actor].check(&hash(actor as u8), &req, now).0.denial.is_none() {
                             for w in wanted.iter() {
@@ -604,7 +867,7 @@ mod tests {
                     Op::Update { actor, target, perms: p } => {
                         let (actor, target) = (actor % keys.len(), target % keys.len());
                         let wanted = pick(&p);
-                        let req = management_requirement(&write, &keys[target].record, Some(&wanted));
+                        let req = management_requirement(&write, Some(&keys[target].record), Some(&wanted));
                         let held = keys[actor].record.permissions.clone();
                         if keys[actor].check(&hash(actor as u8), &req, now).0.denial.is_none() {
                             for w in wanted.iter().chain(keys[target].record.permissions.iter()) {
@@ -637,6 +900,7 @@ mod tests {
         let m = |p: &[&str], environment| Manager {
             permissions: perms(p),
             environment,
+            project_id: None,
         };
         assert_eq!(
             m(&["tasks:*"], Environment::Live).may_manage(&target),
@@ -656,6 +920,94 @@ mod tests {
             m(&["admin:*"], Environment::Test).may_manage(&target),
             Err(Denial::TestKeyOnLive)
         );
+        let scoped = Manager {
+            project_id: Some("proj_a".into()),
+            ..m(&["admin:*"], Environment::Live)
+        };
+        assert_eq!(scoped.may_manage(&target), Err(Denial::OutsideProject));
+        let mut inside = target.clone();
+        inside.project_id = Some("proj_a".into());
+        assert_eq!(scoped.may_manage(&inside), Ok(()));
+    }
+
+    /// One step of the project-scope property test: `actor` creates a key with a project
+    /// choice, or manages `target`.
+    #[derive(Clone, Debug)]
+    enum ScopeOp {
+        Create { actor: usize, choice: u8 },
+        Manage { actor: usize, target: usize },
+    }
+
+    const PROJECTS: [Option<&str>; 3] = [None, Some("proj_a"), Some("proj_b")];
+
+    fn arb_scope_op() -> impl proptest::strategy::Strategy<Value = ScopeOp> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0usize..16, 0u8..4).prop_map(|(actor, choice)| ScopeOp::Create { actor, choice }),
+            (0usize..16, 0usize..16).prop_map(|(actor, target)| ScopeOp::Manage { actor, target }),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever a team's keys do, a key made by a scoped key (or by a key it made, and so
+        /// on) is scoped to the same project, and no scoped key manages a key outside it.
+        #[test]
+        fn no_scoped_key_reaches_outside_its_project(
+            roots in proptest::collection::vec(0usize..3, 1..4),
+            ops in proptest::collection::vec(arb_scope_op(), 1..40),
+        ) {
+            let write = Permission::parse("api_keys:write").unwrap();
+            let admin = perms(&["admin:*"]);
+            let now = at(NOW);
+            let mut keys: Vec<(KeyState, Option<String>)> = Vec::new();
+            for (i, r) in roots.iter().enumerate() {
+                let mut rec = record_with(admin.clone());
+                rec.project_id = PROJECTS[*r].map(str::to_owned);
+                // The project a key must stay in: its root's (None: unconfined).
+                let confined = rec.project_id.clone();
+                keys.push((KeyState::new(rec, hash(i as u8)), confined));
+            }
+            for op in ops {
+                match op {
+                    ScopeOp::Create { actor, choice } => {
+                        let actor = actor % keys.len();
+                        let choice = match choice {
+                            0 => ProjectChoice::Absent,
+                            1 => ProjectChoice::Unscoped,
+                            n => ProjectChoice::Project(format!("proj_{}", if n == 2 { "a" } else { "b" })),
+                        };
+                        let req = create_requirement(&write, &admin, None, &choice);
+                        let h = hash(actor as u8);
+                        if keys[actor].0.check(&h, &req, now).0.denial.is_none() {
+                            let own = keys[actor].0.record.project_id.clone();
+                            let project = choice.resolve(own.as_deref());
+                            let confined = keys[actor].1.clone();
+                            if confined.is_some() {
+                                proptest::prop_assert_eq!(&project, &confined);
+                            }
+                            let mut rec = record_with(admin.clone());
+                            rec.project_id = project;
+                            let n = keys.len() as u8;
+                            keys.push((KeyState::new(rec, hash(n)), confined));
+                        }
+                    }
+                    ScopeOp::Manage { actor, target } => {
+                        let (actor, target) = (actor % keys.len(), target % keys.len());
+                        let t = keys[target].0.record.clone();
+                        let req = management_requirement(&write, Some(&t), None);
+                        let h = hash(actor as u8);
+                        let admitted = keys[actor].0.check(&h, &req, now).0.denial.is_none();
+                        let in_object = Manager::of(&keys[actor].0.record).may_manage(&t).is_ok();
+                        proptest::prop_assert_eq!(admitted, in_object, "edge and object agree");
+                        if admitted {
+                            if let Some(p) = &keys[actor].1 {
+                                proptest::prop_assert_eq!(t.project_id.as_ref(), Some(p));
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
@@ -672,7 +1024,15 @@ mod tests {
             }),
             ..Default::default()
         };
-        apply_patch(&mut rec, &patch, now).unwrap();
+        apply_patch(&mut rec, &patch, None, now).unwrap();
+        let ceiling = crate::core::limits::TeamLimits {
+            max_per_minute: 40,
+            ..Default::default()
+        };
+        assert!(matches!(
+            apply_patch(&mut rec, &patch, Some(&ceiling), now),
+            Err(UpdateError::AboveCeiling(ref c)) if c.field == "per_minute"
+        ));
         assert_eq!(rec.name, "renamed");
         assert_eq!(
             (rec.rate_limit.per_minute, rec.rate_limit.per_hour),
@@ -685,7 +1045,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            apply_patch(&mut rec, &perm_patch, now),
+            apply_patch(&mut rec, &perm_patch, None, now),
             Err(UpdateError::PermissionsImmutable)
         );
     }

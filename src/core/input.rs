@@ -52,6 +52,18 @@ impl InputError {
 
 type Result<T> = std::result::Result<T, InputError>;
 
+/// Is this `Content-Type` JSON? `application/json` or any `application/*+json`, parameters
+/// (`; charset=utf-8`) and case ignored.
+pub fn is_json_media_type(content_type: &str) -> bool {
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+}
+
 /// A JSON object body, with the fields a route allows.
 pub struct Body {
     map: Map<String, Value>,
@@ -269,6 +281,26 @@ impl Body {
         }
     }
 
+    /// A team's `limits` object, or `None` for null/absent.
+    pub fn limits(&self, field: &str) -> Result<Option<super::limits::LimitsPatch>> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::Object(m)) => {
+                super::limits::LimitsPatch::parse(m)
+                    .map(Some)
+                    .map_err(|detail| InputError {
+                        kind: if detail.contains("is not a limit") {
+                            InputErrorKind::UnknownField
+                        } else {
+                            InputErrorKind::InvalidField
+                        },
+                        detail,
+                    })
+            }
+            Some(_) => Err(InputError::invalid(field, "must be an object of limits")),
+        }
+    }
+
     /// An id string of the kind named by `check`, or `None` for null/absent.
     pub fn id(&self, field: &str, kind: super::ids::IdKind) -> Result<Option<String>> {
         self.str(field)?
@@ -396,7 +428,8 @@ pub struct NewKey {
     pub environment: Option<Environment>,
     pub expires_at: Option<Timestamp>,
     pub rate_limit: RateLimitPolicy,
-    pub project_id: Option<String>,
+    /// Absent, `null` (every project) or a project: a scoped caller's absent means its own.
+    pub project: super::access::ProjectChoice,
     pub service_account_id: Option<String>,
     pub metadata: Option<Map<String, Value>>,
 }
@@ -427,7 +460,11 @@ pub fn parse_new_key(bytes: &[u8], now: Timestamp) -> Result<NewKey> {
             Some(r) => r.resolve(None)?,
             None => RateLimitPolicy::free(),
         },
-        project_id: b.id("project_id", IdKind::Project)?,
+        project: match b.id("project_id", IdKind::Project)? {
+            Some(p) => super::access::ProjectChoice::Project(p),
+            None if b.is_null("project_id") => super::access::ProjectChoice::Unscoped,
+            None => super::access::ProjectChoice::Absent,
+        },
         service_account_id: b.id("service_account_id", IdKind::ServiceAccount)?,
         metadata: b.metadata("metadata")?,
     };
@@ -543,7 +580,27 @@ pub fn parse_verify(bytes: &[u8]) -> Result<VerifyRequest> {
     })
 }
 
-/// A body with just a name (`POST /v1/teams`, `POST /v1/projects`).
+/// `POST /v1/teams`: a name and, optionally, limits that differ from the defaults.
+pub fn parse_new_team(bytes: &[u8]) -> Result<(String, super::limits::LimitsPatch)> {
+    let b = Body::parse(bytes, &["name", "limits"])?;
+    Ok((
+        b.required_name("name")?,
+        b.limits("limits")?.unwrap_or_default(),
+    ))
+}
+
+/// `PATCH /v1/teams/{id}`.
+pub fn parse_team_patch(bytes: &[u8]) -> Result<(Option<String>, super::limits::LimitsPatch)> {
+    let b = Body::parse(bytes, &["name", "limits"])?;
+    for field in ["name", "limits"] {
+        if b.is_null(field) {
+            return Err(InputError::invalid(field, "must not be null"));
+        }
+    }
+    Ok((b.name("name")?, b.limits("limits")?.unwrap_or_default()))
+}
+
+/// A body with just a name (`POST /v1/projects`).
 pub fn parse_named(bytes: &[u8]) -> Result<String> {
     Body::parse(bytes, &["name"])?.required_name("name")
 }
@@ -618,6 +675,8 @@ pub fn parse_list_query(pairs: &[(String, String)], filters: &[&str]) -> Result<
                         InputError::invalid("limit", "must be an integer from 1 to 100")
                     })?;
             }
+            // An empty cursor is the first page (what a client holding no cursor may send).
+            "cursor" if v.is_empty() => q.cursor = None,
             "cursor" => {
                 q.cursor = Some(decode_cursor(v).ok_or_else(|| {
                     InputError::invalid("cursor", "is not a cursor this API returned")
@@ -667,6 +726,20 @@ mod tests {
 
     fn err(r: Result<impl std::fmt::Debug>) -> InputError {
         r.expect_err("should fail")
+    }
+
+    #[test]
+    fn json_media_types() {
+        for yes in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/merge-patch+json",
+        ] {
+            assert!(is_json_media_type(yes), "{yes}");
+        }
+        for no in ["", "text/plain", "application/jsonx", "text/json", "json"] {
+            assert!(!is_json_media_type(no), "{no}");
+        }
     }
 
     #[test]

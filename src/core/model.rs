@@ -15,6 +15,9 @@ pub struct Team {
     pub id: String,
     pub name: String,
     pub created_at: Timestamp,
+    /// Teams stored before limits existed have the defaults.
+    #[serde(default)]
+    pub limits: super::limits::TeamLimits,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,13 +9,13 @@
 use super::bearer::{bearer_token, BearerError};
 use super::ctx::Ctx;
 use super::problem::ApiError;
-use crate::core::access::{Denial, Requirement};
-use crate::core::key::{secrets_equal, KeyHash, PlainKey};
+use crate::core::access::{Denial, Requirement, Scope};
+use crate::core::key::{secrets_equal, KeyFormatError, KeyHash, PlainKey};
 use crate::core::model::{KeyRecord, UsageView};
 use crate::core::permission::Permission;
 use crate::core::ratelimit::LimitState;
 use crate::storage::protocol::{IndexEntry, KeyCall, KeyReply};
-use crate::storage::Backend;
+use crate::storage::{Backend, StoreError};
 use worker::Request;
 
 /// A key that passed the edge checks: well-formed and known to the index.
@@ -41,22 +41,39 @@ fn token(req: &Request) -> Result<String, ApiError> {
         })
 }
 
+/// Why a key was not presented.
+pub enum NotFound {
+    /// It fails the format or the checksum: no storage was touched.
+    Malformed(KeyFormatError),
+    /// Well-formed, but the index does not know it.
+    Unknown,
+    Store(StoreError),
+}
+
+impl From<NotFound> for ApiError {
+    fn from(e: NotFound) -> Self {
+        match e {
+            NotFound::Malformed(e) => ApiError::malformed_key(e),
+            NotFound::Unknown => ApiError::invalid_key(),
+            NotFound::Store(e) => e.into(),
+        }
+    }
+}
+
 /// Parses a key and finds it in the index: no Durable Object is touched.
-pub async fn find_key(ctx: &Ctx, text: &str) -> Result<Result<Presented, ApiError>, ApiError> {
-    let key = match PlainKey::parse(&ctx.config.key_prefix, text) {
-        Ok(k) => k,
-        Err(e) => return Ok(Err(ApiError::malformed_key(e))),
-    };
+pub async fn find_key(ctx: &Ctx, text: &str) -> Result<Presented, NotFound> {
+    let key = PlainKey::parse(&ctx.config.key_prefix, text).map_err(NotFound::Malformed)?;
     let hash = key.hash();
-    Ok(match ctx.stores.index_get(&hash).await? {
-        Some(entry) => Ok(Presented { hash, entry }),
-        None => Err(ApiError::invalid_key()),
-    })
+    match ctx.stores.index_get(&hash).await {
+        Ok(Some(entry)) => Ok(Presented { hash, entry }),
+        Ok(None) => Err(NotFound::Unknown),
+        Err(e) => Err(NotFound::Store(e)),
+    }
 }
 
 pub async fn present(ctx: &Ctx, req: &Request) -> Result<Presented, ApiError> {
     let text = token(req)?;
-    find_key(ctx, &text).await?
+    Ok(find_key(ctx, &text).await?)
 }
 
 /// Asks the key's object to check (and maybe count) this request.
@@ -70,7 +87,14 @@ pub async fn check(
         requirement,
     };
     match ctx.stores.key(&p.entry.key_id, &call).await? {
-        KeyReply::Checked { result } => Ok(*result),
+        KeyReply::Checked { result } => {
+            if result.denial == Some(Denial::InvalidKey) {
+                // The object holds no such key: a replay of a deleted key must not find a
+                // cached index entry (and cost an object call) in this isolate again.
+                ctx.stores.forget(&p.hash);
+            }
+            Ok(*result)
+        }
         other => Err(super::ctx::internal(
             "key object",
             format!("unexpected reply {other:?}"),
@@ -117,10 +141,29 @@ pub fn needs(perms: &[&str]) -> Requirement {
     }
 }
 
+/// A write to a team-wide object (projects, roles, service accounts): the permissions, and a
+/// key that is not scoped to a project (`403 project_mismatch` otherwise).
+pub fn needs_team_wide(perms: &[&str]) -> Requirement {
+    Requirement {
+        scope: Scope::TeamWide,
+        ..needs(perms)
+    }
+}
+
 /// The usual case: present, then confirm with one permission, counting the request.
 pub async fn authorize(ctx: &Ctx, req: &Request, perm: &str) -> Result<Caller, ApiError> {
     let p = present(ctx, req).await?;
     confirm(ctx, &p, needs(&[perm])).await
+}
+
+/// [`authorize`] for a write to a team-wide object.
+pub async fn authorize_team_write(
+    ctx: &Ctx,
+    req: &Request,
+    perm: &str,
+) -> Result<Caller, ApiError> {
+    let p = present(ctx, req).await?;
+    confirm(ctx, &p, needs_team_wide(&[perm])).await
 }
 
 /// The operator endpoints: only the `ADMIN_TOKEN` secret opens them. An API key is refused

@@ -86,41 +86,59 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// Reads a JSON body: `415` unless `Content-Type` is JSON, `413` past 16 KiB.
-pub async fn read_json_body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiError> {
+/// A request body read within the size limit; its media type is judged when it is used, so
+/// that a wrong `Content-Type` answers after authentication, in the contract's order.
+pub struct Body {
+    media_is_json: bool,
+    bytes: Vec<u8>,
+}
+
+impl Body {
+    /// The bytes, if the body was sent as JSON (`415` otherwise).
+    pub fn json(&self) -> std::result::Result<&[u8], ApiError> {
+        if self.media_is_json {
+            Ok(&self.bytes)
+        } else {
+            Err(ApiError::unsupported_media_type())
+        }
+    }
+}
+
+/// Reads the body as a stream and stops at [`MAX_BODY_BYTES`] + 1: past that it answers `413`
+/// at once, whether or not `Content-Length` was sent, so a chunked body of any size costs at
+/// most 16 KiB of memory and no authentication work.
+pub async fn read_body(req: &mut Request) -> std::result::Result<Body, ApiError> {
+    use futures_util::StreamExt;
     let headers = req.headers();
     let content_type = headers
         .get("Content-Type")
         .ok()
         .flatten()
         .unwrap_or_default();
-    let media = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if media != "application/json"
-        && !(media.starts_with("application/") && media.ends_with("+json"))
-    {
-        return Err(ApiError::unsupported_media_type());
-    }
+    let media_is_json = crate::core::input::is_json_media_type(&content_type);
     let declared = headers
         .get("Content-Length")
         .ok()
         .flatten()
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(ApiError::payload_too_large());
     }
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|e| internal("reading the body", e))?;
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::payload_too_large());
+    let mut bytes = Vec::new();
+    if req.inner().body().is_some() {
+        let mut stream = req.stream().map_err(|e| internal("opening the body", e))?;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| internal("reading the body", e))?;
+            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(ApiError::payload_too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
     }
-    Ok(bytes)
+    Ok(Body {
+        media_is_json,
+        bytes,
+    })
 }
 
 /// The query string as decoded pairs.

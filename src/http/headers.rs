@@ -1,5 +1,7 @@
-//! Rate-limit response headers, from a key's windows.
+//! Response headers: the ones every response carries, and the rate-limit headers of a key.
 //!
+//! - [`SECURITY_HEADERS`] go on every response, errors and `/healthz` included: nothing keygate
+//!   answers may be cached (a response can hold a key shown once), nor sniffed as another type.
 //! - `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` (Unix seconds) describe
 //!   the window with the fewest remaining (the one that will refuse first).
 //! - `RateLimit-Policy` and `RateLimit` (IETF draft-ietf-httpapi-ratelimit-headers) describe
@@ -8,6 +10,12 @@
 
 use crate::core::ratelimit::LimitState;
 use crate::core::time::Timestamp;
+
+/// Set on every response by the worker's entry.
+pub const SECURITY_HEADERS: [(&str, &str); 2] = [
+    ("Cache-Control", "no-store"),
+    ("X-Content-Type-Options", "nosniff"),
+];
 
 pub fn rate_limit_headers(s: &LimitState, now: Timestamp) -> [(&'static str, String); 5] {
     let b = s.binding();

@@ -5,14 +5,18 @@
 //! if any step fails, the earlier ones are undone, so no half-made key can ever verify.
 
 use super::auth::{authorize, confirm, needs, present, Presented};
-use super::ctx::{internal, json, no_content, query_pairs, read_json_body, ApiResult, Ctx};
+use super::ctx::{internal, json, no_content, query_pairs, read_body, ApiResult, Ctx};
 use super::problem::ApiError;
-use crate::core::access::{create_requirement, management_requirement, Manager, UpdateError};
+use crate::core::access::{
+    create_requirement, listing_filter, management_requirement, sees, Denial, ListingFilter,
+    Manager, UpdateError,
+};
 use crate::core::ids::{is_id, new_id, IdKind};
 use crate::core::input::{
     parse_key_patch, parse_list_query, parse_new_key, InputError, InputErrorKind, KeyPatch,
 };
 use crate::core::key::{KeyHash, PlainKey};
+use crate::core::limits::TeamLimits;
 use crate::core::model::{CreatedKeyView, KeyRecord, UsageView};
 use crate::core::permission::{needs as perm, Permission, PermissionSet};
 use crate::core::random::OsRandom;
@@ -56,6 +60,9 @@ pub async fn issue_key(
             IssueError::MissingPermission(p) => ApiError::forbidden(format!(
                 "the service account's roles include `{p}`, which this key lacks"
             )),
+            IssueError::LimitReached(r) => ApiError::limit_reached(&r),
+            IssueError::AboveCeiling(c) => ApiError::rate_limit_ceiling(&c),
+            IssueError::TooManyPermissions(n) => ApiError::too_many_permissions(n),
             IssueError::Store {
                 cause,
                 undo_failures,
@@ -69,17 +76,20 @@ pub async fn issue_key(
 }
 
 pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
-    let body = read_json_body(req).await;
+    let body = read_body(req).await?;
     let p = present(ctx, req).await?;
-    let input = body.and_then(|b| parse_new_key(&b, ctx.now).map_err(ApiError::input));
+    let input = body
+        .json()
+        .and_then(|b| parse_new_key(b, ctx.now).map_err(ApiError::input));
     // The caller must hold api_keys:write and every permission it hands out.
     let write = Permission::new_static(perm::API_KEYS_WRITE);
     let requirement = match &input {
-        Ok(i) => create_requirement(&write, &i.permissions, i.environment),
+        Ok(i) => create_requirement(&write, &i.permissions, i.environment, &i.project),
         Err(_) => needs(&[perm::API_KEYS_WRITE]),
     };
     let caller = confirm(ctx, &p, requirement).await?;
     let input = input?;
+    let project_id = input.project.resolve(caller.record.project_id.as_deref());
     let environment = input.environment.unwrap_or(caller.record.environment);
     let plain = PlainKey::generate(&ctx.config.key_prefix, environment, &mut OsRandom);
     let record = KeyRecord {
@@ -92,7 +102,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         permissions: input.permissions,
         roles: Vec::new(),
         rate_limit: input.rate_limit,
-        project_id: input.project_id,
+        project_id,
         service_account_id: input.service_account_id,
         metadata: input.metadata,
         created_at: ctx.now,
@@ -116,8 +126,25 @@ pub async fn list(ctx: &Ctx, req: &Request) -> ApiResult {
     let query = parse_list_query(&query_pairs(req), &["environment", "project_id"])
         .map_err(ApiError::input);
     let caller = confirm(ctx, &p, needs(&[perm::API_KEYS_READ])).await?;
-    let query = query?;
+    let mut query = query?;
     let limit = query.limit;
+    // A scoped key lists its project's keys only.
+    match listing_filter(
+        caller.record.project_id.as_deref(),
+        query.project_id.as_deref(),
+    ) {
+        ListingFilter::Project(p) => query.project_id = p,
+        ListingFilter::Nothing => {
+            return json(
+                200,
+                &Page {
+                    data: Vec::new(),
+                    has_more: false,
+                    next_cursor: None,
+                },
+            )
+        }
+    }
     match ctx
         .stores
         .team(&caller.record.team_id, &TeamCall::ListKeys { query })
@@ -177,6 +204,7 @@ pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize(ctx, req, perm::API_KEYS_READ).await?;
     let (record, usage) = load(ctx, &caller.record.team_id, id)
         .await?
+        .filter(|(r, _)| sees(caller.record.project_id.as_deref(), r.project_id.as_deref()))
         .ok_or_else(|| key_not_found(id))?;
     with_usage(ctx, &record, usage)
 }
@@ -188,57 +216,45 @@ pub async fn current(ctx: &Ctx, req: &Request) -> ApiResult {
     with_usage(ctx, &caller.record, caller.usage)
 }
 
-/// Loads the target, then checks the caller against everything managing it needs: the
-/// management permission, every permission the target holds, and (for updates) every
-/// permission it would get. 401/403/429 come before the target's 404 and the body's 400.
-/// The target's object checks the returned [`Manager`] again, atomically with the change.
+/// Loads the target, then checks the caller against everything managing it needs (see
+/// [`management_requirement`]): a key outside the caller's project answers `404` as one of
+/// another team does. 401/403/429 come before the target's 404 and the body's 400. The target's
+/// object checks the returned [`Manager`] again, atomically with the change.
 async fn manage(
     ctx: &Ctx,
     p: &Presented,
     id: &str,
     new_permissions: Option<&PermissionSet>,
 ) -> Result<(KeyRecord, Manager), ApiError> {
-    let target = load(ctx, &p.entry.team_id, id).await?;
+    let target = load(ctx, &p.entry.team_id, id).await?.map(|(t, _)| t);
     let write = Permission::new_static(perm::API_KEYS_WRITE);
-    let requirement = match &target {
-        Some((t, _)) => management_requirement(&write, t, new_permissions),
-        None => {
-            let mut r = needs(&[perm::API_KEYS_WRITE]);
-            r.permissions
-                .extend(new_permissions.into_iter().flat_map(|s| s.iter().cloned()));
-            r
+    let requirement = management_requirement(&write, target.as_ref(), new_permissions);
+    let caller = confirm(ctx, p, requirement).await.map_err(|e| {
+        if e.status == 404 {
+            key_not_found(id)
+        } else {
+            e
         }
-    };
-    let caller = confirm(ctx, p, requirement).await?;
-    let manager = Manager {
-        permissions: caller.record.permissions,
-        environment: caller.record.environment,
-    };
+    })?;
     match target {
-        Some((t, _)) if t.team_id == caller.record.team_id => Ok((t, manager)),
+        Some(t) if t.team_id == caller.record.team_id => Ok((t, Manager::of(&caller.record))),
         _ => Err(key_not_found(id)),
     }
 }
 
-/// Copies a changed record into the team's listing (which ignores it if it holds a newer one).
-async fn relist(ctx: &Ctx, record: &KeyRecord, revision: u64) -> Result<(), ApiError> {
-    let put = TeamCall::PutKey {
-        record: Box::new(record.clone()),
-        revision,
-    };
-    ctx.stores.team(&record.team_id, &put).await?;
-    Ok(())
-}
-
-/// The answer of the key's object to a management call.
-async fn managed(ctx: &Ctx, id: &str, reply: KeyReply) -> ApiResult {
+/// Sends a change to the key's object and answers what it did. Once the object has applied it,
+/// the change is in force and the answer is a success, even if the listing could not follow yet
+/// (the key object's outbox retries that).
+async fn change(ctx: &Ctx, id: &str, call: &KeyCall) -> ApiResult {
+    let (reply, follow_up) = service::change_key(&ctx.stores, id, call).await?;
+    if let Some(e) = follow_up {
+        console_error!("relisting {id} failed (its object retries): {}", e.0);
+    }
     match reply {
-        KeyReply::Key {
-            record, revision, ..
-        } => {
-            relist(ctx, &record, revision).await?;
-            json(200, &record.view(ctx.now))
-        }
+        KeyReply::Key { record, .. } => json(200, &record.view(ctx.now)),
+        KeyReply::Refused {
+            denial: Denial::OutsideProject,
+        } => Err(key_not_found(id)),
         KeyReply::Refused { denial } => Err(ApiError::from_denial(&denial, None)),
         KeyReply::Rejected {
             error: UpdateError::PermissionsImmutable,
@@ -254,44 +270,62 @@ async fn managed(ctx: &Ctx, id: &str, reply: KeyReply) -> ApiResult {
             kind: InputErrorKind::InvalidField,
             detail,
         })),
+        KeyReply::Rejected {
+            error: UpdateError::AboveCeiling(c),
+        } => Err(ApiError::rate_limit_ceiling(&c)),
         _ => Err(key_not_found(id)),
     }
 }
 
+async fn team_limits(ctx: &Ctx, team_id: &str) -> Result<TeamLimits, ApiError> {
+    match ctx.stores.team(team_id, &TeamCall::Get).await? {
+        TeamReply::Team { team } => Ok(team.limits),
+        other => Err(internal("team object get", format!("{other:?}"))),
+    }
+}
+
 pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
-    let body = read_json_body(req).await;
+    let body = read_body(req).await?;
     let p = present(ctx, req).await?;
-    let patch: Result<KeyPatch, ApiError> =
-        body.and_then(|b| parse_key_patch(&b, ctx.now).map_err(ApiError::input));
+    let patch: Result<KeyPatch, ApiError> = body
+        .json()
+        .and_then(|b| parse_key_patch(b, ctx.now).map_err(ApiError::input));
     let new_perms = patch.as_ref().ok().and_then(|pt| pt.permissions.as_ref());
-    let (_, manager) = manage(ctx, &p, id, new_perms).await?;
-    let call = KeyCall::Update {
-        patch: Box::new(patch?),
-        manager,
+    let (target, manager) = manage(ctx, &p, id, new_perms).await?;
+    let patch = patch?;
+    // A new rate must stay under the team's ceiling: the key object resolves the new policy
+    // (against the key's current one) and checks it there.
+    let limits = match patch.rate_limit {
+        Some(_) => Some(team_limits(ctx, &target.team_id).await?),
+        None => None,
     };
-    let reply = ctx.stores.key(id, &call).await?;
-    managed(ctx, id, reply).await
+    let call = KeyCall::Update {
+        patch: Box::new(patch),
+        manager,
+        limits,
+    };
+    change(ctx, id, &call).await
 }
 
 pub async fn disable(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let p = present(ctx, req).await?;
     let (_, manager) = manage(ctx, &p, id, None).await?;
-    let reply = ctx.stores.key(id, &KeyCall::Disable { manager }).await?;
-    managed(ctx, id, reply).await
+    change(ctx, id, &KeyCall::Disable { manager }).await
 }
 
 pub async fn delete(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let p = present(ctx, req).await?;
     let (target, manager) = manage(ctx, &p, id, None).await?;
     match service::revoke_key(&ctx.stores, &target.team_id, id, manager).await? {
-        Revoked::Done { index_warning } => {
-            if let Some(w) = index_warning {
-                // Harmless: the stale entry leads to an empty object, which answers invalid_key.
-                console_error!("removing the index entry of {id} failed: {}", w.0);
+        Revoked::Done { follow_up } => {
+            for e in follow_up {
+                // Revoked all the same: a stale index entry leads to an empty object, which
+                // answers invalid_key. The key object's outbox retries the removal.
+                console_error!("cleaning up after deleting {id} failed: {}", e.0);
             }
             no_content()
         }
-        Revoked::NotFound => Err(key_not_found(id)),
+        Revoked::NotFound | Revoked::Refused(Denial::OutsideProject) => Err(key_not_found(id)),
         Revoked::Refused(denial) => Err(ApiError::from_denial(&denial, None)),
     }
 }

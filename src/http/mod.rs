@@ -50,10 +50,20 @@ mod entry {
     }
 
     #[event(fetch)]
-    async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+        let mut resp = handle(req, env).await?;
+        let h = resp.headers_mut();
+        for (name, value) in super::headers::SECURITY_HEADERS {
+            h.set(name, value)?;
+        }
+        Ok(resp)
+    }
+
+    async fn handle(mut req: Request, env: Env) -> Result<Response> {
         let now = Timestamp::from_millis(Date::now().as_millis() as i64);
         let path = req.path();
-        let method = req.method().to_string();
+        // The method as sent: `Request::method()` maps methods it does not know to GET.
+        let method = req.inner().method();
         let matched = match route(&method, &path) {
             Ok(m) => m,
             Err(RouteError::NotFound) => return problem_response(&ApiError::route_not_found()),
@@ -89,6 +99,7 @@ mod entry {
         let result = match (matched.method, matched.pattern) {
             ("POST", "/v1/teams") => teams::create(&ctx, &mut req).await,
             ("GET", "/v1/teams/{id}") => teams::get(&ctx, &req, id).await,
+            ("PATCH", "/v1/teams/{id}") => teams::update(&ctx, &mut req, id).await,
             ("GET", "/v1/api-keys") => keys::list(&ctx, &req).await,
             ("POST", "/v1/api-keys") => keys::create(&ctx, &mut req).await,
             ("GET", "/v1/api-keys/current") => keys::current(&ctx, &req).await,

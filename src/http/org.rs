@@ -1,8 +1,8 @@
 //! `/v1/projects`, `/v1/roles`, `/v1/service-accounts`: the team's structure, kept in its team
 //! object so uniqueness and "in use" checks are atomic.
 
-use super::auth::{authorize, confirm, needs, present};
-use super::ctx::{internal, json, no_content, query_pairs, read_json_body, ApiResult, Ctx};
+use super::auth::{authorize, authorize_team_write, confirm, needs_team_wide, present};
+use super::ctx::{internal, json, no_content, query_pairs, read_body, ApiResult, Ctx};
 use super::problem::ApiError;
 use crate::core::ids::{is_id, new_id, IdKind};
 use crate::core::input::{
@@ -61,6 +61,8 @@ fn fail(reply: TeamReply, kind: &str, id: &str) -> ApiError {
         TeamReply::MissingPermission { permission } => ApiError::forbidden(format!(
             "the roles include `{permission}`, which this key lacks, so it cannot give it"
         )),
+        TeamReply::LimitReached { reached } => ApiError::limit_reached(&reached),
+        TeamReply::TooManyPermissions { count } => ApiError::too_many_permissions(count),
         other => internal("team object", format!("unexpected reply {other:?}")),
     }
 }
@@ -76,9 +78,9 @@ fn list_query(req: &Request) -> Result<ListQuery, ApiError> {
 // Projects.
 
 pub async fn create_project(ctx: &Ctx, req: &mut Request) -> ApiResult {
-    let body = read_json_body(req).await;
-    let caller = authorize(ctx, req, perm::PROJECTS_WRITE).await?;
-    let name = parse_named(&body?).map_err(ApiError::input)?;
+    let body = read_body(req).await?;
+    let caller = authorize_team_write(ctx, req, perm::PROJECTS_WRITE).await?;
+    let name = parse_named(body.json()?).map_err(ApiError::input)?;
     let project = Project {
         id: new_id(IdKind::Project, &mut OsRandom),
         name,
@@ -132,7 +134,7 @@ pub async fn get_project(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
 }
 
 pub async fn delete_project(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
-    let caller = authorize(ctx, req, perm::PROJECTS_WRITE).await?;
+    let caller = authorize_team_write(ctx, req, perm::PROJECTS_WRITE).await?;
     if !is_id(IdKind::Project, id) {
         return Err(fail(TeamReply::NotFound, "project", id));
     }
@@ -151,11 +153,13 @@ pub async fn delete_project(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
 // Roles.
 
 pub async fn create_role(ctx: &Ctx, req: &mut Request) -> ApiResult {
-    let body = read_json_body(req).await;
+    let body = read_body(req).await?;
     let p = present(ctx, req).await?;
-    let input = body.and_then(|b| parse_new_role(&b).map_err(ApiError::input));
+    let input = body
+        .json()
+        .and_then(|b| parse_new_role(b).map_err(ApiError::input));
     // A role can only be given permissions the caller holds.
-    let mut requirement = needs(&[perm::ROLES_WRITE]);
+    let mut requirement = needs_team_wide(&[perm::ROLES_WRITE]);
     if let Ok((_, perms)) = &input {
         requirement.permissions.extend(perms.iter().cloned());
     }
@@ -201,10 +205,12 @@ pub async fn get_role(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
 }
 
 pub async fn update_role(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
-    let body = read_json_body(req).await;
+    let body = read_body(req).await?;
     let p = present(ctx, req).await?;
-    let input = body.and_then(|b| parse_role_patch(&b).map_err(ApiError::input));
-    let mut requirement = needs(&[perm::ROLES_WRITE]);
+    let input = body
+        .json()
+        .and_then(|b| parse_role_patch(b).map_err(ApiError::input));
+    let mut requirement = needs_team_wide(&[perm::ROLES_WRITE]);
     if let Ok((_, Some(perms))) = &input {
         requirement.permissions.extend(perms.iter().cloned());
     }
@@ -226,7 +232,7 @@ pub async fn update_role(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
 }
 
 pub async fn delete_role(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
-    let caller = authorize(ctx, req, perm::ROLES_WRITE).await?;
+    let caller = authorize_team_write(ctx, req, perm::ROLES_WRITE).await?;
     if !is_id(IdKind::Role, id) {
         return Err(fail(TeamReply::NotFound, "role", id));
     }
@@ -245,9 +251,9 @@ pub async fn delete_role(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
 // Service accounts.
 
 pub async fn create_account(ctx: &Ctx, req: &mut Request) -> ApiResult {
-    let body = read_json_body(req).await;
-    let caller = authorize(ctx, req, perm::SERVICE_ACCOUNTS_WRITE).await?;
-    let (name, roles) = parse_new_service_account(&body?).map_err(ApiError::input)?;
+    let body = read_body(req).await?;
+    let caller = authorize_team_write(ctx, req, perm::SERVICE_ACCOUNTS_WRITE).await?;
+    let (name, roles) = parse_new_service_account(body.json()?).map_err(ApiError::input)?;
     let account = ServiceAccount {
         id: new_id(IdKind::ServiceAccount, &mut OsRandom),
         name,
@@ -301,9 +307,9 @@ pub async fn get_account(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
 }
 
 pub async fn update_account(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
-    let body = read_json_body(req).await;
-    let caller = authorize(ctx, req, perm::SERVICE_ACCOUNTS_WRITE).await?;
-    let (name, roles) = parse_service_account_patch(&body?).map_err(ApiError::input)?;
+    let body = read_body(req).await?;
+    let caller = authorize_team_write(ctx, req, perm::SERVICE_ACCOUNTS_WRITE).await?;
+    let (name, roles) = parse_service_account_patch(body.json()?).map_err(ApiError::input)?;
     if !is_id(IdKind::ServiceAccount, id) {
         return Err(fail(TeamReply::NotFound, "service account", id));
     }
@@ -321,7 +327,7 @@ pub async fn update_account(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult
 }
 
 pub async fn delete_account(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
-    let caller = authorize(ctx, req, perm::SERVICE_ACCOUNTS_WRITE).await?;
+    let caller = authorize_team_write(ctx, req, perm::SERVICE_ACCOUNTS_WRITE).await?;
     if !is_id(IdKind::ServiceAccount, id) {
         return Err(fail(TeamReply::NotFound, "service account", id));
     }

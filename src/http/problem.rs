@@ -123,6 +123,16 @@ impl ApiError {
         Self::forbidden(format!("this key lacks the permission `{p}`"))
     }
 
+    pub fn project_mismatch() -> Self {
+        Self::new(
+            403,
+            "project_mismatch",
+            "Outside the key's project",
+            "this key is scoped to a project: it acts only inside it, and cannot change \
+             team-wide objects or create keys for other projects or for every project",
+        )
+    }
+
     pub fn rate_limited(retry_after: i64) -> Self {
         let mut e = Self::new(
             429,
@@ -146,7 +156,8 @@ impl ApiError {
             Denial::TestKeyOnLive => {
                 Self::forbidden("a test key can only create and manage test keys")
             }
-            Denial::ProjectMismatch => Self::forbidden("this key is scoped to another project"),
+            Denial::ProjectMismatch => Self::project_mismatch(),
+            Denial::OutsideProject => Self::not_found("no such object in this key's project"),
             Denial::RateLimited => Self::rate_limited(retry_after.unwrap_or(1)),
         }
     }
@@ -195,6 +206,29 @@ impl ApiError {
             "unsupported_media_type",
             "Unsupported media type",
             "send the body as JSON with `Content-Type: application/json`",
+        )
+    }
+
+    pub fn limit_reached(r: &crate::core::limits::LimitReached) -> Self {
+        Self::conflict("limit_reached", "Team limit reached", r.detail())
+    }
+
+    pub fn rate_limit_ceiling(c: &crate::core::limits::AboveCeiling) -> Self {
+        Self::new(
+            403,
+            "rate_limit_ceiling",
+            "Above the team's rate-limit ceiling",
+            c.detail(),
+        )
+    }
+
+    /// A service account's roles would give a key more than 100 permissions.
+    pub fn too_many_permissions(count: usize) -> Self {
+        Self::new(
+            400,
+            "invalid_field",
+            "Invalid field",
+            crate::core::limits::too_many_permissions(count),
         )
     }
 

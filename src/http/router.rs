@@ -7,6 +7,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/openapi.json"),
     ("POST", "/v1/teams"),
     ("GET", "/v1/teams/{id}"),
+    ("PATCH", "/v1/teams/{id}"),
     ("GET", "/v1/api-keys"),
     ("POST", "/v1/api-keys"),
     ("GET", "/v1/api-keys/current"),
@@ -61,36 +62,45 @@ fn match_pattern<'a>(pattern: &str, path: &'a str) -> Option<Option<&'a str>> {
     }
 }
 
-/// Finds the route for a request. Literal segments win over `{id}` (`/v1/api-keys/current`).
+/// Finds the route for a request. A path that a route with literal segments matches belongs to
+/// that route alone (`/v1/api-keys/current` is never a `{id}`), so its methods are only the
+/// literal route's. `HEAD` is served wherever `GET` is (the runtime drops the body); any other
+/// method the path does not define is `MethodNotAllowed` with the methods it does define
+/// (`HEAD` beside `GET`), for the `Allow` header.
 pub fn route<'a>(method: &str, path: &'a str) -> Result<Matched<'a>, RouteError> {
+    let method = if method == "HEAD" { "GET" } else { method };
     // One trailing slash is forgiven (`/v1/api-keys/`); an empty segment anywhere else is not.
     let path = if path.len() > 1 {
         path.strip_suffix('/').unwrap_or(path)
     } else {
         path
     };
+    let matches: Vec<(&'static str, &'static str, Option<&'a str>)> = ROUTES
+        .iter()
+        .filter_map(|&(m, pattern)| match_pattern(pattern, path).map(|id| (m, pattern, id)))
+        .collect();
+    // The most literal matches win: those without `{id}` if there are any.
+    let literal = matches.iter().any(|(_, _, id)| id.is_none());
     let mut allowed = Vec::new();
-    let mut best: Option<Matched<'a>> = None;
-    for &(m, pattern) in ROUTES {
-        if let Some(id) = match_pattern(pattern, path) {
-            if m == method {
-                // Prefer the literal match (no `{id}`) when both match.
-                if best.as_ref().is_none_or(|b| b.id.is_some() && id.is_none()) {
-                    best = Some(Matched {
-                        method: m,
-                        pattern,
-                        id,
-                    });
-                }
-            } else if !allowed.contains(&m) {
-                allowed.push(m);
+    for &(m, pattern, id) in matches.iter().filter(|(_, _, id)| id.is_none() == literal) {
+        if m == method {
+            return Ok(Matched {
+                method: m,
+                pattern,
+                id,
+            });
+        }
+        if !allowed.contains(&m) {
+            allowed.push(m);
+            if m == "GET" {
+                allowed.push("HEAD");
             }
         }
     }
-    match best {
-        Some(b) => Ok(b),
-        None if allowed.is_empty() => Err(RouteError::NotFound),
-        None => Err(RouteError::MethodNotAllowed(allowed)),
+    if allowed.is_empty() {
+        Err(RouteError::NotFound)
+    } else {
+        Err(RouteError::MethodNotAllowed(allowed))
     }
 }
 
@@ -114,12 +124,23 @@ mod tests {
         assert_eq!(route("GET", "/v1/api-keys/a/b"), Err(RouteError::NotFound));
         assert_eq!(
             route("PUT", "/v1/api-keys"),
-            Err(RouteError::MethodNotAllowed(vec!["GET", "POST"]))
+            Err(RouteError::MethodNotAllowed(vec!["GET", "HEAD", "POST"]))
         );
         assert_eq!(
             route("GET", "/v1/verify"),
             Err(RouteError::MethodNotAllowed(vec!["POST"]))
         );
+        // Methods no route uses are refused like any other, never served as GET.
+        assert_eq!(
+            route("QUERY", "/v1/api-keys/current"),
+            Err(RouteError::MethodNotAllowed(vec!["GET", "HEAD"]))
+        );
+        assert_eq!(
+            route("OPTIONS", "/healthz"),
+            Err(RouteError::MethodNotAllowed(vec!["GET", "HEAD"]))
+        );
+        let head = route("HEAD", "/v1/api-keys/key_abc").unwrap();
+        assert_eq!((head.method, head.pattern), ("GET", "/v1/api-keys/{id}"));
         assert!(
             route("GET", "/v1/api-keys/").is_ok(),
             "a trailing slash is forgiven"

@@ -1,12 +1,13 @@
 //! `/v1/teams`: the operator's endpoints. A team starts with one `live` key holding `admin:*`.
 
 use super::auth::operator;
-use super::ctx::{internal, json, read_json_body, ApiResult, Ctx};
+use super::ctx::{internal, json, read_body, ApiResult, Ctx};
 use super::keys::issue_key;
 use super::problem::ApiError;
 use crate::core::ids::{is_id, new_id, IdKind};
-use crate::core::input::parse_named;
+use crate::core::input::{parse_new_team, parse_team_patch};
 use crate::core::key::{Environment, PlainKey};
+use crate::core::limits::TeamLimits;
 use crate::core::model::{CreatedKeyView, KeyRecord, Team};
 use crate::core::permission::{Permission, PermissionSet};
 use crate::core::random::OsRandom;
@@ -23,13 +24,14 @@ struct CreatedTeam<'a> {
 }
 
 pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
-    let body = read_json_body(req).await;
+    let body = read_body(req).await?;
     operator(ctx, req)?;
-    let name = parse_named(&body?).map_err(ApiError::input)?;
+    let (name, limits) = parse_new_team(body.json()?).map_err(ApiError::input)?;
     let team = Team {
         id: new_id(IdKind::Team, &mut OsRandom),
         name,
         created_at: ctx.now,
+        limits: limits.apply(TeamLimits::default()),
     };
     match ctx
         .stores
@@ -82,14 +84,36 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
     )
 }
 
+fn team_not_found() -> ApiError {
+    ApiError::not_found("no such team")
+}
+
 pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     operator(ctx, req)?;
-    let not_found = || ApiError::not_found("no such team");
     if !is_id(IdKind::Team, id) {
-        return Err(not_found());
+        return Err(team_not_found());
     }
     match ctx.stores.team(id, &TeamCall::Get).await? {
         TeamReply::Team { team } => json(200, &team),
-        _ => Err(not_found()),
+        _ => Err(team_not_found()),
+    }
+}
+
+/// `PATCH /v1/teams/{id}`: the operator renames a team or changes its limits. Lowering a limit
+/// below what the team holds refuses new creates; nothing existing is removed or slowed.
+pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
+    let body = read_body(req).await?;
+    operator(ctx, req)?;
+    let (name, limits) = parse_team_patch(body.json()?).map_err(ApiError::input)?;
+    if !is_id(IdKind::Team, id) {
+        return Err(team_not_found());
+    }
+    match ctx
+        .stores
+        .team(id, &TeamCall::UpdateTeam { name, limits })
+        .await?
+    {
+        TeamReply::Team { team } => json(200, &team),
+        _ => Err(team_not_found()),
     }
 }

@@ -1,10 +1,10 @@
 //! `POST /v1/verify` (for product backends: the key in the body is the credential) and
 //! `GET /v1/rate-limit` (the caller's windows, not counted).
 
-use super::auth::{check, confirm, find_key, present};
-use super::ctx::{json, read_json_body, ApiResult, Ctx};
+use super::auth::{check, confirm, find_key, present, NotFound};
+use super::ctx::{json, read_body, ApiResult, Ctx};
 use super::problem::ApiError;
-use crate::core::access::{Denial, Requirement};
+use crate::core::access::{Denial, Requirement, Scope};
 use crate::core::input::parse_verify;
 use crate::core::key::Environment;
 use crate::core::permission::PermissionSet;
@@ -35,30 +35,20 @@ struct Verification<'a> {
 }
 
 fn code(d: Option<&Denial>) -> &'static str {
-    match d {
-        None => "valid",
-        Some(Denial::InvalidKey) => "invalid_key",
-        Some(Denial::DisabledKey) => "disabled_key",
-        Some(Denial::ExpiredKey) => "expired_key",
-        Some(Denial::MissingPermission(_)) | Some(Denial::TestKeyOnLive) => {
-            "insufficient_permissions"
-        }
-        Some(Denial::ProjectMismatch) => "project_mismatch",
-        Some(Denial::RateLimited) => "rate_limited",
-    }
+    d.map_or("valid", Denial::code)
 }
 
 /// Always `200` for a well-formed request: the answer is in `valid` and `code`.
 pub async fn verify(ctx: &Ctx, req: &mut Request) -> ApiResult {
-    let body = read_json_body(req).await?;
-    let input = parse_verify(&body).map_err(ApiError::input)?;
-    let presented = match find_key(ctx, &input.key).await? {
+    let body = read_body(req).await?;
+    let input = parse_verify(body.json()?).map_err(ApiError::input)?;
+    let presented = match find_key(ctx, &input.key).await {
         Ok(p) => p,
+        Err(NotFound::Store(e)) => return Err(e.into()),
         Err(e) => {
-            let code = if e.code == "malformed_key" {
-                "malformed_key"
-            } else {
-                "invalid_key"
+            let code = match e {
+                NotFound::Malformed(_) => "malformed_key",
+                _ => Denial::InvalidKey.code(),
             };
             return json(
                 200,
@@ -71,9 +61,9 @@ pub async fn verify(ctx: &Ctx, req: &mut Request) -> ApiResult {
     };
     let requirement = Requirement {
         permissions: input.permissions.iter().cloned().collect(),
-        target_environment: None,
-        project_id: input.project_id,
+        scope: input.project_id.map_or(Scope::Any, Scope::Project),
         count: true,
+        ..Default::default()
     };
     let result = check(ctx, &presented, requirement).await?;
     let Some(record) = &result.record else {

@@ -6,10 +6,17 @@
 //! counters (written on every admitted request, a few dozen bytes). Workers deliver one event at
 //! a time to an object while its storage calls are in flight (input gates), and the decision is
 //! made synchronously in memory, so no two requests can both take the last slot of a window.
+//!
+//! After a management change or a delete it also keeps an outbox (`core::sync`): what the team's
+//! listing and the KV index still owe, written with the change itself, and an alarm that
+//! retries it until it holds. The worker tries the same follow-ups at once, so the alarm usually
+//! finds them done (they are idempotent) and only clears the outbox.
 
 use crate::core::access::{CountersPart, KeyState, RecordPart};
+use crate::core::sync::{Outbox, Pending, FIRST_RETRY_MS};
 use crate::core::time::Timestamp;
 use crate::storage::protocol::{key_dispatch, Effect, KeyCall, TeamCall};
+use crate::storage::service::{forget_key, relist};
 use crate::storage::Backend;
 use crate::storage::Stores;
 use serde::de::DeserializeOwned;
@@ -22,6 +29,7 @@ use worker::{
 
 const RECORD: &str = "record";
 const COUNTERS: &str = "counters";
+const OUTBOX: &str = "outbox";
 
 #[durable_object]
 pub struct KeyObject {
@@ -79,23 +87,42 @@ impl DurableObject for KeyObject {
         let call: KeyCall = req.json().await?;
         self.load().await?;
         let now = Timestamp::from_millis(Date::now().as_millis() as i64);
-        let (reply, effect, parts, publish) = {
+        let (reply, effect, parts, publish, erased) = {
             let mut slot = self.slot.borrow_mut();
             let held = slot.as_mut().expect("loaded above");
+            let ids = held
+                .as_ref()
+                .map(|s| (s.record.team_id.clone(), s.record.id.clone()));
             let (reply, effect) = key_dispatch(held, call, now);
+            let erased = (effect == Effect::Erase).then_some(ids).flatten();
             let publish = held.as_mut().and_then(|s| {
                 s.take_last_used_publish(now)
                     .map(|t| (s.record.team_id.clone(), s.record.id.clone(), t))
             });
             let parts = held.as_ref().map(|s| {
-                let record = (effect == Effect::Save).then(|| s.record_part());
+                let saves_record = matches!(effect, Effect::Save | Effect::SaveAndRelist);
+                let record = saves_record.then(|| s.record_part());
                 (record, s.counters_part())
             });
-            (reply, effect, parts, publish)
+            (reply, effect, parts, publish, erased)
         };
         let storage = self.state.storage();
+        let owed = match (&effect, &reply) {
+            (Effect::SaveAndRelist, _) => Some(Pending::Relist),
+            (Effect::Erase, crate::storage::protocol::KeyReply::Deleted { hash }) => {
+                erased.map(|(team_id, key_id)| Pending::Remove {
+                    team_id,
+                    key_id,
+                    hash: *hash,
+                })
+            }
+            _ => None,
+        };
         match (effect, parts) {
-            (Effect::Save | Effect::SaveCounters, Some((record, counters))) => {
+            (
+                Effect::Save | Effect::SaveAndRelist | Effect::SaveCounters,
+                Some((record, counters)),
+            ) => {
                 if let Some(r) = record {
                     put_json(&storage, RECORD, &r).await?;
                 }
@@ -103,6 +130,11 @@ impl DurableObject for KeyObject {
             }
             (Effect::Erase, _) => storage.delete_all().await?,
             _ => {}
+        }
+        if let Some(pending) = owed {
+            // Written with the change: from here on the follow-up cannot be lost.
+            put_json(&storage, OUTBOX, &Outbox::new(pending)).await?;
+            storage.set_alarm(FIRST_RETRY_MS).await?;
         }
         if let Some((team_id, id, last_used)) = publish {
             // Off the request's path: the listing's `last_used` may lag, the answer may not.
@@ -119,5 +151,54 @@ impl DurableObject for KeyObject {
             });
         }
         Response::from_json(&reply)
+    }
+
+    /// Runs the outbox: brings the listing (and, for a deleted key, the index) up to date, or
+    /// tries again later, doubling the delay up to an hour, until it holds.
+    async fn alarm(&self) -> Result<Response> {
+        let storage = self.state.storage();
+        let Some(mut outbox) = get_json::<Outbox>(&storage, OUTBOX).await? else {
+            return Response::ok("nothing owed");
+        };
+        let stores = Stores::from_env(&self.env).map_err(|e| worker::Error::RustError(e.0))?;
+        let failed = match &outbox.pending {
+            Pending::Relist => {
+                self.load().await?;
+                let current = self
+                    .slot
+                    .borrow()
+                    .as_ref()
+                    .and_then(|s| s.as_ref().map(|s| (s.record.clone(), s.revision)));
+                match current {
+                    Some((record, revision)) => relist(&stores, &record, revision).await.err(),
+                    None => None,
+                }
+            }
+            Pending::Remove {
+                team_id,
+                key_id,
+                hash,
+            } => forget_key(&stores, team_id, key_id, hash)
+                .await
+                .into_iter()
+                .next(),
+        };
+        match failed {
+            None => {
+                storage.delete(OUTBOX).await?;
+            }
+            Some(e) => {
+                let delay = outbox.failed();
+                console_error!(
+                    "key follow-up failed {} time(s), next try in {} s: {}",
+                    outbox.failures,
+                    delay / 1000,
+                    e.0
+                );
+                put_json(&storage, OUTBOX, &outbox).await?;
+                storage.set_alarm(delay).await?;
+            }
+        }
+        Response::ok("done")
     }
 }

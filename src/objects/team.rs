@@ -7,6 +7,7 @@
 //! columns that queries filter on.
 
 use crate::core::input::{encode_cursor, ListQuery};
+use crate::core::limits::{within_permission_cap, Counted, TeamLimits};
 use crate::core::model::{KeyRecord, Role, ServiceAccount, Team};
 use crate::core::permission::PermissionSet;
 use crate::storage::protocol::{TeamCall, TeamReply};
@@ -74,6 +75,11 @@ struct BodyRow {
 #[derive(Deserialize)]
 struct IdRow {
     id: String,
+}
+
+#[derive(Deserialize)]
+struct CountRow {
+    n: i64,
 }
 
 /// The stored form of a service account: role ids, resolved to names when read.
@@ -146,6 +152,28 @@ impl Db {
             .map(|r| parse(&r.body))
             .collect::<Result<Vec<T>>>()?;
         Ok((items, next))
+    }
+
+    fn team(&self) -> Result<Option<Team>> {
+        self.one("SELECT 0 AS seq, body FROM team", vec![])
+    }
+
+    fn limits(&self) -> Result<TeamLimits> {
+        Ok(self.team()?.map(|t| t.limits).unwrap_or_default())
+    }
+
+    /// Refuses a create past the team's limit for `what` (counted in `table`).
+    fn admit(&self, what: Counted, table: &str) -> Result<Option<TeamReply>> {
+        let rows: Vec<CountRow> = self
+            .0
+            .exec(&format!("SELECT COUNT(*) AS n FROM {table}"), None)?
+            .to_array()?;
+        let current = rows.first().map_or(0, |r| r.n.max(0) as u64);
+        Ok(self
+            .limits()?
+            .admit(what, current)
+            .err()
+            .map(|reached| TeamReply::LimitReached { reached }))
     }
 
     fn name_taken(&self, table: &str, name: &str, except_id: &str) -> Result<bool> {
@@ -256,6 +284,9 @@ impl Db {
                 permission: missing.clone(),
             }));
         }
+        if let Err(count) = within_permission_cap(&perms) {
+            return Ok(Err(TeamReply::TooManyPermissions { count }));
+        }
         Ok(Ok(roles))
     }
 
@@ -287,10 +318,24 @@ impl Db {
                     R::Team { team }
                 }
             }
-            TeamCall::Get => match self.one::<Team>("SELECT 0 AS seq, body FROM team", vec![])? {
+            TeamCall::Get => match self.team()? {
                 Some(team) => R::Team { team },
                 None => R::NotFound,
             },
+            TeamCall::UpdateTeam { name, limits } => {
+                let Some(mut team) = self.team()? else {
+                    return Ok(R::NotFound);
+                };
+                if let Some(n) = name {
+                    team.name = n;
+                }
+                team.limits = limits.apply(team.limits);
+                self.0.exec(
+                    "UPDATE team SET body = ? WHERE id = ?",
+                    vec![json(&team)?.into(), team.id.as_str().into()],
+                )?;
+                R::Team { team }
+            }
             TeamCall::Destroy => {
                 for t in [
                     "team",
@@ -308,6 +353,12 @@ impl Db {
                 mut record,
                 caller_permissions,
             } => {
+                if let Some(refusal) = self.admit(Counted::Keys, "keys")? {
+                    return Ok(refusal);
+                }
+                if let Err(ceiling) = self.limits()?.allows_rate(&record.rate_limit) {
+                    return Ok(R::AboveCeiling { ceiling });
+                }
                 if let Some(p) = &record.project_id {
                     if !self.exists(
                         "SELECT 1 FROM projects WHERE id = ?",
@@ -327,6 +378,9 @@ impl Db {
                         return Ok(R::MissingPermission {
                             permission: missing.clone(),
                         });
+                    }
+                    if let Err(count) = within_permission_cap(&perms) {
+                        return Ok(R::TooManyPermissions { count });
                     }
                     record.permissions = perms;
                     record.roles = roles.into_iter().map(|r| r.name).collect();
@@ -395,6 +449,9 @@ impl Db {
                 }
             }
             TeamCall::CreateProject { project } => {
+                if let Some(refusal) = self.admit(Counted::Projects, "projects")? {
+                    return Ok(refusal);
+                }
                 if let Some(taken) =
                     self.insert_named("projects", &project.id, &project.name, &project)?
                 {
@@ -440,6 +497,9 @@ impl Db {
                 R::Done
             }
             TeamCall::CreateRole { role } => {
+                if let Some(refusal) = self.admit(Counted::Roles, "roles")? {
+                    return Ok(refusal);
+                }
                 if let Some(taken) = self.insert_named("roles", &role.id, &role.name, &role)? {
                     return Ok(taken);
                 }
@@ -469,6 +529,27 @@ impl Db {
                     role.name = n;
                 }
                 if let Some(p) = permissions {
+                    // No account may end up with roles past the permission cap.
+                    let holders: Vec<IdRow> = self
+                        .0
+                        .exec(
+                            "SELECT account_id AS id FROM account_roles WHERE role_id = ?",
+                            vec![id.as_str().into()],
+                        )?
+                        .to_array()?;
+                    for holder in holders {
+                        let others = self.account_roles(&holder.id)?;
+                        let union = PermissionSet::union(
+                            others
+                                .iter()
+                                .filter(|r| r.id != id)
+                                .map(|r| &r.permissions)
+                                .chain([&p]),
+                        );
+                        if let Err(count) = within_permission_cap(&union) {
+                            return Ok(R::TooManyPermissions { count });
+                        }
+                    }
                     role.permissions = p;
                 }
                 role.updated_at = now;
@@ -500,6 +581,9 @@ impl Db {
                 account,
                 caller_permissions,
             } => {
+                if let Some(refusal) = self.admit(Counted::ServiceAccounts, "service_accounts")? {
+                    return Ok(refusal);
+                }
                 let roles = match self.granted_roles(&account.roles, &caller_permissions)? {
                     Ok(r) => r,
                     Err(refusal) => return Ok(refusal),

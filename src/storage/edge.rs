@@ -58,6 +58,11 @@ impl Stores {
         }
         Ok(entry)
     }
+
+    /// Drops a key from this isolate's index cache (its object reported it gone).
+    pub fn forget(&self, hash: &KeyHash) {
+        INDEX_CACHE.with(|c| c.borrow_mut().remove(hash));
+    }
 }
 
 /// One JSON request to the object named `name`, one JSON answer.

@@ -94,10 +94,13 @@ pub enum KeyCall {
         requirement: Requirement,
     },
     Get,
-    /// Applies a patch, if `manager` may manage the key as it is now.
+    /// Applies a patch, if `manager` may manage the key as it is now. A new rate limit must
+    /// be within `limits` (the team's, given whenever the patch changes the rate).
     Update {
         patch: Box<KeyPatch>,
         manager: Manager,
+        #[serde(default)]
+        limits: Option<crate::core::limits::TeamLimits>,
     },
     /// Disables the key for good, if `manager` may manage it as it is now.
     Disable {
@@ -143,8 +146,12 @@ pub enum Effect {
     None,
     /// Only the counters changed (an admitted request): write the small part.
     SaveCounters,
-    /// The record changed: write both parts.
+    /// The record was created: write both parts.
     Save,
+    /// The record was changed by a management call: write both parts, and owe the team's
+    /// listing the new revision (`core::sync::Pending::Relist`).
+    SaveAndRelist,
+    /// The key was deleted: erase it, and owe the removal of its index entry and listing row.
     Erase,
 }
 
@@ -182,17 +189,24 @@ pub fn key_dispatch(
         }
         (_, None) => (KeyReply::NotFound, Effect::None),
         (KeyCall::Get, Some(s)) => (key_reply(s, now), Effect::None),
-        (KeyCall::Update { patch, manager }, Some(s)) => {
+        (
+            KeyCall::Update {
+                patch,
+                manager,
+                limits,
+            },
+            Some(s),
+        ) => {
             if let Err(denial) = manager.may_manage(&s.record) {
                 return (KeyReply::Refused { denial }, Effect::None);
             }
             let mut record = s.record.clone();
-            if let Err(error) = access::apply_patch(&mut record, &patch, now) {
+            if let Err(error) = access::apply_patch(&mut record, &patch, limits.as_ref(), now) {
                 return (KeyReply::Rejected { error }, Effect::None);
             }
             s.record = record;
             s.revision += 1;
-            (key_reply(s, now), Effect::Save)
+            (key_reply(s, now), Effect::SaveAndRelist)
         }
         (KeyCall::Disable { manager }, Some(s)) => {
             if let Err(denial) = manager.may_manage(&s.record) {
@@ -200,7 +214,7 @@ pub fn key_dispatch(
             }
             if access::disable(&mut s.record, now) {
                 s.revision += 1;
-                (key_reply(s, now), Effect::Save)
+                (key_reply(s, now), Effect::SaveAndRelist)
             } else {
                 (key_reply(s, now), Effect::None)
             }
@@ -231,10 +245,16 @@ pub enum TeamCall {
         team: Team,
     },
     Get,
+    /// The operator's change of name or limits.
+    UpdateTeam {
+        name: Option<String>,
+        limits: crate::core::limits::LimitsPatch,
+    },
     /// Removes the team (only used to undo a team whose first key could not be made).
     Destroy,
-    /// Adds a key to the listing. Atomically: the project must exist, and a service account's
-    /// roles are snapshotted into the key's permissions (which the caller must cover).
+    /// Adds a key to the listing. Atomically: the team must have room for it and allow its
+    /// rate, the project must exist, and a service account's roles are snapshotted into the
+    /// key's permissions (which the caller must cover, and which hold at most 100).
     InsertKey {
         record: Box<KeyRecord>,
         caller_permissions: PermissionSet,
@@ -359,6 +379,16 @@ pub enum TeamReply {
     MissingPermission {
         permission: Permission,
     },
+    LimitReached {
+        reached: crate::core::limits::LimitReached,
+    },
+    AboveCeiling {
+        ceiling: crate::core::limits::AboveCeiling,
+    },
+    /// A service account's roles together would hold this many permissions (over 100).
+    TooManyPermissions {
+        count: usize,
+    },
 }
 
 #[cfg(test)]
@@ -458,6 +488,7 @@ mod tests {
         Manager {
             permissions: PermissionSet::new([Permission::parse("admin:*").unwrap()]),
             environment: crate::core::key::Environment::Live,
+            project_id: None,
         }
     }
 
@@ -480,6 +511,7 @@ mod tests {
             KeyCall::Update {
                 patch: Box::new(patch.clone()),
                 manager: weak,
+                limits: None,
             },
             now,
         );
@@ -501,11 +533,12 @@ mod tests {
             KeyCall::Update {
                 patch: Box::new(patch),
                 manager: admin(),
+                limits: None,
             },
             now,
         );
         assert!(matches!(r, KeyReply::Key { ref record, revision: 2, .. } if record.name == "new"));
-        assert_eq!(e, Effect::Save);
+        assert_eq!(e, Effect::SaveAndRelist);
         slot.as_mut().unwrap().record.service_account_id = Some("sa_1".into());
         let perms = KeyPatch {
             permissions: Some(PermissionSet::default()),
@@ -516,6 +549,7 @@ mod tests {
             KeyCall::Update {
                 patch: Box::new(perms),
                 manager: admin(),
+                limits: None,
             },
             now,
         );
@@ -540,7 +574,7 @@ mod tests {
             KeyCall::Disable { manager: admin() },
             at("2026-10-15T00:00:00Z"),
         );
-        assert_eq!((e1, e2), (Effect::Save, Effect::None));
+        assert_eq!((e1, e2), (Effect::SaveAndRelist, Effect::None));
         assert!(
             matches!(r, KeyReply::Key { ref record, .. } if record.disabled_at == Some(at("2026-10-14T00:00:00Z")))
         );

@@ -3,7 +3,12 @@
 //!
 //! - Creating: team listing (atomic checks and snapshot) → key object → KV index. A key can
 //!   verify only once its index entry exists, the last step; a failure undoes the earlier steps.
+//! - Changing (update, disable): key object (in force everywhere from then on) → listing.
 //! - Deleting: key object (from then on the key is invalid everywhere) → KV index → listing.
+//!
+//! Once the key object has applied a change or a delete, the request has succeeded: the
+//! follow-ups are tried at once, and what fails is returned for the log while the key object's
+//! outbox (`core::sync`) retries it until it holds. Every follow-up is idempotent.
 
 use super::protocol::{IndexEntry, KeyCall, KeyReply, TeamCall, TeamReply};
 use crate::core::access::{Denial, KeyState, Manager};
@@ -33,6 +38,10 @@ pub enum IssueError {
     ServiceAccountNotFound,
     /// The service account's roles hold a permission the caller lacks.
     MissingPermission(Permission),
+    LimitReached(crate::core::limits::LimitReached),
+    AboveCeiling(crate::core::limits::AboveCeiling),
+    /// The service account's roles together hold more than 100 permissions.
+    TooManyPermissions(usize),
     /// A store failed; everything written before was undone, except what `undo_failures` says.
     Store {
         cause: StoreError,
@@ -67,6 +76,11 @@ pub async fn issue_key(
         Ok(TeamReply::ServiceAccountNotFound) => return Err(IssueError::ServiceAccountNotFound),
         Ok(TeamReply::MissingPermission { permission }) => {
             return Err(IssueError::MissingPermission(permission))
+        }
+        Ok(TeamReply::LimitReached { reached }) => return Err(IssueError::LimitReached(reached)),
+        Ok(TeamReply::AboveCeiling { ceiling }) => return Err(IssueError::AboveCeiling(ceiling)),
+        Ok(TeamReply::TooManyPermissions { count }) => {
+            return Err(IssueError::TooManyPermissions(count))
         }
         Ok(other) => return Err(store(unexpected("team insert", other), vec![])),
         Err(e) => return Err(store(e, vec![])),
@@ -106,10 +120,11 @@ pub async fn issue_key(
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Revoked {
-    /// Gone. A failure to remove the index entry comes back as a warning only: the entry leads
-    /// to an empty object, which answers `invalid_key`.
+    /// Gone, from the object's answer on. `follow_up` holds the failures of removing its index
+    /// entry and listing row (the key object retries them; meanwhile the stale index entry leads
+    /// to an empty object, which answers `invalid_key`).
     Done {
-        index_warning: Option<StoreError>,
+        follow_up: Vec<StoreError>,
     },
     NotFound,
     /// The manager may not manage this key.
@@ -117,7 +132,8 @@ pub enum Revoked {
 }
 
 /// Deletes a key: object first, so it is invalid everywhere from that moment; then its index
-/// entry and its listing row.
+/// entry and its listing row. A key whose object is already gone still has any listing row of
+/// it removed (a row left by an earlier delete whose follow-up failed).
 pub async fn revoke_key(
     b: &impl Backend,
     team_id: &str,
@@ -127,18 +143,62 @@ pub async fn revoke_key(
     let call = KeyCall::Delete {
         manager: Some(manager),
     };
-    let hash = match b.key(key_id, &call).await? {
-        KeyReply::Deleted { hash } => hash,
-        KeyReply::NotFound => return Ok(Revoked::NotFound),
-        KeyReply::Refused { denial } => return Ok(Revoked::Refused(denial)),
-        other => return Err(unexpected("key delete", other)),
-    };
-    let index_warning = b.index_delete(&hash).await.err();
-    let remove = TeamCall::RemoveKey {
+    match b.key(key_id, &call).await? {
+        KeyReply::Deleted { hash } => Ok(Revoked::Done {
+            follow_up: forget_key(b, team_id, key_id, &hash).await,
+        }),
+        KeyReply::NotFound => {
+            b.team(team_id, &remove_row(key_id)).await?;
+            Ok(Revoked::NotFound)
+        }
+        KeyReply::Refused { denial } => Ok(Revoked::Refused(denial)),
+        other => Err(unexpected("key delete", other)),
+    }
+}
+
+fn remove_row(key_id: &str) -> TeamCall {
+    TeamCall::RemoveKey {
         id: key_id.to_owned(),
+    }
+}
+
+/// Removes a deleted key's index entry and listing row; both steps are tried whatever the other
+/// does, and both are idempotent. Returns what failed.
+pub async fn forget_key(
+    b: &impl Backend,
+    team_id: &str,
+    key_id: &str,
+    hash: &KeyHash,
+) -> Vec<StoreError> {
+    let mut failed: Vec<StoreError> = b.index_delete(hash).await.err().into_iter().collect();
+    failed.extend(b.team(team_id, &remove_row(key_id)).await.err());
+    failed
+}
+
+/// Copies a changed record into the team's listing (which keeps the newest revision it is sent).
+pub async fn relist(b: &impl Backend, record: &KeyRecord, revision: u64) -> StoreResult<()> {
+    let put = TeamCall::PutKey {
+        record: Box::new(record.clone()),
+        revision,
     };
-    b.team(team_id, &remove).await?;
-    Ok(Revoked::Done { index_warning })
+    b.team(&record.team_id, &put).await.map(|_| ())
+}
+
+/// Sends a change (update, disable) to the key's object and, if it applied it, relists the key.
+/// A failed relist does not undo the change: it comes back beside the reply, for the log.
+pub async fn change_key(
+    b: &impl Backend,
+    key_id: &str,
+    call: &KeyCall,
+) -> StoreResult<(KeyReply, Option<StoreError>)> {
+    let reply = b.key(key_id, call).await?;
+    let follow_up = match &reply {
+        KeyReply::Key {
+            record, revision, ..
+        } => relist(b, record, *revision).await.err(),
+        _ => None,
+    };
+    Ok((reply, follow_up))
 }
 
 #[cfg(test)]
@@ -160,6 +220,8 @@ mod tests {
         fail_key_create: Cell<bool>,
         fail_index_put: Cell<bool>,
         fail_index_delete: Cell<bool>,
+        /// Every team call fails (the listing is unreachable).
+        fail_team: Cell<bool>,
     }
 
     fn now() -> Timestamp {
@@ -168,6 +230,9 @@ mod tests {
 
     impl Backend for Memory {
         async fn team(&self, _team: &str, call: &TeamCall) -> StoreResult<TeamReply> {
+            if self.fail_team.get() {
+                return Err(StoreError("team object unavailable".into()));
+            }
             match call {
                 TeamCall::InsertKey { record, .. } => {
                     self.listing
@@ -179,6 +244,12 @@ mod tests {
                 }
                 TeamCall::RemoveKey { id } => {
                     self.listing.borrow_mut().remove(id);
+                    Ok(TeamReply::Done)
+                }
+                TeamCall::PutKey { record, .. } => {
+                    if let Some(row) = self.listing.borrow_mut().get_mut(&record.id) {
+                        *row = (**record).clone();
+                    }
                     Ok(TeamReply::Done)
                 }
                 other => Err(StoreError(format!("not faked: {other:?}"))),
@@ -294,29 +365,29 @@ mod tests {
         assert!(!m.verifies(&hash(1)));
     }
 
+    fn admin() -> Manager {
+        Manager {
+            permissions: PermissionSet::new([Permission::parse("admin:*").unwrap()]),
+            environment: Environment::Live,
+            project_id: None,
+        }
+    }
+
     #[test]
     fn revoking_invalidates_first_and_tolerates_a_stale_index() {
         let m = Memory::default();
         issue(&m, "key_1", 1).unwrap();
         m.fail_index_delete.set(true);
-        let admin = Manager {
-            permissions: PermissionSet::new([Permission::parse("admin:*").unwrap()]),
-            environment: Environment::Live,
-        };
         let weak = Manager {
             permissions: PermissionSet::default(),
             environment: Environment::Test,
+            project_id: None,
         };
         let refused = block_on(revoke_key(&m, "team_1", "key_1", weak)).unwrap();
         assert_eq!(refused, Revoked::Refused(Denial::TestKeyOnLive));
         assert!(m.verifies(&hash(1)), "a refused revocation changes nothing");
-        let done = block_on(revoke_key(&m, "team_1", "key_1", admin.clone())).unwrap();
-        assert!(matches!(
-            done,
-            Revoked::Done {
-                index_warning: Some(_)
-            }
-        ));
+        let done = block_on(revoke_key(&m, "team_1", "key_1", admin())).unwrap();
+        assert!(matches!(done, Revoked::Done { ref follow_up } if follow_up.len() == 1));
         assert!(
             m.index.borrow().contains_key(&hash(1)),
             "the index entry is stale…"
@@ -327,8 +398,73 @@ mod tests {
         );
         assert!(m.listing.borrow().is_empty());
         assert_eq!(
-            block_on(revoke_key(&m, "team_1", "key_1", admin)).unwrap(),
+            block_on(revoke_key(&m, "team_1", "key_1", admin())).unwrap(),
             Revoked::NotFound
         );
+        // The retry of the follow-up (the key object's outbox) clears the stale entry.
+        m.fail_index_delete.set(false);
+        assert!(block_on(forget_key(&m, "team_1", "key_1", &hash(1))).is_empty());
+        assert!(m.index.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_delete_the_listing_misses_succeeds_and_is_repaired_later() {
+        let m = Memory::default();
+        issue(&m, "key_1", 1).unwrap();
+        m.fail_team.set(true);
+        let done = block_on(revoke_key(&m, "team_1", "key_1", admin())).unwrap();
+        assert!(
+            matches!(done, Revoked::Done { ref follow_up } if follow_up.len() == 1),
+            "the object applied it: success, with the listing's failure for the log"
+        );
+        assert!(!m.verifies(&hash(1)), "revoked at once");
+        assert!(m.index.borrow().is_empty(), "the index step ran anyway");
+        assert!(m.listing.borrow().contains_key("key_1"), "the row is stale");
+        m.fail_team.set(false);
+        // A client's retry of the delete is 404, and clears the stale row on the way.
+        assert_eq!(
+            block_on(revoke_key(&m, "team_1", "key_1", admin())).unwrap(),
+            Revoked::NotFound
+        );
+        assert!(m.listing.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_change_the_listing_misses_is_still_a_success() {
+        let m = Memory::default();
+        issue(&m, "key_1", 1).unwrap();
+        m.fail_team.set(true);
+        let call = KeyCall::Disable { manager: admin() };
+        let (reply, follow_up) = block_on(change_key(&m, "key_1", &call)).unwrap();
+        assert!(matches!(reply, KeyReply::Key { ref record, .. } if record.disabled_at.is_some()));
+        assert!(follow_up.is_some());
+        assert!(!m.verifies(&hash(1)), "disabled at once");
+        assert!(m.listing.borrow()["key_1"].disabled_at.is_none(), "stale");
+        // The outbox's retry brings the listing up to date.
+        m.fail_team.set(false);
+        let KeyReply::Key {
+            record, revision, ..
+        } = reply
+        else {
+            unreachable!()
+        };
+        block_on(relist(&m, &record, revision)).unwrap();
+        assert!(m.listing.borrow()["key_1"].disabled_at.is_some());
+    }
+
+    #[test]
+    fn a_change_the_object_refuses_touches_nothing_else() {
+        let m = Memory::default();
+        issue(&m, "key_1", 1).unwrap();
+        m.fail_team.set(true);
+        let weak = Manager {
+            permissions: PermissionSet::default(),
+            environment: Environment::Test,
+            project_id: None,
+        };
+        let call = KeyCall::Disable { manager: weak };
+        let (reply, follow_up) = block_on(change_key(&m, "key_1", &call)).unwrap();
+        assert!(matches!(reply, KeyReply::Refused { .. }) && follow_up.is_none());
+        assert!(m.verifies(&hash(1)));
     }
 }
