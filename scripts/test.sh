@@ -1,7 +1,8 @@
 #!/bin/sh
 # The whole test suite, from a fresh clone: installs what is missing, checks formatting and lints
 # (host and wasm32), builds the release worker, then runs the native unit tests and the
-# end-to-end tests against the built worker in workerd (Miniflare, real KV and Durable Objects).
+# end-to-end tests against the built worker in workerd (Miniflare, real KV and Durable Objects),
+# then holds the API to its OpenAPI document with schemathesis (scripts/schemathesis.sh).
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
@@ -17,3 +18,5 @@ echo "== build the release worker"
 sh scripts/build.sh
 echo "== tests (unit, then end to end in workerd)"
 cargo test --locked
+echo "== the OpenAPI document against the running worker (schemathesis, --checks all)"
+sh scripts/schemathesis.sh

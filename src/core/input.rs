@@ -583,10 +583,13 @@ pub fn parse_verify(bytes: &[u8]) -> Result<VerifyRequest> {
 /// `POST /v1/teams`: a name and, optionally, limits that differ from the defaults.
 pub fn parse_new_team(bytes: &[u8]) -> Result<(String, super::limits::LimitsPatch)> {
     let b = Body::parse(bytes, &["name", "limits"])?;
-    Ok((
-        b.required_name("name")?,
-        b.limits("limits")?.unwrap_or_default(),
-    ))
+    let name = b.required_name("name")?;
+    let limits = b.limits("limits")?.unwrap_or_default();
+    limits.check_new_team().map_err(|detail| InputError {
+        kind: InputErrorKind::InvalidField,
+        detail,
+    })?;
+    Ok((name, limits))
 }
 
 /// `PATCH /v1/teams/{id}`.
@@ -740,6 +743,31 @@ mod tests {
         for no in ["", "text/plain", "application/jsonx", "text/json", "json"] {
             assert!(!is_json_media_type(no), "{no}");
         }
+    }
+
+    #[test]
+    fn team_bodies() {
+        let (name, limits) = parse_new_team(br#"{"name":"Acme","limits":{"max_keys":5}}"#).unwrap();
+        assert_eq!((name.as_str(), limits.max_keys), ("Acme", Some(5)));
+        assert!(parse_new_team(br#"{"name":"Acme","limits":null}"#).is_ok());
+        let e = err(parse_new_team(
+            br#"{"name":"Acme","limits":{"max_keys":0}}"#,
+        ));
+        assert!(e.detail.contains("at least 1"), "{e:?}");
+        let e = err(parse_new_team(
+            br#"{"name":"Acme","limits":{"max_keyz":1}}"#,
+        ));
+        assert_eq!(e.kind, InputErrorKind::UnknownField);
+        let (name, limits) = parse_team_patch(br#"{"limits":{"max_keys":0}}"#).unwrap();
+        assert_eq!(
+            (name, limits.max_keys),
+            (None, Some(0)),
+            "0 is allowed later"
+        );
+        assert_eq!(
+            err(parse_team_patch(br#"{"limits":null}"#)).kind,
+            InputErrorKind::InvalidField
+        );
     }
 
     #[test]

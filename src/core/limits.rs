@@ -134,6 +134,19 @@ impl TeamLimits {
     }
 }
 
+impl TeamLimits {
+    /// The rate of a team's first key: plan `free`, lowered to the team's ceilings if they are
+    /// below it, so the key the operator hands out always fits its own team.
+    pub fn first_key_rate(&self) -> RateLimitPolicy {
+        let free = RateLimitPolicy::free();
+        RateLimitPolicy {
+            per_minute: free.per_minute.min(self.max_per_minute),
+            per_hour: free.per_hour.min(self.max_per_hour),
+            ..free
+        }
+    }
+}
+
 /// A service account's key takes the union of its roles' permissions; like any key's, it may
 /// hold at most [`MAX_PERMISSIONS`]. `Err` carries the size the union would have.
 pub fn within_permission_cap(perms: &PermissionSet) -> Result<(), usize> {
@@ -199,6 +212,16 @@ impl LimitsPatch {
             *slot = Some(n);
         }
         Ok(out)
+    }
+
+    /// For a new team: its first key counts, so `max_keys` may not be 0.
+    pub fn check_new_team(&self) -> Result<(), String> {
+        match self.max_keys {
+            Some(0) => Err(
+                "`limits.max_keys` must be at least 1 for a new team: its first key counts".into(),
+            ),
+            _ => Ok(()),
+        }
     }
 
     pub fn apply(self, base: TeamLimits) -> TeamLimits {
@@ -301,6 +324,28 @@ mod tests {
             let e = LimitsPatch::parse(&given(bad.clone())).unwrap_err();
             assert!(e.contains(says), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn a_new_teams_first_key_always_fits_it() {
+        assert_eq!(
+            TeamLimits::default().first_key_rate(),
+            RateLimitPolicy::free()
+        );
+        let tight = TeamLimits {
+            max_per_minute: 10,
+            max_per_hour: 50,
+            ..Default::default()
+        };
+        let r = tight.first_key_rate();
+        assert_eq!((r.per_minute, r.per_hour), (10, 50));
+        assert!(tight.allows_rate(&r).is_ok());
+        let none = LimitsPatch {
+            max_keys: Some(0),
+            ..Default::default()
+        };
+        assert!(none.check_new_team().unwrap_err().contains("at least 1"));
+        assert!(LimitsPatch::default().check_new_team().is_ok());
     }
 
     #[test]

@@ -11,7 +11,6 @@ use crate::core::limits::TeamLimits;
 use crate::core::model::{CreatedKeyView, KeyRecord, Team};
 use crate::core::permission::{Permission, PermissionSet};
 use crate::core::random::OsRandom;
-use crate::core::ratelimit::RateLimitPolicy;
 use crate::storage::protocol::{TeamCall, TeamReply};
 use crate::storage::Backend;
 use serde::Serialize;
@@ -52,7 +51,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         environment: Environment::Live,
         permissions: admin.clone(),
         roles: Vec::new(),
-        rate_limit: RateLimitPolicy::free(),
+        rate_limit: team.limits.first_key_rate(),
         project_id: None,
         service_account_id: None,
         metadata: None,
