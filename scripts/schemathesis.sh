@@ -15,7 +15,8 @@ VERSION=4.32.5
 VENV=.venv-schemathesis
 if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$VERSION"; then
   echo "schemathesis: installing $VERSION into $VENV (once)"
-  python3 -m venv "$VENV"
+  command -v python3 >/dev/null || { echo "schemathesis: needs Python 3 (apt-get install python3-venv)" >&2; exit 1; }
+  python3 -m venv "$VENV" || { echo "schemathesis: python3 cannot make a venv (apt-get install python3-venv)" >&2; exit 1; }
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$VERSION"
 fi
 

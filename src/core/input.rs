@@ -288,13 +288,15 @@ impl Body {
             Some(Value::Object(m)) => {
                 super::limits::LimitsPatch::parse(m)
                     .map(Some)
-                    .map_err(|detail| InputError {
-                        kind: if detail.contains("is not a limit") {
-                            InputErrorKind::UnknownField
-                        } else {
-                            InputErrorKind::InvalidField
+                    .map_err(|e| match e {
+                        super::limits::LimitsError::Unknown(detail) => InputError {
+                            kind: InputErrorKind::UnknownField,
+                            detail,
                         },
-                        detail,
+                        super::limits::LimitsError::Invalid(detail) => InputError {
+                            kind: InputErrorKind::InvalidField,
+                            detail,
+                        },
                     })
             }
             Some(_) => Err(InputError::invalid(field, "must be an object of limits")),

@@ -168,6 +168,23 @@ pub fn too_many_permissions(count: usize) -> String {
 /// The highest value an operator may set for a count limit.
 pub const MAX_COUNT_LIMIT: u32 = 1_000_000;
 
+/// Why a `limits` object was refused; each carries the message for the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LimitsError {
+    /// A field that is not a limit.
+    Unknown(String),
+    /// A limit out of its range or not an integer.
+    Invalid(String),
+}
+
+impl LimitsError {
+    pub fn detail(&self) -> &str {
+        match self {
+            LimitsError::Unknown(d) | LimitsError::Invalid(d) => d,
+        }
+    }
+}
+
 /// The operator's `limits` object: each field given replaces the team's current value.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LimitsPatch {
@@ -182,8 +199,7 @@ pub struct LimitsPatch {
 
 impl LimitsPatch {
     /// Counts are 0..=[`MAX_COUNT_LIMIT`] (0 forbids creating more), rates 1..=[`MAX_LIMIT`].
-    /// `Err` names the field and what is wrong with it.
-    pub fn parse(given: &Map<String, Value>) -> Result<Self, String> {
+    pub fn parse(given: &Map<String, Value>) -> Result<Self, LimitsError> {
         let mut out = LimitsPatch::default();
         for (field, value) in given {
             let (slot, min, max) = match field.as_str() {
@@ -196,10 +212,10 @@ impl LimitsPatch {
                 "max_per_hour" => (&mut out.max_per_hour, 1, MAX_LIMIT),
                 other => {
                     let shown: String = other.chars().take(64).collect();
-                    return Err(format!(
+                    return Err(LimitsError::Unknown(format!(
                         "`limits.{shown}` is not a limit; the limits are max_keys, max_projects, \
                          max_roles, max_service_accounts, max_webhooks, max_per_minute, max_per_hour"
-                    ));
+                    )));
                 }
             };
             let n = value
@@ -207,7 +223,9 @@ impl LimitsPatch {
                 .and_then(|n| u32::try_from(n).ok())
                 .filter(|n| (min..=max).contains(n))
                 .ok_or_else(|| {
-                    format!("`limits.{field}` must be an integer from {min} to {max}")
+                    LimitsError::Invalid(format!(
+                        "`limits.{field}` must be an integer from {min} to {max}"
+                    ))
                 })?;
             *slot = Some(n);
         }
@@ -322,7 +340,12 @@ mod tests {
             (serde_json::json!({"max_things": 5}), "not a limit"),
         ] {
             let e = LimitsPatch::parse(&given(bad.clone())).unwrap_err();
-            assert!(e.contains(says), "{bad}: {e}");
+            assert!(e.detail().contains(says), "{bad}: {e:?}");
+            assert_eq!(
+                matches!(e, LimitsError::Unknown(_)),
+                says == "not a limit",
+                "{bad}"
+            );
         }
     }
 

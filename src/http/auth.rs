@@ -42,7 +42,7 @@ fn token(req: &Request) -> Result<String, ApiError> {
 }
 
 /// Why a key was not presented.
-pub enum NotFound {
+pub enum KeyRejection {
     /// It fails the format or the checksum: no storage was touched.
     Malformed(KeyFormatError),
     /// Well-formed, but the index does not know it.
@@ -50,24 +50,24 @@ pub enum NotFound {
     Store(StoreError),
 }
 
-impl From<NotFound> for ApiError {
-    fn from(e: NotFound) -> Self {
+impl From<KeyRejection> for ApiError {
+    fn from(e: KeyRejection) -> Self {
         match e {
-            NotFound::Malformed(e) => ApiError::malformed_key(e),
-            NotFound::Unknown => ApiError::invalid_key(),
-            NotFound::Store(e) => e.into(),
+            KeyRejection::Malformed(e) => ApiError::malformed_key(e),
+            KeyRejection::Unknown => ApiError::invalid_key(),
+            KeyRejection::Store(e) => e.into(),
         }
     }
 }
 
 /// Parses a key and finds it in the index: no Durable Object is touched.
-pub async fn find_key(ctx: &Ctx, text: &str) -> Result<Presented, NotFound> {
-    let key = PlainKey::parse(&ctx.config.key_prefix, text).map_err(NotFound::Malformed)?;
+pub async fn find_key(ctx: &Ctx, text: &str) -> Result<Presented, KeyRejection> {
+    let key = PlainKey::parse(&ctx.config.key_prefix, text).map_err(KeyRejection::Malformed)?;
     let hash = key.hash();
     match ctx.stores.index_get(&hash).await {
         Ok(Some(entry)) => Ok(Presented { hash, entry }),
-        Ok(None) => Err(NotFound::Unknown),
-        Err(e) => Err(NotFound::Store(e)),
+        Ok(None) => Err(KeyRejection::Unknown),
+        Err(e) => Err(KeyRejection::Store(e)),
     }
 }
 

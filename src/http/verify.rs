@@ -1,7 +1,7 @@
 //! `POST /v1/verify` (for product backends: the key in the body is the credential) and
 //! `GET /v1/rate-limit` (the caller's windows, not counted).
 
-use super::auth::{check, confirm, find_key, present, NotFound};
+use super::auth::{check, confirm, find_key, present, KeyRejection};
 use super::ctx::{json, read_body, ApiResult, Ctx};
 use super::problem::ApiError;
 use crate::core::access::{Denial, Requirement, Scope};
@@ -44,10 +44,10 @@ pub async fn verify(ctx: &Ctx, req: &mut Request) -> ApiResult {
     let input = parse_verify(body.json()?).map_err(ApiError::input)?;
     let presented = match find_key(ctx, &input.key).await {
         Ok(p) => p,
-        Err(NotFound::Store(e)) => return Err(e.into()),
+        Err(KeyRejection::Store(e)) => return Err(e.into()),
         Err(e) => {
             let code = match e {
-                NotFound::Malformed(_) => "malformed_key",
+                KeyRejection::Malformed(_) => "malformed_key",
                 _ => Denial::InvalidKey.code(),
             };
             return json(
