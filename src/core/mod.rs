@@ -13,6 +13,7 @@ pub mod input;
 pub mod key;
 pub mod limits;
 pub mod model;
+pub mod page;
 pub mod permission;
 pub mod random;
 pub mod ratelimit;

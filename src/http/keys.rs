@@ -12,12 +12,11 @@ use crate::core::access::{
     Manager, UpdateError,
 };
 use crate::core::ids::{is_id, new_id, IdKind};
-use crate::core::input::{
-    parse_key_patch, parse_list_query, parse_new_key, InputError, InputErrorKind, KeyPatch,
-};
+use crate::core::input::{parse_key_patch, parse_new_key, InputError, InputErrorKind, KeyPatch};
 use crate::core::key::{KeyHash, PlainKey};
 use crate::core::limits::TeamLimits;
 use crate::core::model::{CreatedKeyView, KeyRecord, UsageView};
+use crate::core::page::parse_list_query;
 use crate::core::permission::{needs as perm, Permission, PermissionSet};
 use crate::core::random::OsRandom;
 use crate::storage::protocol::{KeyCall, KeyReply, TeamCall, TeamReply};

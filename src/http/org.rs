@@ -6,10 +6,11 @@ use super::ctx::{internal, json, no_content, query_pairs, read_body, ApiResult, 
 use super::problem::ApiError;
 use crate::core::ids::{is_id, new_id, IdKind};
 use crate::core::input::{
-    parse_list_query, parse_named, parse_new_role, parse_new_service_account, parse_role_patch,
-    parse_service_account_patch, ListQuery,
+    parse_named, parse_new_role, parse_new_service_account, parse_role_patch,
+    parse_service_account_patch,
 };
 use crate::core::model::{Project, Role, ServiceAccount};
+use crate::core::page::{parse_list_query, ListQuery};
 use crate::core::permission::needs as perm;
 use crate::core::random::OsRandom;
 use crate::storage::protocol::{TeamCall, TeamReply};

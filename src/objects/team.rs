@@ -6,9 +6,9 @@
 //! key" cannot interleave with another request. Records are stored as JSON bodies beside the
 //! columns that queries filter on.
 
-use crate::core::input::{encode_cursor, ListQuery};
 use crate::core::limits::{within_permission_cap, Counted, TeamLimits};
 use crate::core::model::{KeyRecord, Role, ServiceAccount, Team};
+use crate::core::page::{encode_cursor, ListQuery};
 use crate::core::permission::PermissionSet;
 use crate::storage::protocol::{TeamCall, TeamReply};
 use serde::de::DeserializeOwned;

@@ -4,9 +4,9 @@
 
 use crate::core::access::{self, CheckResult, Denial, KeyState, Manager, Requirement, UpdateError};
 use crate::core::input::KeyPatch;
-use crate::core::input::ListQuery;
 use crate::core::key::KeyHash;
 use crate::core::model::{KeyRecord, Project, Role, ServiceAccount, Team, UsageView};
+use crate::core::page::ListQuery;
 use crate::core::permission::{Permission, PermissionSet};
 use crate::core::time::Timestamp;
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,438 @@
+//! The bodies of the key endpoints: create, update, verify.
+
+use super::{Body, InputError, Result};
+use crate::core::key::Environment;
+use crate::core::permission::PermissionSet;
+use crate::core::ratelimit::{Plan, PolicyError, RateLimitPolicy};
+use crate::core::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+/// A rate-limit request before it is resolved against a plan (and, for updates, the current
+/// policy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimitInput {
+    pub plan: Option<Plan>,
+    pub per_minute: Option<u32>,
+    pub per_hour: Option<u32>,
+}
+
+impl RateLimitInput {
+    /// On create (`current` is `None`) the plan defaults to `free`. On update, a new plan brings
+    /// its own numbers; without one, the key keeps its plan and numbers and only the numbers
+    /// given change.
+    pub fn resolve(self, current: Option<&RateLimitPolicy>) -> Result<RateLimitPolicy> {
+        let result = match (self.plan, current) {
+            (Some(plan), _) => RateLimitPolicy::build(plan, self.per_minute, self.per_hour),
+            (None, Some(cur)) => RateLimitPolicy::build(
+                cur.plan,
+                Some(self.per_minute.unwrap_or(cur.per_minute)),
+                Some(self.per_hour.unwrap_or(cur.per_hour)),
+            ),
+            (None, None) => RateLimitPolicy::build(Plan::Free, self.per_minute, self.per_hour),
+        };
+        result.map_err(|e| match e {
+            PolicyError::EnterpriseNeedsBoth => InputError::invalid(
+                "rate_limit",
+                "with plan `enterprise` needs both `per_minute` and `per_hour`",
+            ),
+            PolicyError::OutOfRange(f) => InputError::invalid(
+                &format!("rate_limit.{f}"),
+                "must be an integer from 1 to 1000000000",
+            ),
+        })
+    }
+}
+
+/// `POST /v1/api-keys`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewKey {
+    pub name: String,
+    pub description: Option<String>,
+    pub permissions: PermissionSet,
+    pub environment: Option<Environment>,
+    pub expires_at: Option<Timestamp>,
+    pub rate_limit: RateLimitPolicy,
+    /// Absent, `null` (every project) or a project: a scoped caller's absent means its own.
+    pub project: crate::core::access::ProjectChoice,
+    pub service_account_id: Option<String>,
+    pub metadata: Option<Map<String, Value>>,
+}
+
+pub fn parse_new_key(bytes: &[u8], now: Timestamp) -> Result<NewKey> {
+    use crate::core::ids::IdKind;
+    let b = Body::parse(
+        bytes,
+        &[
+            "name",
+            "description",
+            "permissions",
+            "environment",
+            "expires_at",
+            "rate_limit",
+            "project_id",
+            "service_account_id",
+            "metadata",
+        ],
+    )?;
+    let new = NewKey {
+        name: b.required_name("name")?,
+        description: b.description("description")?,
+        permissions: b.permissions("permissions")?.unwrap_or_default(),
+        environment: b.environment("environment")?,
+        expires_at: b.future_time("expires_at", now)?,
+        rate_limit: match b.rate_limit("rate_limit")? {
+            Some(r) => r.resolve(None)?,
+            None => RateLimitPolicy::free(),
+        },
+        project: match b.id("project_id", IdKind::Project)? {
+            Some(p) => crate::core::access::ProjectChoice::Project(p),
+            None if b.is_null("project_id") => crate::core::access::ProjectChoice::Unscoped,
+            None => crate::core::access::ProjectChoice::Absent,
+        },
+        service_account_id: b.id("service_account_id", IdKind::ServiceAccount)?,
+        metadata: b.metadata("metadata")?,
+    };
+    if new.service_account_id.is_some() && b.has("permissions") {
+        return Err(InputError::invalid(
+            "permissions",
+            "cannot be given with `service_account_id`: the key takes its service account's role permissions",
+        ));
+    }
+    Ok(new)
+}
+
+/// `PATCH /v1/api-keys/{id}`: each field is `None` when not given. `Some(None)` clears.
+/// (It travels to the key's object, which applies it; absent and `null` stay distinct there.)
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeyPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub description: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<PermissionSet>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub expires_at: Option<Option<Timestamp>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitInput>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub metadata: Option<Option<Map<String, Value>>>,
+}
+
+/// Absent → `None`, `null` → `Some(None)`, a value → `Some(Some(v))` (with `default` and
+/// `skip_serializing_if = "Option::is_none"` on the field).
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(
+        v: &Option<Option<T>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(inner) => inner.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+pub fn parse_key_patch(bytes: &[u8], now: Timestamp) -> Result<KeyPatch> {
+    let b = Body::parse(
+        bytes,
+        &[
+            "name",
+            "description",
+            "permissions",
+            "expires_at",
+            "rate_limit",
+            "metadata",
+        ],
+    )?;
+    for field in ["name", "permissions", "rate_limit"] {
+        if b.is_null(field) {
+            return Err(InputError::invalid(field, "must not be null"));
+        }
+    }
+    let given = |f: &str| b.has(f);
+    Ok(KeyPatch {
+        name: b.name("name")?,
+        description: given("description")
+            .then(|| b.description("description"))
+            .transpose()?,
+        permissions: b.permissions("permissions")?,
+        expires_at: given("expires_at")
+            .then(|| b.future_time("expires_at", now))
+            .transpose()?,
+        rate_limit: b.rate_limit("rate_limit")?,
+        metadata: given("metadata")
+            .then(|| b.metadata("metadata"))
+            .transpose()?,
+    })
+}
+
+/// `POST /v1/verify`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerifyRequest {
+    pub key: String,
+    pub permissions: PermissionSet,
+    pub project_id: Option<String>,
+}
+
+pub fn parse_verify(bytes: &[u8]) -> Result<VerifyRequest> {
+    let b = Body::parse(bytes, &["key", "permissions", "project_id"])?;
+    Ok(VerifyRequest {
+        key: b.required_string("key")?,
+        permissions: b.permissions("permissions")?.unwrap_or_default(),
+        project_id: b.id("project_id", crate::core::ids::IdKind::Project)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::input::InputErrorKind;
+
+    fn now() -> Timestamp {
+        Timestamp::parse_rfc3339("2026-10-14T00:00:00Z").unwrap()
+    }
+
+    fn err(r: Result<impl std::fmt::Debug>) -> InputError {
+        r.expect_err("should fail")
+    }
+
+    #[test]
+    fn new_key_defaults() {
+        let k = parse_new_key(br#"{"name":"  Production App  "}"#, now()).unwrap();
+        assert_eq!(k.name, "Production App");
+        assert!(k.permissions.is_empty());
+        assert_eq!(k.environment, None);
+        assert_eq!(k.rate_limit, RateLimitPolicy::free());
+        assert_eq!(k.expires_at, None);
+    }
+
+    #[test]
+    fn new_key_full() {
+        let body =
+            br#"{"name":"n","description":"d","permissions":["tasks:read","tasks:read","events:*"],
+            "environment":"test","expires_at":"2027-01-01T00:00:00+01:00",
+            "rate_limit":{"plan":"enterprise","per_minute":5,"per_hour":50},"metadata":{"a":[1]}}"#;
+        let k = parse_new_key(body, now()).unwrap();
+        assert_eq!(k.permissions.len(), 2);
+        assert_eq!(k.environment, Some(Environment::Test));
+        assert_eq!(k.expires_at.unwrap().to_string(), "2026-12-31T23:00:00Z");
+        assert_eq!(k.rate_limit.per_hour, 50);
+        assert_eq!(k.metadata.unwrap()["a"], serde_json::json!([1]));
+    }
+
+    #[test]
+    fn bad_bodies_name_what_is_wrong() {
+        use InputErrorKind::*;
+        let cases: &[(&[u8], InputErrorKind, &str)] = &[
+            (b"not json", InvalidJson, "not valid JSON"),
+            (b"[1]", InvalidJson, "JSON object"),
+            (br#"{"name":"x","colour":"red"}"#, UnknownField, "`colour`"),
+            (br#"{}"#, MissingField, "`name` is required"),
+            (br#"{"name":null}"#, InvalidField, "`name` must not be null"),
+            (br#"{"name":5}"#, InvalidField, "`name` must be a string"),
+            (
+                br#"{"name":"   "}"#,
+                InvalidField,
+                "`name` must not be empty",
+            ),
+            (
+                br#"{"name":"a\u0007b"}"#,
+                InvalidField,
+                "control characters",
+            ),
+            (
+                br#"{"name":"x","permissions":"tasks:read"}"#,
+                InvalidField,
+                "`permissions` must be an array",
+            ),
+            (
+                br#"{"name":"x","permissions":["Tasks:read"]}"#,
+                InvalidField,
+                "`permissions[0]`",
+            ),
+            (
+                br#"{"name":"x","permissions":[1]}"#,
+                InvalidField,
+                "`permissions[0]` must be a string",
+            ),
+            (
+                br#"{"name":"x","environment":"prod"}"#,
+                InvalidField,
+                "`environment`",
+            ),
+            (
+                br#"{"name":"x","expires_at":"2020-01-01T00:00:00Z"}"#,
+                InvalidField,
+                "in the future",
+            ),
+            (
+                br#"{"name":"x","expires_at":"next week"}"#,
+                InvalidField,
+                "RFC 3339",
+            ),
+            (
+                br#"{"name":"x","rate_limit":{"plan":"gold"}}"#,
+                InvalidField,
+                "`rate_limit.plan`",
+            ),
+            (
+                br#"{"name":"x","rate_limit":{"plan":"enterprise","per_minute":5}}"#,
+                InvalidField,
+                "both",
+            ),
+            (
+                br#"{"name":"x","rate_limit":{"per_minute":-1}}"#,
+                InvalidField,
+                "`rate_limit.per_minute`",
+            ),
+            (
+                br#"{"name":"x","rate_limit":{"burst":1}}"#,
+                UnknownField,
+                "rate_limit.burst",
+            ),
+            (
+                br#"{"name":"x","metadata":[1]}"#,
+                InvalidField,
+                "`metadata` must be a JSON object",
+            ),
+            (
+                br#"{"name":"x","project_id":"key_1"}"#,
+                InvalidField,
+                "`project_id`",
+            ),
+        ];
+        for (body, kind, needle) in cases {
+            let e = err(parse_new_key(body, now()));
+            assert_eq!(
+                e.kind,
+                *kind,
+                "{}: {}",
+                String::from_utf8_lossy(body),
+                e.detail
+            );
+            assert!(
+                e.detail.contains(needle),
+                "{} → {}",
+                String::from_utf8_lossy(body),
+                e.detail
+            );
+        }
+    }
+
+    #[test]
+    fn length_limits() {
+        let long = format!(r#"{{"name":"{}"}}"#, "é".repeat(101));
+        assert!(err(parse_new_key(long.as_bytes(), now()))
+            .detail
+            .contains("100"));
+        let ok = format!(r#"{{"name":"{}"}}"#, "é".repeat(100));
+        assert!(
+            parse_new_key(ok.as_bytes(), now()).is_ok(),
+            "100 characters, not bytes"
+        );
+        let desc = format!(r#"{{"name":"x","description":"{}"}}"#, "d".repeat(501));
+        assert!(err(parse_new_key(desc.as_bytes(), now()))
+            .detail
+            .contains("500"));
+        let meta = format!(
+            r#"{{"name":"x","metadata":{{"k":"{}"}}}}"#,
+            "v".repeat(1020)
+        );
+        assert!(err(parse_new_key(meta.as_bytes(), now()))
+            .detail
+            .contains("1024"));
+    }
+
+    #[test]
+    fn patch_distinguishes_absent_from_null() {
+        let p = parse_key_patch(br#"{"description":null,"expires_at":null}"#, now()).unwrap();
+        assert_eq!(p.description, Some(None));
+        assert_eq!(p.expires_at, Some(None));
+        assert_eq!(p.name, None);
+        assert_eq!(p.metadata, None);
+        let e = err(parse_key_patch(br#"{"environment":"test"}"#, now()));
+        assert_eq!(e.kind, InputErrorKind::UnknownField);
+        let e = err(parse_key_patch(
+            br#"{"expires_at":"2001-01-01T00:00:00Z"}"#,
+            now(),
+        ));
+        assert!(e.detail.contains("future"));
+        assert!(parse_key_patch(br#"{"name":null}"#, now()).is_err());
+    }
+
+    #[test]
+    fn patches_keep_absent_and_null_apart_on_the_wire() {
+        for body in [
+            &br#"{"description":null,"name":"x"}"#[..],
+            br#"{"expires_at":"2027-01-01T00:00:00Z"}"#,
+            br#"{}"#,
+        ] {
+            let p = parse_key_patch(body, now()).unwrap();
+            let wire = serde_json::to_string(&p).unwrap();
+            assert_eq!(
+                serde_json::from_str::<KeyPatch>(&wire).unwrap(),
+                p,
+                "{wire}"
+            );
+        }
+    }
+
+    #[test]
+    fn rate_limit_resolution_on_update() {
+        let pro = RateLimitPolicy::build(Plan::Professional, None, Some(20_000)).unwrap();
+        let only_minute = RateLimitInput {
+            plan: None,
+            per_minute: Some(7),
+            per_hour: None,
+        };
+        let r = only_minute.resolve(Some(&pro)).unwrap();
+        assert_eq!(
+            (r.plan, r.per_minute, r.per_hour),
+            (Plan::Professional, 7, 20_000)
+        );
+        let to_free = RateLimitInput {
+            plan: Some(Plan::Free),
+            per_minute: None,
+            per_hour: None,
+        };
+        assert_eq!(
+            to_free.resolve(Some(&pro)).unwrap(),
+            RateLimitPolicy::free()
+        );
+    }
+
+    #[test]
+    fn verify_body() {
+        let v = parse_verify(br#"{"key":"sk_live_x","permissions":["tasks:read"]}"#).unwrap();
+        assert_eq!(v.key, "sk_live_x");
+        assert_eq!(
+            err(parse_verify(br#"{}"#)).kind,
+            InputErrorKind::MissingField
+        );
+        assert_eq!(
+            err(parse_verify(br#"{"key":1}"#)).kind,
+            InputErrorKind::InvalidField
+        );
+    }
+}
