@@ -6,6 +6,7 @@
 //!
 //! - this file: the error type and [`Body`], the JSON field reader every endpoint uses;
 //! - [`keys`]: API keys and verification; [`org`]: teams, projects, roles, service accounts.
+//!
 //! Query strings and pagination live in `core::page`.
 
 pub mod keys;
