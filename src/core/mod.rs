@@ -17,5 +17,7 @@ pub mod page;
 pub mod permission;
 pub mod random;
 pub mod ratelimit;
+pub mod store;
 pub mod sync;
+pub mod team;
 pub mod time;

@@ -142,6 +142,38 @@ pub struct Role {
     pub updated_at: Timestamp,
 }
 
+/// A service account as stored: its roles are kept apart, by id, so renaming a role follows
+/// through; they are resolved to names when it is read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountRecord {
+    pub id: String,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl AccountRecord {
+    pub fn of(a: &ServiceAccount) -> Self {
+        AccountRecord {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+
+    /// The account with its roles' names.
+    pub fn view(self, roles: Vec<String>) -> ServiceAccount {
+        ServiceAccount {
+            id: self.id,
+            name: self.name,
+            roles,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ServiceAccount {
     pub id: String,

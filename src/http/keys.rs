@@ -5,7 +5,8 @@
 //! if any step fails, the earlier ones are undone, so no half-made key can ever verify.
 
 use super::auth::{authorize, confirm, needs, present, Presented};
-use super::ctx::{internal, json, no_content, query_pairs, read_body, ApiResult, Ctx};
+use super::ctx::{json, no_content, query_pairs, read_body, ApiResult, Ctx};
+use super::org::{ask, page};
 use super::problem::ApiError;
 use crate::core::access::{
     create_requirement, listing_filter, management_requirement, sees, Denial, ListingFilter,
@@ -16,11 +17,12 @@ use crate::core::input::{parse_key_patch, parse_new_key, InputError, InputErrorK
 use crate::core::key::{KeyHash, PlainKey};
 use crate::core::limits::TeamLimits;
 use crate::core::model::{CreatedKeyView, KeyRecord, UsageView};
-use crate::core::page::parse_list_query;
+use crate::core::page::{parse_list_query, Page};
 use crate::core::permission::{needs as perm, Permission, PermissionSet};
 use crate::core::random::OsRandom;
-use crate::storage::protocol::{KeyCall, KeyReply, TeamCall, TeamReply};
+use crate::storage::protocol::{KeyCall, KeyReply};
 use crate::storage::service::{self, IssueError, Revoked};
+use crate::storage::team_protocol::{GetTeam, ListKeys};
 use crate::storage::Backend;
 use serde::Serialize;
 use worker::{console_error, Request};
@@ -33,13 +35,6 @@ struct KeyWithUsage<'a> {
     usage: UsageView,
 }
 
-#[derive(Serialize)]
-struct Page<'a> {
-    data: Vec<crate::core::model::KeyView<'a>>,
-    has_more: bool,
-    next_cursor: Option<String>,
-}
-
 /// Writes a new key everywhere it must be (see [`service::issue_key`]) and maps the outcome.
 pub async fn issue_key(
     ctx: &Ctx,
@@ -50,18 +45,7 @@ pub async fn issue_key(
     service::issue_key(&ctx.stores, record, hash, caller_permissions)
         .await
         .map_err(|e| match e {
-            IssueError::ProjectNotFound => {
-                ApiError::not_found("`project_id` names no project of this team")
-            }
-            IssueError::ServiceAccountNotFound => {
-                ApiError::not_found("`service_account_id` names no service account of this team")
-            }
-            IssueError::MissingPermission(p) => ApiError::forbidden(format!(
-                "the service account's roles include `{p}`, which this key lacks"
-            )),
-            IssueError::LimitReached(r) => ApiError::limit_reached(&r),
-            IssueError::AboveCeiling(c) => ApiError::rate_limit_ceiling(&c),
-            IssueError::TooManyPermissions(n) => ApiError::too_many_permissions(n),
+            IssueError::Refused(r) => ApiError::refused(r, "key", ""),
             IssueError::Store {
                 cause,
                 undo_failures,
@@ -126,7 +110,6 @@ pub async fn list(ctx: &Ctx, req: &Request) -> ApiResult {
         .map_err(ApiError::input);
     let caller = confirm(ctx, &p, needs(&[perm::API_KEYS_READ])).await?;
     let mut query = query?;
-    let limit = query.limit;
     // A scoped key lists its project's keys only.
     match listing_filter(
         caller.record.project_id.as_deref(),
@@ -134,38 +117,17 @@ pub async fn list(ctx: &Ctx, req: &Request) -> ApiResult {
     ) {
         ListingFilter::Project(p) => query.project_id = p,
         ListingFilter::Nothing => {
-            return json(
-                200,
-                &Page {
-                    data: Vec::new(),
-                    has_more: false,
-                    next_cursor: None,
-                },
-            )
+            return page::<KeyRecord>(Page {
+                items: Vec::new(),
+                next_cursor: None,
+            })
         }
     }
-    match ctx
-        .stores
-        .team(&caller.record.team_id, &TeamCall::ListKeys { query })
-        .await?
-    {
-        TeamReply::Keys {
-            records,
-            next_cursor,
-        } => json(
-            200,
-            &Page {
-                data: records
-                    .iter()
-                    .take(limit)
-                    .map(|r| r.view(ctx.now))
-                    .collect(),
-                has_more: next_cursor.is_some(),
-                next_cursor,
-            },
-        ),
-        other => Err(internal("team object list", format!("{other:?}"))),
-    }
+    let found = ask(ctx, &caller.record.team_id, ListKeys { query }, "key", "").await?;
+    page(Page {
+        items: found.items.iter().map(|r| r.view(ctx.now)).collect(),
+        next_cursor: found.next_cursor,
+    })
 }
 
 /// A key of the caller's team, with its usage and revision; `None` for anything else (another
@@ -277,10 +239,7 @@ async fn change(ctx: &Ctx, id: &str, call: &KeyCall) -> ApiResult {
 }
 
 async fn team_limits(ctx: &Ctx, team_id: &str) -> Result<TeamLimits, ApiError> {
-    match ctx.stores.team(team_id, &TeamCall::Get).await? {
-        TeamReply::Team { team } => Ok(team.limits),
-        other => Err(internal("team object get", format!("{other:?}"))),
-    }
+    Ok(ask(ctx, team_id, GetTeam {}, "team", team_id).await?.limits)
 }
 
 pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {

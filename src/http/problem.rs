@@ -232,6 +232,45 @@ impl ApiError {
         )
     }
 
+    /// A team object's refusal. `what` names the kind of object asked for ("project"), `id` the
+    /// one asked for (may be empty).
+    pub fn refused(r: crate::core::team::TeamRefusal, what: &str, id: &str) -> Self {
+        use crate::core::team::{InUse, TeamRefusal as R};
+        let shown: String = id.chars().take(40).collect();
+        match r {
+            R::NotFound => Self::not_found(format!("no {what} `{shown}` in this team")),
+            R::Exists => Self::conflict("name_taken", "Exists", format!("the {what} exists")),
+            R::ProjectNotFound => Self::not_found("`project_id` names no project of this team"),
+            R::ServiceAccountNotFound => {
+                Self::not_found("`service_account_id` names no service account of this team")
+            }
+            R::UnknownRole { name } => {
+                Self::not_found(format!("no role named {name:?} in this team"))
+            }
+            R::NameTaken { name } => Self::conflict(
+                "name_taken",
+                "Name taken",
+                format!("this team already has a {what} named {name:?}"),
+            ),
+            R::InUse(InUse::ProjectHasKeys) => Self::conflict(
+                "project_in_use",
+                "In use",
+                format!("project {shown} still has API keys scoped to it; delete them first"),
+            ),
+            R::InUse(InUse::RoleGiven) => Self::conflict(
+                "role_in_use",
+                "In use",
+                format!("role {shown} is given to a service account; take it away first"),
+            ),
+            R::MissingPermission { permission } => Self::forbidden(format!(
+                "the roles include `{permission}`, which this caller lacks, so it cannot give it"
+            )),
+            R::LimitReached(reached) => Self::limit_reached(&reached),
+            R::AboveCeiling(ceiling) => Self::rate_limit_ceiling(&ceiling),
+            R::TooManyPermissions { count } => Self::too_many_permissions(count),
+        }
+    }
+
     pub fn conflict(code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
         Self::new(409, code, title, detail)
     }

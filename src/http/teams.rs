@@ -1,8 +1,9 @@
 //! `/v1/teams`: the operator's endpoints. A team starts with one `live` key holding `admin:*`.
 
 use super::auth::operator;
-use super::ctx::{internal, json, read_body, ApiResult, Ctx};
+use super::ctx::{json, read_body, ApiResult, Ctx};
 use super::keys::issue_key;
+use super::org::ask;
 use super::problem::ApiError;
 use crate::core::ids::{is_id, new_id, IdKind};
 use crate::core::input::{parse_new_team, parse_team_patch};
@@ -11,7 +12,7 @@ use crate::core::limits::TeamLimits;
 use crate::core::model::{CreatedKeyView, KeyRecord, Team};
 use crate::core::permission::{Permission, PermissionSet};
 use crate::core::random::OsRandom;
-use crate::storage::protocol::{TeamCall, TeamReply};
+use crate::storage::team_protocol::{Destroy, GetTeam, Init, UpdateTeam};
 use crate::storage::Backend;
 use serde::Serialize;
 use worker::{console_error, Request};
@@ -25,21 +26,14 @@ struct CreatedTeam<'a> {
 pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
     let body = read_body(req).await?;
     operator(ctx, req)?;
-    let (name, limits) = parse_new_team(body.json()?).map_err(ApiError::input)?;
+    let input = parse_new_team(body.json()?).map_err(ApiError::input)?;
     let team = Team {
         id: new_id(IdKind::Team, &mut OsRandom),
-        name,
+        name: input.name,
         created_at: ctx.now,
-        limits: limits.apply(TeamLimits::default()),
+        limits: input.limits.apply(TeamLimits::default()),
     };
-    match ctx
-        .stores
-        .team(&team.id, &TeamCall::Init { team: team.clone() })
-        .await?
-    {
-        TeamReply::Team { .. } => {}
-        other => return Err(internal("team init", format!("{other:?}"))),
-    }
+    ask(ctx, &team.id, Init { team: team.clone() }, "team", "").await?;
     let admin = PermissionSet::new([Permission::new_static("admin:*")]);
     let plain = PlainKey::generate(&ctx.config.key_prefix, Environment::Live, &mut OsRandom);
     let record = KeyRecord {
@@ -65,7 +59,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         Ok(r) => r,
         Err(e) => {
             // A team without its first key is useless: take it back.
-            if let Err(e2) = ctx.stores.team(&team.id, &TeamCall::Destroy).await {
+            if let Err(e2) = ctx.stores.team(&team.id, Destroy {}).await {
                 console_error!("undoing team {} failed: {}", team.id, e2.0);
             }
             return Err(e);
@@ -92,10 +86,7 @@ pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     if !is_id(IdKind::Team, id) {
         return Err(team_not_found());
     }
-    match ctx.stores.team(id, &TeamCall::Get).await? {
-        TeamReply::Team { team } => json(200, &team),
-        _ => Err(team_not_found()),
-    }
+    json(200, &ask(ctx, id, GetTeam {}, "team", id).await?)
 }
 
 /// `PATCH /v1/teams/{id}`: the operator renames a team or changes its limits. Lowering a limit
@@ -103,16 +94,13 @@ pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
 pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
     let body = read_body(req).await?;
     operator(ctx, req)?;
-    let (name, limits) = parse_team_patch(body.json()?).map_err(ApiError::input)?;
+    let input = parse_team_patch(body.json()?).map_err(ApiError::input)?;
     if !is_id(IdKind::Team, id) {
         return Err(team_not_found());
     }
-    match ctx
-        .stores
-        .team(id, &TeamCall::UpdateTeam { name, limits })
-        .await?
-    {
-        TeamReply::Team { team } => json(200, &team),
-        _ => Err(team_not_found()),
-    }
+    let q = UpdateTeam {
+        name: input.name,
+        limits: input.limits,
+    };
+    json(200, &ask(ctx, id, q, "team", id).await?)
 }

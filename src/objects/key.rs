@@ -15,8 +15,9 @@
 use crate::core::access::{CountersPart, KeyState, RecordPart};
 use crate::core::sync::{Outbox, Pending, FIRST_RETRY_MS};
 use crate::core::time::Timestamp;
-use crate::storage::protocol::{key_dispatch, Effect, KeyCall, TeamCall};
+use crate::storage::protocol::{key_dispatch, Effect, KeyCall};
 use crate::storage::service::{forget_key, relist};
+use crate::storage::team_protocol::TouchKey;
 use crate::storage::Backend;
 use crate::storage::Stores;
 use serde::de::DeserializeOwned;
@@ -140,9 +141,9 @@ impl DurableObject for KeyObject {
             // Off the request's path: the listing's `last_used` may lag, the answer may not.
             let env = self.env.clone();
             self.state.wait_until(async move {
-                let touch = TeamCall::TouchKey { id, last_used };
+                let touch = TouchKey { id, last_used };
                 let result = match Stores::from_env(&env) {
-                    Ok(stores) => stores.team(&team_id, &touch).await.map(|_| ()),
+                    Ok(stores) => stores.team(&team_id, touch).await.map(|_| ()),
                     Err(e) => Err(e),
                 };
                 if let Err(e) = result {

@@ -1,7 +1,8 @@
 //! The adapters: Workers KV and the Durable Object stubs, behind one small handle.
 
-use super::protocol::{index_name, IndexCache, IndexEntry, KeyCall, KeyReply, TeamCall, TeamReply};
+use super::protocol::{index_name, IndexCache, IndexEntry, KeyCall, KeyReply};
 pub use super::service::{Backend, StoreError, StoreResult};
+use super::team_protocol::{TeamAnswer, TeamRequest};
 use crate::core::key::KeyHash;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -65,14 +66,10 @@ impl Stores {
     }
 }
 
-/// One JSON request to the object named `name`, one JSON answer.
-async fn call_object<C: Serialize, R: DeserializeOwned>(
-    ns: &ObjectNamespace,
-    name: &str,
-    call: &C,
-) -> StoreResult<R> {
+/// One JSON request to the object named `name`, one JSON answer (as bytes: each caller knows
+/// its type).
+async fn call_object(ns: &ObjectNamespace, name: &str, body: String) -> StoreResult<Vec<u8>> {
     let stub = ns.id_from_name(name)?.get_stub()?;
-    let body = serde_json::to_string(call).map_err(|e| StoreError(e.to_string()))?;
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
     let mut init = RequestInit::new();
@@ -88,8 +85,15 @@ async fn call_object<C: Serialize, R: DeserializeOwned>(
             resp.status_code()
         )));
     }
-    let bytes = resp.bytes().await?;
-    serde_json::from_slice(&bytes).map_err(|e| StoreError(format!("object reply: {e}")))
+    Ok(resp.bytes().await?)
+}
+
+fn to_json<T: Serialize>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| StoreError(e.to_string()))
+}
+
+fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError(format!("object reply: {e}")))
 }
 
 /// The writes and object calls, as the service (`super::service`) sees them.
@@ -109,10 +113,11 @@ impl Backend for Stores {
     }
 
     async fn key(&self, key_id: &str, call: &KeyCall) -> StoreResult<KeyReply> {
-        call_object(&self.keys, key_id, call).await
+        from_json(&call_object(&self.keys, key_id, to_json(call)?).await?)
     }
 
-    async fn team(&self, team_id: &str, call: &TeamCall) -> StoreResult<TeamReply> {
-        call_object(&self.teams, team_id, call).await
+    async fn team<Q: TeamRequest>(&self, team_id: &str, q: Q) -> StoreResult<TeamAnswer<Q::Reply>> {
+        let body = to_json(&q.into_call())?;
+        from_json(&call_object(&self.teams, team_id, body).await?)
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod protocol;
 pub mod service;
+pub mod team_protocol;
 
 #[cfg(target_arch = "wasm32")]
 mod edge;

@@ -5,9 +5,8 @@
 use crate::core::access::{self, CheckResult, Denial, KeyState, Manager, Requirement, UpdateError};
 use crate::core::input::KeyPatch;
 use crate::core::key::KeyHash;
-use crate::core::model::{KeyRecord, Project, Role, ServiceAccount, Team, UsageView};
-use crate::core::page::ListQuery;
-use crate::core::permission::{Permission, PermissionSet};
+use crate::core::model::{KeyRecord, UsageView};
+
 use crate::core::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -238,162 +237,10 @@ fn key_reply(s: &KeyState, now: Timestamp) -> KeyReply {
     }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TeamCall {
-    Init {
-        team: Team,
-    },
-    Get,
-    /// The operator's change of name or limits.
-    UpdateTeam {
-        name: Option<String>,
-        limits: crate::core::limits::LimitsPatch,
-    },
-    /// Removes the team (only used to undo a team whose first key could not be made).
-    Destroy,
-    /// Adds a key to the listing. Atomically: the team must have room for it and allow its
-    /// rate, the project must exist, and a service account's roles are snapshotted into the
-    /// key's permissions (which the caller must cover, and which hold at most 100).
-    InsertKey {
-        record: Box<KeyRecord>,
-        caller_permissions: PermissionSet,
-    },
-    /// Replaces the listing's copy of a key, unless it already holds a newer revision (two
-    /// updates' copies can arrive out of order).
-    PutKey {
-        record: Box<KeyRecord>,
-        revision: u64,
-    },
-    RemoveKey {
-        id: String,
-    },
-    TouchKey {
-        id: String,
-        last_used: Timestamp,
-    },
-    ListKeys {
-        query: ListQuery,
-    },
-    CreateProject {
-        project: Project,
-    },
-    ListProjects {
-        query: ListQuery,
-    },
-    GetProject {
-        id: String,
-    },
-    DeleteProject {
-        id: String,
-    },
-    CreateRole {
-        role: Role,
-    },
-    ListRoles {
-        query: ListQuery,
-    },
-    GetRole {
-        id: String,
-    },
-    UpdateRole {
-        id: String,
-        name: Option<String>,
-        permissions: Option<PermissionSet>,
-        now: Timestamp,
-    },
-    DeleteRole {
-        id: String,
-    },
-    /// Creates a service account; `roles` are names; the caller must cover their permissions.
-    CreateServiceAccount {
-        account: ServiceAccount,
-        caller_permissions: PermissionSet,
-    },
-    ListServiceAccounts {
-        query: ListQuery,
-    },
-    GetServiceAccount {
-        id: String,
-    },
-    UpdateServiceAccount {
-        id: String,
-        name: Option<String>,
-        roles: Option<Vec<String>>,
-        caller_permissions: PermissionSet,
-        now: Timestamp,
-    },
-    DeleteServiceAccount {
-        id: String,
-    },
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TeamReply {
-    Team {
-        team: Team,
-    },
-    Done,
-    Key {
-        record: Box<KeyRecord>,
-    },
-    Keys {
-        records: Vec<KeyRecord>,
-        next_cursor: Option<String>,
-    },
-    Project {
-        project: Project,
-    },
-    Projects {
-        projects: Vec<Project>,
-        next_cursor: Option<String>,
-    },
-    Role {
-        role: Role,
-    },
-    Roles {
-        roles: Vec<Role>,
-        next_cursor: Option<String>,
-    },
-    ServiceAccount {
-        account: ServiceAccount,
-    },
-    ServiceAccounts {
-        accounts: Vec<ServiceAccount>,
-        next_cursor: Option<String>,
-    },
-    NotFound,
-    Exists,
-    ProjectNotFound,
-    ServiceAccountNotFound,
-    UnknownRole {
-        name: String,
-    },
-    NameTaken {
-        name: String,
-    },
-    InUse {
-        detail: String,
-    },
-    MissingPermission {
-        permission: Permission,
-    },
-    LimitReached {
-        reached: crate::core::limits::LimitReached,
-    },
-    AboveCeiling {
-        ceiling: crate::core::limits::AboveCeiling,
-    },
-    /// A service account's roles together would hold this many permissions (over 100).
-    TooManyPermissions {
-        count: usize,
-    },
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::permission::{Permission, PermissionSet};
 
     fn at(s: &str) -> Timestamp {
         Timestamp::parse_rfc3339(s).unwrap()

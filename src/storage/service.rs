@@ -10,23 +10,22 @@
 //! follow-ups are tried at once, and what fails is returned for the log while the key object's
 //! outbox (`core::sync`) retries it until it holds. Every follow-up is idempotent.
 
-use super::protocol::{IndexEntry, KeyCall, KeyReply, TeamCall, TeamReply};
+use super::protocol::{IndexEntry, KeyCall, KeyReply};
+use super::team_protocol::{InsertKey, PutKey, RemoveKey, TeamAnswer, TeamRequest};
 use crate::core::access::{Denial, KeyState, Manager};
 use crate::core::key::KeyHash;
 use crate::core::model::KeyRecord;
-use crate::core::permission::{Permission, PermissionSet};
+use crate::core::permission::PermissionSet;
+use crate::core::team::TeamRefusal;
 
-/// A storage failure, with its cause for the log (never for the client).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreError(pub String);
-
-pub type StoreResult<T> = Result<T, StoreError>;
+pub use crate::core::store::{StoreError, StoreResult};
 
 /// The stores the service writes to. Futures on Workers are not `Send`, so this is used through
 /// generics (`&impl Backend`), never `dyn`.
 #[allow(async_fn_in_trait)]
 pub trait Backend {
-    async fn team(&self, team_id: &str, call: &TeamCall) -> StoreResult<TeamReply>;
+    /// One call to the team's object: its answer, or a transport failure.
+    async fn team<Q: TeamRequest>(&self, team_id: &str, q: Q) -> StoreResult<TeamAnswer<Q::Reply>>;
     async fn key(&self, key_id: &str, call: &KeyCall) -> StoreResult<KeyReply>;
     async fn index_put(&self, hash: &KeyHash, entry: &IndexEntry) -> StoreResult<()>;
     async fn index_delete(&self, hash: &KeyHash) -> StoreResult<()>;
@@ -34,14 +33,8 @@ pub trait Backend {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum IssueError {
-    ProjectNotFound,
-    ServiceAccountNotFound,
-    /// The service account's roles hold a permission the caller lacks.
-    MissingPermission(Permission),
-    LimitReached(crate::core::limits::LimitReached),
-    AboveCeiling(crate::core::limits::AboveCeiling),
-    /// The service account's roles together hold more than 100 permissions.
-    TooManyPermissions(usize),
+    /// The team refused it (no room, no such project or account, escalation, the cap).
+    Refused(TeamRefusal),
     /// A store failed; everything written before was undone, except what `undo_failures` says.
     Store {
         cause: StoreError,
@@ -66,26 +59,16 @@ pub async fn issue_key(
         undo_failures,
     };
     let team_id = record.team_id.clone();
-    let insert = TeamCall::InsertKey {
+    let insert = InsertKey {
         record: Box::new(record),
         caller_permissions: caller_permissions.clone(),
     };
-    let record = match b.team(&team_id, &insert).await {
-        Ok(TeamReply::Key { record }) => *record,
-        Ok(TeamReply::ProjectNotFound) => return Err(IssueError::ProjectNotFound),
-        Ok(TeamReply::ServiceAccountNotFound) => return Err(IssueError::ServiceAccountNotFound),
-        Ok(TeamReply::MissingPermission { permission }) => {
-            return Err(IssueError::MissingPermission(permission))
-        }
-        Ok(TeamReply::LimitReached { reached }) => return Err(IssueError::LimitReached(reached)),
-        Ok(TeamReply::AboveCeiling { ceiling }) => return Err(IssueError::AboveCeiling(ceiling)),
-        Ok(TeamReply::TooManyPermissions { count }) => {
-            return Err(IssueError::TooManyPermissions(count))
-        }
-        Ok(other) => return Err(store(unexpected("team insert", other), vec![])),
+    let record = match b.team(&team_id, insert).await {
+        Ok(Ok(record)) => record,
+        Ok(Err(refusal)) => return Err(IssueError::Refused(refusal)),
         Err(e) => return Err(store(e, vec![])),
     };
-    let remove = TeamCall::RemoveKey {
+    let remove = || RemoveKey {
         id: record.id.clone(),
     };
     let create = KeyCall::Create {
@@ -97,7 +80,7 @@ pub async fn issue_key(
         Err(e) => Err(e),
     };
     if let Err(cause) = created {
-        let undo = b.team(&team_id, &remove).await.err().into_iter().collect();
+        let undo = b.team(&team_id, remove()).await.err().into_iter().collect();
         return Err(store(cause, undo));
     }
     let entry = IndexEntry {
@@ -112,7 +95,7 @@ pub async fn issue_key(
             .err()
             .into_iter()
             .collect();
-        undo.extend(b.team(&team_id, &remove).await.err());
+        undo.extend(b.team(&team_id, remove()).await.err());
         return Err(store(cause, undo));
     }
     Ok(record)
@@ -148,7 +131,7 @@ pub async fn revoke_key(
             follow_up: forget_key(b, team_id, key_id, &hash).await,
         }),
         KeyReply::NotFound => {
-            b.team(team_id, &remove_row(key_id)).await?;
+            b.team(team_id, remove_row(key_id)).await?.ok();
             Ok(Revoked::NotFound)
         }
         KeyReply::Refused { denial } => Ok(Revoked::Refused(denial)),
@@ -156,8 +139,8 @@ pub async fn revoke_key(
     }
 }
 
-fn remove_row(key_id: &str) -> TeamCall {
-    TeamCall::RemoveKey {
+fn remove_row(key_id: &str) -> RemoveKey {
+    RemoveKey {
         id: key_id.to_owned(),
     }
 }
@@ -171,17 +154,17 @@ pub async fn forget_key(
     hash: &KeyHash,
 ) -> Vec<StoreError> {
     let mut failed: Vec<StoreError> = b.index_delete(hash).await.err().into_iter().collect();
-    failed.extend(b.team(team_id, &remove_row(key_id)).await.err());
+    failed.extend(b.team(team_id, remove_row(key_id)).await.err());
     failed
 }
 
 /// Copies a changed record into the team's listing (which keeps the newest revision it is sent).
 pub async fn relist(b: &impl Backend, record: &KeyRecord, revision: u64) -> StoreResult<()> {
-    let put = TeamCall::PutKey {
+    let put = PutKey {
         record: Box::new(record.clone()),
         revision,
     };
-    b.team(&record.team_id, &put).await.map(|_| ())
+    b.team(&record.team_id, put).await.map(|_| ())
 }
 
 /// Sends a change (update, disable) to the key's object and, if it applied it, relists the key.
@@ -206,15 +189,19 @@ mod tests {
     use super::*;
     use crate::core::access::Requirement;
     use crate::core::key::Environment;
+    use crate::core::permission::Permission;
+    use crate::core::team::memory::MemoryTeam;
+    use crate::core::team::TeamStore;
     use crate::core::time::Timestamp;
     use crate::storage::protocol::key_dispatch;
+    use crate::storage::team_protocol::team_dispatch;
     use std::cell::{Cell, RefCell};
     use std::collections::HashMap;
 
-    /// In-memory stores. Key objects run the real dispatch; the team listing is a map.
+    /// In-memory stores. Key objects and the team object run their real dispatch.
     #[derive(Default)]
     struct Memory {
-        listing: RefCell<HashMap<String, KeyRecord>>,
+        team: MemoryTeam,
         objects: RefCell<HashMap<String, Option<KeyState>>>,
         index: RefCell<HashMap<KeyHash, IndexEntry>>,
         fail_key_create: Cell<bool>,
@@ -229,31 +216,16 @@ mod tests {
     }
 
     impl Backend for Memory {
-        async fn team(&self, _team: &str, call: &TeamCall) -> StoreResult<TeamReply> {
+        async fn team<Q: TeamRequest>(
+            &self,
+            _team: &str,
+            q: Q,
+        ) -> StoreResult<TeamAnswer<Q::Reply>> {
             if self.fail_team.get() {
                 return Err(StoreError("team object unavailable".into()));
             }
-            match call {
-                TeamCall::InsertKey { record, .. } => {
-                    self.listing
-                        .borrow_mut()
-                        .insert(record.id.clone(), (**record).clone());
-                    Ok(TeamReply::Key {
-                        record: record.clone(),
-                    })
-                }
-                TeamCall::RemoveKey { id } => {
-                    self.listing.borrow_mut().remove(id);
-                    Ok(TeamReply::Done)
-                }
-                TeamCall::PutKey { record, .. } => {
-                    if let Some(row) = self.listing.borrow_mut().get_mut(&record.id) {
-                        *row = (**record).clone();
-                    }
-                    Ok(TeamReply::Done)
-                }
-                other => Err(StoreError(format!("not faked: {other:?}"))),
-            }
+            let answer = team_dispatch(&self.team, q.into_call())?;
+            Ok(serde_json::from_str(&answer).unwrap())
         }
 
         async fn key(&self, id: &str, call: &KeyCall) -> StoreResult<KeyReply> {
@@ -283,6 +255,10 @@ mod tests {
     }
 
     impl Memory {
+        fn listed(&self, id: &str) -> Option<KeyRecord> {
+            self.team.key(id).unwrap()
+        }
+
         /// Verifies a key the way the edge does: index first, then the key's object.
         fn verifies(&self, hash: &KeyHash) -> bool {
             let Some(entry) = self.index.borrow().get(hash).cloned() else {
@@ -325,7 +301,7 @@ mod tests {
     fn a_created_key_is_listed_held_and_indexed() {
         let m = Memory::default();
         issue(&m, "key_1", 1).unwrap();
-        assert!(m.listing.borrow().contains_key("key_1"));
+        assert!(m.listed("key_1").is_some());
         assert!(m.verifies(&hash(1)));
     }
 
@@ -337,7 +313,7 @@ mod tests {
         assert!(
             matches!(e, IssueError::Store { ref undo_failures, .. } if undo_failures.is_empty())
         );
-        assert!(m.listing.borrow().is_empty(), "the listing was undone");
+        assert!(m.listed("key_1").is_none(), "the listing was undone");
         assert!(m.index.borrow().is_empty());
         assert!(!m.verifies(&hash(1)));
     }
@@ -348,7 +324,7 @@ mod tests {
         m.fail_index_put.set(true);
         let e = issue(&m, "key_1", 1).unwrap_err();
         assert!(matches!(e, IssueError::Store { ref cause, .. } if cause.0 == "kv unavailable"));
-        assert!(m.listing.borrow().is_empty());
+        assert!(m.listed("key_1").is_none());
         assert!(
             m.objects.borrow().get("key_1").is_some_and(Option::is_none),
             "object emptied"
@@ -396,7 +372,7 @@ mod tests {
             !m.verifies(&hash(1)),
             "…and the key is refused all the same"
         );
-        assert!(m.listing.borrow().is_empty());
+        assert!(m.listed("key_1").is_none());
         assert_eq!(
             block_on(revoke_key(&m, "team_1", "key_1", admin())).unwrap(),
             Revoked::NotFound
@@ -419,14 +395,14 @@ mod tests {
         );
         assert!(!m.verifies(&hash(1)), "revoked at once");
         assert!(m.index.borrow().is_empty(), "the index step ran anyway");
-        assert!(m.listing.borrow().contains_key("key_1"), "the row is stale");
+        assert!(m.listed("key_1").is_some(), "the row is stale");
         m.fail_team.set(false);
         // A client's retry of the delete is 404, and clears the stale row on the way.
         assert_eq!(
             block_on(revoke_key(&m, "team_1", "key_1", admin())).unwrap(),
             Revoked::NotFound
         );
-        assert!(m.listing.borrow().is_empty());
+        assert!(m.listed("key_1").is_none());
     }
 
     #[test]
@@ -439,7 +415,7 @@ mod tests {
         assert!(matches!(reply, KeyReply::Key { ref record, .. } if record.disabled_at.is_some()));
         assert!(follow_up.is_some());
         assert!(!m.verifies(&hash(1)), "disabled at once");
-        assert!(m.listing.borrow()["key_1"].disabled_at.is_none(), "stale");
+        assert!(m.listed("key_1").unwrap().disabled_at.is_none(), "stale");
         // The outbox's retry brings the listing up to date.
         m.fail_team.set(false);
         let KeyReply::Key {
@@ -449,7 +425,7 @@ mod tests {
             unreachable!()
         };
         block_on(relist(&m, &record, revision)).unwrap();
-        assert!(m.listing.borrow()["key_1"].disabled_at.is_some());
+        assert!(m.listed("key_1").unwrap().disabled_at.is_some());
     }
 
     #[test]

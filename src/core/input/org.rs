@@ -4,8 +4,37 @@
 use super::{Body, InputError, InputErrorKind, Result};
 use crate::core::limits::LimitsPatch;
 use crate::core::permission::PermissionSet;
-/// `POST /v1/teams`: a name and, optionally, limits that differ from the defaults.
-pub fn parse_new_team(bytes: &[u8]) -> Result<(String, LimitsPatch)> {
+/// `POST /v1/teams` and `PATCH /v1/teams/{id}`: a name (required on create) and limits
+/// that differ from the current ones (on create, from the defaults).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TeamInput<N> {
+    pub name: N,
+    pub limits: LimitsPatch,
+}
+
+/// `POST /v1/roles` and `PATCH /v1/roles/{id}` (on a patch, absent fields stay as they are).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoleInput<N, P> {
+    pub name: N,
+    pub permissions: P,
+}
+
+/// `POST /v1/service-accounts` and `PATCH /v1/service-accounts/{id}`; `roles` are names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountInput<N, R> {
+    pub name: N,
+    pub roles: R,
+}
+
+/// A patch may leave any field out, never set one to `null`.
+fn no_nulls(b: &Body, fields: &[&str]) -> Result<()> {
+    match fields.iter().find(|f| b.is_null(f)) {
+        Some(f) => Err(InputError::invalid(f, "must not be null")),
+        None => Ok(()),
+    }
+}
+
+pub fn parse_new_team(bytes: &[u8]) -> Result<TeamInput<String>> {
     let b = Body::parse(bytes, &["name", "limits"])?;
     let name = b.required_name("name")?;
     let limits = b.limits("limits")?.unwrap_or_default();
@@ -13,18 +42,16 @@ pub fn parse_new_team(bytes: &[u8]) -> Result<(String, LimitsPatch)> {
         kind: InputErrorKind::InvalidField,
         detail,
     })?;
-    Ok((name, limits))
+    Ok(TeamInput { name, limits })
 }
 
-/// `PATCH /v1/teams/{id}`.
-pub fn parse_team_patch(bytes: &[u8]) -> Result<(Option<String>, LimitsPatch)> {
+pub fn parse_team_patch(bytes: &[u8]) -> Result<TeamInput<Option<String>>> {
     let b = Body::parse(bytes, &["name", "limits"])?;
-    for field in ["name", "limits"] {
-        if b.is_null(field) {
-            return Err(InputError::invalid(field, "must not be null"));
-        }
-    }
-    Ok((b.name("name")?, b.limits("limits")?.unwrap_or_default()))
+    no_nulls(&b, &["name", "limits"])?;
+    Ok(TeamInput {
+        name: b.name("name")?,
+        limits: b.limits("limits")?.unwrap_or_default(),
+    })
 }
 
 /// A body with just a name (`POST /v1/projects`).
@@ -32,45 +59,42 @@ pub fn parse_named(bytes: &[u8]) -> Result<String> {
     Body::parse(bytes, &["name"])?.required_name("name")
 }
 
-/// `POST /v1/roles`.
-pub fn parse_new_role(bytes: &[u8]) -> Result<(String, PermissionSet)> {
+pub fn parse_new_role(bytes: &[u8]) -> Result<RoleInput<String, PermissionSet>> {
     let b = Body::parse(bytes, &["name", "permissions"])?;
-    Ok((
-        b.required_name("name")?,
-        b.permissions("permissions")?
+    Ok(RoleInput {
+        name: b.required_name("name")?,
+        permissions: b
+            .permissions("permissions")?
             .ok_or_else(|| InputError::missing("permissions"))?,
-    ))
+    })
 }
 
-/// `PATCH /v1/roles/{id}`.
-pub fn parse_role_patch(bytes: &[u8]) -> Result<(Option<String>, Option<PermissionSet>)> {
+pub fn parse_role_patch(bytes: &[u8]) -> Result<RoleInput<Option<String>, Option<PermissionSet>>> {
     let b = Body::parse(bytes, &["name", "permissions"])?;
-    for field in ["name", "permissions"] {
-        if b.is_null(field) {
-            return Err(InputError::invalid(field, "must not be null"));
-        }
-    }
-    Ok((b.name("name")?, b.permissions("permissions")?))
+    no_nulls(&b, &["name", "permissions"])?;
+    Ok(RoleInput {
+        name: b.name("name")?,
+        permissions: b.permissions("permissions")?,
+    })
 }
 
-/// `POST /v1/service-accounts`.
-pub fn parse_new_service_account(bytes: &[u8]) -> Result<(String, Vec<String>)> {
+pub fn parse_new_service_account(bytes: &[u8]) -> Result<AccountInput<String, Vec<String>>> {
     let b = Body::parse(bytes, &["name", "roles"])?;
-    Ok((
-        b.required_name("name")?,
-        b.names("roles")?.unwrap_or_default(),
-    ))
+    Ok(AccountInput {
+        name: b.required_name("name")?,
+        roles: b.names("roles")?.unwrap_or_default(),
+    })
 }
 
-/// `PATCH /v1/service-accounts/{id}`.
-pub fn parse_service_account_patch(bytes: &[u8]) -> Result<(Option<String>, Option<Vec<String>>)> {
+pub fn parse_service_account_patch(
+    bytes: &[u8],
+) -> Result<AccountInput<Option<String>, Option<Vec<String>>>> {
     let b = Body::parse(bytes, &["name", "roles"])?;
-    for field in ["name", "roles"] {
-        if b.is_null(field) {
-            return Err(InputError::invalid(field, "must not be null"));
-        }
-    }
-    Ok((b.name("name")?, b.names("roles")?))
+    no_nulls(&b, &["name", "roles"])?;
+    Ok(AccountInput {
+        name: b.name("name")?,
+        roles: b.names("roles")?,
+    })
 }
 
 #[cfg(test)]
@@ -83,8 +107,8 @@ mod tests {
 
     #[test]
     fn team_bodies() {
-        let (name, limits) = parse_new_team(br#"{"name":"Acme","limits":{"max_keys":5}}"#).unwrap();
-        assert_eq!((name.as_str(), limits.max_keys), ("Acme", Some(5)));
+        let t = parse_new_team(br#"{"name":"Acme","limits":{"max_keys":5}}"#).unwrap();
+        assert_eq!((t.name.as_str(), t.limits.max_keys), ("Acme", Some(5)));
         assert!(parse_new_team(br#"{"name":"Acme","limits":null}"#).is_ok());
         let e = err(parse_new_team(
             br#"{"name":"Acme","limits":{"max_keys":0}}"#,
@@ -94,9 +118,9 @@ mod tests {
             br#"{"name":"Acme","limits":{"max_keyz":1}}"#,
         ));
         assert_eq!(e.kind, InputErrorKind::UnknownField);
-        let (name, limits) = parse_team_patch(br#"{"limits":{"max_keys":0}}"#).unwrap();
+        let t = parse_team_patch(br#"{"limits":{"max_keys":0}}"#).unwrap();
         assert_eq!(
-            (name, limits.max_keys),
+            (t.name, t.limits.max_keys),
             (None, Some(0)),
             "0 is allowed later"
         );

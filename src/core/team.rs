@@ -1,0 +1,457 @@
+//! The team's rules: what its object decides for every call, as functions over a small
+//! [`TeamStore`] (the team object's SQLite tables in production, [`memory::MemoryTeam`] in tests).
+//!
+//! Each rule runs synchronously from its first read to its last write (the store's calls do not
+//! wait), so in a Durable Object, which runs one event at a time, every rule is atomic: "is this
+//! name taken", "is this project in use", "does the team have room", and "snapshot this
+//! account's roles into the key" cannot interleave with another call.
+//!
+//! The rules, each enforced in one place:
+//! - no escalation through roles: a caller gives a service account only roles whose permissions
+//!   it holds, and a key for an account only permissions it holds ([`insert_key`]);
+//! - a service account's key takes the union of its roles at that moment (the snapshot), at most
+//!   100 permissions, and no account may be given or left with roles past that cap;
+//! - names are unique per kind; projects with keys and roles given to accounts are "in use";
+//! - the team's count limits and rate ceiling ([`super::limits`]).
+
+use super::limits::{within_permission_cap, AboveCeiling, Counted, LimitReached, LimitsPatch};
+use super::model::{AccountRecord, KeyRecord, Project, Role, ServiceAccount, Team};
+use super::page::{ListQuery, Page};
+use super::permission::{Permission, PermissionSet};
+use super::store::{StoreError, StoreResult};
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// The kinds of named objects (names are unique per kind within a team).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Named {
+    Project,
+    Role,
+    ServiceAccount,
+}
+
+/// The storage a team's rules run on. Every call answers at once (no waiting), which is what
+/// keeps each rule atomic.
+pub trait TeamStore {
+    fn team(&self) -> StoreResult<Option<Team>>;
+    fn insert_team(&self, team: &Team) -> StoreResult<()>;
+    fn update_team(&self, team: &Team) -> StoreResult<()>;
+    /// Removes the team and everything in it.
+    fn destroy(&self) -> StoreResult<()>;
+    fn count(&self, what: Counted) -> StoreResult<u64>;
+    fn name_taken(&self, kind: Named, name: &str, except_id: &str) -> StoreResult<bool>;
+
+    fn key(&self, id: &str) -> StoreResult<Option<KeyRecord>>;
+    fn insert_key(&self, record: &KeyRecord) -> StoreResult<()>;
+    /// Replaces the listing's copy, unless it holds `revision` or a newer one.
+    fn put_key(&self, record: &KeyRecord, revision: u64) -> StoreResult<()>;
+    /// Replaces the listing's copy whatever its revision (for `last_used`).
+    fn touch_key(&self, record: &KeyRecord) -> StoreResult<()>;
+    fn remove_key(&self, id: &str) -> StoreResult<()>;
+    fn list_keys(&self, query: &ListQuery) -> StoreResult<Page<KeyRecord>>;
+    fn project_has_keys(&self, project_id: &str) -> StoreResult<bool>;
+
+    fn project(&self, id: &str) -> StoreResult<Option<Project>>;
+    fn insert_project(&self, project: &Project) -> StoreResult<()>;
+    fn delete_project(&self, id: &str) -> StoreResult<()>;
+    fn list_projects(&self, query: &ListQuery) -> StoreResult<Page<Project>>;
+
+    fn role(&self, id: &str) -> StoreResult<Option<Role>>;
+    fn role_by_name(&self, name: &str) -> StoreResult<Option<Role>>;
+    fn insert_role(&self, role: &Role) -> StoreResult<()>;
+    fn update_role(&self, role: &Role) -> StoreResult<()>;
+    fn delete_role(&self, id: &str) -> StoreResult<()>;
+    fn list_roles(&self, query: &ListQuery) -> StoreResult<Page<Role>>;
+    /// The accounts that have this role.
+    fn accounts_with_role(&self, role_id: &str) -> StoreResult<Vec<String>>;
+
+    fn account(&self, id: &str) -> StoreResult<Option<AccountRecord>>;
+    fn insert_account(&self, account: &AccountRecord) -> StoreResult<()>;
+    fn update_account(&self, account: &AccountRecord) -> StoreResult<()>;
+    /// Removes the account and its role assignments.
+    fn delete_account(&self, id: &str) -> StoreResult<()>;
+    fn list_accounts(&self, query: &ListQuery) -> StoreResult<Page<AccountRecord>>;
+    /// The account's role ids, in the order they were given.
+    fn account_role_ids(&self, account_id: &str) -> StoreResult<Vec<String>>;
+    fn set_account_roles(&self, account_id: &str, role_ids: &[String]) -> StoreResult<()>;
+}
+
+/// Why an object is "in use" and cannot be deleted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InUse {
+    /// Keys are scoped to the project.
+    ProjectHasKeys,
+    /// A service account has the role.
+    RoleGiven,
+}
+
+/// Why a team call was refused: the answer the client gets (as a 4xx), nothing was written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TeamRefusal {
+    NotFound,
+    /// The team exists already (creating it twice).
+    Exists,
+    ProjectNotFound,
+    ServiceAccountNotFound,
+    UnknownRole {
+        name: String,
+    },
+    NameTaken {
+        name: String,
+    },
+    InUse(InUse),
+    /// The caller would give a permission it lacks.
+    MissingPermission {
+        permission: Permission,
+    },
+    LimitReached(LimitReached),
+    AboveCeiling(AboveCeiling),
+    /// Roles that together would give a key this many permissions (over 100).
+    TooManyPermissions {
+        count: usize,
+    },
+}
+
+/// A rule's failure: refused (a 4xx, nothing written) or the store failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TeamError {
+    Refused(TeamRefusal),
+    Store(StoreError),
+}
+
+impl From<StoreError> for TeamError {
+    fn from(e: StoreError) -> Self {
+        TeamError::Store(e)
+    }
+}
+
+impl From<TeamRefusal> for TeamError {
+    fn from(r: TeamRefusal) -> Self {
+        TeamError::Refused(r)
+    }
+}
+
+pub type TeamResult<T> = Result<T, TeamError>;
+
+fn refuse<T>(r: TeamRefusal) -> TeamResult<T> {
+    Err(TeamError::Refused(r))
+}
+
+fn found<T>(v: Option<T>) -> TeamResult<T> {
+    v.ok_or(TeamError::Refused(TeamRefusal::NotFound))
+}
+
+/// Refuses a create past the team's limit for `what`.
+fn admit(s: &impl TeamStore, what: Counted) -> TeamResult<()> {
+    let limits = s.team()?.map(|t| t.limits).unwrap_or_default();
+    limits
+        .admit(what, s.count(what)?)
+        .map_err(|r| TeamError::Refused(TeamRefusal::LimitReached(r)))
+}
+
+fn unique(s: &impl TeamStore, kind: Named, name: &str, id: &str) -> TeamResult<()> {
+    if s.name_taken(kind, name, id)? {
+        return refuse(TeamRefusal::NameTaken {
+            name: name.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn capped(perms: &PermissionSet) -> TeamResult<()> {
+    within_permission_cap(perms).or_else(|count| refuse(TeamRefusal::TooManyPermissions { count }))
+}
+
+// The team.
+
+pub fn init(s: &impl TeamStore, team: Team) -> TeamResult<Team> {
+    if s.team()?.is_some() {
+        return refuse(TeamRefusal::Exists);
+    }
+    s.insert_team(&team)?;
+    Ok(team)
+}
+
+pub fn get(s: &impl TeamStore) -> TeamResult<Team> {
+    found(s.team()?)
+}
+
+/// The operator's change: a new name, and limits that replace the ones given.
+pub fn update(s: &impl TeamStore, name: Option<String>, limits: LimitsPatch) -> TeamResult<Team> {
+    let mut team = found(s.team()?)?;
+    if let Some(n) = name {
+        team.name = n;
+    }
+    team.limits = limits.apply(team.limits);
+    s.update_team(&team)?;
+    Ok(team)
+}
+
+pub fn destroy(s: &impl TeamStore) -> TeamResult<()> {
+    Ok(s.destroy()?)
+}
+
+// The key listing.
+
+/// Adds a key to the listing: the team must have room for it and allow its rate, its project
+/// must exist, and a service account's key takes the union of the account's roles, which the
+/// caller must hold and which may hold at most 100 permissions. Returns the record as stored.
+pub fn insert_key(
+    s: &impl TeamStore,
+    mut record: KeyRecord,
+    caller_permissions: &PermissionSet,
+) -> TeamResult<KeyRecord> {
+    admit(s, Counted::Keys)?;
+    let limits = s.team()?.map(|t| t.limits).unwrap_or_default();
+    limits
+        .allows_rate(&record.rate_limit)
+        .map_err(|c: AboveCeiling| TeamError::Refused(TeamRefusal::AboveCeiling(c)))?;
+    if let Some(p) = &record.project_id {
+        if s.project(p)?.is_none() {
+            return refuse(TeamRefusal::ProjectNotFound);
+        }
+    }
+    if let Some(sa) = &record.service_account_id {
+        if s.account(sa)?.is_none() {
+            return refuse(TeamRefusal::ServiceAccountNotFound);
+        }
+        let roles = account_roles(s, sa)?;
+        let perms = PermissionSet::union(roles.iter().map(|r| &r.permissions));
+        if let Some(missing) = caller_permissions.first_uncovered(perms.iter()) {
+            return refuse(TeamRefusal::MissingPermission {
+                permission: missing.clone(),
+            });
+        }
+        capped(&perms)?;
+        record.permissions = perms;
+        record.roles = roles.into_iter().map(|r| r.name).collect();
+    }
+    s.insert_key(&record)?;
+    Ok(record)
+}
+
+/// A newer copy of a key from its object (older copies, arriving late, are ignored).
+pub fn put_key(s: &impl TeamStore, record: &KeyRecord, revision: u64) -> TeamResult<()> {
+    Ok(s.put_key(record, revision)?)
+}
+
+/// Removing a row that is not there is a no-op: removal is retried until it holds.
+pub fn remove_key(s: &impl TeamStore, id: &str) -> TeamResult<()> {
+    Ok(s.remove_key(id)?)
+}
+
+/// Moves the listing's `last_used` forward (never back: copies can arrive out of order).
+pub fn touch_key(s: &impl TeamStore, id: &str, last_used: Timestamp) -> TeamResult<()> {
+    if let Some(mut record) = s.key(id)? {
+        if record.last_used.is_none_or(|t| t < last_used) {
+            record.last_used = Some(last_used);
+            s.touch_key(&record)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn list_keys(s: &impl TeamStore, query: &ListQuery) -> TeamResult<Page<KeyRecord>> {
+    Ok(s.list_keys(query)?)
+}
+
+// Projects.
+
+pub fn create_project(s: &impl TeamStore, project: Project) -> TeamResult<Project> {
+    admit(s, Counted::Projects)?;
+    unique(s, Named::Project, &project.name, &project.id)?;
+    s.insert_project(&project)?;
+    Ok(project)
+}
+
+pub fn get_project(s: &impl TeamStore, id: &str) -> TeamResult<Project> {
+    found(s.project(id)?)
+}
+
+pub fn list_projects(s: &impl TeamStore, query: &ListQuery) -> TeamResult<Page<Project>> {
+    Ok(s.list_projects(query)?)
+}
+
+/// A project with keys scoped to it is in use.
+pub fn delete_project(s: &impl TeamStore, id: &str) -> TeamResult<()> {
+    found(s.project(id)?)?;
+    if s.project_has_keys(id)? {
+        return refuse(TeamRefusal::InUse(InUse::ProjectHasKeys));
+    }
+    Ok(s.delete_project(id)?)
+}
+
+// Roles.
+
+pub fn create_role(s: &impl TeamStore, role: Role) -> TeamResult<Role> {
+    admit(s, Counted::Roles)?;
+    unique(s, Named::Role, &role.name, &role.id)?;
+    s.insert_role(&role)?;
+    Ok(role)
+}
+
+pub fn get_role(s: &impl TeamStore, id: &str) -> TeamResult<Role> {
+    found(s.role(id)?)
+}
+
+pub fn list_roles(s: &impl TeamStore, query: &ListQuery) -> TeamResult<Page<Role>> {
+    Ok(s.list_roles(query)?)
+}
+
+/// Renames a role or replaces its permissions. (The caller holding every permission it newly
+/// gives is checked at the edge, with the caller's key.) No account that has the role may end up
+/// with roles past the permission cap.
+pub fn update_role(
+    s: &impl TeamStore,
+    id: &str,
+    name: Option<String>,
+    permissions: Option<PermissionSet>,
+    now: Timestamp,
+) -> TeamResult<Role> {
+    let mut role = found(s.role(id)?)?;
+    if let Some(n) = name {
+        unique(s, Named::Role, &n, id)?;
+        role.name = n;
+    }
+    if let Some(p) = permissions {
+        for account in s.accounts_with_role(id)? {
+            let others = account_roles(s, &account)?;
+            let union = PermissionSet::union(
+                others
+                    .iter()
+                    .filter(|r| r.id != id)
+                    .map(|r| &r.permissions)
+                    .chain([&p]),
+            );
+            capped(&union)?;
+        }
+        role.permissions = p;
+    }
+    role.updated_at = now;
+    s.update_role(&role)?;
+    Ok(role)
+}
+
+/// A role given to a service account is in use.
+pub fn delete_role(s: &impl TeamStore, id: &str) -> TeamResult<()> {
+    found(s.role(id)?)?;
+    if !s.accounts_with_role(id)?.is_empty() {
+        return refuse(TeamRefusal::InUse(InUse::RoleGiven));
+    }
+    Ok(s.delete_role(id)?)
+}
+
+// Service accounts.
+
+/// An account's roles, in the order they were given (a role deleted meanwhile is skipped).
+fn account_roles(s: &impl TeamStore, account_id: &str) -> TeamResult<Vec<Role>> {
+    let mut roles = Vec::new();
+    for id in s.account_role_ids(account_id)? {
+        roles.extend(s.role(&id)?);
+    }
+    Ok(roles)
+}
+
+fn account_view(s: &impl TeamStore, a: AccountRecord) -> TeamResult<ServiceAccount> {
+    let roles = account_roles(s, &a.id)?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    Ok(a.view(roles))
+}
+
+/// The roles named, if they all exist, the caller holds every permission they carry (no
+/// escalation through an account), and together they hold at most 100.
+fn granted_roles(
+    s: &impl TeamStore,
+    names: &[String],
+    caller_permissions: &PermissionSet,
+) -> TeamResult<Vec<Role>> {
+    let mut roles = Vec::with_capacity(names.len());
+    for n in names {
+        match s.role_by_name(n)? {
+            Some(r) => roles.push(r),
+            None => return refuse(TeamRefusal::UnknownRole { name: n.clone() }),
+        }
+    }
+    let perms = PermissionSet::union(roles.iter().map(|r| &r.permissions));
+    if let Some(missing) = caller_permissions.first_uncovered(perms.iter()) {
+        return refuse(TeamRefusal::MissingPermission {
+            permission: missing.clone(),
+        });
+    }
+    capped(&perms)?;
+    Ok(roles)
+}
+
+fn role_ids(roles: &[Role]) -> Vec<String> {
+    roles.iter().map(|r| r.id.clone()).collect()
+}
+
+/// Creates an account with roles given by name.
+pub fn create_account(
+    s: &impl TeamStore,
+    account: ServiceAccount,
+    caller_permissions: &PermissionSet,
+) -> TeamResult<ServiceAccount> {
+    admit(s, Counted::ServiceAccounts)?;
+    let roles = granted_roles(s, &account.roles, caller_permissions)?;
+    unique(s, Named::ServiceAccount, &account.name, &account.id)?;
+    s.insert_account(&AccountRecord::of(&account))?;
+    s.set_account_roles(&account.id, &role_ids(&roles))?;
+    Ok(account)
+}
+
+pub fn get_account(s: &impl TeamStore, id: &str) -> TeamResult<ServiceAccount> {
+    let a = found(s.account(id)?)?;
+    account_view(s, a)
+}
+
+pub fn list_accounts(s: &impl TeamStore, query: &ListQuery) -> TeamResult<Page<ServiceAccount>> {
+    let page = s.list_accounts(query)?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|a| account_view(s, a))
+        .collect::<TeamResult<Vec<_>>>()?;
+    Ok(Page {
+        items,
+        next_cursor: page.next_cursor,
+    })
+}
+
+pub fn update_account(
+    s: &impl TeamStore,
+    id: &str,
+    name: Option<String>,
+    roles: Option<Vec<String>>,
+    caller_permissions: &PermissionSet,
+    now: Timestamp,
+) -> TeamResult<ServiceAccount> {
+    let mut a = found(s.account(id)?)?;
+    if let Some(n) = name {
+        unique(s, Named::ServiceAccount, &n, id)?;
+        a.name = n;
+    }
+    if let Some(names) = roles {
+        let roles = granted_roles(s, &names, caller_permissions)?;
+        s.set_account_roles(id, &role_ids(&roles))?;
+    }
+    a.updated_at = now;
+    s.update_account(&a)?;
+    account_view(s, a)
+}
+
+/// Its keys keep working with the permissions they were made with.
+pub fn delete_account(s: &impl TeamStore, id: &str) -> TeamResult<()> {
+    found(s.account(id)?)?;
+    Ok(s.delete_account(id)?)
+}
+
+#[cfg(test)]
+pub mod memory;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,166 @@
+//! The team object's protocol: one request type per call, each with its own reply type, and the
+//! object's dispatch to the core's rules (`core::team`). Pure: no Workers type.
+//!
+//! A caller sends a request `Q` and gets `Result<Q::Reply, TeamRefusal>` back (a refusal is an
+//! answer, not a failure); a storage failure inside the object travels as a transport error. The
+//! list of calls below is the only place that pairs a call with its reply and its rule, so a
+//! caller cannot read the wrong reply and the object cannot forget a call.
+
+use crate::core::limits::LimitsPatch;
+use crate::core::model::{KeyRecord, Project, Role, ServiceAccount, Team};
+use crate::core::page::{ListQuery, Page};
+use crate::core::permission::PermissionSet;
+use crate::core::store::{StoreError, StoreResult};
+use crate::core::team::{self as rules, TeamError, TeamRefusal, TeamStore};
+use crate::core::time::Timestamp;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// A call to a team object.
+pub trait TeamRequest: Serialize {
+    /// What the call answers when it is not refused.
+    type Reply: Serialize + DeserializeOwned;
+    fn into_call(self) -> TeamCall;
+}
+
+/// What a team call answers.
+pub type TeamAnswer<T> = Result<T, TeamRefusal>;
+
+/// Serializes a rule's outcome as the object's answer; a storage failure stays an error.
+fn answer<T: Serialize>(outcome: Result<T, TeamError>) -> StoreResult<String> {
+    let reply: TeamAnswer<T> = match outcome {
+        Ok(v) => Ok(v),
+        Err(TeamError::Refused(r)) => Err(r),
+        Err(TeamError::Store(e)) => return Err(e),
+    };
+    serde_json::to_string(&reply).map_err(|e| StoreError(format!("serializing a reply: {e}")))
+}
+
+macro_rules! team_calls {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident { $($field:ident : $ty:ty),* $(,)? } -> $reply:ty = |$s:ident, $q:ident| $rule:expr;
+    )*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Clone, Debug, Serialize, Deserialize)]
+            pub struct $name { $(pub $field: $ty),* }
+
+            impl TeamRequest for $name {
+                type Reply = $reply;
+                fn into_call(self) -> TeamCall {
+                    TeamCall::$name(self)
+                }
+            }
+        )*
+
+        /// Every call, as it travels.
+        #[derive(Clone, Debug, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum TeamCall {
+            $($name($name)),*
+        }
+
+        /// The team object's logic: runs the call's rule on the store and serializes its answer.
+        pub fn team_dispatch(store: &impl TeamStore, call: TeamCall) -> StoreResult<String> {
+            match call {
+                $(TeamCall::$name($q) => {
+                    let $s = store;
+                    let outcome: Result<$reply, TeamError> = $rule;
+                    answer(outcome)
+                })*
+            }
+        }
+    };
+}
+
+team_calls! {
+    /// Creates the team (refused if it exists).
+    Init { team: Team } -> Team = |s, q| rules::init(s, q.team);
+    GetTeam {} -> Team = |s, _q| rules::get(s);
+    /// The operator's change of name or limits.
+    UpdateTeam { name: Option<String>, limits: LimitsPatch } -> Team =
+        |s, q| rules::update(s, q.name, q.limits);
+    /// Removes the team (only to undo a team whose first key could not be made).
+    Destroy {} -> () = |s, _q| rules::destroy(s);
+    /// Adds a key to the listing, with the team's atomic checks (see `core::team::insert_key`).
+    InsertKey { record: Box<KeyRecord>, caller_permissions: PermissionSet } -> KeyRecord =
+        |s, q| rules::insert_key(s, *q.record, &q.caller_permissions);
+    /// A newer copy of a key (older revisions are ignored: copies can arrive out of order).
+    PutKey { record: Box<KeyRecord>, revision: u64 } -> () =
+        |s, q| rules::put_key(s, &q.record, q.revision);
+    RemoveKey { id: String } -> () = |s, q| rules::remove_key(s, &q.id);
+    TouchKey { id: String, last_used: Timestamp } -> () =
+        |s, q| rules::touch_key(s, &q.id, q.last_used);
+    ListKeys { query: ListQuery } -> Page<KeyRecord> = |s, q| rules::list_keys(s, &q.query);
+    CreateProject { project: Project } -> Project = |s, q| rules::create_project(s, q.project);
+    ListProjects { query: ListQuery } -> Page<Project> = |s, q| rules::list_projects(s, &q.query);
+    GetProject { id: String } -> Project = |s, q| rules::get_project(s, &q.id);
+    DeleteProject { id: String } -> () = |s, q| rules::delete_project(s, &q.id);
+    CreateRole { role: Role } -> Role = |s, q| rules::create_role(s, q.role);
+    ListRoles { query: ListQuery } -> Page<Role> = |s, q| rules::list_roles(s, &q.query);
+    GetRole { id: String } -> Role = |s, q| rules::get_role(s, &q.id);
+    UpdateRole {
+        id: String,
+        name: Option<String>,
+        permissions: Option<PermissionSet>,
+        now: Timestamp,
+    } -> Role = |s, q| rules::update_role(s, &q.id, q.name, q.permissions, q.now);
+    DeleteRole { id: String } -> () = |s, q| rules::delete_role(s, &q.id);
+    /// Creates an account; `roles` are names, whose permissions the caller must hold.
+    CreateServiceAccount { account: ServiceAccount, caller_permissions: PermissionSet } ->
+        ServiceAccount = |s, q| rules::create_account(s, q.account, &q.caller_permissions);
+    ListServiceAccounts { query: ListQuery } -> Page<ServiceAccount> =
+        |s, q| rules::list_accounts(s, &q.query);
+    GetServiceAccount { id: String } -> ServiceAccount = |s, q| rules::get_account(s, &q.id);
+    UpdateServiceAccount {
+        id: String,
+        name: Option<String>,
+        roles: Option<Vec<String>>,
+        caller_permissions: PermissionSet,
+        now: Timestamp,
+    } -> ServiceAccount = |s, q| {
+        rules::update_account(s, &q.id, q.name, q.roles, &q.caller_permissions, q.now)
+    };
+    DeleteServiceAccount { id: String } -> () = |s, q| rules::delete_account(s, &q.id);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::team::memory::MemoryTeam;
+
+    fn send<Q: TeamRequest>(s: &MemoryTeam, q: Q) -> TeamAnswer<Q::Reply> {
+        let wire = serde_json::to_string(&q.into_call()).unwrap();
+        let call: TeamCall = serde_json::from_str(&wire).unwrap();
+        serde_json::from_str(&team_dispatch(s, call).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn calls_and_answers_round_trip_through_json() {
+        let s = MemoryTeam::default();
+        assert_eq!(send(&s, GetTeam {}), Err(TeamRefusal::NotFound));
+        let team = Team {
+            id: "team_1".into(),
+            name: "Acme".into(),
+            created_at: Timestamp::from_millis(0),
+            limits: Default::default(),
+        };
+        assert_eq!(send(&s, Init { team: team.clone() }), Ok(team.clone()));
+        assert_eq!(send(&s, GetTeam {}), Ok(team));
+        assert_eq!(send(&s, RemoveKey { id: "key_x".into() }), Ok(()));
+    }
+
+    #[test]
+    fn a_storage_failure_is_not_an_answer() {
+        let s = MemoryTeam::default();
+        s.fail.set(true);
+        assert!(team_dispatch(&s, GetTeam {}.into_call()).is_err());
+    }
+
+    #[test]
+    fn the_wire_names_are_the_calls_in_snake_case() {
+        let wire = serde_json::to_value(RemoveKey { id: "key_1".into() }.into_call()).unwrap();
+        assert_eq!(wire, serde_json::json!({"remove_key": {"id": "key_1"}}));
+    }
+}
