@@ -4,8 +4,11 @@
 //! - `storage`: the adapters to Workers KV and to the Durable Objects' internal protocol.
 //! - `objects`: the Durable Objects (one per key, one per team).
 //! - `http`: the router, authentication, handlers and problem+json errors.
+//! - `entry`: the worker's entry points (what the runtime calls).
 
 pub mod core;
+#[cfg(target_arch = "wasm32")]
+mod entry;
 pub mod http;
 #[cfg(target_arch = "wasm32")]
 pub mod objects;

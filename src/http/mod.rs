@@ -22,16 +22,19 @@ mod teams;
 mod verify;
 
 #[cfg(target_arch = "wasm32")]
-mod entry {
+pub use serve::handle;
+
+#[cfg(target_arch = "wasm32")]
+mod serve {
     use super::ctx::{problem_response, Ctx};
     use super::problem::ApiError;
-    use super::router::{route, RouteError};
+    use super::router::{route, Route, RouteError};
     use super::{keys, org, teams, verify};
     use crate::core::config::Config;
     use crate::core::time::Timestamp;
     use crate::storage::Stores;
     use std::sync::OnceLock;
-    use worker::{console_error, event, Context, Date, Env, Request, Response, Result};
+    use worker::{console_error, Date, Env, Request, Response, Result};
 
     static OPENAPI: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json"));
 
@@ -49,9 +52,10 @@ mod entry {
             .map_err(|e| ApiError::misconfigured(e.clone()))
     }
 
-    #[event(fetch)]
-    async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-        let mut resp = handle(req, env).await?;
+    /// Answers one request: routes it, runs its handler, and stamps the headers every response
+    /// carries.
+    pub async fn handle(req: Request, env: Env) -> Result<Response> {
+        let mut resp = respond(req, env).await?;
         let h = resp.headers_mut();
         for (name, value) in super::headers::SECURITY_HEADERS {
             h.set(name, value)?;
@@ -59,7 +63,7 @@ mod entry {
         Ok(resp)
     }
 
-    async fn handle(mut req: Request, env: Env) -> Result<Response> {
+    async fn respond(mut req: Request, env: Env) -> Result<Response> {
         let now = Timestamp::from_millis(Date::now().as_millis() as i64);
         let path = req.path();
         // The method as sent: `Request::method()` maps methods it does not know to GET.
@@ -71,9 +75,9 @@ mod entry {
                 return problem_response(&ApiError::method_not_allowed(&allowed))
             }
         };
-        match matched.pattern {
-            "/healthz" => return Response::from_json(&serde_json::json!({"status": "ok"})),
-            "/openapi.json" => {
+        match matched.route {
+            Route::Healthz => return Response::from_json(&serde_json::json!({"status": "ok"})),
+            Route::OpenApi => {
                 let mut r = Response::ok(OPENAPI)?;
                 r.headers_mut().set("Content-Type", "application/json")?;
                 return Ok(r);
@@ -96,34 +100,36 @@ mod entry {
         let ctx = Ctx::new(stores, config, &env, now);
         let id = matched.id.map(str::to_owned);
         let id = id.as_deref().unwrap_or("");
-        let result = match (matched.method, matched.pattern) {
-            ("POST", "/v1/teams") => teams::create(&ctx, &mut req).await,
-            ("GET", "/v1/teams/{id}") => teams::get(&ctx, &req, id).await,
-            ("PATCH", "/v1/teams/{id}") => teams::update(&ctx, &mut req, id).await,
-            ("GET", "/v1/api-keys") => keys::list(&ctx, &req).await,
-            ("POST", "/v1/api-keys") => keys::create(&ctx, &mut req).await,
-            ("GET", "/v1/api-keys/current") => keys::current(&ctx, &req).await,
-            ("GET", "/v1/api-keys/{id}") => keys::get(&ctx, &req, id).await,
-            ("PATCH", "/v1/api-keys/{id}") => keys::update(&ctx, &mut req, id).await,
-            ("DELETE", "/v1/api-keys/{id}") => keys::delete(&ctx, &req, id).await,
-            ("POST", "/v1/api-keys/{id}/disable") => keys::disable(&ctx, &req, id).await,
-            ("POST", "/v1/verify") => verify::verify(&ctx, &mut req).await,
-            ("GET", "/v1/rate-limit") => verify::rate_limit(&ctx, &req).await,
-            ("GET", "/v1/projects") => org::list_projects(&ctx, &req).await,
-            ("POST", "/v1/projects") => org::create_project(&ctx, &mut req).await,
-            ("GET", "/v1/projects/{id}") => org::get_project(&ctx, &req, id).await,
-            ("DELETE", "/v1/projects/{id}") => org::delete_project(&ctx, &req, id).await,
-            ("GET", "/v1/roles") => org::list_roles(&ctx, &req).await,
-            ("POST", "/v1/roles") => org::create_role(&ctx, &mut req).await,
-            ("GET", "/v1/roles/{id}") => org::get_role(&ctx, &req, id).await,
-            ("PATCH", "/v1/roles/{id}") => org::update_role(&ctx, &mut req, id).await,
-            ("DELETE", "/v1/roles/{id}") => org::delete_role(&ctx, &req, id).await,
-            ("GET", "/v1/service-accounts") => org::list_accounts(&ctx, &req).await,
-            ("POST", "/v1/service-accounts") => org::create_account(&ctx, &mut req).await,
-            ("GET", "/v1/service-accounts/{id}") => org::get_account(&ctx, &req, id).await,
-            ("PATCH", "/v1/service-accounts/{id}") => org::update_account(&ctx, &mut req, id).await,
-            ("DELETE", "/v1/service-accounts/{id}") => org::delete_account(&ctx, &req, id).await,
-            _ => Err(ApiError::route_not_found()),
+        let (ctx, req) = (&ctx, &mut req);
+        let result = match matched.route {
+            // Answered above, before any context is built (they are the runtime's floor).
+            Route::Healthz | Route::OpenApi => Err(ApiError::route_not_found()),
+            Route::CreateTeam => teams::create(ctx, req).await,
+            Route::GetTeam => teams::get(ctx, req, id).await,
+            Route::UpdateTeam => teams::update(ctx, req, id).await,
+            Route::ListKeys => keys::list(ctx, req).await,
+            Route::CreateKey => keys::create(ctx, req).await,
+            Route::CurrentKey => keys::current(ctx, req).await,
+            Route::GetKey => keys::get(ctx, req, id).await,
+            Route::UpdateKey => keys::update(ctx, req, id).await,
+            Route::DeleteKey => keys::delete(ctx, req, id).await,
+            Route::DisableKey => keys::disable(ctx, req, id).await,
+            Route::Verify => verify::verify(ctx, req).await,
+            Route::RateLimit => verify::rate_limit(ctx, req).await,
+            Route::ListProjects => org::list_projects(ctx, req).await,
+            Route::CreateProject => org::create_project(ctx, req).await,
+            Route::GetProject => org::get_project(ctx, req, id).await,
+            Route::DeleteProject => org::delete_project(ctx, req, id).await,
+            Route::ListRoles => org::list_roles(ctx, req).await,
+            Route::CreateRole => org::create_role(ctx, req).await,
+            Route::GetRole => org::get_role(ctx, req, id).await,
+            Route::UpdateRole => org::update_role(ctx, req, id).await,
+            Route::DeleteRole => org::delete_role(ctx, req, id).await,
+            Route::ListAccounts => org::list_accounts(ctx, req).await,
+            Route::CreateAccount => org::create_account(ctx, req).await,
+            Route::GetAccount => org::get_account(ctx, req, id).await,
+            Route::UpdateAccount => org::update_account(ctx, req, id).await,
+            Route::DeleteAccount => org::delete_account(ctx, req, id).await,
         };
         ctx.finish(result)
     }

@@ -1,43 +1,72 @@
-//! The route table: one list of (method, path pattern) that the router serves and that the
-//! OpenAPI document must describe (a test holds them to each other).
+//! The route table, written once: the [`Route`] enum the worker dispatches on (a route without
+//! a handler does not compile), the method and path of each, and [`ROUTES`], which the OpenAPI
+//! document must describe exactly (a test holds them to each other).
 
-/// Every route the service answers, as `METHOD /path/{param}`.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/healthz"),
-    ("GET", "/openapi.json"),
-    ("POST", "/v1/teams"),
-    ("GET", "/v1/teams/{id}"),
-    ("PATCH", "/v1/teams/{id}"),
-    ("GET", "/v1/api-keys"),
-    ("POST", "/v1/api-keys"),
-    ("GET", "/v1/api-keys/current"),
-    ("GET", "/v1/api-keys/{id}"),
-    ("PATCH", "/v1/api-keys/{id}"),
-    ("DELETE", "/v1/api-keys/{id}"),
-    ("POST", "/v1/api-keys/{id}/disable"),
-    ("POST", "/v1/verify"),
-    ("GET", "/v1/rate-limit"),
-    ("GET", "/v1/projects"),
-    ("POST", "/v1/projects"),
-    ("GET", "/v1/projects/{id}"),
-    ("DELETE", "/v1/projects/{id}"),
-    ("GET", "/v1/roles"),
-    ("POST", "/v1/roles"),
-    ("GET", "/v1/roles/{id}"),
-    ("PATCH", "/v1/roles/{id}"),
-    ("DELETE", "/v1/roles/{id}"),
-    ("GET", "/v1/service-accounts"),
-    ("POST", "/v1/service-accounts"),
-    ("GET", "/v1/service-accounts/{id}"),
-    ("PATCH", "/v1/service-accounts/{id}"),
-    ("DELETE", "/v1/service-accounts/{id}"),
-];
+macro_rules! routes {
+    ($($route:ident = $method:literal $path:literal;)*) => {
+        /// Every endpoint the service answers.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Route {
+            $($route),*
+        }
 
-/// A matched route: its index in [`ROUTES`] and the `{id}` segment, if any.
+        impl Route {
+            pub const ALL: &'static [Route] = &[$(Route::$route),*];
+
+            pub fn method(self) -> &'static str {
+                match self {
+                    $(Route::$route => $method),*
+                }
+            }
+
+            /// The path, with `{id}` for the one variable segment.
+            pub fn pattern(self) -> &'static str {
+                match self {
+                    $(Route::$route => $path),*
+                }
+            }
+        }
+
+        /// Every route as `(METHOD, /path/{param})`.
+        pub const ROUTES: &[(&str, &str)] = &[$(($method, $path)),*];
+    };
+}
+
+routes! {
+    Healthz = "GET" "/healthz";
+    OpenApi = "GET" "/openapi.json";
+    CreateTeam = "POST" "/v1/teams";
+    GetTeam = "GET" "/v1/teams/{id}";
+    UpdateTeam = "PATCH" "/v1/teams/{id}";
+    ListKeys = "GET" "/v1/api-keys";
+    CreateKey = "POST" "/v1/api-keys";
+    CurrentKey = "GET" "/v1/api-keys/current";
+    GetKey = "GET" "/v1/api-keys/{id}";
+    UpdateKey = "PATCH" "/v1/api-keys/{id}";
+    DeleteKey = "DELETE" "/v1/api-keys/{id}";
+    DisableKey = "POST" "/v1/api-keys/{id}/disable";
+    Verify = "POST" "/v1/verify";
+    RateLimit = "GET" "/v1/rate-limit";
+    ListProjects = "GET" "/v1/projects";
+    CreateProject = "POST" "/v1/projects";
+    GetProject = "GET" "/v1/projects/{id}";
+    DeleteProject = "DELETE" "/v1/projects/{id}";
+    ListRoles = "GET" "/v1/roles";
+    CreateRole = "POST" "/v1/roles";
+    GetRole = "GET" "/v1/roles/{id}";
+    UpdateRole = "PATCH" "/v1/roles/{id}";
+    DeleteRole = "DELETE" "/v1/roles/{id}";
+    ListAccounts = "GET" "/v1/service-accounts";
+    CreateAccount = "POST" "/v1/service-accounts";
+    GetAccount = "GET" "/v1/service-accounts/{id}";
+    UpdateAccount = "PATCH" "/v1/service-accounts/{id}";
+    DeleteAccount = "DELETE" "/v1/service-accounts/{id}";
+}
+
+/// A matched route and the `{id}` segment, if any.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Matched<'a> {
-    pub method: &'static str,
-    pub pattern: &'static str,
+    pub route: Route,
     pub id: Option<&'a str>,
 }
 
@@ -75,20 +104,17 @@ pub fn route<'a>(method: &str, path: &'a str) -> Result<Matched<'a>, RouteError>
     } else {
         path
     };
-    let matches: Vec<(&'static str, &'static str, Option<&'a str>)> = ROUTES
+    let matches: Vec<(Route, Option<&'a str>)> = Route::ALL
         .iter()
-        .filter_map(|&(m, pattern)| match_pattern(pattern, path).map(|id| (m, pattern, id)))
+        .filter_map(|&r| match_pattern(r.pattern(), path).map(|id| (r, id)))
         .collect();
     // The most literal matches win: those without `{id}` if there are any.
-    let literal = matches.iter().any(|(_, _, id)| id.is_none());
+    let literal = matches.iter().any(|(_, id)| id.is_none());
     let mut allowed = Vec::new();
-    for &(m, pattern, id) in matches.iter().filter(|(_, _, id)| id.is_none() == literal) {
+    for &(route, id) in matches.iter().filter(|(_, id)| id.is_none() == literal) {
+        let m = route.method();
         if m == method {
-            return Ok(Matched {
-                method: m,
-                pattern,
-                id,
-            });
+            return Ok(Matched { route, id });
         }
         if !allowed.contains(&m) {
             allowed.push(m);
@@ -111,11 +137,11 @@ mod tests {
     #[test]
     fn literal_beats_param() {
         let m = route("GET", "/v1/api-keys/current").unwrap();
-        assert_eq!((m.pattern, m.id), ("/v1/api-keys/current", None));
+        assert_eq!((m.route, m.id), (Route::CurrentKey, None));
         let m = route("GET", "/v1/api-keys/key_abc").unwrap();
-        assert_eq!((m.pattern, m.id), ("/v1/api-keys/{id}", Some("key_abc")));
+        assert_eq!((m.route, m.id), (Route::GetKey, Some("key_abc")));
         let m = route("POST", "/v1/api-keys/key_abc/disable").unwrap();
-        assert_eq!(m.pattern, "/v1/api-keys/{id}/disable");
+        assert_eq!(m.route, Route::DisableKey);
     }
 
     #[test]
@@ -140,7 +166,7 @@ mod tests {
             Err(RouteError::MethodNotAllowed(vec!["GET", "HEAD"]))
         );
         let head = route("HEAD", "/v1/api-keys/key_abc").unwrap();
-        assert_eq!((head.method, head.pattern), ("GET", "/v1/api-keys/{id}"));
+        assert_eq!(head.route, Route::GetKey);
         assert!(
             route("GET", "/v1/api-keys/").is_ok(),
             "a trailing slash is forgiven"
@@ -150,11 +176,11 @@ mod tests {
 
     #[test]
     fn every_route_is_reachable() {
-        for &(m, p) in ROUTES {
-            let path = p.replace("{id}", "x_1");
-            let got = route(m, &path).unwrap();
-            assert_eq!((got.method, got.pattern), (m, p));
+        for &r in Route::ALL {
+            let path = r.pattern().replace("{id}", "x_1");
+            assert_eq!(route(r.method(), &path).unwrap().route, r);
         }
+        assert_eq!(ROUTES.len(), Route::ALL.len());
     }
 
     /// The OpenAPI document describes exactly the routes served, with the same methods.
