@@ -11,6 +11,7 @@ pub mod config;
 pub mod ids;
 pub mod input;
 pub mod key;
+pub mod key_state;
 pub mod limits;
 pub mod model;
 pub mod page;

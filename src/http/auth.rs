@@ -11,10 +11,12 @@ use super::ctx::Ctx;
 use super::problem::ApiError;
 use crate::core::access::{Denial, Requirement, Scope};
 use crate::core::key::{secrets_equal, KeyFormatError, KeyHash, PlainKey};
+use crate::core::key_state::CheckResult;
 use crate::core::model::{KeyRecord, UsageView};
 use crate::core::permission::Permission;
 use crate::core::ratelimit::LimitState;
-use crate::storage::protocol::{IndexEntry, KeyCall, KeyReply};
+use crate::storage::index::IndexEntry;
+use crate::storage::key_protocol::{KeyCall, KeyReply};
 use crate::storage::{Backend, StoreError};
 use worker::Request;
 
@@ -76,59 +78,63 @@ pub async fn present(ctx: &Ctx, req: &Request) -> Result<Presented, ApiError> {
     Ok(find_key(ctx, &text).await?)
 }
 
-/// Asks the key's object to check (and maybe count) this request.
+/// Asks the key's object to check (and maybe count) this request; every later response carries
+/// the key's windows.
 pub async fn check(
     ctx: &Ctx,
     p: &Presented,
     requirement: Requirement,
-) -> Result<crate::core::access::CheckResult, ApiError> {
+) -> Result<CheckResult, ApiError> {
     let call = KeyCall::Check {
         hash: p.hash,
         requirement,
     };
-    match ctx.stores.key(&p.entry.key_id, &call).await? {
-        KeyReply::Checked { result } => {
-            if result.denial == Some(Denial::InvalidKey) {
-                // The object holds no such key: a replay of a deleted key must not find a
-                // cached index entry (and cost an object call) in this isolate again.
-                ctx.stores.forget(&p.hash);
-            }
-            Ok(*result)
+    let result = match ctx.stores.key(&p.entry.key_id, &call).await? {
+        KeyReply::Checked { result } => *result,
+        other => {
+            return Err(super::ctx::internal(
+                "key object",
+                format!("unexpected reply {other:?}"),
+            ))
         }
-        other => Err(super::ctx::internal(
-            "key object",
-            format!("unexpected reply {other:?}"),
-        )),
+    };
+    if matches!(result, CheckResult::Invalid) {
+        // The object holds no such key: a replay of a deleted key must not find a cached index
+        // entry (and cost an object call) in this isolate again.
+        ctx.stores.forget(&p.hash);
     }
+    if let Some(limit) = result.limit() {
+        ctx.limit.set(Some(limit));
+    }
+    Ok(result)
 }
 
+/// [`check`], for a request the key authenticates: a refusal is the request's answer.
 pub async fn confirm(
     ctx: &Ctx,
     p: &Presented,
     requirement: Requirement,
 ) -> Result<Caller, ApiError> {
-    let result = check(ctx, p, requirement).await?;
-    if let Some(limit) = result.limit {
-        ctx.limit.set(Some(limit));
-    }
-    match (result.denial, result.record, result.limit, result.usage) {
-        (None, Some(record), Some(limit), Some(usage)) => Ok(Caller {
+    match check(ctx, p, requirement).await? {
+        CheckResult::Admitted {
             record,
             limit,
             usage,
+            ..
+        } => Ok(Caller {
+            record: *record,
+            limit,
+            usage,
         }),
-        (Some(d), _, limit, _) => {
-            let retry = limit.and_then(|l| l.retry_after(ctx.now));
-            Err(ApiError::from_denial(
-                &d,
-                if d == Denial::RateLimited {
-                    retry
-                } else {
-                    None
-                },
-            ))
-        }
-        _ => Err(ApiError::invalid_key()),
+        CheckResult::Denied {
+            denial: Denial::RateLimited,
+            limit,
+            ..
+        } => Err(ApiError::rate_limited(
+            limit.retry_after(ctx.now).unwrap_or(1),
+        )),
+        CheckResult::Denied { denial, .. } => Err(ApiError::from_denial(&denial, None)),
+        CheckResult::Invalid => Err(ApiError::invalid_key()),
     }
 }
 

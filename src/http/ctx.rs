@@ -121,19 +121,23 @@ pub async fn read_body(req: &mut Request) -> std::result::Result<Body, ApiError>
         .ok()
         .flatten()
         .and_then(|v| v.trim().parse::<u64>().ok());
+    let mut bytes = Vec::new();
+    if req.inner().body().is_none() {
+        return Ok(Body {
+            media_is_json,
+            bytes,
+        });
+    }
+    let mut stream = req.stream().map_err(|e| internal("opening the body", e))?;
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(ApiError::payload_too_large());
     }
-    let mut bytes = Vec::new();
-    if req.inner().body().is_some() {
-        let mut stream = req.stream().map_err(|e| internal("opening the body", e))?;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| internal("reading the body", e))?;
-            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(ApiError::payload_too_large());
-            }
-            bytes.extend_from_slice(&chunk);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| internal("reading the body", e))?;
+        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(ApiError::payload_too_large());
         }
+        bytes.extend_from_slice(&chunk);
     }
     Ok(Body {
         media_is_json,

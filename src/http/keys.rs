@@ -10,17 +10,18 @@ use super::org::{ask, page};
 use super::problem::ApiError;
 use crate::core::access::{
     create_requirement, listing_filter, management_requirement, sees, Denial, ListingFilter,
-    Manager, UpdateError,
+    Manager,
 };
 use crate::core::ids::{is_id, new_id, IdKind};
 use crate::core::input::{parse_key_patch, parse_new_key, InputError, InputErrorKind, KeyPatch};
 use crate::core::key::{KeyHash, PlainKey};
+use crate::core::key_state::UpdateError;
 use crate::core::limits::TeamLimits;
 use crate::core::model::{CreatedKeyView, KeyRecord, UsageView};
 use crate::core::page::{parse_list_query, Page};
 use crate::core::permission::{needs as perm, Permission, PermissionSet};
 use crate::core::random::OsRandom;
-use crate::storage::protocol::{KeyCall, KeyReply};
+use crate::storage::key_protocol::{KeyCall, KeyReply};
 use crate::storage::service::{self, IssueError, Revoked};
 use crate::storage::team_protocol::{GetTeam, ListKeys};
 use crate::storage::Backend;

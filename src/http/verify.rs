@@ -7,6 +7,7 @@ use super::problem::ApiError;
 use crate::core::access::{Denial, Requirement, Scope};
 use crate::core::input::parse_verify;
 use crate::core::key::Environment;
+use crate::core::key_state::CheckResult;
 use crate::core::permission::PermissionSet;
 use crate::core::ratelimit::{LimitState, WindowState};
 use crate::core::time::Timestamp;
@@ -65,24 +66,29 @@ pub async fn verify(ctx: &Ctx, req: &mut Request) -> ApiResult {
         count: true,
         ..Default::default()
     };
-    let result = check(ctx, &presented, requirement).await?;
-    let Some(record) = &result.record else {
-        return json(
-            200,
-            &Verification {
-                code: "invalid_key",
-                ..Default::default()
-            },
-        );
+    let (denial, record, limit) = match check(ctx, &presented, requirement).await? {
+        CheckResult::Invalid => {
+            return json(
+                200,
+                &Verification {
+                    code: Denial::InvalidKey.code(),
+                    ..Default::default()
+                },
+            )
+        }
+        CheckResult::Denied {
+            denial,
+            record,
+            limit,
+        } => (Some(denial), record, limit),
+        CheckResult::Admitted { record, limit, .. } => (None, record, limit),
     };
-    if let Some(limit) = result.limit {
-        ctx.limit.set(Some(limit));
-    }
+    let b = limit.binding();
     json(
         200,
         &Verification {
-            valid: result.denial.is_none(),
-            code: code(result.denial.as_ref()),
+            valid: denial.is_none(),
+            code: code(denial.as_ref()),
             key_id: Some(&record.id),
             team_id: Some(&record.team_id),
             name: Some(&record.name),
@@ -90,13 +96,10 @@ pub async fn verify(ctx: &Ctx, req: &mut Request) -> ApiResult {
             permissions: Some(&record.permissions),
             project_id: record.project_id.as_deref(),
             expires_at: record.expires_at,
-            rate_limit: result.limit.map(|l| {
-                let b = l.binding();
-                Limit {
-                    limit: b.limit,
-                    remaining: b.remaining,
-                    reset: b.reset,
-                }
+            rate_limit: Some(Limit {
+                limit: b.limit,
+                remaining: b.remaining,
+                reset: b.reset,
             }),
         },
     )

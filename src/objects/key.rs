@@ -12,10 +12,10 @@
 //! retries it until it holds. The worker tries the same follow-ups at once, so the alarm usually
 //! finds them done (they are idempotent) and only clears the outbox.
 
-use crate::core::access::{CountersPart, KeyState, RecordPart};
+use crate::core::key_state::{CountersPart, KeyState, RecordPart};
 use crate::core::sync::{Outbox, Pending, FIRST_RETRY_MS};
 use crate::core::time::Timestamp;
-use crate::storage::protocol::{key_dispatch, Effect, KeyCall};
+use crate::storage::key_protocol::{key_dispatch, Effect, KeyCall, KeyReply};
 use crate::storage::service::{forget_key, relist};
 use crate::storage::team_protocol::TouchKey;
 use crate::storage::Backend;
@@ -110,7 +110,7 @@ impl DurableObject for KeyObject {
         let storage = self.state.storage();
         let owed = match (&effect, &reply) {
             (Effect::SaveAndRelist, _) => Some(Pending::Relist),
-            (Effect::Erase, crate::storage::protocol::KeyReply::Deleted { hash }) => {
+            (Effect::Erase, KeyReply::Deleted { hash }) => {
                 erased.map(|(team_id, key_id)| Pending::Remove {
                     team_id,
                     key_id,

@@ -1,6 +1,7 @@
 //! The adapters: Workers KV and the Durable Object stubs, behind one small handle.
 
-use super::protocol::{index_name, IndexCache, IndexEntry, KeyCall, KeyReply};
+use super::index::{index_name, IndexCache, IndexEntry};
+use super::key_protocol::{KeyCall, KeyReply};
 pub use super::service::{Backend, StoreError, StoreResult};
 use super::team_protocol::{TeamAnswer, TeamRequest};
 use crate::core::key::KeyHash;

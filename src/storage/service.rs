@@ -10,10 +10,12 @@
 //! follow-ups are tried at once, and what fails is returned for the log while the key object's
 //! outbox (`core::sync`) retries it until it holds. Every follow-up is idempotent.
 
-use super::protocol::{IndexEntry, KeyCall, KeyReply};
+use super::index::IndexEntry;
+use super::key_protocol::{KeyCall, KeyReply};
 use super::team_protocol::{InsertKey, PutKey, RemoveKey, TeamAnswer, TeamRequest};
-use crate::core::access::{Denial, KeyState, Manager};
+use crate::core::access::{Denial, Manager};
 use crate::core::key::KeyHash;
+use crate::core::key_state::KeyState;
 use crate::core::model::KeyRecord;
 use crate::core::permission::PermissionSet;
 use crate::core::team::TeamRefusal;
@@ -193,7 +195,7 @@ mod tests {
     use crate::core::team::memory::MemoryTeam;
     use crate::core::team::TeamStore;
     use crate::core::time::Timestamp;
-    use crate::storage::protocol::key_dispatch;
+    use crate::storage::key_protocol::key_dispatch;
     use crate::storage::team_protocol::team_dispatch;
     use std::cell::{Cell, RefCell};
     use std::collections::HashMap;
@@ -269,7 +271,7 @@ mod tests {
                 requirement: Requirement::default(),
             };
             match block_on(self.key(&entry.key_id, &call)).unwrap() {
-                KeyReply::Checked { result } => result.denial.is_none(),
+                KeyReply::Checked { result } => result.denial().is_none(),
                 _ => false,
             }
         }

@@ -1,84 +1,15 @@
-//! The internal protocol between the Worker and its Durable Objects, and the key object's
-//! dispatch as a pure function of (state, call, now). Nothing here touches a Workers type: the
-//! object only loads state, calls [`key_dispatch`], persists what it says, and answers.
+//! The key object's protocol: the calls the worker sends it, its replies, and its dispatch as a
+//! pure function of (state, call, now) onto `core::key_state`. Nothing here touches a Workers
+//! type: the object only loads state, calls [`key_dispatch`], persists what it says, answers.
 
-use crate::core::access::{self, CheckResult, Denial, KeyState, Manager, Requirement, UpdateError};
+use crate::core::access::{Denial, Manager, Requirement};
 use crate::core::input::KeyPatch;
 use crate::core::key::KeyHash;
+use crate::core::key_state::{CheckResult, KeyState, Refusal, UpdateError};
 use crate::core::model::{KeyRecord, UsageView};
 
 use crate::core::time::Timestamp;
 use serde::{Deserialize, Serialize};
-
-/// What KV stores under a key's hash: where to find the key.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IndexEntry {
-    pub key_id: String,
-    pub team_id: String,
-}
-
-impl IndexEntry {
-    /// `key_…/team_…`: ids never contain `/`.
-    pub fn encode(&self) -> String {
-        format!("{}/{}", self.key_id, self.team_id)
-    }
-
-    pub fn decode(s: &str) -> Option<Self> {
-        let (key_id, team_id) = s.split_once('/')?;
-        Some(IndexEntry {
-            key_id: key_id.to_owned(),
-            team_id: team_id.to_owned(),
-        })
-    }
-}
-
-/// Index entries this isolate has already read, so a warm isolate verifies a key with no KV read.
-///
-/// Safe to cache without expiry: a key's hash and id never change for the key's life, ids are
-/// never reused, and every entry found is confirmed by the key's object, so a deleted key's
-/// cached entry leads to an empty object that answers `invalid_key`. Misses are never cached (a
-/// key created a moment ago must verify). Bounded: when full, it starts over.
-pub struct IndexCache {
-    map: std::collections::HashMap<KeyHash, IndexEntry>,
-    capacity: usize,
-}
-
-impl IndexCache {
-    pub fn new(capacity: usize) -> Self {
-        IndexCache {
-            map: std::collections::HashMap::new(),
-            capacity,
-        }
-    }
-
-    pub fn get(&self, hash: &KeyHash) -> Option<&IndexEntry> {
-        self.map.get(hash)
-    }
-
-    pub fn insert(&mut self, hash: KeyHash, entry: IndexEntry) {
-        if self.map.len() >= self.capacity {
-            self.map.clear();
-        }
-        self.map.insert(hash, entry);
-    }
-
-    pub fn remove(&mut self, hash: &KeyHash) {
-        self.map.remove(hash);
-    }
-
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-}
-
-/// The KV name of a key's index entry.
-pub fn index_name(hash: &KeyHash) -> String {
-    format!("h:{}", hash.to_hex())
-}
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -154,71 +85,56 @@ pub enum Effect {
     Erase,
 }
 
-/// The key object's logic. `state` is what the object holds (`None` when empty).
+/// The key object's logic, onto `core::key_state`. `state` is what the object holds (`None` when
+/// empty).
 pub fn key_dispatch(
     state: &mut Option<KeyState>,
     call: KeyCall,
     now: Timestamp,
 ) -> (KeyReply, Effect) {
-    match (call, state.as_mut()) {
+    let s = match (call, state.as_mut()) {
         (KeyCall::Create { state: new }, None) => {
             *state = Some(*new);
-            (KeyReply::Created, Effect::Save)
+            return (KeyReply::Created, Effect::Save);
         }
-        (KeyCall::Create { .. }, Some(_)) => (KeyReply::Exists, Effect::None),
-        (KeyCall::Check { .. }, None) => (
-            KeyReply::Checked {
-                result: Box::new(CheckResult::invalid()),
-            },
-            Effect::None,
-        ),
-        (KeyCall::Check { hash, requirement }, Some(s)) => {
-            let (result, changed) = s.check(&hash, &requirement, now);
-            let effect = if changed {
+        (KeyCall::Create { .. }, Some(_)) => return (KeyReply::Exists, Effect::None),
+        (KeyCall::Check { .. }, None) => {
+            let result = Box::new(CheckResult::Invalid);
+            return (KeyReply::Checked { result }, Effect::None);
+        }
+        (_, None) => return (KeyReply::NotFound, Effect::None),
+        (call, Some(s)) => (call, s),
+    };
+    match s {
+        (KeyCall::Check { hash, requirement }, s) => {
+            let result = s.check(&hash, &requirement, now);
+            let effect = if result.counted() {
                 Effect::SaveCounters
             } else {
                 Effect::None
             };
-            (
-                KeyReply::Checked {
-                    result: Box::new(result),
-                },
-                effect,
-            )
+            let result = Box::new(result);
+            (KeyReply::Checked { result }, effect)
         }
-        (_, None) => (KeyReply::NotFound, Effect::None),
-        (KeyCall::Get, Some(s)) => (key_reply(s, now), Effect::None),
+        (KeyCall::Get, s) => (key_reply(s, now), Effect::None),
         (
             KeyCall::Update {
                 patch,
                 manager,
                 limits,
             },
-            Some(s),
-        ) => {
-            if let Err(denial) = manager.may_manage(&s.record) {
-                return (KeyReply::Refused { denial }, Effect::None);
-            }
-            let mut record = s.record.clone();
-            if let Err(error) = access::apply_patch(&mut record, &patch, limits.as_ref(), now) {
-                return (KeyReply::Rejected { error }, Effect::None);
-            }
-            s.record = record;
-            s.revision += 1;
-            (key_reply(s, now), Effect::SaveAndRelist)
-        }
-        (KeyCall::Disable { manager }, Some(s)) => {
-            if let Err(denial) = manager.may_manage(&s.record) {
-                return (KeyReply::Refused { denial }, Effect::None);
-            }
-            if access::disable(&mut s.record, now) {
-                s.revision += 1;
-                (key_reply(s, now), Effect::SaveAndRelist)
-            } else {
-                (key_reply(s, now), Effect::None)
-            }
-        }
-        (KeyCall::Delete { manager }, Some(s)) => {
+            s,
+        ) => match s.update(&patch, &manager, limits.as_ref(), now) {
+            Ok(()) => (key_reply(s, now), Effect::SaveAndRelist),
+            Err(Refusal::Denied(denial)) => (KeyReply::Refused { denial }, Effect::None),
+            Err(Refusal::Rejected(error)) => (KeyReply::Rejected { error }, Effect::None),
+        },
+        (KeyCall::Disable { manager }, s) => match s.disable(&manager, now) {
+            Ok(true) => (key_reply(s, now), Effect::SaveAndRelist),
+            Ok(false) => (key_reply(s, now), Effect::None),
+            Err(denial) => (KeyReply::Refused { denial }, Effect::None),
+        },
+        (KeyCall::Delete { manager }, s) => {
             if let Some(Err(denial)) = manager.map(|m| m.may_manage(&s.record)) {
                 return (KeyReply::Refused { denial }, Effect::None);
             }
@@ -226,6 +142,7 @@ pub fn key_dispatch(
             *state = None;
             (KeyReply::Deleted { hash }, Effect::Erase)
         }
+        (KeyCall::Create { .. }, _) => (KeyReply::Exists, Effect::None),
     }
 }
 
@@ -252,34 +169,6 @@ mod tests {
     }
 
     #[test]
-    fn index_entry_round_trip() {
-        let e = IndexEntry {
-            key_id: "key_a".into(),
-            team_id: "team_b".into(),
-        };
-        assert_eq!(IndexEntry::decode(&e.encode()), Some(e));
-        assert_eq!(IndexEntry::decode("garbage"), None);
-    }
-
-    #[test]
-    fn index_cache_is_bounded() {
-        let mut c = IndexCache::new(2);
-        let h = |n: u8| KeyHash::from_hex(&hex::encode([n; 32])).unwrap();
-        let e = |n: u8| IndexEntry {
-            key_id: format!("key_{n}"),
-            team_id: "team_1".into(),
-        };
-        c.insert(h(1), e(1));
-        c.insert(h(2), e(2));
-        assert_eq!(c.get(&h(1)), Some(&e(1)));
-        c.insert(h(3), e(3));
-        assert_eq!(c.len(), 1, "full: it started over");
-        assert_eq!(c.get(&h(3)), Some(&e(3)));
-        c.remove(&h(3));
-        assert!(c.is_empty());
-    }
-
-    #[test]
     fn create_check_delete_lifecycle() {
         let now = at("2026-10-14T00:00:00Z");
         let mut slot = None;
@@ -293,7 +182,7 @@ mod tests {
         };
         let (r, e) = key_dispatch(&mut slot, check.clone(), now);
         assert!(
-            matches!(r, KeyReply::Checked { ref result } if result.denial == Some(access::Denial::InvalidKey))
+            matches!(r, KeyReply::Checked { ref result } if result.denial() == Some(Denial::InvalidKey))
         );
         assert_eq!(e, Effect::None, "an empty object writes nothing");
         let (r, e) = key_dispatch(
@@ -313,7 +202,7 @@ mod tests {
         );
         assert!(matches!(r, KeyReply::Exists));
         let (r, e) = key_dispatch(&mut slot, check.clone(), now);
-        assert!(matches!(r, KeyReply::Checked { ref result } if result.denial.is_none()));
+        assert!(matches!(r, KeyReply::Checked { ref result } if result.denial().is_none()));
         assert_eq!(
             e,
             Effect::SaveCounters,
@@ -323,7 +212,7 @@ mod tests {
         assert!(matches!(r, KeyReply::Deleted { hash: h } if h == hash) && e == Effect::Erase);
         let (r, _) = key_dispatch(&mut slot, check, now);
         assert!(
-            matches!(r, KeyReply::Checked { ref result } if result.denial == Some(access::Denial::InvalidKey))
+            matches!(r, KeyReply::Checked { ref result } if result.denial() == Some(Denial::InvalidKey))
         );
         assert!(matches!(
             key_dispatch(&mut slot, KeyCall::Get, now).0,

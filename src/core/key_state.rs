@@ -1,0 +1,413 @@
+//! A key's state as its Durable Object holds it, and what the object does with it: check a
+//! request (decide, then count), apply a manager's patch, disable, delete. Pure functions of
+//! (state, request, now); the object only loads, calls these, persists and answers.
+
+use super::access::{decide, Denial, Manager, Requirement};
+use super::input::{InputError, KeyPatch};
+use super::key::KeyHash;
+use super::limits::TeamLimits;
+use super::model::{KeyRecord, UsageView};
+use super::ratelimit::{self, Counters, LimitState, Usage};
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// A key's durable state, as its object holds it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeyState {
+    pub record: KeyRecord,
+    pub hash: KeyHash,
+    pub counters: Counters,
+    pub usage: Usage,
+    /// When `last_used` was last copied to the team's listing.
+    pub last_used_published: Option<Timestamp>,
+    /// Bumped by every change to the record; the listing keeps only the newest copy it is sent.
+    #[serde(default)]
+    pub revision: u64,
+}
+
+/// What changes on every admitted request, stored apart from the record so that a check writes
+/// a few dozen bytes, not the whole key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CountersPart {
+    pub counters: Counters,
+    pub usage: Usage,
+    pub last_used: Option<Timestamp>,
+    pub last_used_published: Option<Timestamp>,
+}
+
+/// What changes only when the key is managed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordPart {
+    pub record: KeyRecord,
+    pub hash: KeyHash,
+    pub revision: u64,
+}
+
+impl KeyState {
+    pub fn counters_part(&self) -> CountersPart {
+        CountersPart {
+            counters: self.counters,
+            usage: self.usage,
+            last_used: self.record.last_used,
+            last_used_published: self.last_used_published,
+        }
+    }
+
+    pub fn record_part(&self) -> RecordPart {
+        RecordPart {
+            record: self.record.clone(),
+            hash: self.hash,
+            revision: self.revision,
+        }
+    }
+
+    /// Joins the two stored parts (the counters part is absent before the first request).
+    pub fn from_parts(r: RecordPart, c: Option<CountersPart>) -> Self {
+        let mut s = KeyState::new(r.record, r.hash);
+        s.revision = r.revision;
+        if let Some(c) = c {
+            s.counters = c.counters;
+            s.usage = c.usage;
+            s.record.last_used = c.last_used.or(s.record.last_used);
+            s.last_used_published = c.last_used_published;
+        }
+        s
+    }
+}
+
+/// The answer to a check: one of its three legal outcomes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckResult {
+    /// No such key, or the hash does not match: nothing about the key is said.
+    Invalid,
+    /// Refused (disabled, expired, a permission, a project, the rate limit): the key as it
+    /// stands and its windows, for the answer's fields and headers. Nothing was counted.
+    Denied {
+        denial: Denial,
+        record: Box<KeyRecord>,
+        limit: LimitState,
+    },
+    /// Admitted. `counted`: the request was counted, so the counters must be persisted.
+    Admitted {
+        record: Box<KeyRecord>,
+        limit: LimitState,
+        usage: UsageView,
+        counted: bool,
+    },
+}
+
+impl CheckResult {
+    /// Why it was refused (`invalid_key` for an unknown key), or `None` when admitted.
+    pub fn denial(&self) -> Option<Denial> {
+        match self {
+            CheckResult::Invalid => Some(Denial::InvalidKey),
+            CheckResult::Denied { denial, .. } => Some(denial.clone()),
+            CheckResult::Admitted { .. } => None,
+        }
+    }
+
+    /// The key's windows, when the key exists.
+    pub fn limit(&self) -> Option<LimitState> {
+        match self {
+            CheckResult::Invalid => None,
+            CheckResult::Denied { limit, .. } | CheckResult::Admitted { limit, .. } => Some(*limit),
+        }
+    }
+
+    /// Did the check change the state (a counted request), so that it must be persisted?
+    pub fn counted(&self) -> bool {
+        matches!(self, CheckResult::Admitted { counted: true, .. })
+    }
+}
+
+/// How stale the listing's `last_used` may get.
+pub const LAST_USED_PUBLISH_INTERVAL_MS: i64 = 60_000;
+
+impl KeyState {
+    pub fn new(record: KeyRecord, hash: KeyHash) -> Self {
+        KeyState {
+            record,
+            hash,
+            counters: Counters::default(),
+            usage: Usage::default(),
+            last_used_published: None,
+            revision: 1,
+        }
+    }
+
+    /// Runs the checks in order; counts the request only if it passes them all and
+    /// `req.count` is set.
+    pub fn check(&mut self, hash: &KeyHash, req: &Requirement, now: Timestamp) -> CheckResult {
+        if !self.hash.ct_eq(hash) {
+            return CheckResult::Invalid;
+        }
+        let denied = |s: &Self, denial, limit| CheckResult::Denied {
+            denial,
+            record: Box::new(s.record.clone()),
+            limit,
+        };
+        if let Some(d) = decide(&self.record, req, now) {
+            let limit = ratelimit::peek(&self.record.rate_limit, &self.counters, now);
+            return denied(self, d, limit);
+        }
+        let limit = if req.count {
+            match ratelimit::admit(&self.record.rate_limit, &mut self.counters, now) {
+                Ok(limit) => {
+                    self.usage.record(now);
+                    self.record.last_used = Some(now);
+                    limit
+                }
+                Err(limit) => return denied(self, Denial::RateLimited, limit),
+            }
+        } else {
+            ratelimit::peek(&self.record.rate_limit, &self.counters, now)
+        };
+        CheckResult::Admitted {
+            record: Box::new(self.record.clone()),
+            limit,
+            usage: self.usage_view(now),
+            counted: req.count,
+        }
+    }
+
+    /// Applies a manager's patch, if the manager may manage the key as it is now (checked here,
+    /// atomically with the change). Bumps the revision the listing keeps.
+    pub fn update(
+        &mut self,
+        patch: &KeyPatch,
+        manager: &Manager,
+        limits: Option<&TeamLimits>,
+        now: Timestamp,
+    ) -> Result<(), Refusal> {
+        manager.may_manage(&self.record).map_err(Refusal::Denied)?;
+        let mut record = self.record.clone();
+        apply_patch(&mut record, patch, limits, now).map_err(Refusal::Rejected)?;
+        self.record = record;
+        self.revision += 1;
+        Ok(())
+    }
+
+    /// Disables the key for good, if the manager may; `Ok(false)` when it already was.
+    pub fn disable(&mut self, manager: &Manager, now: Timestamp) -> Result<bool, Denial> {
+        manager.may_manage(&self.record)?;
+        let changed = disable(&mut self.record, now);
+        if changed {
+            self.revision += 1;
+        }
+        Ok(changed)
+    }
+
+    pub fn usage_view(&self, now: Timestamp) -> UsageView {
+        let (requests_today, requests_this_month) = self.usage.counts(now);
+        UsageView {
+            requests_today,
+            requests_this_month,
+        }
+    }
+
+    /// Should `last_used` be copied to the listing now? At most once a minute per key, so a busy
+    /// key costs its team object one write a minute, not one per request.
+    pub fn take_last_used_publish(&mut self, now: Timestamp) -> Option<Timestamp> {
+        let used = self.record.last_used?;
+        let due = self
+            .last_used_published
+            .is_none_or(|p| now.millis() - p.millis() >= LAST_USED_PUBLISH_INTERVAL_MS);
+        if due && Some(used) != self.last_used_published {
+            self.last_used_published = Some(now);
+            Some(used)
+        } else {
+            None
+        }
+    }
+}
+
+/// Why a manager's change was not applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The manager may not manage this key.
+    Denied(Denial),
+    /// The patch cannot be applied.
+    Rejected(UpdateError),
+}
+
+/// Why an update cannot be applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateError {
+    /// The key belongs to a service account; its permissions are fixed for life.
+    PermissionsImmutable,
+    Invalid(String),
+    /// The new rate is above the team's ceiling.
+    AboveCeiling(crate::core::limits::AboveCeiling),
+}
+
+impl From<InputError> for UpdateError {
+    fn from(e: InputError) -> Self {
+        UpdateError::Invalid(e.detail)
+    }
+}
+
+/// Applies a validated patch to a key. The rate limit resolves against the key's current
+/// policy, so it happens here, where the current policy is authoritative, and must be within
+/// the team's `limits` when they are given.
+pub fn apply_patch(
+    record: &mut KeyRecord,
+    patch: &KeyPatch,
+    limits: Option<&TeamLimits>,
+    now: Timestamp,
+) -> Result<(), UpdateError> {
+    if patch.permissions.is_some() && record.service_account_id.is_some() {
+        return Err(UpdateError::PermissionsImmutable);
+    }
+    let rate_limit = patch
+        .rate_limit
+        .map(|r| r.resolve(Some(&record.rate_limit)))
+        .transpose()?;
+    if let (Some(policy), Some(limits)) = (&rate_limit, limits) {
+        limits
+            .allows_rate(policy)
+            .map_err(UpdateError::AboveCeiling)?;
+    }
+    if let Some(name) = &patch.name {
+        record.name.clone_from(name);
+    }
+    if let Some(d) = &patch.description {
+        record.description.clone_from(d);
+    }
+    if let Some(p) = &patch.permissions {
+        record.permissions = p.clone();
+    }
+    if let Some(e) = patch.expires_at {
+        record.expires_at = e;
+    }
+    if let Some(r) = rate_limit {
+        record.rate_limit = r;
+    }
+    if let Some(m) = &patch.metadata {
+        record.metadata.clone_from(m);
+    }
+    record.updated_at = now;
+    Ok(())
+}
+
+/// Disables a key for good. Disabling twice changes nothing (and keeps the first time).
+pub fn disable(record: &mut KeyRecord, now: Timestamp) -> bool {
+    if record.disabled_at.is_some() {
+        return false;
+    }
+    record.disabled_at = Some(now);
+    record.updated_at = now;
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::input::RateLimitInput;
+    use crate::core::permission::{Permission, PermissionSet};
+    use crate::core::ratelimit::{Plan, RateLimitPolicy};
+
+    fn at(s: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(s).unwrap()
+    }
+
+    fn perms(list: &[&str]) -> PermissionSet {
+        PermissionSet::new(list.iter().map(|s| Permission::parse(s).unwrap()))
+    }
+
+    fn record(permissions: &[&str]) -> KeyRecord {
+        let mut r = crate::core::model::sample_record("key_1", at("2026-10-01T00:00:00Z"));
+        r.permissions = perms(permissions);
+        r.rate_limit = RateLimitPolicy::build(Plan::Enterprise, Some(2), Some(10)).unwrap();
+        r
+    }
+
+    fn hash(n: u8) -> KeyHash {
+        KeyHash::from_hex(&hex::encode([n; 32])).unwrap()
+    }
+
+    fn need(list: &[&str]) -> Requirement {
+        Requirement {
+            permissions: perms(list).iter().cloned().collect(),
+            count: true,
+            ..Default::default()
+        }
+    }
+
+    const NOW: &str = "2026-10-14T12:00:00Z";
+
+    #[test]
+    fn patches() {
+        let now = at(NOW);
+        let mut rec = record(&["tasks:read"]);
+        let patch = KeyPatch {
+            name: Some("renamed".into()),
+            expires_at: Some(Some(at("2027-01-01T00:00:00Z"))),
+            rate_limit: Some(RateLimitInput {
+                plan: None,
+                per_minute: Some(50),
+                per_hour: None,
+            }),
+            ..Default::default()
+        };
+        apply_patch(&mut rec, &patch, None, now).unwrap();
+        let ceiling = crate::core::limits::TeamLimits {
+            max_per_minute: 40,
+            ..Default::default()
+        };
+        assert!(matches!(
+            apply_patch(&mut rec, &patch, Some(&ceiling), now),
+            Err(UpdateError::AboveCeiling(ref c)) if c.field == "per_minute"
+        ));
+        assert_eq!(rec.name, "renamed");
+        assert_eq!(
+            (rec.rate_limit.per_minute, rec.rate_limit.per_hour),
+            (50, 10)
+        );
+        assert_eq!(rec.updated_at, now);
+        rec.service_account_id = Some("sa_1".into());
+        let perm_patch = KeyPatch {
+            permissions: Some(perms(&["tasks:read"])),
+            ..Default::default()
+        };
+        assert_eq!(
+            apply_patch(&mut rec, &perm_patch, None, now),
+            Err(UpdateError::PermissionsImmutable)
+        );
+    }
+
+    #[test]
+    fn disabling_is_permanent_and_idempotent() {
+        let mut rec = record(&[]);
+        assert!(disable(&mut rec, at("2026-10-14T00:00:00Z")));
+        assert!(!disable(&mut rec, at("2026-10-15T00:00:00Z")));
+        assert_eq!(rec.disabled_at, Some(at("2026-10-14T00:00:00Z")));
+        assert_eq!(rec.status(at(NOW)), crate::core::model::KeyStatus::Disabled);
+    }
+
+    #[test]
+    fn stored_parts_join_back_into_the_same_state() {
+        let mut s = KeyState::new(record(&["tasks:read"]), hash(1));
+        s.check(&hash(1), &need(&["tasks:read"]), at(NOW));
+        s.revision = 4;
+        let joined = KeyState::from_parts(s.record_part(), Some(s.counters_part()));
+        assert_eq!(joined, s);
+    }
+
+    #[test]
+    fn last_used_is_published_at_most_once_a_minute() {
+        let mut s = KeyState::new(record(&[]), hash(1));
+        let t0 = at(NOW);
+        assert_eq!(s.take_last_used_publish(t0), None, "never used");
+        s.record.last_used = Some(t0);
+        assert_eq!(s.take_last_used_publish(t0), Some(t0));
+        s.record.last_used = Some(Timestamp::from_millis(t0.millis() + 30_000));
+        assert_eq!(
+            s.take_last_used_publish(Timestamp::from_millis(t0.millis() + 30_000)),
+            None
+        );
+        let t2 = Timestamp::from_millis(t0.millis() + 60_000);
+        assert!(s.take_last_used_publish(t2).is_some());
+    }
+}

@@ -1,0 +1,107 @@
+//! The edge index in Workers KV: `h:<SHA-256 of the key>` → where the key lives (its id and its
+//! team), and the per-isolate cache of entries already read. Pure: the KV calls are in `edge`.
+
+use crate::core::key::KeyHash;
+
+/// What KV stores under a key's hash: where to find the key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub key_id: String,
+    pub team_id: String,
+}
+
+impl IndexEntry {
+    /// `key_…/team_…`: ids never contain `/`.
+    pub fn encode(&self) -> String {
+        format!("{}/{}", self.key_id, self.team_id)
+    }
+
+    pub fn decode(s: &str) -> Option<Self> {
+        let (key_id, team_id) = s.split_once('/')?;
+        Some(IndexEntry {
+            key_id: key_id.to_owned(),
+            team_id: team_id.to_owned(),
+        })
+    }
+}
+
+/// Index entries this isolate has already read, so a warm isolate verifies a key with no KV read.
+///
+/// Safe to cache without expiry: a key's hash and id never change for the key's life, ids are
+/// never reused, and every entry found is confirmed by the key's object, so a deleted key's
+/// cached entry leads to an empty object that answers `invalid_key`. Misses are never cached (a
+/// key created a moment ago must verify). Bounded: when full, it starts over.
+pub struct IndexCache {
+    map: std::collections::HashMap<KeyHash, IndexEntry>,
+    capacity: usize,
+}
+
+impl IndexCache {
+    pub fn new(capacity: usize) -> Self {
+        IndexCache {
+            map: std::collections::HashMap::new(),
+            capacity,
+        }
+    }
+
+    pub fn get(&self, hash: &KeyHash) -> Option<&IndexEntry> {
+        self.map.get(hash)
+    }
+
+    pub fn insert(&mut self, hash: KeyHash, entry: IndexEntry) {
+        if self.map.len() >= self.capacity {
+            self.map.clear();
+        }
+        self.map.insert(hash, entry);
+    }
+
+    pub fn remove(&mut self, hash: &KeyHash) {
+        self.map.remove(hash);
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// The KV name of a key's index entry.
+pub fn index_name(hash: &KeyHash) -> String {
+    format!("h:{}", hash.to_hex())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_entry_round_trip() {
+        let e = IndexEntry {
+            key_id: "key_a".into(),
+            team_id: "team_b".into(),
+        };
+        assert_eq!(IndexEntry::decode(&e.encode()), Some(e));
+        assert_eq!(IndexEntry::decode("garbage"), None);
+    }
+
+    #[test]
+    fn index_cache_is_bounded() {
+        let mut c = IndexCache::new(2);
+        let h = |n: u8| KeyHash::from_hex(&hex::encode([n; 32])).unwrap();
+        let e = |n: u8| IndexEntry {
+            key_id: format!("key_{n}"),
+            team_id: "team_1".into(),
+        };
+        c.insert(h(1), e(1));
+        c.insert(h(2), e(2));
+        assert_eq!(c.get(&h(1)), Some(&e(1)));
+        c.insert(h(3), e(3));
+        assert_eq!(c.len(), 1, "full: it started over");
+        assert_eq!(c.get(&h(3)), Some(&e(3)));
+        c.remove(&h(3));
+        assert!(c.is_empty());
+    }
+}
