@@ -18,63 +18,10 @@ use super::limits::{within_permission_cap, AboveCeiling, Counted, LimitReached, 
 use super::model::{AccountRecord, KeyRecord, Project, Role, ServiceAccount, Team};
 use super::page::{ListQuery, Page};
 use super::permission::{Permission, PermissionSet};
-use super::store::{StoreError, StoreResult};
+use super::store::StoreError;
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
-
-/// The kinds of named objects (names are unique per kind within a team).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Named {
-    Project,
-    Role,
-    ServiceAccount,
-}
-
-/// The storage a team's rules run on. Every call answers at once (no waiting), which is what
-/// keeps each rule atomic.
-pub trait TeamStore {
-    fn team(&self) -> StoreResult<Option<Team>>;
-    fn insert_team(&self, team: &Team) -> StoreResult<()>;
-    fn update_team(&self, team: &Team) -> StoreResult<()>;
-    /// Removes the team and everything in it.
-    fn destroy(&self) -> StoreResult<()>;
-    fn count(&self, what: Counted) -> StoreResult<u64>;
-    fn name_taken(&self, kind: Named, name: &str, except_id: &str) -> StoreResult<bool>;
-
-    fn key(&self, id: &str) -> StoreResult<Option<KeyRecord>>;
-    fn insert_key(&self, record: &KeyRecord) -> StoreResult<()>;
-    /// Replaces the listing's copy, unless it holds `revision` or a newer one.
-    fn put_key(&self, record: &KeyRecord, revision: u64) -> StoreResult<()>;
-    /// Replaces the listing's copy whatever its revision (for `last_used`).
-    fn touch_key(&self, record: &KeyRecord) -> StoreResult<()>;
-    fn remove_key(&self, id: &str) -> StoreResult<()>;
-    fn list_keys(&self, query: &ListQuery) -> StoreResult<Page<KeyRecord>>;
-    fn project_has_keys(&self, project_id: &str) -> StoreResult<bool>;
-
-    fn project(&self, id: &str) -> StoreResult<Option<Project>>;
-    fn insert_project(&self, project: &Project) -> StoreResult<()>;
-    fn delete_project(&self, id: &str) -> StoreResult<()>;
-    fn list_projects(&self, query: &ListQuery) -> StoreResult<Page<Project>>;
-
-    fn role(&self, id: &str) -> StoreResult<Option<Role>>;
-    fn role_by_name(&self, name: &str) -> StoreResult<Option<Role>>;
-    fn insert_role(&self, role: &Role) -> StoreResult<()>;
-    fn update_role(&self, role: &Role) -> StoreResult<()>;
-    fn delete_role(&self, id: &str) -> StoreResult<()>;
-    fn list_roles(&self, query: &ListQuery) -> StoreResult<Page<Role>>;
-    /// The accounts that have this role.
-    fn accounts_with_role(&self, role_id: &str) -> StoreResult<Vec<String>>;
-
-    fn account(&self, id: &str) -> StoreResult<Option<AccountRecord>>;
-    fn insert_account(&self, account: &AccountRecord) -> StoreResult<()>;
-    fn update_account(&self, account: &AccountRecord) -> StoreResult<()>;
-    /// Removes the account and its role assignments.
-    fn delete_account(&self, id: &str) -> StoreResult<()>;
-    fn list_accounts(&self, query: &ListQuery) -> StoreResult<Page<AccountRecord>>;
-    /// The account's role ids, in the order they were given.
-    fn account_role_ids(&self, account_id: &str) -> StoreResult<Vec<String>>;
-    fn set_account_roles(&self, account_id: &str, role_ids: &[String]) -> StoreResult<()>;
-}
+pub use store::{Named, TeamStore};
 
 /// Why an object is "in use" and cannot be deleted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -449,6 +396,8 @@ pub fn delete_account(s: &impl TeamStore, id: &str) -> TeamResult<()> {
     found(s.account(id)?)?;
     Ok(s.delete_account(id)?)
 }
+
+mod store;
 
 #[cfg(test)]
 pub mod memory;

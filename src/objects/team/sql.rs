@@ -1,77 +1,13 @@
-//! The team object: one per team. It parses a call, runs it through the core's rules
-//! (`storage::team_protocol::team_dispatch` → `core::team`) on its SQLite tables, and answers.
-//! This file is only the SQLite side of [`TeamStore`]: every `if` here is about storage.
-//!
-//! SQLite calls are synchronous, so a rule runs from its first read to its last write with no
-//! `await` in between: atomic, since the object runs one event at a time. Records are stored as
-//! JSON bodies beside the columns that queries filter on.
+//! The team's SQLite tables as a `core::team::TeamStore`. Every call runs synchronously.
 
 use crate::core::limits::Counted;
 use crate::core::model::{AccountRecord, KeyRecord, Project, Role, Team};
 use crate::core::page::{encode_cursor, ListQuery, Page};
 use crate::core::store::{StoreError, StoreResult};
 use crate::core::team::{Named, TeamStore};
-use crate::storage::team_protocol::{team_dispatch, TeamCall};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use std::cell::Cell;
-use worker::{
-    durable_object, DurableObject, Env, Request, Response, Result, SqlStorage,
-    SqlStorageValue as V, State,
-};
-
-/// Pages run newest first on `seq` (the primary key); filtered listings have an index that ends
-/// in `seq`, so a page deep in a listing costs what the first page costs.
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS team (id TEXT PRIMARY KEY, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS keys (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
-  environment TEXT NOT NULL, project_id TEXT, revision INTEGER NOT NULL DEFAULT 1,
-  body TEXT NOT NULL);
-DROP INDEX IF EXISTS keys_project;
-CREATE INDEX IF NOT EXISTS keys_project_seq ON keys (project_id, seq);
-CREATE INDEX IF NOT EXISTS keys_environment_seq ON keys (environment, seq);
-CREATE INDEX IF NOT EXISTS keys_project_environment_seq ON keys (project_id, environment, seq);
-CREATE TABLE IF NOT EXISTS projects (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, name TEXT NOT NULL UNIQUE,
-  body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS roles (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, name TEXT NOT NULL UNIQUE,
-  body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS service_accounts (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, name TEXT NOT NULL UNIQUE,
-  body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS account_roles (
-  account_id TEXT NOT NULL, role_id TEXT NOT NULL, position INTEGER NOT NULL,
-  PRIMARY KEY (account_id, role_id));
-CREATE INDEX IF NOT EXISTS account_roles_role ON account_roles (role_id);
-";
-
-#[durable_object]
-pub struct TeamObject {
-    state: State,
-    schema_ready: Cell<bool>,
-}
-
-impl DurableObject for TeamObject {
-    fn new(state: State, _env: Env) -> Self {
-        TeamObject {
-            state,
-            schema_ready: Cell::new(false),
-        }
-    }
-
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let call: TeamCall = req.json().await?;
-        let db = Sql(self.state.storage().sql());
-        if !self.schema_ready.get() {
-            db.0.exec(SCHEMA, None)?;
-            self.schema_ready.set(true);
-        }
-        let answer = team_dispatch(&db, call).map_err(|e| worker::Error::RustError(e.0))?;
-        Response::ok(answer)
-    }
-}
+use worker::{SqlStorage, SqlStorageValue as V};
 
 #[derive(Deserialize)]
 struct BodyRow {
@@ -114,7 +50,7 @@ fn table(kind: Named) -> &'static str {
 }
 
 /// The team's tables.
-struct Sql(SqlStorage);
+pub(super) struct Sql(pub(super) SqlStorage);
 
 impl Sql {
     fn exec(&self, q: &str, binds: Vec<V>) -> StoreResult<()> {
