@@ -12,6 +12,7 @@
 //!    team-wide actions are not for it — `project_mismatch`;
 //! 5. its windows have room — the 429. Only a request that passes all of them is counted.
 
+use super::ids::ProjectId;
 use super::key::Environment;
 use super::model::KeyRecord;
 use super::permission::{Permission, PermissionSet};
@@ -38,7 +39,7 @@ pub struct Requirement {
 /// check needs to see it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Target {
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
     pub environment: Environment,
     /// Everything it holds: managing it needs all of it (no managing a stronger key).
     pub permissions: Vec<Permission>,
@@ -53,7 +54,7 @@ pub enum Scope {
     #[default]
     Any,
     /// One project: `/v1/verify` for a project, creating a key in a named project.
-    Project(String),
+    Project(ProjectId),
     /// Every project: writes to team-wide objects (projects, roles, service accounts, …) and
     /// creating an unscoped key. Only an unscoped key may.
     TeamWide,
@@ -63,7 +64,7 @@ pub enum Scope {
 pub fn reaches(own: Option<&str>, scope: &Scope) -> bool {
     match (own, scope) {
         (None, _) | (_, Scope::Any) => true,
-        (Some(own), Scope::Project(p)) => own == p,
+        (Some(own), Scope::Project(p)) => own == p.as_str(),
         (Some(_), Scope::TeamWide) => false,
     }
 }
@@ -81,7 +82,7 @@ pub enum ProjectChoice {
     Absent,
     /// Explicitly every project.
     Unscoped,
-    Project(String),
+    Project(ProjectId),
 }
 
 impl ProjectChoice {
@@ -97,9 +98,9 @@ impl ProjectChoice {
 
     /// The new key's project: absent means the caller's own (so a scoped key's keys, service
     /// account keys included, stay in its project).
-    pub fn resolve(self, caller: Option<&str>) -> Option<String> {
+    pub fn resolve(self, caller: Option<&ProjectId>) -> Option<ProjectId> {
         match self {
-            ProjectChoice::Absent => caller.map(str::to_owned),
+            ProjectChoice::Absent => caller.cloned(),
             ProjectChoice::Unscoped => None,
             ProjectChoice::Project(p) => Some(p),
         }
@@ -110,17 +111,17 @@ impl ProjectChoice {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ListingFilter {
     /// Only keys of this project (`None`: no project filter).
-    Project(Option<String>),
+    Project(Option<ProjectId>),
     /// The caller asked for a project it cannot see: an empty page.
     Nothing,
 }
 
 /// The project filter of a key listing, given the caller's project and the one asked for.
-pub fn listing_filter(own: Option<&str>, asked: Option<&str>) -> ListingFilter {
+pub fn listing_filter(own: Option<&ProjectId>, asked: Option<&ProjectId>) -> ListingFilter {
     match (own, asked) {
-        (None, asked) => ListingFilter::Project(asked.map(str::to_owned)),
+        (None, asked) => ListingFilter::Project(asked.cloned()),
         (Some(own), Some(asked)) if own != asked => ListingFilter::Nothing,
-        (Some(own), _) => ListingFilter::Project(Some(own.to_owned())),
+        (Some(own), _) => ListingFilter::Project(Some(own.clone())),
     }
 }
 
@@ -198,7 +199,7 @@ pub struct Manager {
     pub environment: Environment,
     /// The manager's project (`None`: every project).
     #[serde(default)]
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
 }
 
 impl Manager {
@@ -456,22 +457,22 @@ mod tests {
         );
         // Creating: absent is the caller's project; null and other projects are refused to it.
         assert_eq!(
-            ProjectChoice::Absent.resolve(Some("proj_a")),
+            ProjectChoice::Absent.resolve(Some(&"proj_a".into())),
             Some("proj_a".into())
         );
         assert_eq!(ProjectChoice::Absent.resolve(None), None);
         assert_eq!(ProjectChoice::Unscoped.scope(), Scope::TeamWide);
         // Listing.
         assert_eq!(
-            listing_filter(Some("proj_a"), None),
+            listing_filter(Some(&"proj_a".into()), None),
             ListingFilter::Project(Some("proj_a".into()))
         );
         assert_eq!(
-            listing_filter(Some("proj_a"), Some("proj_b")),
+            listing_filter(Some(&"proj_a".into()), Some(&"proj_b".into())),
             ListingFilter::Nothing
         );
         assert_eq!(
-            listing_filter(None, Some("proj_b")),
+            listing_filter(None, Some(&"proj_b".into())),
             ListingFilter::Project(Some("proj_b".into()))
         );
         assert_eq!(listing_filter(None, None), ListingFilter::Project(None));
@@ -727,10 +728,10 @@ mod tests {
             let write = Permission::parse("api_keys:write").unwrap();
             let admin = perms(&["admin:*"]);
             let now = at(NOW);
-            let mut keys: Vec<(KeyState, Option<String>)> = Vec::new();
+            let mut keys: Vec<(KeyState, Option<ProjectId>)> = Vec::new();
             for (i, r) in roots.iter().enumerate() {
                 let mut rec = record_with(admin.clone());
-                rec.project_id = PROJECTS[*r].map(str::to_owned);
+                rec.project_id = PROJECTS[*r].map(ProjectId::from);
                 // The project a key must stay in: its root's (None: unconfined).
                 let confined = rec.project_id.clone();
                 keys.push((KeyState::new(rec, hash(i as u8)), confined));
@@ -742,13 +743,13 @@ mod tests {
                         let choice = match choice {
                             0 => ProjectChoice::Absent,
                             1 => ProjectChoice::Unscoped,
-                            n => ProjectChoice::Project(format!("proj_{}", if n == 2 { "a" } else { "b" })),
+                            n => ProjectChoice::Project(if n == 2 { "proj_a" } else { "proj_b" }.into()),
                         };
                         let req = create_requirement(&write, &admin, None, &choice);
                         let h = hash(actor as u8);
                         if keys[actor].0.check(&h, &req, now).denial().is_none() {
                             let own = keys[actor].0.record.project_id.clone();
-                            let project = choice.resolve(own.as_deref());
+                            let project = choice.resolve(own.as_ref());
                             let confined = keys[actor].1.clone();
                             if confined.is_some() {
                                 proptest::prop_assert_eq!(&project, &confined);

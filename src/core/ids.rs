@@ -42,6 +42,93 @@ pub fn is_id(kind: IdKind, s: &str) -> bool {
         .is_some_and(|rest| rest.len() == ID_RANDOM_LEN && rest.bytes().all(base62::is_base62))
 }
 
+/// An id type: what [`crate::core::input`] parses an id field into.
+pub trait TypedId: Sized {
+    const KIND: IdKind;
+    fn parse(s: &str) -> Option<Self>;
+}
+
+macro_rules! id_types {
+    ($($(#[$doc:meta])* $name:ident = $kind:ident;)*) => {$(
+        $(#[$doc])*
+        ///
+        /// Made by [`Self::generate`] or [`Self::parse`] (which checks the prefix and the
+        /// shape), so a value of this type is an id of this kind: nothing checks it again, and
+        /// ids of two kinds cannot be swapped. Stored and sent as the plain string.
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn generate(rng: &mut impl Random) -> Self {
+                $name(new_id(IdKind::$kind, rng))
+            }
+
+            /// `None` unless `s` has this kind's prefix and shape.
+            pub fn parse(s: &str) -> Option<Self> {
+                is_id(IdKind::$kind, s).then(|| $name(s.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TypedId for $name {
+            const KIND: IdKind = IdKind::$kind;
+            fn parse(s: &str) -> Option<Self> {
+                $name::parse(s)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        #[cfg(test)]
+        impl From<&str> for $name {
+            /// Tests name objects `key_1`, `team_1`, …: readable, and never parsed.
+            fn from(s: &str) -> Self {
+                $name(s.to_owned())
+            }
+        }
+    )*};
+}
+
+id_types! {
+    /// A team's id (`team_…`).
+    TeamId = Team;
+    /// An API key's id (`key_…`), never the key itself.
+    KeyId = Key;
+    /// A project's id (`proj_…`).
+    ProjectId = Project;
+    /// A role's id (`role_…`).
+    RoleId = Role;
+    /// A service account's id (`sa_…`).
+    ServiceAccountId = ServiceAccount;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +143,15 @@ mod tests {
         assert!(!is_id(IdKind::Team, &id));
         assert!(!is_id(IdKind::Key, "key_short"));
         assert!(!is_id(IdKind::Key, "key_0123456789abcdefghi!"));
+    }
+
+    #[test]
+    fn typed_ids_parse_only_their_kind() {
+        let mut rng = FixedRandom((0..200).collect(), 0);
+        let key = KeyId::generate(&mut rng);
+        assert_eq!(KeyId::parse(key.as_str()), Some(key.clone()));
+        assert_eq!(TeamId::parse(key.as_str()), None);
+        assert_eq!(KeyId::parse("key_short"), None);
+        assert_eq!(serde_json::to_string(&key).unwrap(), format!("\"{key}\""));
     }
 }

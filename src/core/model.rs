@@ -3,6 +3,7 @@
 //! Records are what storage holds; views are what responses carry. A key's view never holds its
 //! hash or its plaintext: only [`CreatedKeyView`] carries the plaintext, once.
 
+use super::ids::{KeyId, ProjectId, RoleId, ServiceAccountId, TeamId};
 use super::key::Environment;
 use super::permission::PermissionSet;
 use super::ratelimit::RateLimitPolicy;
@@ -12,7 +13,7 @@ use serde_json::{Map, Value};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Team {
-    pub id: String,
+    pub id: TeamId,
     pub name: String,
     pub created_at: Timestamp,
     /// Teams stored before limits existed have the defaults.
@@ -32,8 +33,8 @@ pub enum KeyStatus {
 /// copy; its team object holds a copy for listings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KeyRecord {
-    pub id: String,
-    pub team_id: String,
+    pub id: KeyId,
+    pub team_id: TeamId,
     pub name: String,
     pub description: Option<String>,
     /// The first twelve characters of the key, for identification.
@@ -43,8 +44,8 @@ pub struct KeyRecord {
     /// Names of the service account's roles the permissions were taken from, at creation.
     pub roles: Vec<String>,
     pub rate_limit: RateLimitPolicy,
-    pub project_id: Option<String>,
-    pub service_account_id: Option<String>,
+    pub project_id: Option<ProjectId>,
+    pub service_account_id: Option<ServiceAccountId>,
     pub metadata: Option<Map<String, Value>>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -128,14 +129,14 @@ pub struct UsageView {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Project {
-    pub id: String,
+    pub id: ProjectId,
     pub name: String,
     pub created_at: Timestamp,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Role {
-    pub id: String,
+    pub id: RoleId,
     pub name: String,
     pub permissions: PermissionSet,
     pub created_at: Timestamp,
@@ -146,7 +147,7 @@ pub struct Role {
 /// through; they are resolved to names when it is read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccountRecord {
-    pub id: String,
+    pub id: ServiceAccountId,
     pub name: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -176,7 +177,7 @@ impl AccountRecord {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ServiceAccount {
-    pub id: String,
+    pub id: ServiceAccountId,
     pub name: String,
     /// Role names.
     pub roles: Vec<String>,

@@ -1,6 +1,7 @@
 //! Pages of a listing: the query (`limit`, `cursor`, filters) and opaque cursors. Every list
 //! endpoint answers `{"data", "has_more", "next_cursor"}`, newest first.
 
+use super::ids::ProjectId;
 use super::input::{truncate, InputError, InputErrorKind};
 use super::key::Environment;
 use serde::{Deserialize, Serialize};
@@ -24,7 +25,7 @@ pub struct ListQuery {
     /// Opaque to clients: the position after which the next page starts.
     pub cursor: Option<i64>,
     pub environment: Option<Environment>,
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
 }
 
 /// Parses `limit`, `cursor`, and the filters named in `filters` out of decoded query pairs.
@@ -59,13 +60,9 @@ pub fn parse_list_query(pairs: &[(String, String)], filters: &[&str]) -> Result<
                 })?);
             }
             "project_id" if filters.contains(&"project_id") => {
-                if !crate::core::ids::is_id(crate::core::ids::IdKind::Project, v) {
-                    return Err(InputError::invalid(
-                        "project_id",
-                        "must be an id starting with `proj_`",
-                    ));
-                }
-                q.project_id = Some(v.clone());
+                q.project_id = Some(ProjectId::parse(v).ok_or_else(|| {
+                    InputError::invalid("project_id", "must be an id starting with `proj_`")
+                })?);
             }
             other => {
                 return Err(InputError {

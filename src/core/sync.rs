@@ -8,6 +8,7 @@
 //! and retries until both hold. Revocation never waits for them: a stale index entry leads to an
 //! object that answers `invalid_key`, and a stale listing row only misreports.
 
+use super::ids::{KeyId, TeamId};
 use super::key::KeyHash;
 use serde::{Deserialize, Serialize};
 
@@ -25,8 +26,8 @@ pub enum Pending {
     Relist,
     /// The key is gone: its index entry and its listing row must be removed.
     Remove {
-        team_id: String,
-        key_id: String,
+        team_id: TeamId,
+        key_id: KeyId,
         hash: KeyHash,
     },
 }

@@ -14,6 +14,7 @@
 //! - names are unique per kind; projects with keys and roles given to accounts are "in use";
 //! - the team's count limits and rate ceiling ([`super::limits`]).
 
+use super::ids::RoleId;
 use super::limits::{within_permission_cap, AboveCeiling, Counted, LimitReached, LimitsPatch};
 use super::model::{AccountRecord, KeyRecord, Project, Role, ServiceAccount, Team};
 use super::page::{ListQuery, Page};
@@ -268,7 +269,7 @@ pub fn update_role(
             let union = PermissionSet::union(
                 others
                     .iter()
-                    .filter(|r| r.id != id)
+                    .filter(|r| r.id.as_str() != id)
                     .map(|r| &r.permissions)
                     .chain([&p]),
             );
@@ -333,7 +334,7 @@ fn granted_roles(
     Ok(roles)
 }
 
-fn role_ids(roles: &[Role]) -> Vec<String> {
+fn role_ids(roles: &[Role]) -> Vec<RoleId> {
     roles.iter().map(|r| r.id.clone()).collect()
 }
 

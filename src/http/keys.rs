@@ -5,14 +5,14 @@
 //! if any step fails, the earlier ones are undone, so no half-made key can ever verify.
 
 use super::auth::{authorize, confirm, needs, present, Presented};
-use super::ctx::{json, no_content, query_pairs, read_body, ApiResult, Ctx};
+use super::ctx::{internal, json, no_content, query_pairs, read_body, ApiResult, Ctx};
 use super::org::{ask, page};
 use super::problem::ApiError;
 use crate::core::access::{
     create_requirement, listing_filter, management_requirement, sees, Denial, ListingFilter,
     Manager,
 };
-use crate::core::ids::{is_id, new_id, IdKind};
+use crate::core::ids::{KeyId, TeamId};
 use crate::core::input::{parse_key_patch, parse_new_key, InputError, InputErrorKind, KeyPatch};
 use crate::core::key::{KeyHash, PlainKey};
 use crate::core::key_state::UpdateError;
@@ -73,11 +73,11 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
     };
     let caller = confirm(ctx, &p, requirement).await?;
     let input = input?;
-    let project_id = input.project.resolve(caller.record.project_id.as_deref());
+    let project_id = input.project.resolve(caller.record.project_id.as_ref());
     let environment = input.environment.unwrap_or(caller.record.environment);
     let plain = PlainKey::generate(&ctx.config.key_prefix, environment, &mut OsRandom);
     let record = KeyRecord {
-        id: new_id(IdKind::Key, &mut OsRandom),
+        id: KeyId::generate(&mut OsRandom),
         team_id: caller.record.team_id.clone(),
         name: input.name,
         description: input.description,
@@ -112,10 +112,7 @@ pub async fn list(ctx: &Ctx, req: &Request) -> ApiResult {
     let caller = confirm(ctx, &p, needs(&[perm::API_KEYS_READ])).await?;
     let mut query = query?;
     // A scoped key lists its project's keys only.
-    match listing_filter(
-        caller.record.project_id.as_deref(),
-        query.project_id.as_deref(),
-    ) {
+    match listing_filter(caller.record.project_id.as_ref(), query.project_id.as_ref()) {
         ListingFilter::Project(p) => query.project_id = p,
         ListingFilter::Nothing => {
             return page::<KeyRecord>(Page {
@@ -135,14 +132,14 @@ pub async fn list(ctx: &Ctx, req: &Request) -> ApiResult {
 /// team's key is as invisible as one that never existed).
 async fn load(
     ctx: &Ctx,
-    team_id: &str,
+    team_id: &TeamId,
     id: &str,
 ) -> Result<Option<(KeyRecord, UsageView)>, ApiError> {
-    if !is_id(IdKind::Key, id) {
+    let Some(id) = KeyId::parse(id) else {
         return Ok(None);
-    }
-    Ok(match ctx.stores.key(id, &KeyCall::Get).await? {
-        KeyReply::Key { record, usage, .. } if record.team_id == team_id => Some((*record, usage)),
+    };
+    Ok(match ctx.stores.key(&id, &KeyCall::Get).await? {
+        KeyReply::Key { record, usage, .. } if &record.team_id == team_id => Some((*record, usage)),
         _ => None,
     })
 }
@@ -207,7 +204,7 @@ async fn manage(
 /// Sends a change to the key's object and answers what it did. Once the object has applied it,
 /// the change is in force and the answer is a success, even if the listing could not follow yet
 /// (the key object's outbox retries that).
-async fn change(ctx: &Ctx, id: &str, call: &KeyCall) -> ApiResult {
+async fn change(ctx: &Ctx, id: &KeyId, call: &KeyCall) -> ApiResult {
     let (reply, follow_up) = service::change_key(&ctx.stores, id, call).await?;
     if let Some(e) = follow_up {
         console_error!("relisting {id} failed (its object retries): {}", e.0);
@@ -235,11 +232,16 @@ async fn change(ctx: &Ctx, id: &str, call: &KeyCall) -> ApiResult {
         KeyReply::Rejected {
             error: UpdateError::AboveCeiling(c),
         } => Err(ApiError::rate_limit_ceiling(&c)),
-        _ => Err(key_not_found(id)),
+        // Deleted since it was loaded.
+        KeyReply::NotFound => Err(key_not_found(id)),
+        other => Err(internal(
+            "key object",
+            format!("unexpected reply {other:?}"),
+        )),
     }
 }
 
-async fn team_limits(ctx: &Ctx, team_id: &str) -> Result<TeamLimits, ApiError> {
+async fn team_limits(ctx: &Ctx, team_id: &TeamId) -> Result<TeamLimits, ApiError> {
     Ok(ask(ctx, team_id, GetTeam {}, "team", team_id).await?.limits)
 }
 
@@ -263,19 +265,19 @@ pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
         manager,
         limits,
     };
-    change(ctx, id, &call).await
+    change(ctx, &target.id, &call).await
 }
 
 pub async fn disable(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let p = present(ctx, req).await?;
-    let (_, manager) = manage(ctx, &p, id, None).await?;
-    change(ctx, id, &KeyCall::Disable { manager }).await
+    let (target, manager) = manage(ctx, &p, id, None).await?;
+    change(ctx, &target.id, &KeyCall::Disable { manager }).await
 }
 
 pub async fn delete(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let p = present(ctx, req).await?;
     let (target, manager) = manage(ctx, &p, id, None).await?;
-    match service::revoke_key(&ctx.stores, &target.team_id, id, manager).await? {
+    match service::revoke_key(&ctx.stores, &target.team_id, &target.id, manager).await? {
         Revoked::Done { follow_up } => {
             for e in follow_up {
                 // Revoked all the same: a stale index entry leads to an empty object, which

@@ -4,7 +4,7 @@
 use super::auth::{authorize, authorize_team_write, confirm, needs_team_wide, present};
 use super::ctx::{json, no_content, query_pairs, read_body, ApiResult, Ctx};
 use super::problem::ApiError;
-use crate::core::ids::{is_id, new_id, IdKind};
+use crate::core::ids::{ProjectId, RoleId, ServiceAccountId, TeamId, TypedId};
 use crate::core::input::{
     parse_named, parse_new_role, parse_new_service_account, parse_role_patch,
     parse_service_account_patch,
@@ -41,7 +41,7 @@ pub fn page<T: Serialize>(p: Page<T>) -> ApiResult {
 /// `id` the one asked for).
 pub async fn ask<Q: TeamRequest>(
     ctx: &Ctx,
-    team_id: &str,
+    team_id: &TeamId,
     q: Q,
     what: &str,
     id: &str,
@@ -52,17 +52,10 @@ pub async fn ask<Q: TeamRequest>(
         .map_err(|r| ApiError::refused(r, what, id))
 }
 
-/// `id` if it could be an id of this kind; anything else is answered `404` without a lookup.
-fn known(kind: IdKind, what: &str, id: &str) -> Result<String, ApiError> {
-    if is_id(kind, id) {
-        Ok(id.to_owned())
-    } else {
-        Err(ApiError::refused(
-            crate::core::team::TeamRefusal::NotFound,
-            what,
-            id,
-        ))
-    }
+/// The path's id as a `T`; anything that cannot be one is answered `404` without a lookup.
+pub fn known<T: TypedId>(what: &str, id: &str) -> Result<T, ApiError> {
+    T::parse(id)
+        .ok_or_else(|| ApiError::refused(crate::core::team::TeamRefusal::NotFound, what, id))
 }
 
 fn list_query(req: &Request) -> Result<ListQuery, ApiError> {
@@ -80,7 +73,7 @@ pub async fn create_project(ctx: &Ctx, req: &mut Request) -> ApiResult {
     let caller = authorize_team_write(ctx, req, perm::PROJECTS_WRITE).await?;
     let name = parse_named(body.json()?).map_err(ApiError::input)?;
     let project = Project {
-        id: new_id(IdKind::Project, &mut OsRandom),
+        id: ProjectId::generate(&mut OsRandom),
         name,
         created_at: ctx.now,
     };
@@ -108,7 +101,7 @@ pub async fn list_projects(ctx: &Ctx, req: &Request) -> ApiResult {
 
 pub async fn get_project(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize(ctx, req, perm::PROJECTS_READ).await?;
-    let id = known(IdKind::Project, PROJECT, id)?;
+    let id = known::<ProjectId>(PROJECT, id)?;
     let team = &caller.record.team_id;
     json(
         200,
@@ -118,7 +111,7 @@ pub async fn get_project(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
 
 pub async fn delete_project(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize_team_write(ctx, req, perm::PROJECTS_WRITE).await?;
-    let id = known(IdKind::Project, PROJECT, id)?;
+    let id = known::<ProjectId>(PROJECT, id)?;
     let team = &caller.record.team_id;
     ask(ctx, team, DeleteProject { id: id.clone() }, PROJECT, &id).await?;
     no_content()
@@ -142,7 +135,7 @@ pub async fn create_role(ctx: &Ctx, req: &mut Request) -> ApiResult {
     let caller = confirm(ctx, &p, requirement).await?;
     let input = input?;
     let role = Role {
-        id: new_id(IdKind::Role, &mut OsRandom),
+        id: RoleId::generate(&mut OsRandom),
         name: input.name,
         permissions: input.permissions,
         created_at: ctx.now,
@@ -162,7 +155,7 @@ pub async fn list_roles(ctx: &Ctx, req: &Request) -> ApiResult {
 
 pub async fn get_role(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize(ctx, req, perm::ROLES_READ).await?;
-    let id = known(IdKind::Role, ROLE, id)?;
+    let id = known::<RoleId>(ROLE, id)?;
     json(
         200,
         &ask(
@@ -188,7 +181,7 @@ pub async fn update_role(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
     }
     let caller = confirm(ctx, &p, requirement).await?;
     let input = input?;
-    let id = known(IdKind::Role, ROLE, id)?;
+    let id = known::<RoleId>(ROLE, id)?;
     let q = UpdateRole {
         id: id.clone(),
         name: input.name,
@@ -200,7 +193,7 @@ pub async fn update_role(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
 
 pub async fn delete_role(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize_team_write(ctx, req, perm::ROLES_WRITE).await?;
-    let id = known(IdKind::Role, ROLE, id)?;
+    let id = known::<RoleId>(ROLE, id)?;
     ask(
         ctx,
         &caller.record.team_id,
@@ -219,7 +212,7 @@ pub async fn create_account(ctx: &Ctx, req: &mut Request) -> ApiResult {
     let caller = authorize_team_write(ctx, req, perm::SERVICE_ACCOUNTS_WRITE).await?;
     let input = parse_new_service_account(body.json()?).map_err(ApiError::input)?;
     let account = ServiceAccount {
-        id: new_id(IdKind::ServiceAccount, &mut OsRandom),
+        id: ServiceAccountId::generate(&mut OsRandom),
         name: input.name,
         roles: input.roles,
         created_at: ctx.now,
@@ -252,7 +245,7 @@ pub async fn list_accounts(ctx: &Ctx, req: &Request) -> ApiResult {
 
 pub async fn get_account(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize(ctx, req, perm::SERVICE_ACCOUNTS_READ).await?;
-    let id = known(IdKind::ServiceAccount, ACCOUNT, id)?;
+    let id = known::<ServiceAccountId>(ACCOUNT, id)?;
     let q = GetServiceAccount { id: id.clone() };
     json(
         200,
@@ -264,7 +257,7 @@ pub async fn update_account(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult
     let body = read_body(req).await?;
     let caller = authorize_team_write(ctx, req, perm::SERVICE_ACCOUNTS_WRITE).await?;
     let input = parse_service_account_patch(body.json()?).map_err(ApiError::input)?;
-    let id = known(IdKind::ServiceAccount, ACCOUNT, id)?;
+    let id = known::<ServiceAccountId>(ACCOUNT, id)?;
     let q = UpdateServiceAccount {
         id: id.clone(),
         name: input.name,
@@ -280,7 +273,7 @@ pub async fn update_account(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult
 
 pub async fn delete_account(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize_team_write(ctx, req, perm::SERVICE_ACCOUNTS_WRITE).await?;
-    let id = known(IdKind::ServiceAccount, ACCOUNT, id)?;
+    let id = known::<ServiceAccountId>(ACCOUNT, id)?;
     let q = DeleteServiceAccount { id: id.clone() };
     ask(ctx, &caller.record.team_id, q, ACCOUNT, &id).await?;
     no_content()

@@ -4,8 +4,9 @@ use super::auth::operator;
 use super::ctx::{json, read_body, ApiResult, Ctx};
 use super::keys::issue_key;
 use super::org::ask;
+use super::org::known;
 use super::problem::ApiError;
-use crate::core::ids::{is_id, new_id, IdKind};
+use crate::core::ids::{KeyId, TeamId};
 use crate::core::input::{parse_new_team, parse_team_patch};
 use crate::core::key::{Environment, PlainKey};
 use crate::core::limits::TeamLimits;
@@ -28,7 +29,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
     operator(ctx, req)?;
     let input = parse_new_team(body.json()?).map_err(ApiError::input)?;
     let team = Team {
-        id: new_id(IdKind::Team, &mut OsRandom),
+        id: TeamId::generate(&mut OsRandom),
         name: input.name,
         created_at: ctx.now,
         limits: input.limits.apply(TeamLimits::default()),
@@ -37,7 +38,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
     let admin = PermissionSet::new([Permission::new_static("admin:*")]);
     let plain = PlainKey::generate(&ctx.config.key_prefix, Environment::Live, &mut OsRandom);
     let record = KeyRecord {
-        id: new_id(IdKind::Key, &mut OsRandom),
+        id: KeyId::generate(&mut OsRandom),
         team_id: team.id.clone(),
         name: "Admin key".into(),
         description: Some("The team's first key, made with the team.".into()),
@@ -77,16 +78,10 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
     )
 }
 
-fn team_not_found() -> ApiError {
-    ApiError::not_found("no such team")
-}
-
 pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     operator(ctx, req)?;
-    if !is_id(IdKind::Team, id) {
-        return Err(team_not_found());
-    }
-    json(200, &ask(ctx, id, GetTeam {}, "team", id).await?)
+    let id = known::<TeamId>("team", id)?;
+    json(200, &ask(ctx, &id, GetTeam {}, "team", &id).await?)
 }
 
 /// `PATCH /v1/teams/{id}`: the operator renames a team or changes its limits. Lowering a limit
@@ -95,12 +90,10 @@ pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
     let body = read_body(req).await?;
     operator(ctx, req)?;
     let input = parse_team_patch(body.json()?).map_err(ApiError::input)?;
-    if !is_id(IdKind::Team, id) {
-        return Err(team_not_found());
-    }
+    let id = known::<TeamId>("team", id)?;
     let q = UpdateTeam {
         name: input.name,
         limits: input.limits,
     };
-    json(200, &ask(ctx, id, q, "team", id).await?)
+    json(200, &ask(ctx, &id, q, "team", &id).await?)
 }

@@ -4,6 +4,7 @@ use super::index::{index_name, IndexCache, IndexEntry};
 use super::key_protocol::{KeyCall, KeyReply};
 pub use super::service::{Backend, StoreError, StoreResult};
 use super::team_protocol::{TeamAnswer, TeamRequest};
+use crate::core::ids::{KeyId, TeamId};
 use crate::core::key::KeyHash;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -113,11 +114,15 @@ impl Backend for Stores {
         Ok(())
     }
 
-    async fn key(&self, key_id: &str, call: &KeyCall) -> StoreResult<KeyReply> {
+    async fn key(&self, key_id: &KeyId, call: &KeyCall) -> StoreResult<KeyReply> {
         from_json(&call_object(&self.keys, key_id, to_json(call)?).await?)
     }
 
-    async fn team<Q: TeamRequest>(&self, team_id: &str, q: Q) -> StoreResult<TeamAnswer<Q::Reply>> {
+    async fn team<Q: TeamRequest>(
+        &self,
+        team_id: &TeamId,
+        q: Q,
+    ) -> StoreResult<TeamAnswer<Q::Reply>> {
         let body = to_json(&q.into_call())?;
         from_json(&call_object(&self.teams, team_id, body).await?)
     }

@@ -1,13 +1,14 @@
 //! The edge index in Workers KV: `h:<SHA-256 of the key>` → where the key lives (its id and its
 //! team), and the per-isolate cache of entries already read. Pure: the KV calls are in `edge`.
 
+use crate::core::ids::{KeyId, TeamId};
 use crate::core::key::KeyHash;
 
 /// What KV stores under a key's hash: where to find the key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IndexEntry {
-    pub key_id: String,
-    pub team_id: String,
+    pub key_id: KeyId,
+    pub team_id: TeamId,
 }
 
 impl IndexEntry {
@@ -19,8 +20,8 @@ impl IndexEntry {
     pub fn decode(s: &str) -> Option<Self> {
         let (key_id, team_id) = s.split_once('/')?;
         Some(IndexEntry {
-            key_id: key_id.to_owned(),
-            team_id: team_id.to_owned(),
+            key_id: KeyId::parse(key_id)?,
+            team_id: TeamId::parse(team_id)?,
         })
     }
 }
@@ -80,11 +81,16 @@ mod tests {
     #[test]
     fn index_entry_round_trip() {
         let e = IndexEntry {
-            key_id: "key_a".into(),
-            team_id: "team_b".into(),
+            key_id: "key_0123456789abcdefghij".into(),
+            team_id: "team_0123456789ABCDEFGHIJ".into(),
         };
         assert_eq!(IndexEntry::decode(&e.encode()), Some(e));
         assert_eq!(IndexEntry::decode("garbage"), None);
+        assert_eq!(
+            IndexEntry::decode("key_a/team_b"),
+            None,
+            "ids that are not ids are no entry"
+        );
     }
 
     #[test]
@@ -92,7 +98,7 @@ mod tests {
         let mut c = IndexCache::new(2);
         let h = |n: u8| KeyHash::from_hex(&hex::encode([n; 32])).unwrap();
         let e = |n: u8| IndexEntry {
-            key_id: format!("key_{n}"),
+            key_id: format!("key_{n}").as_str().into(),
             team_id: "team_1".into(),
         };
         c.insert(h(1), e(1));

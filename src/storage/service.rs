@@ -14,6 +14,7 @@ use super::index::IndexEntry;
 use super::key_protocol::{KeyCall, KeyReply};
 use super::team_protocol::{InsertKey, PutKey, RemoveKey, TeamAnswer, TeamRequest};
 use crate::core::access::{Denial, Manager};
+use crate::core::ids::{KeyId, TeamId};
 use crate::core::key::KeyHash;
 use crate::core::key_state::KeyState;
 use crate::core::model::KeyRecord;
@@ -27,8 +28,12 @@ pub use crate::core::store::{StoreError, StoreResult};
 #[allow(async_fn_in_trait)]
 pub trait Backend {
     /// One call to the team's object: its answer, or a transport failure.
-    async fn team<Q: TeamRequest>(&self, team_id: &str, q: Q) -> StoreResult<TeamAnswer<Q::Reply>>;
-    async fn key(&self, key_id: &str, call: &KeyCall) -> StoreResult<KeyReply>;
+    async fn team<Q: TeamRequest>(
+        &self,
+        team_id: &TeamId,
+        q: Q,
+    ) -> StoreResult<TeamAnswer<Q::Reply>>;
+    async fn key(&self, key_id: &KeyId, call: &KeyCall) -> StoreResult<KeyReply>;
     async fn index_put(&self, hash: &KeyHash, entry: &IndexEntry) -> StoreResult<()>;
     async fn index_delete(&self, hash: &KeyHash) -> StoreResult<()>;
 }
@@ -121,8 +126,8 @@ pub enum Revoked {
 /// it removed (a row left by an earlier delete whose follow-up failed).
 pub async fn revoke_key(
     b: &impl Backend,
-    team_id: &str,
-    key_id: &str,
+    team_id: &TeamId,
+    key_id: &KeyId,
     manager: Manager,
 ) -> StoreResult<Revoked> {
     let call = KeyCall::Delete {
@@ -141,18 +146,16 @@ pub async fn revoke_key(
     }
 }
 
-fn remove_row(key_id: &str) -> RemoveKey {
-    RemoveKey {
-        id: key_id.to_owned(),
-    }
+fn remove_row(key_id: &KeyId) -> RemoveKey {
+    RemoveKey { id: key_id.clone() }
 }
 
 /// Removes a deleted key's index entry and listing row; both steps are tried whatever the other
 /// does, and both are idempotent. Returns what failed.
 pub async fn forget_key(
     b: &impl Backend,
-    team_id: &str,
-    key_id: &str,
+    team_id: &TeamId,
+    key_id: &KeyId,
     hash: &KeyHash,
 ) -> Vec<StoreError> {
     let mut failed: Vec<StoreError> = b.index_delete(hash).await.err().into_iter().collect();
@@ -173,7 +176,7 @@ pub async fn relist(b: &impl Backend, record: &KeyRecord, revision: u64) -> Stor
 /// A failed relist does not undo the change: it comes back beside the reply, for the log.
 pub async fn change_key(
     b: &impl Backend,
-    key_id: &str,
+    key_id: &KeyId,
     call: &KeyCall,
 ) -> StoreResult<(KeyReply, Option<StoreError>)> {
     let reply = b.key(key_id, call).await?;
@@ -220,7 +223,7 @@ mod tests {
     impl Backend for Memory {
         async fn team<Q: TeamRequest>(
             &self,
-            _team: &str,
+            _team: &TeamId,
             q: Q,
         ) -> StoreResult<TeamAnswer<Q::Reply>> {
             if self.fail_team.get() {
@@ -230,12 +233,12 @@ mod tests {
             Ok(serde_json::from_str(&answer).unwrap())
         }
 
-        async fn key(&self, id: &str, call: &KeyCall) -> StoreResult<KeyReply> {
+        async fn key(&self, id: &KeyId, call: &KeyCall) -> StoreResult<KeyReply> {
             if matches!(call, KeyCall::Create { .. }) && self.fail_key_create.get() {
                 return Err(StoreError("key object unavailable".into()));
             }
             let mut objects = self.objects.borrow_mut();
-            let slot = objects.entry(id.to_owned()).or_default();
+            let slot = objects.entry(id.to_string()).or_default();
             Ok(key_dispatch(slot, call.clone(), now()).0)
         }
 
@@ -343,6 +346,9 @@ mod tests {
         assert!(!m.verifies(&hash(1)));
     }
 
+    const T1: &str = "team_1";
+    const K1: &str = "key_1";
+
     fn admin() -> Manager {
         Manager {
             permissions: PermissionSet::new([Permission::parse("admin:*").unwrap()]),
@@ -361,10 +367,10 @@ mod tests {
             environment: Environment::Test,
             project_id: None,
         };
-        let refused = block_on(revoke_key(&m, "team_1", "key_1", weak)).unwrap();
+        let refused = block_on(revoke_key(&m, &T1.into(), &K1.into(), weak)).unwrap();
         assert_eq!(refused, Revoked::Refused(Denial::TestKeyOnLive));
         assert!(m.verifies(&hash(1)), "a refused revocation changes nothing");
-        let done = block_on(revoke_key(&m, "team_1", "key_1", admin())).unwrap();
+        let done = block_on(revoke_key(&m, &T1.into(), &K1.into(), admin())).unwrap();
         assert!(matches!(done, Revoked::Done { ref follow_up } if follow_up.len() == 1));
         assert!(
             m.index.borrow().contains_key(&hash(1)),
@@ -376,12 +382,12 @@ mod tests {
         );
         assert!(m.listed("key_1").is_none());
         assert_eq!(
-            block_on(revoke_key(&m, "team_1", "key_1", admin())).unwrap(),
+            block_on(revoke_key(&m, &T1.into(), &K1.into(), admin())).unwrap(),
             Revoked::NotFound
         );
         // The retry of the follow-up (the key object's outbox) clears the stale entry.
         m.fail_index_delete.set(false);
-        assert!(block_on(forget_key(&m, "team_1", "key_1", &hash(1))).is_empty());
+        assert!(block_on(forget_key(&m, &T1.into(), &K1.into(), &hash(1))).is_empty());
         assert!(m.index.borrow().is_empty());
     }
 
@@ -390,7 +396,7 @@ mod tests {
         let m = Memory::default();
         issue(&m, "key_1", 1).unwrap();
         m.fail_team.set(true);
-        let done = block_on(revoke_key(&m, "team_1", "key_1", admin())).unwrap();
+        let done = block_on(revoke_key(&m, &T1.into(), &K1.into(), admin())).unwrap();
         assert!(
             matches!(done, Revoked::Done { ref follow_up } if follow_up.len() == 1),
             "the object applied it: success, with the listing's failure for the log"
@@ -401,7 +407,7 @@ mod tests {
         m.fail_team.set(false);
         // A client's retry of the delete is 404, and clears the stale row on the way.
         assert_eq!(
-            block_on(revoke_key(&m, "team_1", "key_1", admin())).unwrap(),
+            block_on(revoke_key(&m, &T1.into(), &K1.into(), admin())).unwrap(),
             Revoked::NotFound
         );
         assert!(m.listed("key_1").is_none());
@@ -413,7 +419,7 @@ mod tests {
         issue(&m, "key_1", 1).unwrap();
         m.fail_team.set(true);
         let call = KeyCall::Disable { manager: admin() };
-        let (reply, follow_up) = block_on(change_key(&m, "key_1", &call)).unwrap();
+        let (reply, follow_up) = block_on(change_key(&m, &K1.into(), &call)).unwrap();
         assert!(matches!(reply, KeyReply::Key { ref record, .. } if record.disabled_at.is_some()));
         assert!(follow_up.is_some());
         assert!(!m.verifies(&hash(1)), "disabled at once");
@@ -441,7 +447,7 @@ mod tests {
             project_id: None,
         };
         let call = KeyCall::Disable { manager: weak };
-        let (reply, follow_up) = block_on(change_key(&m, "key_1", &call)).unwrap();
+        let (reply, follow_up) = block_on(change_key(&m, &K1.into(), &call)).unwrap();
         assert!(matches!(reply, KeyReply::Refused { .. }) && follow_up.is_none());
         assert!(m.verifies(&hash(1)));
     }

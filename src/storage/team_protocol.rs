@@ -6,6 +6,7 @@
 //! list of calls below is the only place that pairs a call with its reply and its rule, so a
 //! caller cannot read the wrong reply and the object cannot forget a call.
 
+use crate::core::ids::{KeyId, ProjectId, RoleId, ServiceAccountId};
 use crate::core::limits::LimitsPatch;
 use crate::core::model::{KeyRecord, Project, Role, ServiceAccount, Team};
 use crate::core::page::{ListQuery, Page};
@@ -89,32 +90,32 @@ team_calls! {
     /// A newer copy of a key (older revisions are ignored: copies can arrive out of order).
     PutKey { record: Box<KeyRecord>, revision: u64 } -> () =
         |s, q| rules::put_key(s, &q.record, q.revision);
-    RemoveKey { id: String } -> () = |s, q| rules::remove_key(s, &q.id);
-    TouchKey { id: String, last_used: Timestamp } -> () =
+    RemoveKey { id: KeyId } -> () = |s, q| rules::remove_key(s, &q.id);
+    TouchKey { id: KeyId, last_used: Timestamp } -> () =
         |s, q| rules::touch_key(s, &q.id, q.last_used);
     ListKeys { query: ListQuery } -> Page<KeyRecord> = |s, q| rules::list_keys(s, &q.query);
     CreateProject { project: Project } -> Project = |s, q| rules::create_project(s, q.project);
     ListProjects { query: ListQuery } -> Page<Project> = |s, q| rules::list_projects(s, &q.query);
-    GetProject { id: String } -> Project = |s, q| rules::get_project(s, &q.id);
-    DeleteProject { id: String } -> () = |s, q| rules::delete_project(s, &q.id);
+    GetProject { id: ProjectId } -> Project = |s, q| rules::get_project(s, &q.id);
+    DeleteProject { id: ProjectId } -> () = |s, q| rules::delete_project(s, &q.id);
     CreateRole { role: Role } -> Role = |s, q| rules::create_role(s, q.role);
     ListRoles { query: ListQuery } -> Page<Role> = |s, q| rules::list_roles(s, &q.query);
-    GetRole { id: String } -> Role = |s, q| rules::get_role(s, &q.id);
+    GetRole { id: RoleId } -> Role = |s, q| rules::get_role(s, &q.id);
     UpdateRole {
-        id: String,
+        id: RoleId,
         name: Option<String>,
         permissions: Option<PermissionSet>,
         now: Timestamp,
     } -> Role = |s, q| rules::update_role(s, &q.id, q.name, q.permissions, q.now);
-    DeleteRole { id: String } -> () = |s, q| rules::delete_role(s, &q.id);
+    DeleteRole { id: RoleId } -> () = |s, q| rules::delete_role(s, &q.id);
     /// Creates an account; `roles` are names, whose permissions the caller must hold.
     CreateServiceAccount { account: ServiceAccount, caller_permissions: PermissionSet } ->
         ServiceAccount = |s, q| rules::create_account(s, q.account, &q.caller_permissions);
     ListServiceAccounts { query: ListQuery } -> Page<ServiceAccount> =
         |s, q| rules::list_accounts(s, &q.query);
-    GetServiceAccount { id: String } -> ServiceAccount = |s, q| rules::get_account(s, &q.id);
+    GetServiceAccount { id: ServiceAccountId } -> ServiceAccount = |s, q| rules::get_account(s, &q.id);
     UpdateServiceAccount {
-        id: String,
+        id: ServiceAccountId,
         name: Option<String>,
         roles: Option<Vec<String>>,
         caller_permissions: PermissionSet,
@@ -122,7 +123,7 @@ team_calls! {
     } -> ServiceAccount = |s, q| {
         rules::update_account(s, &q.id, q.name, q.roles, &q.caller_permissions, q.now)
     };
-    DeleteServiceAccount { id: String } -> () = |s, q| rules::delete_account(s, &q.id);
+    DeleteServiceAccount { id: ServiceAccountId } -> () = |s, q| rules::delete_account(s, &q.id);
 }
 
 #[cfg(test)]

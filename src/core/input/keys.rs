@@ -1,6 +1,7 @@
 //! The bodies of the key endpoints: create, update, verify.
 
 use super::{Body, InputError, Result};
+use crate::core::ids::{ProjectId, ServiceAccountId};
 use crate::core::key::Environment;
 use crate::core::permission::PermissionSet;
 use crate::core::ratelimit::{Plan, PolicyError, RateLimitPolicy};
@@ -54,12 +55,11 @@ pub struct NewKey {
     pub rate_limit: RateLimitPolicy,
     /// Absent, `null` (every project) or a project: a scoped caller's absent means its own.
     pub project: crate::core::access::ProjectChoice,
-    pub service_account_id: Option<String>,
+    pub service_account_id: Option<ServiceAccountId>,
     pub metadata: Option<Map<String, Value>>,
 }
 
 pub fn parse_new_key(bytes: &[u8], now: Timestamp) -> Result<NewKey> {
-    use crate::core::ids::IdKind;
     let b = Body::parse(
         bytes,
         &[
@@ -84,12 +84,12 @@ pub fn parse_new_key(bytes: &[u8], now: Timestamp) -> Result<NewKey> {
             Some(r) => r.resolve(None)?,
             None => RateLimitPolicy::free(),
         },
-        project: match b.id("project_id", IdKind::Project)? {
+        project: match b.id("project_id")? {
             Some(p) => crate::core::access::ProjectChoice::Project(p),
             None if b.is_null("project_id") => crate::core::access::ProjectChoice::Unscoped,
             None => crate::core::access::ProjectChoice::Absent,
         },
-        service_account_id: b.id("service_account_id", IdKind::ServiceAccount)?,
+        service_account_id: b.id("service_account_id")?,
         metadata: b.metadata("metadata")?,
     };
     if new.service_account_id.is_some() && b.has("permissions") {
@@ -192,7 +192,7 @@ pub fn parse_key_patch(bytes: &[u8], now: Timestamp) -> Result<KeyPatch> {
 pub struct VerifyRequest {
     pub key: String,
     pub permissions: PermissionSet,
-    pub project_id: Option<String>,
+    pub project_id: Option<ProjectId>,
 }
 
 pub fn parse_verify(bytes: &[u8]) -> Result<VerifyRequest> {
@@ -200,7 +200,7 @@ pub fn parse_verify(bytes: &[u8]) -> Result<VerifyRequest> {
     Ok(VerifyRequest {
         key: b.required_string("key")?,
         permissions: b.permissions("permissions")?.unwrap_or_default(),
-        project_id: b.id("project_id", crate::core::ids::IdKind::Project)?,
+        project_id: b.id("project_id")?,
     })
 }
 

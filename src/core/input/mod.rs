@@ -309,18 +309,16 @@ impl Body {
         }
     }
 
-    /// An id string of the kind named by `check`, or `None` for null/absent.
-    pub fn id(&self, field: &str, kind: crate::core::ids::IdKind) -> Result<Option<String>> {
+    /// An id of type `T`, or `None` for null/absent.
+    pub fn id<T: crate::core::ids::TypedId>(&self, field: &str) -> Result<Option<T>> {
         self.str(field)?
             .map(|s| {
-                if crate::core::ids::is_id(kind, s) {
-                    Ok(s.to_owned())
-                } else {
-                    Err(InputError::invalid(
+                T::parse(s).ok_or_else(|| {
+                    InputError::invalid(
                         field,
-                        format!("must be an id starting with `{}`", kind.prefix()),
-                    ))
-                }
+                        format!("must be an id starting with `{}`", T::KIND.prefix()),
+                    )
+                })
             })
             .transpose()
     }

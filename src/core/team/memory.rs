@@ -2,6 +2,7 @@
 //! tables (rows in insertion order, newest-first pages by position, revision-guarded copies).
 
 use super::{Named, TeamStore};
+use crate::core::ids::RoleId;
 use crate::core::limits::Counted;
 use crate::core::model::{AccountRecord, KeyRecord, Project, Role, Team};
 use crate::core::page::{encode_cursor, ListQuery, Page};
@@ -69,7 +70,7 @@ struct State {
     roles: Table<Role>,
     accounts: Table<AccountRecord>,
     /// (account id, role id), in the order given.
-    account_roles: Vec<(String, String)>,
+    account_roles: Vec<(String, RoleId)>,
 }
 
 /// The store. `fail` makes every call fail, to test what the callers do then.
@@ -258,7 +259,7 @@ impl TeamStore for MemoryTeam {
         self.with(|s| {
             s.account_roles
                 .iter()
-                .filter(|(_, r)| r == role_id)
+                .filter(|(_, r)| r.as_str() == role_id)
                 .map(|(a, _)| a.clone())
                 .collect()
         })
@@ -287,7 +288,7 @@ impl TeamStore for MemoryTeam {
         self.with(|s| s.accounts.page(q, |_| true))
     }
 
-    fn account_role_ids(&self, account_id: &str) -> StoreResult<Vec<String>> {
+    fn account_role_ids(&self, account_id: &str) -> StoreResult<Vec<RoleId>> {
         self.with(|s| {
             s.account_roles
                 .iter()
@@ -297,7 +298,7 @@ impl TeamStore for MemoryTeam {
         })
     }
 
-    fn set_account_roles(&self, account_id: &str, role_ids: &[String]) -> StoreResult<()> {
+    fn set_account_roles(&self, account_id: &str, role_ids: &[RoleId]) -> StoreResult<()> {
         self.with(|s| {
             s.account_roles.retain(|(a, _)| a != account_id);
             s.account_roles

@@ -1,6 +1,7 @@
 //! The storage a team's rules run on: the team object's SQLite tables in production
 //! (`objects::team`), [`super::memory::MemoryTeam`] in tests.
 
+use crate::core::ids::RoleId;
 use crate::core::limits::Counted;
 use crate::core::model::{AccountRecord, KeyRecord, Project, Role, Team};
 use crate::core::page::{ListQuery, Page};
@@ -56,6 +57,6 @@ pub trait TeamStore {
     fn delete_account(&self, id: &str) -> StoreResult<()>;
     fn list_accounts(&self, query: &ListQuery) -> StoreResult<Page<AccountRecord>>;
     /// The account's role ids, in the order they were given.
-    fn account_role_ids(&self, account_id: &str) -> StoreResult<Vec<String>>;
-    fn set_account_roles(&self, account_id: &str, role_ids: &[String]) -> StoreResult<()>;
+    fn account_role_ids(&self, account_id: &str) -> StoreResult<Vec<RoleId>>;
+    fn set_account_roles(&self, account_id: &str, role_ids: &[RoleId]) -> StoreResult<()>;
 }

@@ -385,7 +385,7 @@ fn pages_are_newest_first_and_filtered() {
         .unwrap()
         .items
         .into_iter()
-        .map(|k| k.id)
+        .map(|k| k.id.to_string())
         .collect();
     assert_eq!(ids, ["key_4", "key_2", "key_0"]);
 }
@@ -508,7 +508,7 @@ proptest::proptest! {
                     let Some(id) = accounts.get(a % accounts.len().max(1)).cloned() else { continue };
                     let caller = pick(&caller);
                     let mut k = sample_record(&format!("key_{n}"), now());
-                    k.service_account_id = Some(id.clone());
+                    k.service_account_id = Some(id.as_str().into());
                     let expected = PermissionSet::union(
                         s.account_role_ids(&id).unwrap().iter()
                             .map(|r| s.role(r).unwrap().unwrap().permissions)

@@ -1,5 +1,6 @@
 //! The team's SQLite tables as a `core::team::TeamStore`. Every call runs synchronously.
 
+use crate::core::ids::RoleId;
 use crate::core::limits::Counted;
 use crate::core::model::{AccountRecord, KeyRecord, Project, Role, Team};
 use crate::core::page::{encode_cursor, ListQuery, Page};
@@ -18,6 +19,11 @@ struct BodyRow {
 #[derive(Deserialize)]
 struct IdRow {
     id: String,
+}
+
+#[derive(Deserialize)]
+struct RoleRow {
+    id: RoleId,
 }
 
 #[derive(Deserialize)]
@@ -343,15 +349,15 @@ impl TeamStore for Sql {
         self.page("service_accounts", &[], query)
     }
 
-    fn account_role_ids(&self, account_id: &str) -> StoreResult<Vec<String>> {
-        let rows: Vec<IdRow> = self.rows(
+    fn account_role_ids(&self, account_id: &str) -> StoreResult<Vec<RoleId>> {
+        let rows: Vec<RoleRow> = self.rows(
             "SELECT role_id AS id FROM account_roles WHERE account_id = ? ORDER BY position",
             vec![account_id.into()],
         )?;
         Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
-    fn set_account_roles(&self, account_id: &str, role_ids: &[String]) -> StoreResult<()> {
+    fn set_account_roles(&self, account_id: &str, role_ids: &[RoleId]) -> StoreResult<()> {
         self.exec(
             "DELETE FROM account_roles WHERE account_id = ?",
             vec![account_id.into()],
