@@ -30,7 +30,8 @@ process.stderr.write(`seeded ${count} keys in ${((Date.now() - started) / 1000).
 
 let cursor = "";
 for (let p = 1; p < page; p++) {
-  const r = await fetch(`${base}/v1/api-keys?limit=100&cursor=${cursor}`, { headers: auth });
+  const query = cursor ? `limit=100&cursor=${cursor}` : "limit=100";
+  const r = await fetch(`${base}/v1/api-keys?${query}`, { headers: auth });
   const body = await r.json();
   if (!body.next_cursor) throw new Error(`page ${p} has no next page`);
   cursor = body.next_cursor;
