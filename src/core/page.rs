@@ -44,7 +44,10 @@ pub fn parse_list_query(pairs: &[(String, String)], filters: &[&str]) -> Result<
                     .ok()
                     .filter(|n| (1..=MAX_PAGE_LIMIT).contains(n))
                     .ok_or_else(|| {
-                        InputError::invalid("limit", "must be an integer from 1 to 100")
+                        InputError::invalid(
+                            "limit",
+                            format!("must be an integer from 1 to {MAX_PAGE_LIMIT}"),
+                        )
                     })?;
             }
             // An empty cursor is the first page (what a client holding no cursor may send).

@@ -196,7 +196,10 @@ impl ApiError {
             413,
             "payload_too_large",
             "Payload too large",
-            "the body must be at most 16384 bytes",
+            format!(
+                "the body must be at most {} bytes",
+                crate::core::input::MAX_BODY_BYTES
+            ),
         )
     }
 

@@ -4,7 +4,7 @@ use super::{Body, InputError, Result};
 use crate::core::ids::{ProjectId, ServiceAccountId};
 use crate::core::key::Environment;
 use crate::core::permission::PermissionSet;
-use crate::core::ratelimit::{Plan, PolicyError, RateLimitPolicy};
+use crate::core::ratelimit::{Plan, PolicyError, RateLimitPolicy, MAX_LIMIT};
 use crate::core::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -38,7 +38,7 @@ impl RateLimitInput {
             ),
             PolicyError::OutOfRange(f) => InputError::invalid(
                 &format!("rate_limit.{f}"),
-                "must be an integer from 1 to 1000000000",
+                format!("must be an integer from 1 to {MAX_LIMIT}"),
             ),
         })
     }

@@ -136,7 +136,10 @@ impl Body {
             return Ok(None);
         };
         if s.chars().count() > MAX_DESCRIPTION_CHARS {
-            return Err(InputError::invalid(field, "must be at most 500 characters"));
+            return Err(InputError::invalid(
+                field,
+                format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
+            ));
         }
         if s.chars()
             .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
@@ -162,7 +165,7 @@ impl Body {
         if items.len() > MAX_PERMISSIONS {
             return Err(InputError::invalid(
                 field,
-                "may hold at most 100 permissions",
+                format!("may hold at most {MAX_PERMISSIONS} permissions"),
             ));
         }
         let mut out = Vec::with_capacity(items.len());
@@ -259,7 +262,10 @@ impl Body {
                     .ok_or_else(|| {
                         InputError::invalid(
                             &format!("{field}.{name}"),
-                            "must be an integer from 1 to 1000000000",
+                            format!(
+                                "must be an integer from 1 to {}",
+                                crate::core::ratelimit::MAX_LIMIT
+                            ),
                         )
                     }),
             }
@@ -280,7 +286,9 @@ impl Body {
                 if size > MAX_METADATA_BYTES {
                     return Err(InputError::invalid(
                         field,
-                        format!("must be at most 1024 bytes as JSON (it is {size})"),
+                        format!(
+                            "must be at most {MAX_METADATA_BYTES} bytes as JSON (it is {size})"
+                        ),
                     ));
                 }
                 Ok(Some(m.clone()))
@@ -332,7 +340,10 @@ impl Body {
             return Err(InputError::invalid(field, "must be an array of strings"));
         };
         if items.len() > MAX_ROLES {
-            return Err(InputError::invalid(field, "may hold at most 50 names"));
+            return Err(InputError::invalid(
+                field,
+                format!("may hold at most {MAX_ROLES} names"),
+            ));
         }
         let mut out: Vec<String> = Vec::new();
         for (i, item) in items.iter().enumerate() {
@@ -378,7 +389,10 @@ pub fn parse_name(field: &str, s: &str) -> Result<String> {
         return Err(InputError::invalid(field, "must not be empty"));
     }
     if t.chars().count() > MAX_NAME_CHARS {
-        return Err(InputError::invalid(field, "must be at most 100 characters"));
+        return Err(InputError::invalid(
+            field,
+            format!("must be at most {MAX_NAME_CHARS} characters"),
+        ));
     }
     if t.chars().any(char::is_control) {
         return Err(InputError::invalid(
