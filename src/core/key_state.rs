@@ -305,37 +305,8 @@ pub fn disable(record: &mut KeyRecord, now: Timestamp) -> bool {
 mod tests {
     use super::*;
     use crate::core::input::RateLimitInput;
-    use crate::core::permission::{Permission, PermissionSet};
-    use crate::core::ratelimit::{Plan, RateLimitPolicy};
 
-    fn at(s: &str) -> Timestamp {
-        Timestamp::parse_rfc3339(s).unwrap()
-    }
-
-    fn perms(list: &[&str]) -> PermissionSet {
-        PermissionSet::new(list.iter().map(|s| Permission::parse(s).unwrap()))
-    }
-
-    fn record(permissions: &[&str]) -> KeyRecord {
-        let mut r = crate::core::model::sample_record("key_1", at("2026-10-01T00:00:00Z"));
-        r.permissions = perms(permissions);
-        r.rate_limit = RateLimitPolicy::build(Plan::Enterprise, Some(2), Some(10)).unwrap();
-        r
-    }
-
-    fn hash(n: u8) -> KeyHash {
-        KeyHash::from_hex(&hex::encode([n; 32])).unwrap()
-    }
-
-    fn need(list: &[&str]) -> Requirement {
-        Requirement {
-            permissions: perms(list).iter().cloned().collect(),
-            count: true,
-            ..Default::default()
-        }
-    }
-
-    const NOW: &str = "2026-10-14T12:00:00Z";
+    use crate::core::fixtures::{at, hash, need, perms, record, NOW};
 
     #[test]
     fn patches() {

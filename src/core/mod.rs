@@ -8,6 +8,8 @@
 pub mod access;
 pub mod base62;
 pub mod config;
+#[cfg(test)]
+pub mod fixtures;
 pub mod ids;
 pub mod input;
 pub mod key;

@@ -3,20 +3,13 @@
 
 use super::memory::MemoryTeam;
 use super::*;
+use crate::core::fixtures::{at, perms};
 use crate::core::limits::TeamLimits;
 use crate::core::model::sample_record;
 use crate::core::page::ListQuery;
 
-fn at(s: &str) -> Timestamp {
-    Timestamp::parse_rfc3339(s).unwrap()
-}
-
 fn now() -> Timestamp {
     at("2026-10-14T00:00:00Z")
-}
-
-fn perms(list: &[&str]) -> PermissionSet {
-    PermissionSet::new(list.iter().map(|s| Permission::parse(s).unwrap()))
 }
 
 fn admin() -> PermissionSet {
