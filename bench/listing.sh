@@ -8,15 +8,12 @@ cd "$(dirname "$0")/.."
 BASE="$1"; OPERATOR="$2"
 SECONDS_EACH="${BENCH_SECONDS:-10}"
 COUNT="${BENCH_LISTING_KEYS:-10000}"
-BIG=1000000000
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
-TEAM=$(curl -sf -X POST "$BASE/v1/teams" -H "Authorization: Bearer $OPERATOR" -H 'Content-Type: application/json' \
-  -d "{\"name\":\"listing\",\"limits\":{\"max_keys\":$((COUNT + 10)),\"max_per_minute\":$BIG,\"max_per_hour\":$BIG}}")
-ADMIN=$(printf '%s' "$TEAM" | sed 's/.*"key":"\([^"]*\)".*/\1/')
-ADMIN_ID=$(printf '%s' "$TEAM" | sed 's/.*"api_key":{"id":"\([^"]*\)".*/\1/')
-curl -sf -X PATCH "$BASE/v1/api-keys/$ADMIN_ID" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
-  -d "{\"rate_limit\":{\"plan\":\"enterprise\",\"per_minute\":$BIG,\"per_hour\":$BIG}}" > /dev/null
-CURSOR=$(node_modules/.bin/node bench/seed.mjs --base "$BASE" --key "$ADMIN" --count "$COUNT" --page 100)
+. scripts/lib.sh
+new_team "$OPERATOR" listing "\"max_keys\":$((COUNT + 10))"
+ADMIN="$TEAM_KEY"
+PAGE=$(( COUNT / 100 < 100 ? COUNT / 100 : 100 )) # page 100, or the last full page of a smaller run
+CURSOR=$(node_modules/.bin/node bench/seed.mjs --base "$BASE" --key "$ADMIN" --count "$COUNT" --page "$PAGE")
 printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$ADMIN" > "$work/auth.lua"
 p50() { # $1: url
   wrk -t2 -c8 -d"${SECONDS_EACH}s" --latency -s "$work/auth.lua" "$1" \
@@ -28,6 +25,6 @@ p50 "$BASE/v1/api-keys?limit=100&cursor=$CURSOR" > /dev/null # warm-up, not coun
 set -- $(p50 "$BASE/v1/api-keys?limit=100")
 first_rps=$1; first=$2; [ "$3" = 0 ] || echo "listing: $3 non-2xx on page 1" >&2
 set -- $(p50 "$BASE/v1/api-keys?limit=100&cursor=$CURSOR")
-deep_rps=$1; deep=$2; [ "$3" = 0 ] || echo "listing: $3 non-2xx on page 100" >&2
-printf 'listing, %s keys, limit=100: page 1 p50 %s ms (%s req/s), page 100 p50 %s ms (%s req/s), page 100 / page 1 = %s\n' \
-  "$COUNT" "$first" "$first_rps" "$deep" "$deep_rps" "$(awk -v a="$deep" -v b="$first" 'BEGIN{printf "%.2f", a/b}')"
+deep_rps=$1; deep=$2; [ "$3" = 0 ] || echo "listing: $3 non-2xx on page $PAGE" >&2
+printf 'listing, %s keys, limit=100: page 1 p50 %s ms (%s req/s), page %s p50 %s ms (%s req/s), page %s / page 1 = %s\n' \
+  "$COUNT" "$first" "$first_rps" "$PAGE" "$deep" "$deep_rps" "$PAGE" "$(awk -v a="$deep" -v b="$first" 'BEGIN{printf "%.2f", a/b}')"

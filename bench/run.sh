@@ -24,21 +24,13 @@ fi
 sh scripts/build.sh >/dev/null 2>&1
 
 work="$(mktemp -d)"
-fifo="$work/stdin"
-mkfifo "$fifo"
-sleep 100000 > "$fifo" &
-holder=$!
-node_modules/.bin/node tests/support/server.mjs --admin-token bench-admin < "$fifo" > "$work/url" &
-server=$!
-trap 'kill $holder $server 2>/dev/null; rm -rf "$work"' EXIT INT TERM
-for _ in $(seq 1 100); do [ -s "$work/url" ] && break; sleep 0.2; done
-BASE="$(head -1 "$work/url")"
+. scripts/lib.sh
+start_worker bench-admin
+trap 'kill $_holder $_server 2>/dev/null; rm -rf "$_work" "$work"' EXIT INT TERM
 
 # A team and a key whose limits do not get in the way of the measurement.
-ADMIN=$(curl -sf -X POST "$BASE/v1/teams" -H 'Authorization: Bearer bench-admin' \
-  -H 'Content-Type: application/json' \
-  -d '{"name":"bench","limits":{"max_per_minute":1000000000,"max_per_hour":1000000000}}' | sed 's/.*"key":"\([^"]*\)".*/\1/')
-KEY=$(curl -sf -X POST "$BASE/v1/api-keys" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+new_team bench-admin bench
+KEY=$(curl -sf -X POST "$BASE/v1/api-keys" -H "Authorization: Bearer $TEAM_KEY" -H 'Content-Type: application/json' \
   -d '{"name":"bench","permissions":["tasks:read"],"rate_limit":{"plan":"enterprise","per_minute":1000000000,"per_hour":1000000000}}' \
   | sed 's/.*"key":"\([^"]*\)".*/\1/')
 

@@ -20,25 +20,10 @@ if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$VERSION"; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$VERSION"
 fi
 
-work="$(mktemp -d)"
-fifo="$work/stdin"
-mkfifo "$fifo"
-sleep 100000 > "$fifo" &
-holder=$!
-node_modules/.bin/node tests/support/server.mjs --admin-token st-admin < "$fifo" > "$work/url" &
-server=$!
-trap 'kill $holder $server 2>/dev/null; rm -rf "$work"' EXIT INT TERM
-for _ in $(seq 1 150); do [ -s "$work/url" ] && break; sleep 0.2; done
-BASE="$(head -1 "$work/url")"
-[ -n "$BASE" ] || { echo "schemathesis: the worker did not start" >&2; exit 1; }
-
-BIG=1000000000
-TEAM=$(curl -sf -X POST "$BASE/v1/teams" -H 'Authorization: Bearer st-admin' -H 'Content-Type: application/json' \
-  -d "{\"name\":\"schemathesis\",\"limits\":{\"max_keys\":1000000,\"max_projects\":1000000,\"max_roles\":1000000,\"max_service_accounts\":1000000,\"max_per_minute\":$BIG,\"max_per_hour\":$BIG}}")
-KEY=$(printf '%s' "$TEAM" | sed 's/.*"key":"\([^"]*\)".*/\1/')
-KEY_ID=$(printf '%s' "$TEAM" | sed 's/.*"api_key":{"id":"\([^"]*\)".*/\1/')
-curl -sf -X PATCH "$BASE/v1/api-keys/$KEY_ID" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
-  -d "{\"rate_limit\":{\"plan\":\"enterprise\",\"per_minute\":$BIG,\"per_hour\":$BIG}}" > /dev/null
+. scripts/lib.sh
+start_worker st-admin
+new_team st-admin schemathesis '"max_keys":1000000,"max_projects":1000000,"max_roles":1000000,"max_service_accounts":1000000'
+KEY="$TEAM_KEY"
 
 run() { # $1: token, then extra arguments
   token="$1"; shift
