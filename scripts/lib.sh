@@ -1,14 +1,16 @@
 # Shared by the scripts that drive a running keygate (scripts/schemathesis.sh, bench/*.sh).
 # Source it from the repository root: `. scripts/lib.sh`.
 
-# start_worker OPERATOR_TOKEN: serves build/ in workerd (Miniflare, in-memory state) on a free
-# loopback port in the background, sets BASE to its URL, and stops it when the script exits.
+# start_worker OPERATOR_TOKEN [SERVER_FLAG…]: serves build/ in workerd (Miniflare, in-memory
+# state) on a free loopback port in the background, sets BASE to its URL, and stops it when the
+# script exits. Flags go to tests/support/server.mjs (`--reference` adds bench/reference/).
 start_worker() {
+  _token="$1"; shift
   _work="$(mktemp -d)"
   mkfifo "$_work/stdin"
   sleep 100000 > "$_work/stdin" &
   _holder=$!
-  node_modules/.bin/node tests/support/server.mjs --admin-token "$1" < "$_work/stdin" > "$_work/url" &
+  node_modules/.bin/node tests/support/server.mjs --admin-token "$_token" "$@" < "$_work/stdin" > "$_work/url" &
   _server=$!
   trap 'kill $_holder $_server 2>/dev/null; rm -rf "$_work"' EXIT INT TERM
   for _ in $(seq 1 150); do [ -s "$_work/url" ] && break; sleep 0.2; done

@@ -3,6 +3,9 @@
 // runs until its standard input closes (so it never outlives the test process that started it).
 //
 //   node tests/support/server.mjs [--persist DIR] [--admin-token TOKEN] [--key-prefix sk]
+//                                 [--reference]
+// `--reference` also serves the benchmark's JavaScript reference worker (bench/reference/) in the
+// same process, for requests to the host `reference.bench` (keygate answers every other host).
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,28 +16,43 @@ const args = Object.fromEntries(
 );
 
 const persist = args.persist; // undefined: in memory, gone when the process exits
+const keyPrefix = args["key-prefix"] ?? "sk";
+const keygate = {
+  name: "keygate",
+  modulesRoot: path.join(root, "build"),
+  modules: [
+    { type: "ESModule", path: path.join(root, "build/index.js") },
+    { type: "CompiledWasm", path: path.join(root, "build/index_bg.wasm") },
+  ],
+  compatibilityDate: "2026-10-01",
+  bindings: {
+    KEY_PREFIX: keyPrefix,
+    ADMIN_TOKEN: args["admin-token"] ?? "test-admin-token",
+  },
+  kvNamespaces: ["KEY_INDEX"],
+  durableObjects: {
+    KEY_OBJECTS: { className: "KeyObject", useSQLite: true },
+    TEAM_OBJECTS: { className: "TeamObject", useSQLite: true },
+  },
+};
+const reference = {
+  name: "reference",
+  routes: ["reference.bench/*"],
+  modules: true,
+  scriptPath: path.join(root, "bench/reference/worker.js"),
+  compatibilityDate: "2026-10-01",
+  bindings: { KEY_PREFIX: keyPrefix },
+  kvNamespaces: ["INDEX"],
+  durableObjects: { KEYS: { className: "KeyObject", useSQLite: true } },
+};
 const mf = new Miniflare(
   convertV4MiniflareOptions({
     host: "127.0.0.1",
     port: Number(args.port ?? 0),
-    modulesRoot: path.join(root, "build"),
-    modules: [
-      { type: "ESModule", path: path.join(root, "build/index.js") },
-      { type: "CompiledWasm", path: path.join(root, "build/index_bg.wasm") },
-    ],
-    compatibilityDate: "2026-10-01",
     cf: false,
-    bindings: {
-      KEY_PREFIX: args["key-prefix"] ?? "sk",
-      ADMIN_TOKEN: args["admin-token"] ?? "test-admin-token",
-    },
-    kvNamespaces: ["KEY_INDEX"],
-    durableObjects: {
-      KEY_OBJECTS: { className: "KeyObject", useSQLite: true },
-      TEAM_OBJECTS: { className: "TeamObject", useSQLite: true },
-    },
     // Miniflare 5: one folder for all local state (KV, Durable Objects). Absent: in memory.
     ...(persist ? { resourcePersistencePath: persist } : {}),
+    workers: "reference" in args ? [keygate, reference] : [keygate],
   }),
 );
 
