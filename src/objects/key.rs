@@ -2,10 +2,14 @@
 //!
 //! The state is cached in memory for the object's life and written back after every change, so a
 //! check costs no storage read once the object is warm, and a restart loses no count. It is
-//! stored in two parts, as JSON text: the record (written when the key is managed) and the
-//! counters (written on every admitted request, a few dozen bytes). Workers deliver one event at
-//! a time to an object while its storage calls are in flight (input gates), and the decision is
-//! made synchronously in memory, so no two requests can both take the last slot of a window.
+//! stored in two parts, as JSON text in a SQLite table: the record (written when the key is
+//! managed) and the counters (written on every admitted request, a few dozen bytes). SQLite
+//! writes are synchronous, and the runtime's output gate holds the answer until they are
+//! durable, so counting costs no awaited storage call. Workers deliver one event at a time to an
+//! object, and the decision is made synchronously in memory, so no two requests can both take
+//! the last slot of a window. (Objects written before the table existed kept their parts in the
+//! key-value API; a part missing from the table is read from there, and the table's copy, once
+//! written, is always the newer.)
 //!
 //! After a management change or a delete it also keeps an outbox (`core::sync`): what the team's
 //! listing and the KV index still owe, written with the change itself, and an alarm that
@@ -22,10 +26,10 @@ use crate::storage::Backend;
 use crate::storage::Stores;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use worker::{
-    console_error, durable_object, Date, DurableObject, Env, Request, Response, Result, State,
-    Storage,
+    console_error, durable_object, Date, DurableObject, Env, Request, Response, Result, SqlStorage,
+    State, Storage,
 };
 
 const RECORD: &str = "record";
@@ -38,6 +42,20 @@ pub struct KeyObject {
     env: Env,
     /// `None` until loaded; then what storage holds (`Some(None)` for an empty object).
     slot: RefCell<Option<Option<KeyState>>>,
+    /// The parts table exists (made once per object instance, and again after an erase).
+    table_ready: Cell<bool>,
+}
+
+const PARTS_TABLE: &str =
+    "CREATE TABLE IF NOT EXISTS parts (name TEXT PRIMARY KEY, body TEXT NOT NULL)";
+
+#[derive(serde::Deserialize)]
+struct PartRow {
+    body: String,
+}
+
+fn json_error(key: &str, e: impl std::fmt::Display) -> worker::Error {
+    worker::Error::RustError(format!("stored {key}: {e}"))
 }
 
 async fn get_json<T: DeserializeOwned>(storage: &Storage, key: &str) -> Result<Option<T>> {
@@ -54,16 +72,52 @@ async fn put_json<T: Serialize>(storage: &Storage, key: &str, value: &T) -> Resu
     storage.put(key, text).await
 }
 
+/// Writes a part, synchronously (durable before the answer leaves, by the output gate).
+fn put_part<T: Serialize>(sql: &SqlStorage, name: &str, value: &T) -> Result<()> {
+    let text = serde_json::to_string(value).map_err(|e| json_error(name, e))?;
+    sql.exec(
+        "INSERT OR REPLACE INTO parts (name, body) VALUES (?, ?)",
+        vec![name.into(), text.into()],
+    )?;
+    Ok(())
+}
+
+fn get_part<T: DeserializeOwned>(sql: &SqlStorage, name: &str) -> Result<Option<T>> {
+    let rows: Vec<PartRow> = sql
+        .exec("SELECT body FROM parts WHERE name = ?", vec![name.into()])?
+        .to_array()?;
+    rows.first()
+        .map(|r| serde_json::from_str(&r.body).map_err(|e| json_error(name, e)))
+        .transpose()
+}
+
 impl KeyObject {
+    fn sql(&self) -> Result<SqlStorage> {
+        let sql = self.state.storage().sql();
+        if !self.table_ready.get() {
+            sql.exec(PARTS_TABLE, None)?;
+            self.table_ready.set(true);
+        }
+        Ok(sql)
+    }
+
+    /// A part from the table, or (for an object written before the table) the key-value API.
+    async fn part<T: DeserializeOwned>(&self, sql: &SqlStorage, name: &str) -> Result<Option<T>> {
+        match get_part(sql, name)? {
+            Some(v) => Ok(Some(v)),
+            None => get_json(&self.state.storage(), name).await,
+        }
+    }
+
     async fn load(&self) -> Result<()> {
         if self.slot.borrow().is_some() {
             return Ok(());
         }
-        let storage = self.state.storage();
-        let loaded = match get_json::<RecordPart>(&storage, RECORD).await? {
+        let sql = self.sql()?;
+        let loaded = match self.part::<RecordPart>(&sql, RECORD).await? {
             Some(record) => Some(KeyState::from_parts(
                 record,
-                get_json::<CountersPart>(&storage, COUNTERS).await?,
+                self.part::<CountersPart>(&sql, COUNTERS).await?,
             )),
             None => None,
         };
@@ -81,6 +135,7 @@ impl DurableObject for KeyObject {
             state,
             env,
             slot: RefCell::new(None),
+            table_ready: Cell::new(false),
         }
     }
 
@@ -124,12 +179,16 @@ impl DurableObject for KeyObject {
                 Effect::Save | Effect::SaveAndRelist | Effect::SaveCounters,
                 Some((record, counters)),
             ) => {
+                let sql = self.sql()?;
                 if let Some(r) = record {
-                    put_json(&storage, RECORD, &r).await?;
+                    put_part(&sql, RECORD, &r)?;
                 }
-                put_json(&storage, COUNTERS, &counters).await?;
+                put_part(&sql, COUNTERS, &counters)?;
             }
-            (Effect::Erase, _) => storage.delete_all().await?,
+            (Effect::Erase, _) => {
+                storage.delete_all().await?;
+                self.table_ready.set(false);
+            }
             _ => {}
         }
         if let Some(pending) = owed {
