@@ -121,6 +121,9 @@ pub async fn read_body(req: &mut Request) -> std::result::Result<Body, ApiError>
         .ok()
         .flatten()
         .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(ApiError::payload_too_large());
+    }
     let mut bytes = Vec::new();
     if req.inner().body().is_none() {
         return Ok(Body {
@@ -128,16 +131,25 @@ pub async fn read_body(req: &mut Request) -> std::result::Result<Body, ApiError>
             bytes,
         });
     }
-    let mut stream = req.stream().map_err(|e| internal("opening the body", e))?;
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(ApiError::payload_too_large());
-    }
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| internal("reading the body", e))?;
-        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(ApiError::payload_too_large());
+    if declared.is_some() {
+        // A declared length within the limit bounds the body (HTTP framing): one read.
+        bytes = req
+            .bytes()
+            .await
+            .map_err(|e| internal("reading the body", e))?;
+    } else {
+        // No length: read it chunk by chunk and stop as soon as it is too long.
+        let mut stream = req.stream().map_err(|e| internal("opening the body", e))?;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| internal("reading the body", e))?;
+            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(ApiError::payload_too_large());
+            }
+            bytes.extend_from_slice(&chunk);
         }
-        bytes.extend_from_slice(&chunk);
+    }
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::payload_too_large());
     }
     Ok(Body {
         media_is_json,
