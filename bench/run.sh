@@ -9,6 +9,8 @@
 #   npm run bench                      # 3 rounds, 10 s per scenario, 2 threads, 32 connections
 #   BENCH_ROUNDS=5 BENCH_SECONDS=20 BENCH_CONNECTIONS=64 npm run bench
 #   BENCH_LISTING=0 npm run bench      # without the listing (it seeds 10,000 keys, ~80 s)
+#   BENCH_SCENARIOS="valid js_valid" BENCH_LISTING=0 npm run bench   # a subset, while iterating
+#   BENCH_SCALE=1 npm run bench        # also verification with 100 vs 100,000 keys (~10 min)
 set -eu
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${BENCH_SECONDS:-10}"
@@ -81,7 +83,8 @@ check "$REF_HOST" "$MALFORMED" malformed_key
 check "" "$UNKNOWN" invalid_key
 check "$REF_HOST" "$UNKNOWN" invalid_key
 
-SCENARIOS="healthz js_healthz valid js_valid malformed js_malformed unknown js_unknown"
+ALL_SCENARIOS="healthz js_healthz valid js_valid malformed js_malformed unknown js_unknown"
+SCENARIOS="${BENCH_SCENARIOS:-$ALL_SCENARIOS}"
 script healthz "" ""
 script js_healthz "$REF_HOST" ""
 script valid "" "$VALID"
@@ -111,9 +114,9 @@ median() { # $1: scenario
       | awk '{ v[NR] = $1 } END { printf "%s ", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
   done
 }
-for s in $SCENARIOS; do eval "M_$s=\"$(median "$s")\""; done
+for s in $ALL_SCENARIOS; do eval "M_$s=\"$(median "$s")\""; done
 rps() { eval "set -- \$M_$1"; echo "$1"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
 
 printf '%-44s %8s %8s %8s  %s\n' scenario "req/s" "p50 ms" "p99 ms" "ratios"
 row() { # $1: scenario, $2: label, $3: ratios text
@@ -134,6 +137,13 @@ row js_unknown "JS reference verify, unknown key" "$(ratio "$(rps js_unknown)" "
 # (a deep page must cost what the first does). BENCH_LISTING=0 skips it.
 if [ "${BENCH_LISTING:-1}" = 1 ]; then
   sh bench/listing.sh "$BASE" bench-admin
+fi
+
+# Verification at scale (bench/scale.mjs): 100 keys, then 100,000, a random sample of 100 verified
+# in each. ~10 minutes and a few GB of memory for 100,000 objects, so only when asked:
+# BENCH_SCALE=1 (BENCH_SCALE_KEYS sets the population).
+if [ "${BENCH_SCALE:-0}" = 1 ]; then
+  node_modules/.bin/node bench/scale.mjs --keys "${BENCH_SCALE_KEYS:-100000}" --seconds "$SECONDS_EACH" --rounds "$ROUNDS"
 fi
 
 raw=$(wc -c < build/index_bg.wasm)

@@ -17,3 +17,5 @@ worker-build --release
 mkdir -p target
 cp build/index_bg.wasm target/keygate.names.wasm
 "$WASM_OPT_BIN" --all-features --strip-debug target/keygate.names.wasm -o build/index_bg.wasm
+# The module the runtime loads: the generated one, with the key object's class made RPC-capable.
+cp src/entry.mjs build/entry.mjs

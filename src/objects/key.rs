@@ -27,6 +27,7 @@ use crate::storage::Stores;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::cell::{Cell, RefCell};
+use worker::wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 use worker::{
     console_error, durable_object, Date, DurableObject, Env, Request, Response, Result, SqlStorage,
     State, Storage,
@@ -109,38 +110,9 @@ impl KeyObject {
         }
     }
 
-    async fn load(&self) -> Result<()> {
-        if self.slot.borrow().is_some() {
-            return Ok(());
-        }
-        let sql = self.sql()?;
-        let loaded = match self.part::<RecordPart>(&sql, RECORD).await? {
-            Some(record) => Some(KeyState::from_parts(
-                record,
-                self.part::<CountersPart>(&sql, COUNTERS).await?,
-            )),
-            None => None,
-        };
-        let mut slot = self.slot.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(loaded);
-        }
-        Ok(())
-    }
-}
-
-impl DurableObject for KeyObject {
-    fn new(state: State, env: Env) -> Self {
-        KeyObject {
-            state,
-            env,
-            slot: RefCell::new(None),
-            table_ready: Cell::new(false),
-        }
-    }
-
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let call: KeyCall = req.json().await?;
+    /// Runs one call: the decision in memory (`key_dispatch`), then its effect on storage, then
+    /// the reply.
+    async fn serve(&self, call: KeyCall) -> Result<KeyReply> {
         self.load().await?;
         let now = Timestamp::from_millis(Date::now().as_millis() as i64);
         let (reply, effect, parts, publish, erased) = {
@@ -210,7 +182,46 @@ impl DurableObject for KeyObject {
                 }
             });
         }
-        Response::from_json(&reply)
+        Ok(reply)
+    }
+
+    async fn load(&self) -> Result<()> {
+        if self.slot.borrow().is_some() {
+            return Ok(());
+        }
+        let sql = self.sql()?;
+        let loaded = match self.part::<RecordPart>(&sql, RECORD).await? {
+            Some(record) => Some(KeyState::from_parts(
+                record,
+                self.part::<CountersPart>(&sql, COUNTERS).await?,
+            )),
+            None => None,
+        };
+        let mut slot = self.slot.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(loaded);
+        }
+        Ok(())
+    }
+}
+
+impl DurableObject for KeyObject {
+    fn new(state: State, env: Env) -> Self {
+        KeyObject {
+            state,
+            env,
+            slot: RefCell::new(None),
+            table_ready: Cell::new(false),
+        }
+    }
+
+    /// The same calls over HTTP: how objects written by earlier versions were reached, kept so a
+    /// worker mid-deploy can still talk to an upgraded object.
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let reply = self.rpc(req.text().await?).await;
+        reply
+            .map_err(|e| worker::Error::RustError(format!("{e:?}")))
+            .and_then(|text| Response::from_bytes(text.into_bytes()))
     }
 
     /// Runs the outbox: brings the listing (and, for a deleted key, the index) up to date, or
@@ -260,5 +271,24 @@ impl DurableObject for KeyObject {
             }
         }
         Response::ok("done")
+    }
+}
+
+/// The object's RPC method, `call`: the worker's path to it (`storage::edge`). One JSON call in,
+/// one JSON reply out, as the HTTP `fetch` above carries them, without building a request and a
+/// response around them on both sides. The runtime offers RPC only to a class that extends its
+/// `DurableObject`; `src/entry.mjs` is that class, and hands each call to this one.
+#[wasm_bindgen(
+    wasm_bindgen = ::worker::wasm_bindgen,
+    wasm_bindgen_futures = ::worker::wasm_bindgen_futures,
+    js_sys = ::worker::js_sys
+)]
+impl KeyObject {
+    #[wasm_bindgen(js_name = call)]
+    pub async fn rpc(&self, call: String) -> std::result::Result<String, JsValue> {
+        let call: KeyCall = serde_json::from_str(&call)
+            .map_err(|e| JsValue::from_str(&format!("key call: {e}")))?;
+        let reply = self.serve(call).await.map_err(JsValue::from)?;
+        serde_json::to_string(&reply).map_err(|e| JsValue::from_str(&e.to_string()))
     }
 }

@@ -8,6 +8,9 @@ use crate::core::ids::{KeyId, TeamId};
 use crate::core::key::KeyHash;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use worker::js_sys::Promise;
+use worker::wasm_bindgen::prelude::{wasm_bindgen, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
 use worker::{Env, Headers, KvStore, Method, ObjectNamespace, Request, RequestInit};
 
 /// Binding names, as in `wrangler.toml`.
@@ -90,6 +93,27 @@ async fn call_object(ns: &ObjectNamespace, name: &str, body: String) -> StoreRes
     Ok(resp.bytes().await?)
 }
 
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
+extern "C" {
+    /// A key object's stub, seen through its RPC method (`objects::key`, `src/entry.mjs`).
+    type KeyObjectRpc;
+
+    #[wasm_bindgen(method, catch, js_name = call)]
+    fn call(this: &KeyObjectRpc, call: &str) -> Result<Promise, JsValue>;
+}
+
+/// One JSON call to the key object named `name`, over RPC: the verification path's one object
+/// call, so it carries no request or response objects, only the two JSON texts.
+async fn call_key_object(ns: &ObjectNamespace, name: &str, body: &str) -> StoreResult<String> {
+    let stub: KeyObjectRpc = ns.id_from_name(name)?.get_stub()?.into_rpc();
+    let answer = async { JsFuture::from(stub.call(body)?).await }
+        .await
+        .map_err(|e| StoreError(format!("key object: {e:?}")))?;
+    answer
+        .as_string()
+        .ok_or_else(|| StoreError("key object answered no text".into()))
+}
+
 fn to_json<T: Serialize>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(|e| StoreError(e.to_string()))
 }
@@ -115,7 +139,8 @@ impl Backend for Stores {
     }
 
     async fn key(&self, key_id: &KeyId, call: &KeyCall) -> StoreResult<KeyReply> {
-        from_json(&call_object(&self.keys, key_id, to_json(call)?).await?)
+        let reply = call_key_object(&self.keys, key_id, &to_json(call)?).await?;
+        from_json(reply.as_bytes())
     }
 
     async fn team<Q: TeamRequest>(

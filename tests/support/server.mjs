@@ -8,33 +8,15 @@
 // same process, for requests to the host `reference.bench` (keygate answers every other host).
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { keygateWorker, root } from "./keygate.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
 );
 
 const persist = args.persist; // undefined: in memory, gone when the process exits
 const keyPrefix = args["key-prefix"] ?? "sk";
-const keygate = {
-  name: "keygate",
-  modulesRoot: path.join(root, "build"),
-  modules: [
-    { type: "ESModule", path: path.join(root, "build/index.js") },
-    { type: "CompiledWasm", path: path.join(root, "build/index_bg.wasm") },
-  ],
-  compatibilityDate: "2026-10-01",
-  bindings: {
-    KEY_PREFIX: keyPrefix,
-    ADMIN_TOKEN: args["admin-token"] ?? "test-admin-token",
-  },
-  kvNamespaces: ["KEY_INDEX"],
-  durableObjects: {
-    KEY_OBJECTS: { className: "KeyObject", useSQLite: true },
-    TEAM_OBJECTS: { className: "TeamObject", useSQLite: true },
-  },
-};
+const keygate = keygateWorker({ keyPrefix, adminToken: args["admin-token"] ?? "test-admin-token" });
 const reference = {
   name: "reference",
   routes: ["reference.bench/*"],
