@@ -30,7 +30,10 @@ fn main() {
     let team_id = TeamId::parse(team).expect("a team id (team_…)");
     let count: usize = count.parse().expect("a count");
     let prefix = KeyPrefix::parse(args.get(2).map_or("sk", String::as_str)).expect("a key prefix");
-    let millis = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
     let now = Timestamp::from_millis(millis as i64);
     let policy = RateLimitPolicy::build(Plan::Enterprise, Some(MAX_LIMIT), Some(MAX_LIMIT))
         .expect("in range");

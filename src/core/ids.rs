@@ -1,5 +1,5 @@
 //! Object ids: a type prefix and 20 random base62 characters (`key_…`, `team_…`, `sa_…`,
-//! `proj_…`, `role_…`). Ids are not secrets, but random ones say nothing about how many objects
+//! `proj_…`, `role_…`, `mem_…`, `inv_…`). Ids are not secrets, but random ones say nothing about how many objects
 //! a team has or when they were made.
 
 use super::base62;
@@ -14,6 +14,8 @@ pub enum IdKind {
     ServiceAccount,
     Project,
     Role,
+    Member,
+    Invitation,
 }
 
 impl IdKind {
@@ -24,6 +26,8 @@ impl IdKind {
             IdKind::ServiceAccount => "sa_",
             IdKind::Project => "proj_",
             IdKind::Role => "role_",
+            IdKind::Member => "mem_",
+            IdKind::Invitation => "inv_",
         }
     }
 }
@@ -127,6 +131,10 @@ id_types! {
     RoleId = Role;
     /// A service account's id (`sa_…`).
     ServiceAccountId = ServiceAccount;
+    /// A team member's id (`mem_…`).
+    MemberId = Member;
+    /// An invitation's id (`inv_…`), never its token.
+    InvitationId = Invitation;
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod input;
 pub mod key;
 pub mod key_state;
 pub mod limits;
+pub mod members;
 pub mod model;
 pub mod page;
 pub mod permission;

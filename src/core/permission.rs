@@ -6,7 +6,11 @@
 //! | `admin:*`     | everything, `admin:*` included            |
 //! | `tasks:*`     | `tasks:*` and every `tasks:<action>`      |
 //! | `tasks:read`  | `tasks:read` only (never `tasks:*`)       |
+//! | `*:*`         | every permission on the product's own resources: none of keygate's resources (`api_keys`, `members`, …) nor `admin:*` |
 //!
+//! `*:*` is what a `developer` member holds beside keygate's permissions ("every permission on
+//! the product's resources"). It is never accepted as input (no key or role can be given it);
+//! it exists only in a member's permissions, computed from their role.
 //! The no-escalation rule builds on it: a caller may grant, or manage a key holding, a permission
 //! only if one of its own permissions covers it ([`PermissionSet::first_uncovered`]).
 
@@ -17,6 +21,19 @@ use std::fmt;
 pub const MAX_PERMISSION_LEN: usize = 100;
 /// The most permissions one key, role or request may carry.
 pub const MAX_PERMISSIONS: usize = 100;
+
+/// keygate's own resources: every other resource is the product's.
+pub const KEYGATE_RESOURCES: [&str; 7] = [
+    "api_keys",
+    "projects",
+    "roles",
+    "service_accounts",
+    "webhooks",
+    "members",
+    "audit_log",
+];
+
+const PRODUCT_WIDE: &str = "*:*";
 
 /// One parsed permission. Its text form is canonical (lowercase, no spaces).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -89,11 +106,26 @@ impl Permission {
         self.0 == "admin:*"
     }
 
+    /// `*:*`: every permission on the product's resources (see the module's table).
+    pub fn product_wide() -> Self {
+        Permission(PRODUCT_WIDE.to_owned())
+    }
+
+    /// The resource is keygate's own (or `admin`), not the product's.
+    pub fn is_keygate_resource(&self) -> bool {
+        let (resource, _) = self.parts();
+        resource == "admin" || KEYGATE_RESOURCES.contains(&resource)
+    }
+
     /// Does holding `self` allow what `wanted` names?
     pub fn covers(&self, wanted: &Permission) -> bool {
         // Rule 1: `admin:*` covers everything.
         if self.is_admin() {
             return true;
+        }
+        // Rule 1b: `*:*` covers every permission of the product's resources, none of keygate's.
+        if self.0 == PRODUCT_WIDE {
+            return !wanted.is_keygate_resource();
         }
         let (held_res, held_act) = self.parts();
         let (want_res, want_act) = wanted.parts();
@@ -131,6 +163,11 @@ impl Serialize for Permission {
 impl<'de> Deserialize<'de> for Permission {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
+        // Stored and internal calls only (request bodies go through `Permission::parse`): a
+        // member's `*:*` travels to the key object it manages.
+        if s == PRODUCT_WIDE {
+            return Ok(Permission::product_wide());
+        }
         Permission::parse(&s).map_err(serde::de::Error::custom)
     }
 }
@@ -192,12 +229,40 @@ pub mod needs {
     pub const ROLES_WRITE: &str = "roles:write";
     pub const SERVICE_ACCOUNTS_READ: &str = "service_accounts:read";
     pub const SERVICE_ACCOUNTS_WRITE: &str = "service_accounts:write";
+    pub const MEMBERS_READ: &str = "members:read";
+    pub const MEMBERS_WRITE: &str = "members:write";
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn product_wide_covers_the_products_resources_and_nothing_of_keygates() {
+        let held = Permission::product_wide();
+        for wanted in ["tasks:read", "events:*", "billing.invoices:write"] {
+            assert!(held.covers(&Permission::new_static(wanted)), "{wanted}");
+        }
+        for wanted in KEYGATE_RESOURCES
+            .iter()
+            .flat_map(|r| ["read", "write", "*"].map(|a| format!("{r}:{a}")))
+            .chain(["admin:*".to_owned()])
+        {
+            assert!(
+                !held.covers(&Permission::parse(&wanted).unwrap()),
+                "{wanted}"
+            );
+        }
+    }
+
+    #[test]
+    fn product_wide_is_never_accepted_as_input_but_travels_internally() {
+        assert!(Permission::parse("*:*").is_err());
+        let back: Permission = serde_json::from_str("\"*:*\"").unwrap();
+        assert_eq!(back, Permission::product_wide());
+        assert!(serde_json::from_str::<Permission>("\"*:read\"").is_err());
+    }
 
     fn p(s: &str) -> Permission {
         Permission::parse(s).unwrap()

@@ -16,13 +16,14 @@
 
 use super::ids::RoleId;
 use super::limits::{within_permission_cap, AboveCeiling, Counted, LimitReached, LimitsPatch};
+use super::members::MemberDenial;
 use super::model::{AccountRecord, KeyRecord, Project, Role, ServiceAccount, Team};
 use super::page::{ListQuery, Page};
 use super::permission::{Permission, PermissionSet};
 use super::store::StoreError;
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
-pub use store::{Named, TeamStore};
+pub use store::{MemberStore, Named, TeamStore};
 
 /// Why an object is "in use" and cannot be deleted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +61,25 @@ pub enum TeamRefusal {
     TooManyPermissions {
         count: usize,
     },
+    MemberNotFound,
+    InvitationNotFound,
+    /// A member of the team has this email already.
+    EmailTaken,
+    /// The change to the members needs an owner, or would leave the team without one.
+    Member(MemberDenial),
+    /// An invitation token no pending invitation has (never issued, used, or withdrawn).
+    InvalidInvitation,
+    /// An invitation past its 7 days.
+    InvitationExpired,
+    /// Wrong email or wrong password (the same answer for both).
+    InvalidCredentials,
+    /// Too many failed sign-ins for this email or client: try again in this many seconds.
+    SignInThrottled {
+        retry_after: i64,
+    },
+    /// No live session has this token (signed out, expired, ended by a role or password
+    /// change, or the member was removed).
+    InvalidSession,
 }
 
 /// A rule's failure: refused (a 4xx, nothing written) or the store failed.
@@ -398,6 +418,7 @@ pub fn delete_account(s: &impl TeamStore, id: &str) -> TeamResult<()> {
     Ok(s.delete_account(id)?)
 }
 
+pub mod membership;
 mod store;
 
 #[cfg(test)]

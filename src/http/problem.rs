@@ -5,6 +5,7 @@
 use crate::core::access::Denial;
 use crate::core::input::{InputError, InputErrorKind};
 use crate::core::key::KeyFormatError;
+use crate::core::members::MemberDenial;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,7 +272,73 @@ impl ApiError {
             R::LimitReached(reached) => Self::limit_reached(&reached),
             R::AboveCeiling(ceiling) => Self::rate_limit_ceiling(&ceiling),
             R::TooManyPermissions { count } => Self::too_many_permissions(count),
+            R::MemberNotFound => Self::not_found(format!("no member `{shown}` in this team")),
+            R::InvitationNotFound => {
+                Self::not_found(format!("no pending invitation `{shown}` in this team"))
+            }
+            R::EmailTaken => Self::conflict(
+                "email_taken",
+                "Email taken",
+                "a member of this team already has this email",
+            ),
+            R::Member(MemberDenial::OwnerOnly) => Self::new(
+                403,
+                "owner_required",
+                "Owner required",
+                "only an owner can make, demote, invite or remove an owner",
+            ),
+            R::Member(MemberDenial::LastOwner) => Self::conflict(
+                "last_owner",
+                "Last owner",
+                "the team's last owner can be neither demoted nor removed; make another owner first",
+            ),
+            R::InvalidInvitation => Self::new(
+                400,
+                "invalid_invitation",
+                "Invalid invitation",
+                "this invitation token is unknown, already used or withdrawn; ask for a new invitation",
+            ),
+            R::InvitationExpired => Self::new(
+                400,
+                "invitation_expired",
+                "Invitation expired",
+                "this invitation is more than 7 days old; ask for a new one",
+            ),
+            R::InvalidCredentials => Self::invalid_credentials(),
+            R::SignInThrottled { retry_after } => {
+                let mut e = Self::new(
+                    429,
+                    "rate_limited",
+                    "Too many failed sign-ins",
+                    format!(
+                        "too many failed sign-ins for this email or client; try again in {retry_after} s"
+                    ),
+                );
+                e.headers.push(("Retry-After", retry_after.to_string()));
+                e
+            }
+            R::InvalidSession => Self::invalid_session(),
         }
+    }
+
+    /// A wrong email or a wrong password: one answer for both.
+    pub fn invalid_credentials() -> Self {
+        Self::new(
+            401,
+            "invalid_credentials",
+            "Invalid credentials",
+            "the email or the password is wrong",
+        )
+    }
+
+    /// A session cookie that no live session has.
+    pub fn invalid_session() -> Self {
+        Self::new(
+            401,
+            "invalid_session",
+            "Invalid session",
+            "the session has ended (signed out, expired, or changed by an administrator); sign in again",
+        )
     }
 
     pub fn conflict(code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {

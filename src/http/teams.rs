@@ -34,7 +34,17 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         created_at: ctx.now,
         limits: input.limits.apply(TeamLimits::default()),
     };
-    ask(ctx, &team.id, Init { team: team.clone() }, "team", "").await?;
+    ask(
+        ctx,
+        &team.id,
+        Init {
+            team: team.clone(),
+            owner: None,
+        },
+        "team",
+        "",
+    )
+    .await?;
     let admin = PermissionSet::new([Permission::new_static("admin:*")]);
     let plain = PlainKey::generate(&ctx.config.key_prefix, Environment::Live, &mut OsRandom);
     let record = KeyRecord {

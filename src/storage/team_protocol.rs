@@ -6,13 +6,15 @@
 //! list of calls below is the only place that pairs a call with its reply and its rule, so a
 //! caller cannot read the wrong reply and the object cannot forget a call.
 
-use crate::core::ids::{KeyId, ProjectId, RoleId, ServiceAccountId};
+use crate::core::ids::{InvitationId, KeyId, MemberId, ProjectId, RoleId, ServiceAccountId};
 use crate::core::limits::LimitsPatch;
+use crate::core::members::{Changer, Invitation, InvitationView, Member, MemberRole, MemberView};
 use crate::core::model::{KeyRecord, Project, Role, ServiceAccount, Team};
 use crate::core::page::{ListQuery, Page};
 use crate::core::permission::PermissionSet;
 use crate::core::store::{StoreError, StoreResult};
-use crate::core::team::{self as rules, TeamError, TeamRefusal, TeamStore};
+use crate::core::team::membership::{self as people, Credentials, SignedIn};
+use crate::core::team::{self as rules, MemberStore, TeamError, TeamRefusal, TeamStore};
 use crate::core::time::Timestamp;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -63,7 +65,7 @@ macro_rules! team_calls {
         }
 
         /// The team object's logic: runs the call's rule on the store and serializes its answer.
-        pub fn team_dispatch(store: &impl TeamStore, call: TeamCall) -> StoreResult<String> {
+        pub fn team_dispatch(store: &(impl TeamStore + MemberStore), call: TeamCall) -> StoreResult<String> {
             match call {
                 $(TeamCall::$name($q) => {
                     let $s = store;
@@ -76,8 +78,9 @@ macro_rules! team_calls {
 }
 
 team_calls! {
-    /// Creates the team (refused if it exists).
-    Init { team: Team } -> Team = |s, q| rules::init(s, q.team);
+    /// Creates the team (refused if it exists), with its first owner if one is given.
+    Init { team: Team, owner: Option<Member> } -> Team =
+        |s, q| people::create_team(s, q.team, q.owner);
     GetTeam {} -> Team = |s, _q| rules::get(s);
     /// The operator's change of name or limits.
     UpdateTeam { name: Option<String>, limits: LimitsPatch } -> Team =
@@ -124,6 +127,46 @@ team_calls! {
         rules::update_account(s, &q.id, q.name, q.roles, &q.caller_permissions, q.now)
     };
     DeleteServiceAccount { id: ServiceAccountId } -> () = |s, q| rules::delete_account(s, &q.id);
+
+    ListMembers { query: ListQuery } -> Page<MemberView> = |s, q| people::list_members(s, &q.query);
+    GetMember { id: MemberId } -> MemberView = |s, q| people::get_member(s, &q.id);
+    ChangeMemberRole { id: MemberId, role: MemberRole, by: Changer } -> MemberView =
+        |s, q| people::change_role(s, &q.id, q.role, q.by);
+    RemoveMember { id: MemberId, by: Changer } -> () =
+        |s, q| people::remove_member(s, &q.id, q.by);
+    Invite { invitation: Invitation, by: Changer } -> InvitationView =
+        |s, q| people::invite(s, q.invitation, q.by);
+    ListInvitations { query: ListQuery } -> Page<InvitationView> =
+        |s, q| people::list_invitations(s, &q.query);
+    WithdrawInvitation { id: InvitationId } -> () = |s, q| people::withdraw_invitation(s, &q.id);
+    /// Makes the invited member and their first session, using the invitation up.
+    AcceptInvitation {
+        token_hash: String,
+        id: MemberId,
+        password: String,
+        session_hash: String,
+        now: Timestamp,
+    } -> SignedIn = |s, q| {
+        people::accept(s, &q.token_hash, q.id, q.password, &q.session_hash, q.now)
+    };
+    SignInStart { email_key: String, client: Option<String>, now: Timestamp } -> Credentials =
+        |s, q| people::sign_in_start(s, &q.email_key, q.client.as_deref(), q.now);
+    /// `session`: (member id, session token hash) when the password matched.
+    SignInFinish {
+        email_key: String,
+        client: Option<String>,
+        session: Option<(MemberId, String)>,
+        now: Timestamp,
+    } -> SignedIn = |s, q| {
+        let success = q.session.as_ref().map(|(m, h)| (m.as_ref(), h.as_str()));
+        people::sign_in_finish(s, &q.email_key, q.client.as_deref(), success, q.now)
+    };
+    Authenticate { session_hash: String, now: Timestamp } -> SignedIn =
+        |s, q| people::authenticate(s, &q.session_hash, q.now);
+    EndSession { session_hash: String } -> () = |s, q| people::end_session(s, &q.session_hash);
+    PasswordOf { member_id: MemberId } -> String = |s, q| people::password_of(s, &q.member_id);
+    SetPassword { member_id: MemberId, password: String, keep_session: String } -> () =
+        |s, q| people::set_password(s, &q.member_id, q.password, &q.keep_session);
 }
 
 #[cfg(test)]
@@ -147,7 +190,16 @@ mod tests {
             created_at: Timestamp::from_millis(0),
             limits: Default::default(),
         };
-        assert_eq!(send(&s, Init { team: team.clone() }), Ok(team.clone()));
+        assert_eq!(
+            send(
+                &s,
+                Init {
+                    team: team.clone(),
+                    owner: None
+                }
+            ),
+            Ok(team.clone())
+        );
         assert_eq!(send(&s, GetTeam {}), Ok(team));
         assert_eq!(send(&s, RemoveKey { id: "key_x".into() }), Ok(()));
     }

@@ -1,12 +1,14 @@
 //! An in-memory [`TeamStore`] for native tests: the same semantics as the team object's SQLite
 //! tables (rows in insertion order, newest-first pages by position, revision-guarded copies).
 
-use super::{Named, TeamStore};
+use super::{MemberStore, Named, TeamStore};
 use crate::core::ids::RoleId;
 use crate::core::limits::Counted;
+use crate::core::members::{Failures, Invitation, Member, MemberRole, Session};
 use crate::core::model::{AccountRecord, KeyRecord, Project, Role, Team};
 use crate::core::page::{encode_cursor, ListQuery, Page};
 use crate::core::store::{StoreError, StoreResult};
+use crate::core::time::Timestamp;
 use std::cell::{Cell, RefCell};
 
 /// Rows with their position (1, 2, …), as SQLite's `AUTOINCREMENT` gives them.
@@ -71,6 +73,11 @@ struct State {
     accounts: Table<AccountRecord>,
     /// (account id, role id), in the order given.
     account_roles: Vec<(String, RoleId)>,
+    members: Table<Member>,
+    invitations: Table<Invitation>,
+    /// (token hash, session).
+    sessions: Vec<(String, Session)>,
+    failures: Vec<(String, Failures)>,
 }
 
 /// The store. `fail` makes every call fail, to test what the callers do then.
@@ -88,6 +95,10 @@ impl State {
             roles: Table::new(),
             accounts: Table::new(),
             account_roles: Vec::new(),
+            members: Table::new(),
+            invitations: Table::new(),
+            sessions: Vec::new(),
+            failures: Vec::new(),
         }
     }
 }
@@ -303,6 +314,117 @@ impl TeamStore for MemoryTeam {
             s.account_roles.retain(|(a, _)| a != account_id);
             s.account_roles
                 .extend(role_ids.iter().map(|r| (account_id.to_owned(), r.clone())));
+        })
+    }
+}
+
+impl MemberStore for MemoryTeam {
+    fn member(&self, id: &str) -> StoreResult<Option<Member>> {
+        self.with(|s| s.members.find(|m| m.id == id).cloned())
+    }
+
+    fn member_by_email(&self, email_key: &str) -> StoreResult<Option<Member>> {
+        self.with(|s| s.members.find(|m| m.email.key() == email_key).cloned())
+    }
+
+    fn insert_member(&self, member: &Member) -> StoreResult<()> {
+        self.with(|s| s.members.insert(member.clone()))
+    }
+
+    fn update_member(&self, member: &Member) -> StoreResult<()> {
+        self.with(|s| s.members.replace(|m| m.id == member.id, member.clone()))
+    }
+
+    fn delete_member(&self, id: &str) -> StoreResult<()> {
+        self.with(|s| {
+            s.members.remove(|m| m.id == id);
+            s.sessions.retain(|(_, x)| x.member_id != id);
+        })
+    }
+
+    fn list_members(&self, q: &ListQuery) -> StoreResult<Page<Member>> {
+        self.with(|s| s.members.page(q, |_| true))
+    }
+
+    fn count_owners(&self) -> StoreResult<usize> {
+        self.with(|s| {
+            s.members
+                .rows
+                .iter()
+                .filter(|(_, m)| m.role == MemberRole::Owner)
+                .count()
+        })
+    }
+
+    fn invitation(&self, id: &str) -> StoreResult<Option<Invitation>> {
+        self.with(|s| s.invitations.find(|i| i.id == id).cloned())
+    }
+
+    fn invitation_by_token(&self, token_hash: &str) -> StoreResult<Option<Invitation>> {
+        self.with(|s| s.invitations.find(|i| i.token_hash == token_hash).cloned())
+    }
+
+    fn invitation_by_email(&self, email_key: &str) -> StoreResult<Option<Invitation>> {
+        self.with(|s| s.invitations.find(|i| i.email.key() == email_key).cloned())
+    }
+
+    fn insert_invitation(&self, invitation: &Invitation) -> StoreResult<()> {
+        self.with(|s| s.invitations.insert(invitation.clone()))
+    }
+
+    fn delete_invitation(&self, id: &str) -> StoreResult<()> {
+        self.with(|s| s.invitations.remove(|i| i.id == id))
+    }
+
+    fn list_invitations(&self, q: &ListQuery) -> StoreResult<Page<Invitation>> {
+        self.with(|s| s.invitations.page(q, |_| true))
+    }
+
+    fn session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
+        self.with(|s| {
+            s.sessions
+                .iter()
+                .find(|(h, _)| h == token_hash)
+                .map(|(_, x)| x.clone())
+        })
+    }
+
+    fn put_session(&self, token_hash: &str, session: &Session) -> StoreResult<()> {
+        self.with(|s| {
+            s.sessions.retain(|(h, _)| h != token_hash);
+            s.sessions.push((token_hash.to_owned(), session.clone()));
+        })
+    }
+
+    fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        self.with(|s| s.sessions.retain(|(h, _)| h != token_hash))
+    }
+
+    fn delete_sessions_of(&self, member_id: &str, except: Option<&str>) -> StoreResult<()> {
+        self.with(|s| {
+            s.sessions
+                .retain(|(h, x)| x.member_id != member_id || Some(h.as_str()) == except)
+        })
+    }
+
+    fn prune_sessions(&self, created_before: Timestamp) -> StoreResult<()> {
+        self.with(|s| s.sessions.retain(|(_, x)| x.created_at >= created_before))
+    }
+
+    fn failures(&self, key: &str) -> StoreResult<Failures> {
+        self.with(|s| {
+            s.failures
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, f)| *f)
+                .unwrap_or_default()
+        })
+    }
+
+    fn put_failures(&self, key: &str, failures: &Failures) -> StoreResult<()> {
+        self.with(|s| {
+            s.failures.retain(|(k, _)| k != key);
+            s.failures.push((key.to_owned(), *failures));
         })
     }
 }

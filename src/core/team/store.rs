@@ -3,9 +3,11 @@
 
 use crate::core::ids::RoleId;
 use crate::core::limits::Counted;
+use crate::core::members::{Failures, Invitation, Member, Session};
 use crate::core::model::{AccountRecord, KeyRecord, Project, Role, Team};
 use crate::core::page::{ListQuery, Page};
 use crate::core::store::StoreResult;
+use crate::core::time::Timestamp;
 
 /// The kinds of named objects (names are unique per kind within a team).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,4 +61,37 @@ pub trait TeamStore {
     /// The account's role ids, in the order they were given.
     fn account_role_ids(&self, account_id: &str) -> StoreResult<Vec<RoleId>>;
     fn set_account_roles(&self, account_id: &str, role_ids: &[RoleId]) -> StoreResult<()>;
+}
+
+/// The team object's people: members, invitations, sessions (by token hash) and the counts of
+/// failed sign-ins (by email or client). Same contract as [`TeamStore`]: every call answers at
+/// once.
+pub trait MemberStore {
+    fn member(&self, id: &str) -> StoreResult<Option<Member>>;
+    /// By [`crate::core::members::Email::key`].
+    fn member_by_email(&self, email_key: &str) -> StoreResult<Option<Member>>;
+    fn insert_member(&self, member: &Member) -> StoreResult<()>;
+    fn update_member(&self, member: &Member) -> StoreResult<()>;
+    /// Removes the member and every session of theirs.
+    fn delete_member(&self, id: &str) -> StoreResult<()>;
+    fn list_members(&self, query: &ListQuery) -> StoreResult<Page<Member>>;
+    fn count_owners(&self) -> StoreResult<usize>;
+
+    fn invitation(&self, id: &str) -> StoreResult<Option<Invitation>>;
+    fn invitation_by_token(&self, token_hash: &str) -> StoreResult<Option<Invitation>>;
+    fn invitation_by_email(&self, email_key: &str) -> StoreResult<Option<Invitation>>;
+    fn insert_invitation(&self, invitation: &Invitation) -> StoreResult<()>;
+    fn delete_invitation(&self, id: &str) -> StoreResult<()>;
+    fn list_invitations(&self, query: &ListQuery) -> StoreResult<Page<Invitation>>;
+
+    fn session(&self, token_hash: &str) -> StoreResult<Option<Session>>;
+    fn put_session(&self, token_hash: &str, session: &Session) -> StoreResult<()>;
+    fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Ends every session of a member but `except` (a token hash).
+    fn delete_sessions_of(&self, member_id: &str, except: Option<&str>) -> StoreResult<()>;
+    /// Removes the sessions made before this time (past their absolute timeout).
+    fn prune_sessions(&self, created_before: Timestamp) -> StoreResult<()>;
+
+    fn failures(&self, key: &str) -> StoreResult<Failures>;
+    fn put_failures(&self, key: &str, failures: &Failures) -> StoreResult<()>;
 }

@@ -38,6 +38,18 @@ CREATE TABLE IF NOT EXISTS account_roles (
   account_id TEXT NOT NULL, role_id TEXT NOT NULL, position INTEGER NOT NULL,
   PRIMARY KEY (account_id, role_id));
 CREATE INDEX IF NOT EXISTS account_roles_role ON account_roles (role_id);
+CREATE TABLE IF NOT EXISTS members (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, email TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS invitations (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, email TEXT NOT NULL UNIQUE,
+  token_hash TEXT NOT NULL UNIQUE, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+  token_hash TEXT PRIMARY KEY, member_id TEXT NOT NULL, created_ms INTEGER NOT NULL,
+  body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_created ON sessions (created_ms);
+CREATE INDEX IF NOT EXISTS sessions_member ON sessions (member_id);
+CREATE TABLE IF NOT EXISTS sign_in_failures (key TEXT PRIMARY KEY, body TEXT NOT NULL);
 ";
 
 #[durable_object]

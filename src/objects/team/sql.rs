@@ -2,10 +2,12 @@
 
 use crate::core::ids::RoleId;
 use crate::core::limits::Counted;
+use crate::core::members::{Failures, Invitation, Member, MemberRole, Session};
 use crate::core::model::{AccountRecord, KeyRecord, Project, Role, Team};
 use crate::core::page::{encode_cursor, ListQuery, Page};
 use crate::core::store::{StoreError, StoreResult};
-use crate::core::team::{Named, TeamStore};
+use crate::core::team::{MemberStore, Named, TeamStore};
+use crate::core::time::Timestamp;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::{SqlStorage, SqlStorageValue as V};
@@ -194,6 +196,10 @@ impl TeamStore for Sql {
             "roles",
             "service_accounts",
             "account_roles",
+            "members",
+            "invitations",
+            "sessions",
+            "sign_in_failures",
         ] {
             self.exec(&format!("DELETE FROM {t}"), vec![])?;
         }
@@ -369,5 +375,153 @@ impl TeamStore for Sql {
             )?;
         }
         Ok(())
+    }
+}
+
+impl MemberStore for Sql {
+    fn member(&self, id: &str) -> StoreResult<Option<Member>> {
+        self.by_id("members", id)
+    }
+
+    fn member_by_email(&self, email_key: &str) -> StoreResult<Option<Member>> {
+        self.one(
+            "SELECT seq, body FROM members WHERE email = ?",
+            vec![email_key.into()],
+        )
+    }
+
+    fn insert_member(&self, m: &Member) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO members (id, email, role, body) VALUES (?, ?, ?, ?)",
+            vec![
+                m.id.as_ref().into(),
+                m.email.key().into(),
+                m.role.as_str().into(),
+                json(m)?.into(),
+            ],
+        )
+    }
+
+    fn update_member(&self, m: &Member) -> StoreResult<()> {
+        self.exec(
+            "UPDATE members SET role = ?, body = ? WHERE id = ?",
+            vec![
+                m.role.as_str().into(),
+                json(m)?.into(),
+                m.id.as_ref().into(),
+            ],
+        )
+    }
+
+    fn delete_member(&self, id: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM sessions WHERE member_id = ?", vec![id.into()])?;
+        self.exec("DELETE FROM members WHERE id = ?", vec![id.into()])
+    }
+
+    fn list_members(&self, query: &ListQuery) -> StoreResult<Page<Member>> {
+        self.page("members", &[], query)
+    }
+
+    fn count_owners(&self) -> StoreResult<usize> {
+        let rows: Vec<CountRow> = self.rows(
+            "SELECT COUNT(*) AS n FROM members WHERE role = ?",
+            vec![MemberRole::Owner.as_str().into()],
+        )?;
+        Ok(rows.first().map_or(0, |r| r.n as usize))
+    }
+
+    fn invitation(&self, id: &str) -> StoreResult<Option<Invitation>> {
+        self.by_id("invitations", id)
+    }
+
+    fn invitation_by_token(&self, token_hash: &str) -> StoreResult<Option<Invitation>> {
+        self.one(
+            "SELECT seq, body FROM invitations WHERE token_hash = ?",
+            vec![token_hash.into()],
+        )
+    }
+
+    fn invitation_by_email(&self, email_key: &str) -> StoreResult<Option<Invitation>> {
+        self.one(
+            "SELECT seq, body FROM invitations WHERE email = ?",
+            vec![email_key.into()],
+        )
+    }
+
+    fn insert_invitation(&self, i: &Invitation) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO invitations (id, email, token_hash, body) VALUES (?, ?, ?, ?)",
+            vec![
+                i.id.as_ref().into(),
+                i.email.key().into(),
+                i.token_hash.as_str().into(),
+                json(i)?.into(),
+            ],
+        )
+    }
+
+    fn delete_invitation(&self, id: &str) -> StoreResult<()> {
+        self.exec("DELETE FROM invitations WHERE id = ?", vec![id.into()])
+    }
+
+    fn list_invitations(&self, query: &ListQuery) -> StoreResult<Page<Invitation>> {
+        self.page("invitations", &[], query)
+    }
+
+    fn session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
+        self.one(
+            "SELECT 0 AS seq, body FROM sessions WHERE token_hash = ?",
+            vec![token_hash.into()],
+        )
+    }
+
+    fn put_session(&self, token_hash: &str, session: &Session) -> StoreResult<()> {
+        self.exec(
+            "INSERT OR REPLACE INTO sessions (token_hash, member_id, created_ms, body)
+             VALUES (?, ?, ?, ?)",
+            vec![
+                token_hash.into(),
+                session.member_id.as_str().into(),
+                V::from(session.created_at.millis()),
+                json(session)?.into(),
+            ],
+        )
+    }
+
+    fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM sessions WHERE token_hash = ?",
+            vec![token_hash.into()],
+        )
+    }
+
+    fn delete_sessions_of(&self, member_id: &str, except: Option<&str>) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM sessions WHERE member_id = ? AND token_hash != ?",
+            vec![member_id.into(), except.unwrap_or("").into()],
+        )
+    }
+
+    fn prune_sessions(&self, created_before: Timestamp) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM sessions WHERE created_ms < ?",
+            vec![V::from(created_before.millis())],
+        )
+    }
+
+    fn failures(&self, key: &str) -> StoreResult<Failures> {
+        Ok(self
+            .one(
+                "SELECT 0 AS seq, body FROM sign_in_failures WHERE key = ?",
+                vec![key.into()],
+            )?
+            .unwrap_or_default())
+    }
+
+    fn put_failures(&self, key: &str, f: &Failures) -> StoreResult<()> {
+        self.exec(
+            "INSERT OR REPLACE INTO sign_in_failures (key, body) VALUES (?, ?)",
+            vec![key.into(), json(f)?.into()],
+        )
     }
 }

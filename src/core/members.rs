@@ -1,0 +1,503 @@
+//! Team members: the people who sign in to the dashboard. Their roles and what each holds, who
+//! may change whom, passwords (policy and stored form), sessions (token, timeouts) and the
+//! throttle on failed sign-ins. Pure: the key derivation itself runs at the edge (WebCrypto), with
+//! the parameters fixed here.
+
+use super::base62;
+use super::ids::{InvitationId, MemberId};
+use super::key::secrets_equal;
+use super::permission::{needs, Permission, PermissionSet, KEYGATE_RESOURCES};
+use super::random::Random;
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// A member's role, highest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberRole {
+    Owner,
+    Admin,
+    Developer,
+    Viewer,
+}
+
+impl MemberRole {
+    pub const ALL: [MemberRole; 4] = [
+        MemberRole::Owner,
+        MemberRole::Admin,
+        MemberRole::Developer,
+        MemberRole::Viewer,
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberRole::Owner => "owner",
+            MemberRole::Admin => "admin",
+            MemberRole::Developer => "developer",
+            MemberRole::Viewer => "viewer",
+        }
+    }
+
+    /// What the role holds:
+    /// - `viewer`: `*:read` of keygate's own resources;
+    /// - `developer`: that, `api_keys:write`, and every permission on the product's resources
+    ///   (`*:*`, see `permission`): it can give a key `tasks:read` or `events:*`, never
+    ///   `admin:*` nor a keygate permission it lacks;
+    /// - `admin` and `owner`: `admin:*` (they differ only in who may manage owners).
+    pub fn permissions(self) -> PermissionSet {
+        let reads = KEYGATE_RESOURCES
+            .iter()
+            .map(|r| Permission::parse(&format!("{r}:read")).expect("valid resource names"));
+        match self {
+            MemberRole::Owner | MemberRole::Admin => {
+                PermissionSet::new([Permission::new_static("admin:*")])
+            }
+            MemberRole::Developer => PermissionSet::new(reads.chain([
+                Permission::new_static(needs::API_KEYS_WRITE),
+                Permission::product_wide(),
+            ])),
+            MemberRole::Viewer => PermissionSet::new(reads),
+        }
+    }
+}
+
+impl fmt::Display for MemberRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A member as the team object stores them. `password` is the encoded [`PasswordHash`]: it
+/// never leaves the team object except to the sign-in step that compares it, and no view has it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub id: MemberId,
+    pub email: Email,
+    pub role: MemberRole,
+    pub password: String,
+    pub created_at: Timestamp,
+    pub last_login_at: Option<Timestamp>,
+}
+
+impl fmt::Debug for Member {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Member")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A member as clients see them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub id: MemberId,
+    pub email: Email,
+    pub role: MemberRole,
+    pub created_at: Timestamp,
+    pub last_login_at: Option<Timestamp>,
+}
+
+impl Member {
+    pub fn view(&self) -> MemberView {
+        MemberView {
+            id: self.id.clone(),
+            email: self.email.clone(),
+            role: self.role,
+            created_at: self.created_at,
+            last_login_at: self.last_login_at,
+        }
+    }
+}
+
+/// A pending invitation, stored by the hash of its token (the token is shown once).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub id: InvitationId,
+    pub email: Email,
+    pub role: MemberRole,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// SHA-256 of the token (hex); internal, never in a view.
+    pub token_hash: String,
+}
+
+/// An invitation as clients see it (`token` only in the answer that creates it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub id: InvitationId,
+    pub email: Email,
+    pub role: MemberRole,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl Invitation {
+    pub fn view(&self) -> InvitationView {
+        InvitationView {
+            id: self.id.clone(),
+            email: self.email.clone(),
+            role: self.role,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+/// Why a change to the members is refused (the caller already holds `members:write`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberDenial {
+    /// Making, demoting or removing an owner (or inviting one) takes an owner.
+    OwnerOnly,
+    /// The team would have no owner left.
+    LastOwner,
+}
+
+/// Who asks for a change to the members: a member (with their role) or an API key (never an
+/// owner, whatever it holds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Changer {
+    Member(MemberRole),
+    Key,
+}
+
+impl Changer {
+    fn is_owner(self) -> bool {
+        self == Changer::Member(MemberRole::Owner)
+    }
+}
+
+/// May `by` give the member who is `current` the role `new`? `owners` is how many owners the team
+/// has now.
+pub fn may_change_role(
+    by: Changer,
+    current: MemberRole,
+    new: MemberRole,
+    owners: usize,
+) -> Result<(), MemberDenial> {
+    let touches_owner = current == MemberRole::Owner || new == MemberRole::Owner;
+    if touches_owner && current != new && !by.is_owner() {
+        return Err(MemberDenial::OwnerOnly);
+    }
+    if current == MemberRole::Owner && new != MemberRole::Owner && owners <= 1 {
+        return Err(MemberDenial::LastOwner);
+    }
+    Ok(())
+}
+
+/// May `by` remove the member who is `current`?
+pub fn may_remove(by: Changer, current: MemberRole, owners: usize) -> Result<(), MemberDenial> {
+    if current == MemberRole::Owner {
+        if !by.is_owner() {
+            return Err(MemberDenial::OwnerOnly);
+        }
+        if owners <= 1 {
+            return Err(MemberDenial::LastOwner);
+        }
+    }
+    Ok(())
+}
+
+/// May `by` invite someone as `role`?
+pub fn may_invite(by: Changer, role: MemberRole) -> Result<(), MemberDenial> {
+    if role == MemberRole::Owner && !by.is_owner() {
+        return Err(MemberDenial::OwnerOnly);
+    }
+    Ok(())
+}
+
+/// An email address as members are known by: trimmed, at most 254 bytes, one `@` with text on
+/// both sides and a dot in the domain. Compared case-insensitively (`key()`), shown as given.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        let (local, domain) = s.split_once('@')?;
+        let ok = s.len() <= 254
+            && !local.is_empty()
+            && local.len() <= 64
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains('@')
+            && s.chars().all(|c| !c.is_whitespace() && !c.is_control());
+        ok.then(|| Email(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form emails are unique and looked up by.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// A password as typed: 12 to 128 characters. Never printed.
+pub struct Password(String);
+
+pub const MIN_PASSWORD_CHARS: usize = 12;
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+impl Password {
+    pub fn parse(s: &str) -> Result<Self, &'static str> {
+        let n = s.chars().count();
+        if n < MIN_PASSWORD_CHARS {
+            return Err("must be at least 12 characters long");
+        }
+        if n > MAX_PASSWORD_CHARS {
+            return Err("must be at most 128 characters long");
+        }
+        Ok(Password(s.to_owned()))
+    }
+
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// PBKDF2-HMAC-SHA256 iterations. Production workerd refuses WebCrypto PBKDF2 above 100,000
+/// (a test holds this bound), so it is exactly that: ~16 ms of CPU per derivation.
+pub const PBKDF2_ITERATIONS: u32 = 100_000;
+/// The most iterations production workerd accepts.
+pub const PRODUCTION_PBKDF2_CAP: u32 = 100_000;
+
+/// The derivation's input: HMAC-SHA256 of the password under the pepper (a Workers secret), so
+/// a copy of the stored hashes alone cannot be attacked offline.
+pub fn peppered(pepper: &str, password: &Password) -> [u8; 32] {
+    use hmac::{Mac, SimpleHmac};
+    let mut mac = <SimpleHmac<Sha256> as Mac>::new_from_slice(pepper.as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(password.expose_secret().as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+/// A stored password: `pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>`. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash {
+    pub iterations: u32,
+    pub salt: [u8; 16],
+    pub hash: [u8; 32],
+}
+
+impl PasswordHash {
+    pub fn new_salt(rng: &mut impl Random) -> [u8; 16] {
+        let mut salt = [0u8; 16];
+        rng.fill(&mut salt);
+        salt
+    }
+
+    /// The hash compared against for an email no member has, so that a wrong email costs what a
+    /// wrong password does (one derivation, one comparison).
+    pub fn decoy() -> Self {
+        PasswordHash {
+            iterations: PBKDF2_ITERATIONS,
+            salt: [0x5a; 16],
+            hash: [0; 32],
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        format!(
+            "pbkdf2-sha256${}${}${}",
+            self.iterations,
+            hex::encode(self.salt),
+            hex::encode(self.hash)
+        )
+    }
+
+    pub fn decode(s: &str) -> Option<Self> {
+        let mut parts = s.split('$');
+        if parts.next()? != "pbkdf2-sha256" {
+            return None;
+        }
+        let iterations = parts.next()?.parse().ok()?;
+        let salt = hex::decode(parts.next()?).ok()?.try_into().ok()?;
+        let hash = hex::decode(parts.next()?).ok()?.try_into().ok()?;
+        parts.next().is_none().then_some(PasswordHash {
+            iterations,
+            salt,
+            hash,
+        })
+    }
+
+    /// Does a derivation (with this hash's salt and iterations) match? In constant time.
+    pub fn matches(&self, derived: &[u8; 32]) -> bool {
+        use subtle::ConstantTimeEq;
+        self.hash.ct_eq(derived).into()
+    }
+}
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordHash(<redacted>)")
+    }
+}
+
+/// The session cookie's name (`__Host-`: Secure, no Domain, Path=/, so no subdomain can set it).
+pub const SESSION_COOKIE: &str = "__Host-keygate_session";
+/// A session ends after this long without a request...
+pub const SESSION_IDLE_MS: i64 = 12 * 3_600_000;
+/// ...or this long after sign-in, whichever comes first.
+pub const SESSION_ABSOLUTE_MS: i64 = 7 * 24 * 3_600_000;
+/// How stale `last_seen_at` may get before a request writes it again.
+pub const SESSION_TOUCH_MS: i64 = 60_000;
+
+/// A session token as the cookie carries it: `kgs_<team id>_<43 base62>` (~256 random bits).
+/// The team id tells the edge which team object holds the session; only the SHA-256 of the whole
+/// token is stored. Never printed.
+pub struct SessionToken(String);
+
+impl SessionToken {
+    pub fn generate(team_id: &str, rng: &mut impl Random) -> Self {
+        SessionToken(format!("kgs_{team_id}_{}", base62::random_string(rng, 43)))
+    }
+
+    /// A cookie value of the right shape, and the team it names.
+    pub fn parse(s: &str) -> Option<(Self, String)> {
+        let rest = s.strip_prefix("kgs_")?;
+        let (team, secret) = rest.rsplit_once('_')?;
+        let ok = secret.len() == 43
+            && secret.bytes().all(|b| b.is_ascii_alphanumeric())
+            && team.starts_with("team_")
+            && team.len() <= 40
+            && team.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        ok.then(|| (SessionToken(s.to_owned()), team.to_owned()))
+    }
+
+    pub fn hash(&self) -> String {
+        hex::encode(Sha256::digest(self.0.as_bytes()))
+    }
+
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionToken(<redacted>)")
+    }
+}
+
+/// A session as stored (by token hash) in the team object.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub member_id: String,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+}
+
+/// Where a session stands at `now`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionState {
+    Ended,
+    /// Alive; `touch` when `last_seen_at` should be written again.
+    Alive {
+        touch: bool,
+    },
+}
+
+impl Session {
+    pub fn state(&self, now: Timestamp) -> SessionState {
+        let (now, created, seen) = (
+            now.millis(),
+            self.created_at.millis(),
+            self.last_seen_at.millis(),
+        );
+        if now - seen >= SESSION_IDLE_MS || now - created >= SESSION_ABSOLUTE_MS {
+            SessionState::Ended
+        } else {
+            SessionState::Alive {
+                touch: now - seen >= SESSION_TOUCH_MS,
+            }
+        }
+    }
+}
+
+/// An invitation token: `kgi_<team id>_<43 base62>`, shown once, stored hashed, valid 7 days,
+/// used once.
+pub const INVITATION_TTL_MS: i64 = 7 * 24 * 3_600_000;
+
+pub fn invitation_token(team_id: &str, rng: &mut impl Random) -> String {
+    format!("kgi_{team_id}_{}", base62::random_string(rng, 43))
+}
+
+/// The team an invitation token names, if it has the shape of one.
+pub fn invitation_team(token: &str) -> Option<&str> {
+    let rest = token.strip_prefix("kgi_")?;
+    let (team, secret) = rest.rsplit_once('_')?;
+    (secret.len() == 43
+        && secret.bytes().all(|b| b.is_ascii_alphanumeric())
+        && team.starts_with("team_")
+        && team.len() <= 40)
+        .then_some(team)
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Two token hashes (hex), compared in constant time.
+pub fn hashes_equal(a: &str, b: &str) -> bool {
+    secrets_equal(a, b)
+}
+
+/// Failed sign-ins for one email or one client: after [`MAX_FAILURES`] within
+/// [`FAILURE_WINDOW_MS`], sign-in answers `429` until the window's end.
+pub const MAX_FAILURES: u32 = 10;
+pub const FAILURE_WINDOW_MS: i64 = 15 * 60_000;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failures {
+    pub window_start: i64,
+    pub count: u32,
+}
+
+impl Failures {
+    /// `Some(seconds)` to wait when sign-in is throttled at `now`.
+    pub fn retry_after(&self, now: Timestamp) -> Option<i64> {
+        let end = self.window_start + FAILURE_WINDOW_MS;
+        let now = now.millis();
+        (self.count >= MAX_FAILURES && now < end).then(|| ((end - now) + 999) / 1000)
+    }
+
+    /// One more failure at `now`.
+    pub fn failed(self, now: Timestamp) -> Self {
+        let now = now.millis();
+        if now - self.window_start >= FAILURE_WINDOW_MS {
+            Failures {
+                window_start: now,
+                count: 1,
+            }
+        } else {
+            Failures {
+                count: self.count.saturating_add(1),
+                ..self
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "members_tests.rs"]
+mod tests;
