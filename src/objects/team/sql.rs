@@ -394,7 +394,7 @@ impl MemberStore for Sql {
         self.exec(
             "INSERT INTO members (id, email, role, body) VALUES (?, ?, ?, ?)",
             vec![
-                m.id.as_ref().into(),
+                V::from(&*m.id),
                 m.email.key().into(),
                 m.role.as_str().into(),
                 json(m)?.into(),
@@ -405,11 +405,7 @@ impl MemberStore for Sql {
     fn update_member(&self, m: &Member) -> StoreResult<()> {
         self.exec(
             "UPDATE members SET role = ?, body = ? WHERE id = ?",
-            vec![
-                m.role.as_str().into(),
-                json(m)?.into(),
-                m.id.as_ref().into(),
-            ],
+            vec![m.role.as_str().into(), json(m)?.into(), V::from(&*m.id)],
         )
     }
 
@@ -452,7 +448,7 @@ impl MemberStore for Sql {
         self.exec(
             "INSERT INTO invitations (id, email, token_hash, body) VALUES (?, ?, ?, ?)",
             vec![
-                i.id.as_ref().into(),
+                V::from(&*i.id),
                 i.email.key().into(),
                 i.token_hash.as_str().into(),
                 json(i)?.into(),
