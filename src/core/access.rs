@@ -14,6 +14,7 @@
 
 use super::ids::ProjectId;
 use super::key::Environment;
+use super::members::MemberRole;
 use super::model::KeyRecord;
 use super::permission::{Permission, PermissionSet};
 use super::time::Timestamp;
@@ -167,27 +168,7 @@ pub fn decide(r: &KeyRecord, req: &Requirement, now: Timestamp) -> Option<Denial
     if r.expires_at.is_some_and(|e| e <= now) {
         return Some(Denial::ExpiredKey);
     }
-    if let Some(p) = r.permissions.first_uncovered(&req.permissions) {
-        return Some(Denial::MissingPermission(p.clone()));
-    }
-    if let Some(t) = &req.target {
-        if !sees(r.project_id.as_deref(), t.project_id.as_deref()) {
-            return Some(Denial::OutsideProject);
-        }
-        if let Some(p) = r.permissions.first_uncovered(&t.permissions) {
-            return Some(Denial::MissingPermission(p.clone()));
-        }
-        if t.environment == Environment::Live && r.environment == Environment::Test {
-            return Some(Denial::TestKeyOnLive);
-        }
-    }
-    if req.target_environment == Some(Environment::Live) && r.environment == Environment::Test {
-        return Some(Denial::TestKeyOnLive);
-    }
-    if !reaches(r.project_id.as_deref(), &req.scope) {
-        return Some(Denial::ProjectMismatch);
-    }
-    None
+    Manager::of(r).decide(req)
 }
 
 /// The key making a management call, as the target's object needs to see it: the check that it
@@ -210,6 +191,42 @@ impl Manager {
             environment: record.environment,
             project_id: record.project_id.clone(),
         }
+    }
+
+    /// A team member acts with their role's permissions, in both environments, team-wide.
+    pub fn member(role: MemberRole) -> Self {
+        Manager {
+            permissions: role.permissions(),
+            environment: Environment::Live,
+            project_id: None,
+        }
+    }
+
+    /// Steps 2 to 4 of the decision (see the module's documentation) for a caller that exists
+    /// and is active: a confirmed key, or a signed-in member.
+    pub fn decide(&self, req: &Requirement) -> Option<Denial> {
+        if let Some(p) = self.permissions.first_uncovered(&req.permissions) {
+            return Some(Denial::MissingPermission(p.clone()));
+        }
+        if let Some(t) = &req.target {
+            if !sees(self.project_id.as_deref(), t.project_id.as_deref()) {
+                return Some(Denial::OutsideProject);
+            }
+            if let Some(p) = self.permissions.first_uncovered(&t.permissions) {
+                return Some(Denial::MissingPermission(p.clone()));
+            }
+            if t.environment == Environment::Live && self.environment == Environment::Test {
+                return Some(Denial::TestKeyOnLive);
+            }
+        }
+        if req.target_environment == Some(Environment::Live) && self.environment == Environment::Test
+        {
+            return Some(Denial::TestKeyOnLive);
+        }
+        if !reaches(self.project_id.as_deref(), &req.scope) {
+            return Some(Denial::ProjectMismatch);
+        }
+        None
     }
 
     /// A key may manage another only inside its project, if it holds every permission the other

@@ -1,22 +1,33 @@
-//! Authentication: from the `Authorization` header to a confirmed caller.
+//! Authentication: from the request's credentials to a confirmed caller, through one path for
+//! both kinds of credential, so every rule (no escalation, project scope, `404` across teams)
+//! holds for members exactly as for keys.
 //!
-//! [`present`] does what needs no Durable Object: parse the header and the key (format and
-//! checksum), hash it, and find it in the KV index. A malformed key or one KV does not know is
-//! rejected here, so garbage traffic never reaches, or creates, an object. [`confirm`] then asks
-//! the key's own object, which decides 401/403/429 in the contract's order and counts the request
-//! in the same round trip.
+//! [`present`] reads the credential. An API key (`Authorization: Bearer`): parse it (format and
+//! checksum), hash it, find it in the KV index, with no Durable Object touched, so garbage
+//! traffic never reaches, or creates, an object. A session (the `__Host-keygate_session`
+//! cookie): the cross-site check for changes, then one call to the team's object, which answers
+//! the member with their role as it is now (so a logout, removal or role change is seen by the
+//! very next request). Both at once is a `400`.
+//!
+//! [`confirm`] then decides 401/403/429 in the contract's order: for a key, its own object does,
+//! counting the request in the same round trip; for a member, the same decision
+//! (`Manager::decide`) runs here on the role's permissions, and nothing is counted.
 
-use super::bearer::{bearer_token, BearerError};
+use super::credentials::{
+    bearer_token, origin_of, same_origin_or_safe, session_cookie, BearerError,
+};
 use super::ctx::Ctx;
 use super::problem::ApiError;
-use crate::core::access::{Denial, Requirement, Scope};
+use crate::core::access::{Denial, Manager, Requirement, Scope};
+use crate::core::ids::{ProjectId, TeamId};
+use crate::core::members::{Changer, MemberView, SessionToken};
 use crate::core::key::{secrets_equal, KeyFormatError, KeyHash, PlainKey};
 use crate::core::key_state::CheckResult;
 use crate::core::model::{KeyRecord, UsageView};
-use crate::core::permission::Permission;
-use crate::core::ratelimit::LimitState;
+use crate::core::permission::{Permission, PermissionSet};
 use crate::storage::index::IndexEntry;
 use crate::storage::key_protocol::{KeyCall, KeyReply};
+use crate::storage::team_protocol::Authenticate;
 use crate::storage::{Backend, StoreError};
 use worker::Request;
 
@@ -26,11 +37,70 @@ pub struct Presented {
     pub entry: IndexEntry,
 }
 
-/// A key its object has confirmed for this request.
+/// A live session: the member as they are now, and the session's token hash.
+pub struct SessionCaller {
+    pub team_id: TeamId,
+    pub member: MemberView,
+    pub session_hash: String,
+}
+
+/// What a request authenticates with.
+pub enum Credential {
+    Key(Presented),
+    Session(SessionCaller),
+}
+
+impl Credential {
+    pub fn team_id(&self) -> &TeamId {
+        match self {
+            Credential::Key(p) => &p.entry.team_id,
+            Credential::Session(s) => &s.team_id,
+        }
+    }
+}
+
+/// Who acts, once confirmed.
+pub enum Actor {
+    /// A key, with what its object answered: the record, its windows and usage.
+    Key {
+        record: Box<KeyRecord>,
+        usage: UsageView,
+    },
+    Member(SessionCaller),
+}
+
+/// A caller confirmed for this request: its team, what it may do (`manager`: permissions,
+/// environment, project), and who it is.
 pub struct Caller {
-    pub record: KeyRecord,
-    pub limit: LimitState,
-    pub usage: UsageView,
+    pub team_id: TeamId,
+    pub manager: Manager,
+    pub actor: Actor,
+}
+
+impl Caller {
+    pub fn permissions(&self) -> &PermissionSet {
+        &self.manager.permissions
+    }
+
+    pub fn project_id(&self) -> Option<&ProjectId> {
+        self.manager.project_id.as_ref()
+    }
+
+    /// The calling key, for the endpoints about it (`/v1/api-keys/current`, `/v1/rate-limit`).
+    pub fn key(&self) -> Result<(&KeyRecord, &UsageView), ApiError> {
+        match &self.actor {
+            Actor::Key { record, usage } => Ok((record, usage)),
+            Actor::Member(_) => Err(ApiError::key_required()),
+        }
+    }
+
+    /// Who changes members, for the rules about owners.
+    pub fn changer(&self) -> Changer {
+        match &self.actor {
+            Actor::Key { .. } => Changer::Key,
+            Actor::Member(m) => Changer::Member(m.member.role),
+        }
+    }
 }
 
 fn token(req: &Request) -> Result<String, ApiError> {
@@ -73,9 +143,48 @@ pub async fn find_key(ctx: &Ctx, text: &str) -> Result<Presented, KeyRejection> 
     }
 }
 
-pub async fn present(ctx: &Ctx, req: &Request) -> Result<Presented, ApiError> {
-    let text = token(req)?;
-    Ok(find_key(ctx, &text).await?)
+pub async fn present(ctx: &Ctx, req: &Request) -> Result<Credential, ApiError> {
+    let headers = req.headers();
+    let authorization = headers.get("Authorization").ok().flatten();
+    let cookie_header = headers.get("Cookie").ok().flatten();
+    let cookie = session_cookie(cookie_header.as_deref());
+    match (authorization, cookie) {
+        (Some(_), Some(_)) => Err(ApiError::two_credentials()),
+        (None, Some(c)) => Ok(Credential::Session(session(ctx, req, c).await?)),
+        _ => Ok(Credential::Key(find_key(ctx, &token(req)?).await?)),
+    }
+}
+
+/// The member a session cookie stands for, after the cross-site check for changes.
+async fn session(ctx: &Ctx, req: &Request, cookie: &str) -> Result<SessionCaller, ApiError> {
+    let method = req.inner().method();
+    let url = req.inner().url();
+    let headers = req.headers();
+    let origin = headers.get("Origin").ok().flatten();
+    let fetch_site = headers.get("Sec-Fetch-Site").ok().flatten();
+    if !same_origin_or_safe(
+        &method,
+        origin_of(&url),
+        origin.as_deref(),
+        fetch_site.as_deref(),
+    ) {
+        return Err(ApiError::csrf_rejected());
+    }
+    let (token, team) = SessionToken::parse(cookie).ok_or_else(ApiError::invalid_session)?;
+    let team_id = TeamId::parse(&team).ok_or_else(ApiError::invalid_session)?;
+    let session_hash = token.hash();
+    let call = Authenticate {
+        session_hash: session_hash.clone(),
+        now: ctx.now,
+    };
+    match ctx.stores.team(&team_id, call).await? {
+        Ok(signed_in) => Ok(SessionCaller {
+            team_id,
+            member: signed_in.member,
+            session_hash,
+        }),
+        Err(_) => Err(ApiError::invalid_session()),
+    }
 }
 
 /// Asks the key's object to check (and maybe count) this request; every later response carries
@@ -109,22 +218,41 @@ pub async fn check(
     Ok(result)
 }
 
-/// [`check`], for a request the key authenticates: a refusal is the request's answer.
+/// Confirms the caller for this request: for a key, [`check`] (its object decides and counts);
+/// for a member, the same decision on their role's permissions. A refusal is the request's
+/// answer.
 pub async fn confirm(
     ctx: &Ctx,
-    p: &Presented,
+    credential: &Credential,
     requirement: Requirement,
 ) -> Result<Caller, ApiError> {
+    let p = match credential {
+        Credential::Key(p) => p,
+        Credential::Session(s) => {
+            let manager = Manager::member(s.member.role);
+            if let Some(denial) = manager.decide(&requirement) {
+                return Err(ApiError::from_denial(&denial, None));
+            }
+            return Ok(Caller {
+                team_id: s.team_id.clone(),
+                manager,
+                actor: Actor::Member(SessionCaller {
+                    team_id: s.team_id.clone(),
+                    member: s.member.clone(),
+                    session_hash: s.session_hash.clone(),
+                }),
+            });
+        }
+    };
     match check(ctx, p, requirement).await? {
         CheckResult::Admitted {
             record,
-            limit,
             usage,
             ..
         } => Ok(Caller {
-            record: *record,
-            limit,
-            usage,
+            team_id: record.team_id.clone(),
+            manager: Manager::of(&record),
+            actor: Actor::Key { record, usage },
         }),
         CheckResult::Denied {
             denial: Denial::RateLimited,

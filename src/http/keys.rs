@@ -4,7 +4,7 @@
 //! becomes usable only when its KV index entry is written, which is the last step of creation;
 //! if any step fails, the earlier ones are undone, so no half-made key can ever verify.
 
-use super::auth::{authorize, confirm, needs, present, Presented};
+use super::auth::{authorize, confirm, needs, present, Credential};
 use super::ctx::{internal, json, no_content, query_pairs, read_body, ApiResult, Ctx};
 use super::org::{ask, page};
 use super::problem::ApiError;
@@ -73,12 +73,12 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
     };
     let caller = confirm(ctx, &p, requirement).await?;
     let input = input?;
-    let project_id = input.project.resolve(caller.record.project_id.as_ref());
-    let environment = input.environment.unwrap_or(caller.record.environment);
+    let project_id = input.project.resolve(caller.manager.project_id.as_ref());
+    let environment = input.environment.unwrap_or(caller.manager.environment);
     let plain = PlainKey::generate(&ctx.config.key_prefix, environment, &mut OsRandom);
     let record = KeyRecord {
         id: KeyId::generate(&mut OsRandom),
-        team_id: caller.record.team_id.clone(),
+        team_id: caller.team_id.clone(),
         name: input.name,
         description: input.description,
         prefix: plain.display_prefix().to_owned(),
@@ -95,7 +95,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         disabled_at: None,
         last_used: None,
     };
-    let record = issue_key(ctx, record, plain.hash(), &caller.record.permissions).await?;
+    let record = issue_key(ctx, record, plain.hash(), &caller.manager.permissions).await?;
     json(
         201,
         &CreatedKeyView {
@@ -112,7 +112,7 @@ pub async fn list(ctx: &Ctx, req: &Request) -> ApiResult {
     let caller = confirm(ctx, &p, needs(&[perm::API_KEYS_READ])).await?;
     let mut query = query?;
     // A scoped key lists its project's keys only.
-    match listing_filter(caller.record.project_id.as_ref(), query.project_id.as_ref()) {
+    match listing_filter(caller.manager.project_id.as_ref(), query.project_id.as_ref()) {
         ListingFilter::Project(p) => query.project_id = p,
         ListingFilter::Nothing => {
             return page::<KeyRecord>(Page {
@@ -121,7 +121,7 @@ pub async fn list(ctx: &Ctx, req: &Request) -> ApiResult {
             })
         }
     }
-    let found = ask(ctx, &caller.record.team_id, ListKeys { query }, "key", "").await?;
+    let found = ask(ctx, &caller.team_id, ListKeys { query }, "key", "").await?;
     page(Page {
         items: found.items.iter().map(|r| r.view(ctx.now)).collect(),
         next_cursor: found.next_cursor,
@@ -161,9 +161,9 @@ fn with_usage(ctx: &Ctx, record: &KeyRecord, usage: UsageView) -> ApiResult {
 
 pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize(ctx, req, perm::API_KEYS_READ).await?;
-    let (record, usage) = load(ctx, &caller.record.team_id, id)
+    let (record, usage) = load(ctx, &caller.team_id, id)
         .await?
-        .filter(|(r, _)| sees(caller.record.project_id.as_deref(), r.project_id.as_deref()))
+        .filter(|(r, _)| sees(caller.manager.project_id.as_deref(), r.project_id.as_deref()))
         .ok_or_else(|| key_not_found(id))?;
     with_usage(ctx, &record, usage)
 }
@@ -172,7 +172,8 @@ pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
 pub async fn current(ctx: &Ctx, req: &Request) -> ApiResult {
     let p = present(ctx, req).await?;
     let caller = confirm(ctx, &p, needs(&[])).await?;
-    with_usage(ctx, &caller.record, caller.usage)
+    let (record, usage) = caller.key()?;
+    with_usage(ctx, record, usage.clone())
 }
 
 /// Loads the target, then checks the caller against everything managing it needs (see
@@ -181,11 +182,11 @@ pub async fn current(ctx: &Ctx, req: &Request) -> ApiResult {
 /// object checks the returned [`Manager`] again, atomically with the change.
 async fn manage(
     ctx: &Ctx,
-    p: &Presented,
+    p: &Credential,
     id: &str,
     new_permissions: Option<&PermissionSet>,
 ) -> Result<(KeyRecord, Manager), ApiError> {
-    let target = load(ctx, &p.entry.team_id, id).await?.map(|(t, _)| t);
+    let target = load(ctx, &*p.team_id(), id).await?.map(|(t, _)| t);
     let write = Permission::new_static(perm::API_KEYS_WRITE);
     let requirement = management_requirement(&write, target.as_ref(), new_permissions);
     let caller = confirm(ctx, p, requirement).await.map_err(|e| {
@@ -196,7 +197,7 @@ async fn manage(
         }
     })?;
     match target {
-        Some(t) if t.team_id == caller.record.team_id => Ok((t, Manager::of(&caller.record))),
+        Some(t) if t.team_id == caller.team_id => Ok((t, caller.manager.clone())),
         _ => Err(key_not_found(id)),
     }
 }

@@ -3,7 +3,7 @@
 //! The pure parts (route table, errors, header formatting, bearer parsing) compile everywhere
 //! and are unit-tested natively; the handlers run only on Workers.
 
-pub mod bearer;
+pub mod credentials;
 pub mod headers;
 pub mod problem;
 pub mod router;

@@ -77,7 +77,7 @@ pub async fn create_project(ctx: &Ctx, req: &mut Request) -> ApiResult {
         name,
         created_at: ctx.now,
     };
-    let team = &caller.record.team_id;
+    let team = &caller.team_id;
     json(
         201,
         &ask(ctx, team, CreateProject { project }, PROJECT, "").await?,
@@ -90,7 +90,7 @@ pub async fn list_projects(ctx: &Ctx, req: &Request) -> ApiResult {
     page(
         ask(
             ctx,
-            &caller.record.team_id,
+            &caller.team_id,
             ListProjects { query },
             PROJECT,
             "",
@@ -102,7 +102,7 @@ pub async fn list_projects(ctx: &Ctx, req: &Request) -> ApiResult {
 pub async fn get_project(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize(ctx, req, perm::PROJECTS_READ).await?;
     let id = known::<ProjectId>(PROJECT, id)?;
-    let team = &caller.record.team_id;
+    let team = &caller.team_id;
     json(
         200,
         &ask(ctx, team, GetProject { id: id.clone() }, PROJECT, &id).await?,
@@ -112,7 +112,7 @@ pub async fn get_project(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
 pub async fn delete_project(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize_team_write(ctx, req, perm::PROJECTS_WRITE).await?;
     let id = known::<ProjectId>(PROJECT, id)?;
-    let team = &caller.record.team_id;
+    let team = &caller.team_id;
     ask(ctx, team, DeleteProject { id: id.clone() }, PROJECT, &id).await?;
     no_content()
 }
@@ -143,14 +143,14 @@ pub async fn create_role(ctx: &Ctx, req: &mut Request) -> ApiResult {
     };
     json(
         201,
-        &ask(ctx, &caller.record.team_id, CreateRole { role }, ROLE, "").await?,
+        &ask(ctx, &caller.team_id, CreateRole { role }, ROLE, "").await?,
     )
 }
 
 pub async fn list_roles(ctx: &Ctx, req: &Request) -> ApiResult {
     let caller = authorize(ctx, req, perm::ROLES_READ).await?;
     let query = list_query(req)?;
-    page(ask(ctx, &caller.record.team_id, ListRoles { query }, ROLE, "").await?)
+    page(ask(ctx, &caller.team_id, ListRoles { query }, ROLE, "").await?)
 }
 
 pub async fn get_role(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
@@ -160,7 +160,7 @@ pub async fn get_role(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
         200,
         &ask(
             ctx,
-            &caller.record.team_id,
+            &caller.team_id,
             GetRole { id: id.clone() },
             ROLE,
             &id,
@@ -188,7 +188,7 @@ pub async fn update_role(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
         permissions: input.permissions,
         now: ctx.now,
     };
-    json(200, &ask(ctx, &caller.record.team_id, q, ROLE, &id).await?)
+    json(200, &ask(ctx, &caller.team_id, q, ROLE, &id).await?)
 }
 
 pub async fn delete_role(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
@@ -196,7 +196,7 @@ pub async fn delete_role(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let id = known::<RoleId>(ROLE, id)?;
     ask(
         ctx,
-        &caller.record.team_id,
+        &caller.team_id,
         DeleteRole { id: id.clone() },
         ROLE,
         &id,
@@ -220,11 +220,11 @@ pub async fn create_account(ctx: &Ctx, req: &mut Request) -> ApiResult {
     };
     let q = CreateServiceAccount {
         account,
-        caller_permissions: caller.record.permissions.clone(),
+        caller_permissions: caller.manager.permissions.clone(),
     };
     json(
         201,
-        &ask(ctx, &caller.record.team_id, q, ACCOUNT, "").await?,
+        &ask(ctx, &caller.team_id, q, ACCOUNT, "").await?,
     )
 }
 
@@ -234,7 +234,7 @@ pub async fn list_accounts(ctx: &Ctx, req: &Request) -> ApiResult {
     page(
         ask(
             ctx,
-            &caller.record.team_id,
+            &caller.team_id,
             ListServiceAccounts { query },
             ACCOUNT,
             "",
@@ -249,7 +249,7 @@ pub async fn get_account(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let q = GetServiceAccount { id: id.clone() };
     json(
         200,
-        &ask(ctx, &caller.record.team_id, q, ACCOUNT, &id).await?,
+        &ask(ctx, &caller.team_id, q, ACCOUNT, &id).await?,
     )
 }
 
@@ -262,12 +262,12 @@ pub async fn update_account(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult
         id: id.clone(),
         name: input.name,
         roles: input.roles,
-        caller_permissions: caller.record.permissions.clone(),
+        caller_permissions: caller.manager.permissions.clone(),
         now: ctx.now,
     };
     json(
         200,
-        &ask(ctx, &caller.record.team_id, q, ACCOUNT, &id).await?,
+        &ask(ctx, &caller.team_id, q, ACCOUNT, &id).await?,
     )
 }
 
@@ -275,6 +275,6 @@ pub async fn delete_account(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize_team_write(ctx, req, perm::SERVICE_ACCOUNTS_WRITE).await?;
     let id = known::<ServiceAccountId>(ACCOUNT, id)?;
     let q = DeleteServiceAccount { id: id.clone() };
-    ask(ctx, &caller.record.team_id, q, ACCOUNT, &id).await?;
+    ask(ctx, &caller.team_id, q, ACCOUNT, &id).await?;
     no_content()
 }

@@ -321,6 +321,45 @@ impl ApiError {
         }
     }
 
+    /// A request with both an API key and a session cookie: which one acts would be a guess.
+    pub fn two_credentials() -> Self {
+        Self::new(
+            400,
+            "ambiguous_credentials",
+            "Two credentials",
+            "send either `Authorization: Bearer <key>` or the session cookie, not both",
+        )
+    }
+
+    /// A change made with a session cookie from another site.
+    pub fn csrf_rejected() -> Self {
+        Self::new(
+            403,
+            "csrf_rejected",
+            "Cross-site request refused",
+            "a change made with a session must come from the dashboard's own origin",
+        )
+    }
+
+    /// An endpoint about the calling key, called with a session.
+    pub fn key_required() -> Self {
+        Self::new(
+            400,
+            "key_required",
+            "API key required",
+            "this endpoint describes the calling API key; a session has none (see GET /v1/me)",
+        )
+    }
+
+    /// An endpoint about the signed-in member, called with a key.
+    pub fn session_required() -> Self {
+        Self::unauthorized(
+            "session_required",
+            "Session required",
+            "this endpoint is for a signed-in member: sign in with POST /v1/session",
+        )
+    }
+
     /// A wrong email or a wrong password: one answer for both.
     pub fn invalid_credentials() -> Self {
         Self::new(

@@ -150,5 +150,10 @@ fn rate_limit_body(l: &LimitState) -> RateLimitBody {
 pub async fn rate_limit(ctx: &Ctx, req: &Request) -> ApiResult {
     let p = present(ctx, req).await?;
     let caller = confirm(ctx, &p, Requirement::default()).await?;
-    json(200, &rate_limit_body(&caller.limit))
+    caller.key()?;
+    let limit = ctx
+        .limit
+        .get()
+        .ok_or_else(|| super::ctx::internal("rate limit", "a confirmed key without windows"))?;
+    json(200, &rate_limit_body(&limit))
 }

@@ -10,6 +10,7 @@
 //! Query strings and pagination live in `core::page`.
 
 pub mod keys;
+pub mod members;
 pub mod org;
 
 pub use keys::*;
@@ -366,6 +367,11 @@ impl Body {
         self.str(field)?
             .map(str::to_owned)
             .ok_or_else(|| InputError::missing(field))
+    }
+
+    /// The field as sent (`null` included).
+    pub(crate) fn get_raw(&self, field: &str) -> Option<&Value> {
+        self.map.get(field)
     }
 
     /// Is the field present with an explicit `null`?
