@@ -19,3 +19,14 @@ cp build/index_bg.wasm target/keygate.names.wasm
 "$WASM_OPT_BIN" --all-features --strip-debug target/keygate.names.wasm -o build/index_bg.wasm
 # The module the runtime loads: the generated one, with the key object's class made RPC-capable.
 cp src/entry.mjs build/entry.mjs
+# The static assets (wrangler.toml `[assets]`): the dashboard as written (no build step: plain
+# HTML, CSS and ES modules) and the OpenAPI document, minified. They cost the wasm nothing; the
+# worker serves /openapi.json from here with the API's headers.
+rm -rf build/public
+mkdir -p build/public
+cp -R dashboard/. build/public/
+node_modules/.bin/node -e '
+  const fs = require("fs");
+  const doc = JSON.parse(fs.readFileSync("docs/openapi.json", "utf8"));
+  fs.writeFileSync("build/public/openapi.json", JSON.stringify(doc));
+'

@@ -297,6 +297,33 @@ fn every_route_hides_other_teams_objects() {
             json!({"name": "s", "roles": []}),
         )
         .expect(201));
+    // A member (through an invitation) and a pending invitation of team A.
+    let accepted = c
+        .post(
+            "/v1/invitations",
+            &a,
+            json!({"email": "m@a.test", "role": "viewer"}),
+        )
+        .expect(201);
+    let member = c
+        .call(
+            "POST",
+            "/v1/invitations/accept",
+            None,
+            Some(json!({"token": accepted.body["token"], "password": "a long password"})),
+        )
+        .expect(201)
+        .body["member"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let invitation = id(&c
+        .post(
+            "/v1/invitations",
+            &a,
+            json!({"email": "i@a.test", "role": "viewer"}),
+        )
+        .expect(201));
     let mut walked = 0;
     for &(method, pattern) in ROUTES {
         if !pattern.contains("{id}") || pattern.starts_with("/v1/teams") {
@@ -307,15 +334,31 @@ fn every_route_hides_other_teams_objects() {
             "projects" => &project,
             "roles" => &role,
             "service-accounts" => &sa,
+            "members" => &member,
+            "invitations" => &invitation,
             other => panic!("no object for {other}"),
         };
         let path = pattern.replace("{id}", target);
-        let body = matches!(method, "POST" | "PATCH").then(|| json!({"name": "taken over"}));
+        // A body the route takes (a member's role is read before the member is looked up).
+        let body = matches!(method, "POST" | "PATCH").then(|| {
+            if pattern.starts_with("/v1/members") {
+                json!({"role": "owner"})
+            } else {
+                json!({"name": "taken over"})
+            }
+        });
         c.call(method, &path, Some(&b), body)
             .expect_problem(404, "not_found");
         walked += 1;
     }
-    assert_eq!(walked, 12, "every object route of the router was walked");
+    assert_eq!(walked, 15, "every object route of the router was walked");
+    let members = c.get("/v1/members", &a).expect(200);
+    assert!(members.text.contains(&member), "the member is still there");
+    let invitations = c.get("/v1/invitations", &a).expect(200);
+    assert!(
+        invitations.text.contains(&invitation),
+        "the invitation is still there"
+    );
     // And nothing was changed or removed.
     assert_eq!(
         c.get(&format!("/v1/api-keys/{key}"), &a).expect(200).body["name"],
@@ -372,7 +415,10 @@ fn every_management_permission_is_enforced() {
                 .replace("/api-keys/{id}", &format!("/api-keys/{key}"))
                 .replace("/projects/{id}", &format!("/projects/{project}"))
                 .replace("/roles/{id}", &format!("/roles/{role}"))
-                .replace("/service-accounts/{id}", &format!("/service-accounts/{sa}"));
+                .replace("/service-accounts/{id}", &format!("/service-accounts/{sa}"))
+                // Ids of nothing: past the permission check they answer 404, never 403.
+                .replace("/members/{id}", "/members/mem_00000000000000000000")
+                .replace("/invitations/{id}", "/invitations/inv_00000000000000000000");
             let m = method.to_uppercase();
             let body = matches!(m.as_str(), "POST" | "PATCH").then(|| json!({}));
             let r = c.call(&m, &concrete, Some(&nothing), body.clone());
@@ -390,7 +436,7 @@ fn every_management_permission_is_enforced() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 20, "every permissioned operation was checked");
+    assert_eq!(checked, 26, "every permissioned operation was checked");
 }
 
 /// Deleting a project and scoping a new key to it race; the team object makes them atomic, so

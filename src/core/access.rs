@@ -219,7 +219,8 @@ impl Manager {
                 return Some(Denial::TestKeyOnLive);
             }
         }
-        if req.target_environment == Some(Environment::Live) && self.environment == Environment::Test
+        if req.target_environment == Some(Environment::Live)
+            && self.environment == Environment::Test
         {
             return Some(Denial::TestKeyOnLive);
         }

@@ -240,9 +240,11 @@ impl Email {
         &self.0
     }
 
-    /// The form emails are unique and looked up by.
+    /// The form emails are unique and looked up by: ASCII letters lowercased (what mail
+    /// providers treat as one address; full Unicode case folding would cost its tables in the
+    /// wasm and buys nothing for real addresses).
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        self.0.to_ascii_lowercase()
     }
 }
 

@@ -19,12 +19,13 @@ use super::credentials::{
 use super::ctx::Ctx;
 use super::problem::ApiError;
 use crate::core::access::{Denial, Manager, Requirement, Scope};
-use crate::core::ids::{ProjectId, TeamId};
-use crate::core::members::{Changer, MemberView, SessionToken};
+use crate::core::ids::TeamId;
 use crate::core::key::{secrets_equal, KeyFormatError, KeyHash, PlainKey};
 use crate::core::key_state::CheckResult;
+use crate::core::members::{Changer, MemberView, SessionToken};
+use crate::core::model::Team;
 use crate::core::model::{KeyRecord, UsageView};
-use crate::core::permission::{Permission, PermissionSet};
+use crate::core::permission::Permission;
 use crate::storage::index::IndexEntry;
 use crate::storage::key_protocol::{KeyCall, KeyReply};
 use crate::storage::team_protocol::Authenticate;
@@ -37,9 +38,11 @@ pub struct Presented {
     pub entry: IndexEntry,
 }
 
-/// A live session: the member as they are now, and the session's token hash.
+/// A live session: the member as they are now, their team, and the session's token hash.
+#[derive(Clone)]
 pub struct SessionCaller {
     pub team_id: TeamId,
+    pub team: Team,
     pub member: MemberView,
     pub session_hash: String,
 }
@@ -78,19 +81,19 @@ pub struct Caller {
 }
 
 impl Caller {
-    pub fn permissions(&self) -> &PermissionSet {
-        &self.manager.permissions
-    }
-
-    pub fn project_id(&self) -> Option<&ProjectId> {
-        self.manager.project_id.as_ref()
-    }
-
     /// The calling key, for the endpoints about it (`/v1/api-keys/current`, `/v1/rate-limit`).
     pub fn key(&self) -> Result<(&KeyRecord, &UsageView), ApiError> {
         match &self.actor {
             Actor::Key { record, usage } => Ok((record, usage)),
             Actor::Member(_) => Err(ApiError::key_required()),
+        }
+    }
+
+    /// The signed-in member, for the endpoints about them (`/v1/me`).
+    pub fn member(&self) -> Result<&SessionCaller, ApiError> {
+        match &self.actor {
+            Actor::Member(m) => Ok(m),
+            Actor::Key { .. } => Err(ApiError::session_required()),
         }
     }
 
@@ -180,6 +183,7 @@ async fn session(ctx: &Ctx, req: &Request, cookie: &str) -> Result<SessionCaller
     match ctx.stores.team(&team_id, call).await? {
         Ok(signed_in) => Ok(SessionCaller {
             team_id,
+            team: signed_in.team,
             member: signed_in.member,
             session_hash,
         }),
@@ -236,20 +240,12 @@ pub async fn confirm(
             return Ok(Caller {
                 team_id: s.team_id.clone(),
                 manager,
-                actor: Actor::Member(SessionCaller {
-                    team_id: s.team_id.clone(),
-                    member: s.member.clone(),
-                    session_hash: s.session_hash.clone(),
-                }),
+                actor: Actor::Member(s.clone()),
             });
         }
     };
     match check(ctx, p, requirement).await? {
-        CheckResult::Admitted {
-            record,
-            usage,
-            ..
-        } => Ok(Caller {
+        CheckResult::Admitted { record, usage, .. } => Ok(Caller {
             team_id: record.team_id.clone(),
             manager: Manager::of(&record),
             actor: Actor::Key { record, usage },

@@ -88,7 +88,13 @@ mod tests {
     #[test]
     fn the_cookie_has_the_contracts_attributes() {
         let c = session_set_cookie("tok");
-        for part in ["__Host-keygate_session=tok", "Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        for part in [
+            "__Host-keygate_session=tok",
+            "Secure",
+            "HttpOnly",
+            "SameSite=Strict",
+            "Path=/",
+        ] {
             assert!(c.split("; ").any(|p| p == part), "{part} in {c}");
         }
         assert!(!c.contains("Domain"));
@@ -98,19 +104,45 @@ mod tests {
     #[test]
     fn changes_by_session_come_only_from_the_own_origin() {
         let own = "https://keys.example.com";
-        assert!(same_origin_or_safe("GET", own, Some("https://evil.test"), Some("cross-site")));
-        assert!(same_origin_or_safe("POST", own, Some(own), Some("same-origin")));
+        assert!(same_origin_or_safe(
+            "GET",
+            own,
+            Some("https://evil.test"),
+            Some("cross-site")
+        ));
+        assert!(same_origin_or_safe(
+            "POST",
+            own,
+            Some(own),
+            Some("same-origin")
+        ));
         assert!(same_origin_or_safe("DELETE", own, None, None));
-        assert!(!same_origin_or_safe("POST", own, Some("https://evil.test"), None));
+        assert!(!same_origin_or_safe(
+            "POST",
+            own,
+            Some("https://evil.test"),
+            None
+        ));
         assert!(!same_origin_or_safe("PATCH", own, None, Some("cross-site")));
         assert!(!same_origin_or_safe("POST", own, Some("null"), None));
-        assert!(!same_origin_or_safe("POST", own, Some("https://sub.keys.example.com"), Some("same-site")));
+        assert!(!same_origin_or_safe(
+            "POST",
+            own,
+            Some("https://sub.keys.example.com"),
+            Some("same-site")
+        ));
     }
 
     #[test]
     fn the_origin_of_a_url() {
-        assert_eq!(origin_of("http://127.0.0.1:8787/v1/me?x=1"), "http://127.0.0.1:8787");
-        assert_eq!(origin_of("https://keys.example.com"), "https://keys.example.com");
+        assert_eq!(
+            origin_of("http://127.0.0.1:8787/v1/me?x=1"),
+            "http://127.0.0.1:8787"
+        );
+        assert_eq!(
+            origin_of("https://keys.example.com"),
+            "https://keys.example.com"
+        );
     }
 
     #[test]

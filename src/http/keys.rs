@@ -112,7 +112,10 @@ pub async fn list(ctx: &Ctx, req: &Request) -> ApiResult {
     let caller = confirm(ctx, &p, needs(&[perm::API_KEYS_READ])).await?;
     let mut query = query?;
     // A scoped key lists its project's keys only.
-    match listing_filter(caller.manager.project_id.as_ref(), query.project_id.as_ref()) {
+    match listing_filter(
+        caller.manager.project_id.as_ref(),
+        query.project_id.as_ref(),
+    ) {
         ListingFilter::Project(p) => query.project_id = p,
         ListingFilter::Nothing => {
             return page::<KeyRecord>(Page {
@@ -163,7 +166,12 @@ pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize(ctx, req, perm::API_KEYS_READ).await?;
     let (record, usage) = load(ctx, &caller.team_id, id)
         .await?
-        .filter(|(r, _)| sees(caller.manager.project_id.as_deref(), r.project_id.as_deref()))
+        .filter(|(r, _)| {
+            sees(
+                caller.manager.project_id.as_deref(),
+                r.project_id.as_deref(),
+            )
+        })
         .ok_or_else(|| key_not_found(id))?;
     with_usage(ctx, &record, usage)
 }
@@ -173,7 +181,7 @@ pub async fn current(ctx: &Ctx, req: &Request) -> ApiResult {
     let p = present(ctx, req).await?;
     let caller = confirm(ctx, &p, needs(&[])).await?;
     let (record, usage) = caller.key()?;
-    with_usage(ctx, record, usage.clone())
+    with_usage(ctx, record, *usage)
 }
 
 /// Loads the target, then checks the caller against everything managing it needs (see
@@ -186,7 +194,7 @@ async fn manage(
     id: &str,
     new_permissions: Option<&PermissionSet>,
 ) -> Result<(KeyRecord, Manager), ApiError> {
-    let target = load(ctx, &*p.team_id(), id).await?.map(|(t, _)| t);
+    let target = load(ctx, p.team_id(), id).await?.map(|(t, _)| t);
     let write = Permission::new_static(perm::API_KEYS_WRITE);
     let requirement = management_requirement(&write, target.as_ref(), new_permissions);
     let caller = confirm(ctx, p, requirement).await.map_err(|e| {

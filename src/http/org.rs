@@ -58,7 +58,7 @@ pub fn known<T: TypedId>(what: &str, id: &str) -> Result<T, ApiError> {
         .ok_or_else(|| ApiError::refused(crate::core::team::TeamRefusal::NotFound, what, id))
 }
 
-fn list_query(req: &Request) -> Result<ListQuery, ApiError> {
+pub fn list_query(req: &Request) -> Result<ListQuery, ApiError> {
     parse_list_query(&query_pairs(req), &[]).map_err(ApiError::input)
 }
 
@@ -87,16 +87,7 @@ pub async fn create_project(ctx: &Ctx, req: &mut Request) -> ApiResult {
 pub async fn list_projects(ctx: &Ctx, req: &Request) -> ApiResult {
     let caller = authorize(ctx, req, perm::PROJECTS_READ).await?;
     let query = list_query(req)?;
-    page(
-        ask(
-            ctx,
-            &caller.team_id,
-            ListProjects { query },
-            PROJECT,
-            "",
-        )
-        .await?,
-    )
+    page(ask(ctx, &caller.team_id, ListProjects { query }, PROJECT, "").await?)
 }
 
 pub async fn get_project(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
@@ -158,14 +149,7 @@ pub async fn get_role(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let id = known::<RoleId>(ROLE, id)?;
     json(
         200,
-        &ask(
-            ctx,
-            &caller.team_id,
-            GetRole { id: id.clone() },
-            ROLE,
-            &id,
-        )
-        .await?,
+        &ask(ctx, &caller.team_id, GetRole { id: id.clone() }, ROLE, &id).await?,
     )
 }
 
@@ -222,10 +206,7 @@ pub async fn create_account(ctx: &Ctx, req: &mut Request) -> ApiResult {
         account,
         caller_permissions: caller.manager.permissions.clone(),
     };
-    json(
-        201,
-        &ask(ctx, &caller.team_id, q, ACCOUNT, "").await?,
-    )
+    json(201, &ask(ctx, &caller.team_id, q, ACCOUNT, "").await?)
 }
 
 pub async fn list_accounts(ctx: &Ctx, req: &Request) -> ApiResult {
@@ -247,10 +228,7 @@ pub async fn get_account(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize(ctx, req, perm::SERVICE_ACCOUNTS_READ).await?;
     let id = known::<ServiceAccountId>(ACCOUNT, id)?;
     let q = GetServiceAccount { id: id.clone() };
-    json(
-        200,
-        &ask(ctx, &caller.team_id, q, ACCOUNT, &id).await?,
-    )
+    json(200, &ask(ctx, &caller.team_id, q, ACCOUNT, &id).await?)
 }
 
 pub async fn update_account(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
@@ -265,10 +243,7 @@ pub async fn update_account(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult
         caller_permissions: caller.manager.permissions.clone(),
         now: ctx.now,
     };
-    json(
-        200,
-        &ask(ctx, &caller.team_id, q, ACCOUNT, &id).await?,
-    )
+    json(200, &ask(ctx, &caller.team_id, q, ACCOUNT, &id).await?)
 }
 
 pub async fn delete_account(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {

@@ -360,6 +360,16 @@ impl ApiError {
         )
     }
 
+    /// `current_password` of a password change is not the member's password.
+    pub fn wrong_password() -> Self {
+        Self::new(
+            400,
+            "wrong_password",
+            "Wrong password",
+            "`current_password` is not this member's password",
+        )
+    }
+
     /// A wrong email or a wrong password: one answer for both.
     pub fn invalid_credentials() -> Self {
         Self::new(
@@ -372,8 +382,7 @@ impl ApiError {
 
     /// A session cookie that no live session has.
     pub fn invalid_session() -> Self {
-        Self::new(
-            401,
+        Self::unauthorized(
             "invalid_session",
             "Invalid session",
             "the session has ended (signed out, expired, or changed by an administrator); sign in again",

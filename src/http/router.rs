@@ -61,6 +61,17 @@ routes! {
     GetAccount = "GET" "/v1/service-accounts/{id}";
     UpdateAccount = "PATCH" "/v1/service-accounts/{id}";
     DeleteAccount = "DELETE" "/v1/service-accounts/{id}";
+    SignIn = "POST" "/v1/session";
+    SignOut = "DELETE" "/v1/session";
+    Me = "GET" "/v1/me";
+    ChangePassword = "POST" "/v1/me/password";
+    ListMembers = "GET" "/v1/members";
+    UpdateMember = "PATCH" "/v1/members/{id}";
+    RemoveMember = "DELETE" "/v1/members/{id}";
+    ListInvitations = "GET" "/v1/invitations";
+    CreateInvitation = "POST" "/v1/invitations";
+    AcceptInvitation = "POST" "/v1/invitations/accept";
+    WithdrawInvitation = "DELETE" "/v1/invitations/{id}";
 }
 
 /// A matched route and the `{id}` segment, if any.

@@ -5,11 +5,13 @@ use super::ctx::{json, read_body, ApiResult, Ctx};
 use super::keys::issue_key;
 use super::org::ask;
 use super::org::known;
+use super::password::hash_new;
 use super::problem::ApiError;
-use crate::core::ids::{KeyId, TeamId};
+use crate::core::ids::{KeyId, MemberId, TeamId};
 use crate::core::input::{parse_new_team, parse_team_patch};
 use crate::core::key::{Environment, PlainKey};
 use crate::core::limits::TeamLimits;
+use crate::core::members::{Member, MemberRole, MemberView};
 use crate::core::model::{CreatedKeyView, KeyRecord, Team};
 use crate::core::permission::{Permission, PermissionSet};
 use crate::core::random::OsRandom;
@@ -22,12 +24,27 @@ use worker::{console_error, Request};
 struct CreatedTeam<'a> {
     team: &'a Team,
     api_key: CreatedKeyView<'a>,
+    /// The first member (`owner`), when the operator gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<MemberView>,
 }
 
 pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
     let body = read_body(req).await?;
     operator(ctx, req)?;
     let input = parse_new_team(body.json()?).map_err(ApiError::input)?;
+    let owner = match &input.owner {
+        Some(o) => Some(Member {
+            id: MemberId::generate(&mut OsRandom),
+            email: o.email.clone(),
+            role: MemberRole::Owner,
+            password: hash_new(ctx, &o.password).await?,
+            created_at: ctx.now,
+            last_login_at: None,
+        }),
+        None => None,
+    };
+    let owner_view = owner.as_ref().map(Member::view);
     let team = Team {
         id: TeamId::generate(&mut OsRandom),
         name: input.name,
@@ -39,7 +56,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         &team.id,
         Init {
             team: team.clone(),
-            owner: None,
+            owner,
         },
         "team",
         "",
@@ -84,6 +101,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
                 view: record.view(ctx.now),
                 key: plain.expose_secret(),
             },
+            owner: owner_view,
         },
     )
 }

@@ -30,7 +30,7 @@ use std::cell::{Cell, RefCell};
 use worker::wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 use worker::{
     console_error, durable_object, Date, DurableObject, Env, Request, Response, Result, SqlStorage,
-    State, Storage,
+    SqlStorageValue, State, Storage,
 };
 
 const RECORD: &str = "record";
@@ -50,11 +50,6 @@ pub struct KeyObject {
 const PARTS_TABLE: &str =
     "CREATE TABLE IF NOT EXISTS parts (name TEXT PRIMARY KEY, body TEXT NOT NULL)";
 
-#[derive(serde::Deserialize)]
-struct PartRow {
-    body: String,
-}
-
 fn json_error(key: &str, e: impl std::fmt::Display) -> worker::Error {
     worker::Error::RustError(format!("stored {key}: {e}"))
 }
@@ -68,11 +63,6 @@ async fn get_json<T: DeserializeOwned>(storage: &Storage, key: &str) -> Result<O
     }
 }
 
-async fn put_json<T: Serialize>(storage: &Storage, key: &str, value: &T) -> Result<()> {
-    let text = serde_json::to_string(value).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    storage.put(key, text).await
-}
-
 /// Writes a part, synchronously (durable before the answer leaves, by the output gate).
 fn put_part<T: Serialize>(sql: &SqlStorage, name: &str, value: &T) -> Result<()> {
     let text = serde_json::to_string(value).map_err(|e| json_error(name, e))?;
@@ -84,12 +74,19 @@ fn put_part<T: Serialize>(sql: &SqlStorage, name: &str, value: &T) -> Result<()>
 }
 
 fn get_part<T: DeserializeOwned>(sql: &SqlStorage, name: &str) -> Result<Option<T>> {
-    let rows: Vec<PartRow> = sql
+    // Read positionally (`raw`), as the team object's tables are: no second deserializer.
+    let row = sql
         .exec("SELECT body FROM parts WHERE name = ?", vec![name.into()])?
-        .to_array()?;
-    rows.first()
-        .map(|r| serde_json::from_str(&r.body).map_err(|e| json_error(name, e)))
-        .transpose()
+        .raw()
+        .next()
+        .transpose()?;
+    match row.as_deref() {
+        None => Ok(None),
+        Some([SqlStorageValue::String(body)]) => serde_json::from_str(body)
+            .map(Some)
+            .map_err(|e| json_error(name, e)),
+        Some(_) => Err(json_error(name, "a row without one text column")),
+    }
 }
 
 impl KeyObject {
@@ -165,7 +162,7 @@ impl KeyObject {
         }
         if let Some(pending) = owed {
             // Written with the change: from here on the follow-up cannot be lost.
-            put_json(&storage, OUTBOX, &Outbox::new(pending)).await?;
+            put_part(&self.sql()?, OUTBOX, &Outbox::new(pending))?;
             storage.set_alarm(FIRST_RETRY_MS).await?;
         }
         if let Some((team_id, id, last_used)) = publish {
@@ -215,20 +212,18 @@ impl DurableObject for KeyObject {
         }
     }
 
-    /// The same calls over HTTP: how objects written by earlier versions were reached, kept so a
-    /// worker mid-deploy can still talk to an upgraded object.
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let reply = self.rpc(req.text().await?).await;
-        reply
-            .map_err(|e| worker::Error::RustError(format!("{e:?}")))
-            .and_then(|text| Response::from_bytes(text.into_bytes()))
+    /// The object is called over RPC only (`call`, below): a worker and its Durable Objects
+    /// deploy as one version, so no caller speaks HTTP to it.
+    async fn fetch(&self, _req: Request) -> Result<Response> {
+        Response::error("the key object is called over RPC (`call`)", 400)
     }
 
     /// Runs the outbox: brings the listing (and, for a deleted key, the index) up to date, or
     /// tries again later, doubling the delay up to an hour, until it holds.
     async fn alarm(&self) -> Result<Response> {
         let storage = self.state.storage();
-        let Some(mut outbox) = get_json::<Outbox>(&storage, OUTBOX).await? else {
+        let sql = self.sql()?;
+        let Some(mut outbox) = self.part::<Outbox>(&sql, OUTBOX).await? else {
             return Response::ok("nothing owed");
         };
         let stores = Stores::from_env(&self.env).map_err(|e| worker::Error::RustError(e.0))?;
@@ -256,6 +251,8 @@ impl DurableObject for KeyObject {
         };
         match failed {
             None => {
+                sql.exec("DELETE FROM parts WHERE name = ?", vec![OUTBOX.into()])?;
+                // An outbox written before the table (key-value API) is done too.
                 storage.delete(OUTBOX).await?;
             }
             Some(e) => {
@@ -266,7 +263,7 @@ impl DurableObject for KeyObject {
                     delay / 1000,
                     e.0
                 );
-                put_json(&storage, OUTBOX, &outbox).await?;
+                put_part(&sql, OUTBOX, &outbox)?;
                 storage.set_alarm(delay).await?;
             }
         }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use worker::js_sys::Promise;
 use worker::wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{Env, Headers, KvStore, Method, ObjectNamespace, Request, RequestInit};
+use worker::{Env, KvStore, ObjectNamespace};
 
 /// Binding names, as in `wrangler.toml`.
 pub const KV_BINDING: &str = "KEY_INDEX";
@@ -71,55 +71,37 @@ impl Stores {
     }
 }
 
-/// One JSON request to the object named `name`, one JSON answer (as bytes: each caller knows
-/// its type).
-async fn call_object(ns: &ObjectNamespace, name: &str, body: String) -> StoreResult<Vec<u8>> {
-    let stub = ns.id_from_name(name)?.get_stub()?;
-    let headers = Headers::new();
-    headers.set("content-type", "application/json")?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(body.into()));
-    let req = Request::new_with_init("https://object.internal/call", &init)?;
-    let mut resp = stub.fetch_with_request(req).await?;
-    if resp.status_code() != 200 {
-        let text = resp.text().await.unwrap_or_default();
-        return Err(StoreError(format!(
-            "object answered {}: {text}",
-            resp.status_code()
-        )));
-    }
-    Ok(resp.bytes().await?)
-}
-
 #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
 extern "C" {
-    /// A key object's stub, seen through its RPC method (`objects::key`, `src/entry.mjs`).
-    type KeyObjectRpc;
+    /// An object's stub, seen through its RPC method `call` (`objects::key`, `objects::team`,
+    /// `src/entry.mjs`).
+    type ObjectRpc;
 
     #[wasm_bindgen(method, catch, js_name = call)]
-    fn call(this: &KeyObjectRpc, call: &str) -> Result<Promise, JsValue>;
+    fn call(this: &ObjectRpc, call: &str) -> Result<Promise, JsValue>;
 }
 
-/// One JSON call to the key object named `name`, over RPC: the verification path's one object
-/// call, so it carries no request or response objects, only the two JSON texts.
-async fn call_key_object(ns: &ObjectNamespace, name: &str, body: &str) -> StoreResult<String> {
-    let stub: KeyObjectRpc = ns.id_from_name(name)?.get_stub()?.into_rpc();
+/// One JSON call to the object named `name`, over RPC: only the two JSON texts cross, no
+/// request or response is built around them (for a key, this is the verification path's one
+/// object call).
+async fn call_object(ns: &ObjectNamespace, name: &str, body: &str) -> StoreResult<String> {
+    let stub: ObjectRpc = ns.id_from_name(name)?.get_stub()?.into_rpc();
     let answer = async { JsFuture::from(stub.call(body)?).await }
         .await
-        .map_err(|e| StoreError(format!("key object: {e:?}")))?;
+        .map_err(|e| StoreError(format!("object {name}: {e:?}")))?;
     answer
         .as_string()
-        .ok_or_else(|| StoreError("key object answered no text".into()))
+        .ok_or_else(|| StoreError("the object answered no text".into()))
 }
 
 fn to_json<T: Serialize>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(|e| StoreError(e.to_string()))
 }
 
-fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError(format!("object reply: {e}")))
+/// `from_str`, as the objects parse what they store: one instantiation of each type's
+/// deserializer in the wasm (`from_slice` would compile a second copy of every one).
+fn from_json<T: DeserializeOwned>(text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError(format!("object reply: {e}")))
 }
 
 /// The writes and object calls, as the service (`super::service`) sees them.
@@ -139,8 +121,7 @@ impl Backend for Stores {
     }
 
     async fn key(&self, key_id: &KeyId, call: &KeyCall) -> StoreResult<KeyReply> {
-        let reply = call_key_object(&self.keys, key_id, &to_json(call)?).await?;
-        from_json(reply.as_bytes())
+        from_json(&call_object(&self.keys, key_id, &to_json(call)?).await?)
     }
 
     async fn team<Q: TeamRequest>(
@@ -149,6 +130,6 @@ impl Backend for Stores {
         q: Q,
     ) -> StoreResult<TeamAnswer<Q::Reply>> {
         let body = to_json(&q.into_call())?;
-        from_json(&call_object(&self.teams, team_id, body).await?)
+        from_json(&call_object(&self.teams, team_id, &body).await?)
     }
 }

@@ -129,7 +129,6 @@ team_calls! {
     DeleteServiceAccount { id: ServiceAccountId } -> () = |s, q| rules::delete_account(s, &q.id);
 
     ListMembers { query: ListQuery } -> Page<MemberView> = |s, q| people::list_members(s, &q.query);
-    GetMember { id: MemberId } -> MemberView = |s, q| people::get_member(s, &q.id);
     ChangeMemberRole { id: MemberId, role: MemberRole, by: Changer } -> MemberView =
         |s, q| people::change_role(s, &q.id, q.role, q.by);
     RemoveMember { id: MemberId, by: Changer } -> () =

@@ -15,8 +15,18 @@ export function keygateWorker({ keyPrefix = "sk", adminToken = "test-admin-token
       { type: "CompiledWasm", path: path.join(root, "build/index_bg.wasm") },
     ],
     compatibilityDate: "2026-10-01",
-    bindings: { KEY_PREFIX: keyPrefix, ADMIN_TOKEN: adminToken },
+    // Test-only secrets: the production ones are `wrangler secret put`, never in the repository.
+    bindings: { KEY_PREFIX: keyPrefix, ADMIN_TOKEN: adminToken, PASSWORD_PEPPER: "test-pepper" },
     kvNamespaces: ["KEY_INDEX"],
+    // As wrangler.toml's [assets]: the worker first for the API, the dashboard's files otherwise.
+    assets: {
+      directory: path.join(root, "build/public"),
+      binding: "ASSETS",
+      routerConfig: {
+        has_user_worker: true,
+        static_routing: { user_worker: ["/v1/*", "/healthz", "/openapi.json"], asset_worker: [] },
+      },
+    },
     durableObjects: {
       KEY_OBJECTS: { className: "KeyObject", useSQLite: true },
       TEAM_OBJECTS: { className: "TeamObject", useSQLite: true },

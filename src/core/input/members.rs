@@ -16,8 +16,9 @@ impl Body {
     }
 
     pub fn email(&self, field: &str) -> Result<Email> {
-        Email::parse(self.required_str(field)?)
-            .ok_or_else(|| InputError::invalid(field, "must be an email address (name@example.com)"))
+        Email::parse(self.required_str(field)?).ok_or_else(|| {
+            InputError::invalid(field, "must be an email address (name@example.com)")
+        })
     }
 
     pub fn password(&self, field: &str) -> Result<Password> {
@@ -27,7 +28,10 @@ impl Body {
     pub fn member_role(&self, field: &str) -> Result<MemberRole> {
         let s = self.required_str(field)?;
         MemberRole::parse(s).ok_or_else(|| {
-            InputError::invalid(field, "must be one of `owner`, `admin`, `developer`, `viewer`")
+            InputError::invalid(
+                field,
+                "must be one of `owner`, `admin`, `developer`, `viewer`",
+            )
         })
     }
 }
@@ -45,8 +49,12 @@ pub fn parse_owner(b: &Body, field: &str) -> Result<Option<Credentials>> {
         return Ok(None);
     };
     let bytes = serde_json::to_vec(v).unwrap_or_default();
-    let owner = Body::parse(&bytes, &["email", "password"])
-        .map_err(|e| InputError::invalid(field, format!("must be {{\"email\", \"password\"}}: {}", e.detail)))?;
+    let owner = Body::parse(&bytes, &["email", "password"]).map_err(|e| {
+        InputError::invalid(
+            field,
+            format!("must be {{\"email\", \"password\"}}: {}", e.detail),
+        )
+    })?;
     Ok(Some(Credentials {
         email: owner.email("email").map_err(|e| nested(field, e))?,
         password: owner.password("password").map_err(|e| nested(field, e))?,
@@ -138,15 +146,33 @@ mod tests {
 
     #[test]
     fn roles_and_owners() {
-        assert_eq!(parse_member_patch(br#"{"role":"viewer"}"#).unwrap(), MemberRole::Viewer);
+        assert_eq!(
+            parse_member_patch(br#"{"role":"viewer"}"#).unwrap(),
+            MemberRole::Viewer
+        );
         assert!(parse_member_patch(br#"{"role":"root"}"#).is_err());
         assert!(parse_member_patch(br#"{}"#).is_err());
         let (email, role) = parse_invitation(br#"{"email":"X@Y.io","role":"admin"}"#).unwrap();
         assert_eq!((email.key().as_str(), role), ("x@y.io", MemberRole::Admin));
-        let b = Body::parse(br#"{"owner":{"email":"o@x.io","password":"short"}}"#, &["owner"]).unwrap();
+        let b = Body::parse(
+            br#"{"owner":{"email":"o@x.io","password":"short"}}"#,
+            &["owner"],
+        )
+        .unwrap();
         let e = parse_owner(&b, "owner").unwrap_err();
-        assert!(e.detail.starts_with("`owner.password` must be at least 12"), "{}", e.detail);
-        let b = Body::parse(br#"{"owner":{"email":"o@x.io","password":"long enough pw"}}"#, &["owner"]).unwrap();
-        assert_eq!(parse_owner(&b, "owner").unwrap().unwrap().email.as_str(), "o@x.io");
+        assert!(
+            e.detail.starts_with("`owner.password` must be at least 12"),
+            "{}",
+            e.detail
+        );
+        let b = Body::parse(
+            br#"{"owner":{"email":"o@x.io","password":"long enough pw"}}"#,
+            &["owner"],
+        )
+        .unwrap();
+        assert_eq!(
+            parse_owner(&b, "owner").unwrap().unwrap().email.as_str(),
+            "o@x.io"
+        );
     }
 }

@@ -81,7 +81,13 @@ pub struct Body {
 impl Body {
     /// Parses `bytes` as a JSON object whose fields are all in `allowed`.
     pub fn parse(bytes: &[u8], allowed: &[&str]) -> Result<Self> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| InputError {
+        // `from_str` (after a UTF-8 check), as everywhere else: `from_slice` would compile a
+        // second copy of the JSON parser into the wasm.
+        let text = std::str::from_utf8(bytes).map_err(|_| InputError {
+            kind: InputErrorKind::InvalidJson,
+            detail: "the body is not valid JSON: it is not UTF-8".into(),
+        })?;
+        let value: Value = serde_json::from_str(text).map_err(|e| InputError {
             kind: InputErrorKind::InvalidJson,
             detail: format!("the body is not valid JSON: {e}"),
         })?;

@@ -1,15 +1,17 @@
 //! The bodies of the team-structure endpoints: teams (operator), projects, roles, service
 //! accounts.
 
+use super::members::{parse_owner, Credentials};
 use super::{Body, InputError, InputErrorKind, Result};
 use crate::core::limits::LimitsPatch;
 use crate::core::permission::PermissionSet;
 /// `POST /v1/teams` and `PATCH /v1/teams/{id}`: a name (required on create) and limits
-/// that differ from the current ones (on create, from the defaults).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// that differ from the current ones (on create, from the defaults); on create, the first owner.
+#[derive(Debug)]
 pub struct TeamInput<N> {
     pub name: N,
     pub limits: LimitsPatch,
+    pub owner: Option<Credentials>,
 }
 
 /// `POST /v1/roles` and `PATCH /v1/roles/{id}` (on a patch, absent fields stay as they are).
@@ -35,14 +37,19 @@ fn no_nulls(b: &Body, fields: &[&str]) -> Result<()> {
 }
 
 pub fn parse_new_team(bytes: &[u8]) -> Result<TeamInput<String>> {
-    let b = Body::parse(bytes, &["name", "limits"])?;
+    let b = Body::parse(bytes, &["name", "limits", "owner"])?;
     let name = b.required_name("name")?;
     let limits = b.limits("limits")?.unwrap_or_default();
     limits.check_new_team().map_err(|detail| InputError {
         kind: InputErrorKind::InvalidField,
         detail,
     })?;
-    Ok(TeamInput { name, limits })
+    let owner = parse_owner(&b, "owner")?;
+    Ok(TeamInput {
+        name,
+        limits,
+        owner,
+    })
 }
 
 pub fn parse_team_patch(bytes: &[u8]) -> Result<TeamInput<Option<String>>> {
@@ -51,6 +58,7 @@ pub fn parse_team_patch(bytes: &[u8]) -> Result<TeamInput<Option<String>>> {
     Ok(TeamInput {
         name: b.name("name")?,
         limits: b.limits("limits")?.unwrap_or_default(),
+        owner: None,
     })
 }
 

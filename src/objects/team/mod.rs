@@ -11,6 +11,7 @@ mod sql;
 use crate::storage::team_protocol::{team_dispatch, TeamCall};
 use sql::Sql;
 use std::cell::Cell;
+use worker::wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 /// Pages run newest first on `seq` (the primary key); filtered listings have an index that ends
@@ -66,14 +67,35 @@ impl DurableObject for TeamObject {
         }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let call: TeamCall = req.json().await?;
+    /// The object is called over RPC only (`call`, below): a worker and its Durable Objects
+    /// deploy as one version, so no caller speaks HTTP to it.
+    async fn fetch(&self, _req: Request) -> Result<Response> {
+        Response::error("the team object is called over RPC (`call`)", 400)
+    }
+}
+
+impl TeamObject {
+    /// One call: parsed with serde_json (the same code the worker's replies use, not a second
+    /// copy of every type's deserializer through `Request::json`), run, answered.
+    fn serve(&self, call: &str) -> Result<String> {
+        let call: TeamCall =
+            serde_json::from_str(call).map_err(|e| worker::Error::RustError(e.to_string()))?;
         let db = Sql(self.state.storage().sql());
         if !self.schema_ready.get() {
             db.0.exec(SCHEMA, None)?;
             self.schema_ready.set(true);
         }
-        let answer = team_dispatch(&db, call).map_err(|e| worker::Error::RustError(e.0))?;
-        Response::ok(answer)
+        team_dispatch(&db, call).map_err(|e| worker::Error::RustError(e.0))
+    }
+}
+
+/// The object's RPC method, `call`: the worker's path to it, as for the key object (see
+/// `objects::key` and `src/entry.mjs`). Synchronous: every team rule runs without waiting.
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
+impl TeamObject {
+    #[wasm_bindgen(js_name = call)]
+    pub fn rpc(&self, call: String) -> std::result::Result<String, JsValue> {
+        self.serve(&call)
+            .map_err(|e| JsValue::from_str(&e.to_string()))
     }
 }

@@ -9,29 +9,8 @@ use crate::core::store::{StoreError, StoreResult};
 use crate::core::team::{MemberStore, Named, TeamStore};
 use crate::core::time::Timestamp;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use worker::{SqlStorage, SqlStorageValue as V};
-
-#[derive(Deserialize)]
-struct BodyRow {
-    seq: i64,
-    body: String,
-}
-
-#[derive(Deserialize)]
-struct IdRow {
-    id: String,
-}
-
-#[derive(Deserialize)]
-struct RoleRow {
-    id: RoleId,
-}
-
-#[derive(Deserialize)]
-struct CountRow {
-    n: i64,
-}
 
 fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
@@ -43,6 +22,26 @@ fn json<T: Serialize>(v: &T) -> StoreResult<String> {
 
 fn parse<T: DeserializeOwned>(s: &str) -> StoreResult<T> {
     serde_json::from_str(s).map_err(err)
+}
+
+/// Column `i` of a row, as text.
+fn text(row: &[V], i: usize) -> StoreResult<&str> {
+    match row.get(i) {
+        Some(V::String(s)) => Ok(s),
+        other => Err(StoreError(format!(
+            "column {i}: expected text, got {other:?}"
+        ))),
+    }
+}
+
+/// Column `i` of a row, as an integer.
+fn int(row: &[V], i: usize) -> StoreResult<i64> {
+    match row.get(i) {
+        Some(V::Integer(n)) => Ok(*n),
+        other => Err(StoreError(format!(
+            "column {i}: expected an integer, got {other:?}"
+        ))),
+    }
 }
 
 fn opt(s: Option<&str>) -> V {
@@ -65,22 +64,30 @@ impl Sql {
         self.0.exec(q, binds).map(|_| ()).map_err(err)
     }
 
-    fn rows<T: DeserializeOwned>(&self, q: &str, binds: Vec<V>) -> StoreResult<Vec<T>> {
-        self.0
-            .exec(q, binds)
-            .and_then(|c| c.to_array())
-            .map_err(err)
+    /// The rows, each as its columns in order. Read positionally through the cursor's raw
+    /// iterator, not deserialized into structs: that would compile a second JSON-like
+    /// deserializer (serde-wasm-bindgen) into the wasm for a handful of columns.
+    fn rows(&self, q: &str, binds: Vec<V>) -> StoreResult<Vec<Vec<V>>> {
+        let cursor = self.0.exec(q, binds).map_err(err)?;
+        cursor.raw().collect::<worker::Result<_>>().map_err(err)
     }
 
+    /// `SELECT seq, body …`: the first row's body, parsed.
     fn one<T: DeserializeOwned>(&self, q: &str, binds: Vec<V>) -> StoreResult<Option<T>> {
-        self.rows::<BodyRow>(q, binds)?
+        self.rows(q, binds)?
             .first()
-            .map(|r| parse(&r.body))
+            .map(|r| parse(text(r, 1)?))
             .transpose()
     }
 
     fn exists(&self, q: &str, binds: Vec<V>) -> StoreResult<bool> {
-        Ok(!self.rows::<serde_json::Value>(q, binds)?.is_empty())
+        Ok(!self.rows(q, binds)?.is_empty())
+    }
+
+    /// `SELECT COUNT(*) …`.
+    fn count_of(&self, q: &str, binds: Vec<V>) -> StoreResult<i64> {
+        let rows = self.rows(q, binds)?;
+        rows.first().map_or(Ok(0), |r| int(r, 0))
     }
 
     fn by_id<T: DeserializeOwned>(&self, table: &str, id: &str) -> StoreResult<Option<T>> {
@@ -118,16 +125,19 @@ impl Sql {
         };
         binds.push(V::from(query.limit as i64 + 1));
         let q = format!("SELECT seq, body FROM {table} {filter} ORDER BY seq DESC LIMIT ?");
-        let mut rows: Vec<BodyRow> = self.rows(&q, binds)?;
+        let mut rows = self.rows(&q, binds)?;
         let next_cursor = if rows.len() > query.limit {
             rows.truncate(query.limit);
-            rows.last().map(|r| encode_cursor(r.seq))
+            rows.last()
+                .map(|r| int(r, 0))
+                .transpose()?
+                .map(encode_cursor)
         } else {
             None
         };
         let items = rows
             .iter()
-            .map(|r| parse(&r.body))
+            .map(|r| parse(text(r, 1)?))
             .collect::<StoreResult<Vec<T>>>()?;
         Ok(Page { items, next_cursor })
     }
@@ -214,9 +224,8 @@ impl TeamStore for Sql {
             Counted::ServiceAccounts => "service_accounts",
             Counted::Webhooks => return Ok(0),
         };
-        let rows: Vec<CountRow> =
-            self.rows(&format!("SELECT COUNT(*) AS n FROM {table}"), vec![])?;
-        Ok(rows.first().map_or(0, |r| r.n.max(0) as u64))
+        let n = self.count_of(&format!("SELECT COUNT(*) AS n FROM {table}"), vec![])?;
+        Ok(n.max(0) as u64)
     }
 
     fn name_taken(&self, kind: Named, name: &str, except_id: &str) -> StoreResult<bool> {
@@ -324,11 +333,11 @@ impl TeamStore for Sql {
     }
 
     fn accounts_with_role(&self, role_id: &str) -> StoreResult<Vec<String>> {
-        let rows: Vec<IdRow> = self.rows(
+        let rows = self.rows(
             "SELECT account_id AS id FROM account_roles WHERE role_id = ?",
             vec![role_id.into()],
         )?;
-        Ok(rows.into_iter().map(|r| r.id).collect())
+        rows.iter().map(|r| text(r, 0).map(str::to_owned)).collect()
     }
 
     fn account(&self, id: &str) -> StoreResult<Option<AccountRecord>> {
@@ -356,11 +365,16 @@ impl TeamStore for Sql {
     }
 
     fn account_role_ids(&self, account_id: &str) -> StoreResult<Vec<RoleId>> {
-        let rows: Vec<RoleRow> = self.rows(
+        let rows = self.rows(
             "SELECT role_id AS id FROM account_roles WHERE account_id = ? ORDER BY position",
             vec![account_id.into()],
         )?;
-        Ok(rows.into_iter().map(|r| r.id).collect())
+        rows.iter()
+            .map(|r| {
+                let id = text(r, 0)?;
+                RoleId::parse(id).ok_or_else(|| StoreError(format!("stored role id {id:?}")))
+            })
+            .collect()
     }
 
     fn set_account_roles(&self, account_id: &str, role_ids: &[RoleId]) -> StoreResult<()> {
@@ -419,11 +433,11 @@ impl MemberStore for Sql {
     }
 
     fn count_owners(&self) -> StoreResult<usize> {
-        let rows: Vec<CountRow> = self.rows(
+        let n = self.count_of(
             "SELECT COUNT(*) AS n FROM members WHERE role = ?",
             vec![MemberRole::Owner.as_str().into()],
         )?;
-        Ok(rows.first().map_or(0, |r| r.n as usize))
+        Ok(n as usize)
     }
 
     fn invitation(&self, id: &str) -> StoreResult<Option<Invitation>> {
