@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what building and testing keygate needs, and nothing that is already there:
 # the pinned Rust toolchain with the wasm32 target (rust-toolchain.toml), worker-build and
-# wasm-bindgen-cli at the versions Cargo.lock needs, and the npm packages of package-lock.json.
+# wasm-bindgen-cli at the versions Cargo.lock needs, Chromium for the browser tests, and the npm
+# packages of package-lock.json.
 # Safe to run again: each step is skipped when its tool is present at the right version.
 set -eu
 cd "$(dirname "$0")/.."
@@ -31,6 +32,20 @@ fi
 if ! has_version worker-build "$WORKER_BUILD_VERSION"; then
   echo "setup: installing worker-build $WORKER_BUILD_VERSION (about 3 minutes, once)"
   cargo install --debug worker-build --version "$WORKER_BUILD_VERSION" --locked
+fi
+
+# A browser for the dashboard's tests (tests/browser/): the system's Chromium, driven by the npm
+# package playwright-core (`playwright install` downloads from a host many machines cannot reach).
+# CHROMIUM_PATH names another binary; SETUP_BROWSER=0 skips this step (and the browser tests).
+if [ "${SETUP_BROWSER:-1}" = 1 ] && [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing chromium (apt, about a minute, once)"
+    apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
+  else
+    echo "setup: the browser tests need Chromium: install Debian's \`chromium\` package" >&2
+    echo "       (sudo apt-get install chromium), or set CHROMIUM_PATH to a Chromium binary" >&2
+    exit 1
+  fi
 fi
 
 # npm ci when node_modules is missing or older than the lock file.

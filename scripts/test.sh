@@ -2,7 +2,8 @@
 # The whole test suite, from a fresh clone: installs what is missing, checks formatting and lints
 # (host and wasm32), builds the release worker, then runs the native unit tests and the
 # end-to-end tests against the built worker in workerd (Miniflare, real KV and Durable Objects),
-# then holds the API to its OpenAPI document with schemathesis (scripts/schemathesis.sh).
+# then the dashboard in headless Chromium (tests/browser/), then holds the API to its OpenAPI
+# document with schemathesis (scripts/schemathesis.sh).
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
@@ -18,5 +19,11 @@ echo "== build the release worker"
 sh scripts/build.sh
 echo "== tests (unit, then end to end in workerd)"
 cargo test --locked
+echo "== the dashboard in a real browser (headless Chromium, playwright-core)"
+if [ "${SETUP_BROWSER:-1}" = 1 ]; then
+  node_modules/.bin/node --test --test-reporter=spec tests/browser/dashboard.test.mjs
+else
+  echo "skipped (SETUP_BROWSER=0)"
+fi
 echo "== the OpenAPI document against the running worker (schemathesis, --checks all)"
 sh scripts/schemathesis.sh

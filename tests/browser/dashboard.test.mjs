@@ -1,0 +1,286 @@
+// The dashboard in a real browser: headless Chromium (the system's package) driven by
+// playwright-core against the built worker in workerd (Miniflare: real KV, real Durable Objects,
+// the static assets as wrangler serves them), fresh state per run. Each test is a flow of the
+// product docs as a person clicks it, checked against the API as a client sees it.
+//
+//   node --test tests/browser/          (scripts/test.sh runs it after `sh scripts/build.sh`)
+// Screenshots of the main pages go to target/screenshots/, or to $SCREENSHOTS (the README's come
+// from `SCREENSHOTS=docs/screenshots node --test tests/browser/`).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { chromium } from "playwright-core";
+import { keygateWorker, root } from "../support/keygate.mjs";
+
+const OPERATOR = "browser-operator";
+const PASSWORD = "correct horse battery staple";
+const SHOTS = path.resolve(root, process.env.SCREENSHOTS || "target/screenshots");
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+
+let mf, base, browser, team, adminKey;
+
+async function call(method, p, { key, body, headers = {} } = {}) {
+  const h = { ...headers };
+  if (key) h.Authorization = `Bearer ${key}`;
+  if (body !== undefined) h["Content-Type"] = "application/json";
+  const r = await fetch(`${base}${p}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null, headers: r.headers };
+}
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, cf: false, workers: [keygateWorker({ adminToken: OPERATOR })] }));
+  base = (await mf.ready).href.replace(/\/$/, "");
+  const created = await call("POST", "/v1/teams", {
+    key: OPERATOR,
+    body: { name: "Acme", owner: { email: "owner@acme.test", password: PASSWORD } },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  team = created.body.team.id;
+  adminKey = created.body.api_key.key;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await mf?.dispose();
+});
+
+async function page(viewport = { width: 1280, height: 860 }) {
+  const context = await browser.newContext({ viewport, permissions: ["clipboard-read", "clipboard-write"] });
+  const p = await context.newPage();
+  p.on("pageerror", (e) => assert.fail(`a script error in the page: ${e.message}`));
+  return p;
+}
+
+async function signIn(p, email, password = PASSWORD) {
+  await p.goto(`${base}/`);
+  await p.getByLabel("Team ID").fill(team);
+  await p.getByLabel("Email").fill(email);
+  await p.getByLabel("Password").fill(password);
+  await p.getByRole("button", { name: "Sign in" }).click();
+  await p.waitForURL(/\/dashboard\//);
+  await p.getByRole("heading", { name: "API keys" }).waitFor();
+}
+
+async function invite(email, role) {
+  const r = await call("POST", "/v1/invitations", { key: adminKey, body: { email, role } });
+  assert.equal(r.status, 201);
+  return r.body.token;
+}
+
+test("sign in with a wrong password says so next to the form, then signs in and out", async () => {
+  const p = await page();
+  await p.goto(`${base}/`);
+  await p.getByLabel("Team ID").fill(team);
+  await p.getByLabel("Email").fill("owner@acme.test");
+  await p.getByLabel("Password").fill("not the password at all");
+  await p.getByRole("button", { name: "Sign in" }).click();
+  await p.getByRole("alert").filter({ hasText: "the email or the password is wrong" }).waitFor();
+  await p.screenshot({ path: path.join(SHOTS, "sign-in.png") });
+  await signIn(p, "owner@acme.test");
+  const cookies = await p.context().cookies();
+  const session = cookies.find((c) => c.name === "__Host-keygate_session");
+  assert.ok(session && session.httpOnly && session.secure && session.sameSite === "Strict");
+  await p.getByRole("button", { name: "Sign out" }).click();
+  await p.waitForURL(`${base}/`);
+  // The old cookie is dead on the server, not only forgotten by the browser.
+  const r = await call("GET", "/v1/me", { headers: { Cookie: `${session.name}=${session.value}` } });
+  assert.equal(r.status, 401);
+  assert.equal(r.body.code, "invalid_session");
+  await p.context().close();
+});
+
+test("create a key, copy it from the show-once dialog, verify it, find it, disable it, delete it", async () => {
+  const p = await page();
+  await signIn(p, "owner@acme.test");
+  await p.getByRole("button", { name: "Create API key" }).click();
+  const dialog = p.getByRole("dialog", { name: "Create an API key" });
+  await dialog.getByLabel("Name").fill("Billing worker");
+  await dialog.getByLabel("Permissions").fill("tasks:read, tasks:write");
+  await dialog.getByLabel("Expires").selectOption("30");
+  await p.screenshot({ path: path.join(SHOTS, "create-key.png") });
+  await dialog.getByRole("button", { name: "Create key" }).click();
+
+  const secret = p.getByRole("dialog", { name: "Copy your new API key" });
+  await secret.waitFor();
+  const key = await secret.getByLabel("API key").inputValue();
+  assert.match(key, /^sk_live_[0-9A-Za-z]{38}$/);
+  await p.screenshot({ path: path.join(SHOTS, "key-shown-once.png") });
+  // Closing before copying asks first.
+  await secret.getByRole("button", { name: "Done" }).click();
+  await secret.getByText("You won't see this key again").waitFor();
+  await secret.getByRole("button", { name: "Keep it open" }).click();
+  await secret.getByRole("button", { name: "Copy" }).click();
+  assert.equal(await p.evaluate(() => navigator.clipboard.readText()), key);
+  await secret.getByRole("button", { name: "Done" }).click();
+  await secret.waitFor({ state: "hidden" });
+
+  // The key works, and its expiry is about 30 days away.
+  let v = await call("POST", "/v1/verify", { key: adminKey, body: { key, permissions: ["tasks:read"] } });
+  assert.equal(v.body.code, "valid");
+  const days = (Date.parse(v.body.expires_at) - Date.now()) / 86_400_000;
+  assert.ok(days > 29 && days <= 30, `expires in ${days} days`);
+
+  // The list shows it by its prefix, never the whole key.
+  const row = p.getByRole("row").filter({ hasText: "Billing worker" });
+  await row.getByText(key.slice(0, 12)).waitFor();
+  assert.ok(!(await p.content()).includes(key));
+  await p.screenshot({ path: path.join(SHOTS, "keys.png"), fullPage: true });
+
+  // Details, then disable through the confirmation dialog: refused at once.
+  await row.getByRole("link", { name: "Billing worker" }).click();
+  await p.getByRole("heading", { name: "Billing worker" }).waitFor();
+  await p.getByText("Requests today").waitFor();
+  await p.screenshot({ path: path.join(SHOTS, "key-details.png"), fullPage: true });
+  await p.getByRole("button", { name: "Disable" }).click();
+  const confirm = p.getByRole("dialog", { name: "Disable “Billing worker”?" });
+  await confirm.getByRole("button", { name: "Disable key" }).click();
+  await confirm.waitFor({ state: "hidden" });
+  v = await call("POST", "/v1/verify", { key: adminKey, body: { key } });
+  assert.equal(v.body.code, "disabled_key");
+  await p.getByText("disabled", { exact: true }).first().waitFor();
+
+  // Delete through its dialog: gone from the list and from verification.
+  await p.getByRole("button", { name: "Delete" }).click();
+  await p.getByRole("dialog", { name: "Delete “Billing worker”?" }).getByRole("button", { name: "Delete key" }).click();
+  await p.waitForURL(/\/dashboard\//);
+  await p.getByRole("heading", { name: "API keys" }).waitFor();
+  assert.equal(await p.getByRole("row").filter({ hasText: "Billing worker" }).count(), 0);
+  v = await call("POST", "/v1/verify", { key: adminKey, body: { key } });
+  assert.equal(v.body.code, "invalid_key");
+  await p.context().close();
+});
+
+test("a service account's key shows the roles it inherits; a project scopes a key", async () => {
+  const role = await call("POST", "/v1/roles", { key: adminKey, body: { name: "reader", permissions: ["tasks:read", "events:read"] } });
+  assert.equal(role.status, 201);
+  const sa = await call("POST", "/v1/service-accounts", { key: adminKey, body: { name: "etl", roles: ["reader"] } });
+  assert.equal(sa.status, 201);
+  const proj = await call("POST", "/v1/projects", { key: adminKey, body: { name: "mobile" } });
+  const p = await page();
+  await signIn(p, "owner@acme.test");
+  await p.getByRole("button", { name: "Create API key" }).click();
+  const dialog = p.getByRole("dialog", { name: "Create an API key" });
+  await dialog.getByLabel("Name").fill("ETL key");
+  await dialog.getByLabel("Service account").selectOption({ label: "etl (roles: reader)" });
+  assert.ok(await dialog.getByLabel("Permissions").isDisabled());
+  await dialog.getByLabel("Project").selectOption({ label: "mobile" });
+  await dialog.getByRole("button", { name: "Create key" }).click();
+  const secret = p.getByRole("dialog", { name: "Copy your new API key" });
+  const key = await secret.getByLabel("API key").inputValue();
+  await secret.getByRole("button", { name: "Done" }).click();
+  await secret.getByRole("button", { name: "Yes, close" }).click();
+  await p.getByRole("row").filter({ hasText: "ETL key" }).getByRole("link").click();
+  await p.getByText("reader", { exact: true }).waitFor();
+  const v = await call("POST", "/v1/verify", { key: adminKey, body: { key, permissions: ["events:read"], project_id: proj.body.id } });
+  assert.equal(v.body.code, "valid");
+  assert.deepEqual(v.body.permissions, ["tasks:read", "events:read"]);
+  assert.equal(v.body.project_id, proj.body.id);
+  await p.context().close();
+});
+
+test("a viewer sees no write actions, and the API refuses them anyway", async () => {
+  const token = await invite("viewer@acme.test", "viewer");
+  const p = await page();
+  await p.goto(`${base}/accept.html#token=${encodeURIComponent(token)}`);
+  assert.equal(new URL(p.url()).hash, "", "the token leaves the address bar");
+  await p.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await p.getByLabel("Password, again").fill(PASSWORD);
+  await p.getByRole("button", { name: "Accept and sign in" }).click();
+  await p.waitForURL(/\/dashboard\//);
+  await p.getByRole("heading", { name: "API keys" }).waitFor();
+  assert.equal(await p.getByRole("button", { name: "Create API key" }).count(), 0);
+  await p.getByRole("link", { name: "Projects" }).click();
+  await p.getByRole("heading", { name: "Projects" }).waitFor();
+  assert.equal(await p.getByRole("button", { name: "Create project" }).count(), 0);
+  // The API, with the viewer's own session from this page: 403.
+  const status = await p.evaluate(async () => {
+    const r = await fetch("/v1/api-keys", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name: "sneaky" }) });
+    return [r.status, (await r.json()).code];
+  });
+  assert.deepEqual(status, [403, "insufficient_permissions"]);
+  await p.context().close();
+});
+
+test("an invitation accepted in a second browser; the owner sees the new member", async () => {
+  const owner = await page();
+  await signIn(owner, "owner@acme.test");
+  await owner.getByRole("link", { name: "Members" }).click();
+  await owner.getByLabel("Email").fill("dev@acme.test");
+  await owner.getByLabel("Role", { exact: true }).selectOption("developer");
+  await owner.getByRole("button", { name: "Send invitation" }).click();
+  const link = await owner.getByLabel("Invitation link").inputValue();
+  assert.match(link, /\/accept\.html#token=kgi_/);
+  await owner.screenshot({ path: path.join(SHOTS, "members.png"), fullPage: true });
+
+  const invitee = await page({ width: 390, height: 844 }); // a phone
+  await invitee.goto(link);
+  await invitee.getByLabel("Password", { exact: true }).fill("short");
+  await invitee.getByLabel("Password, again").fill("short");
+  await invitee.getByRole("button", { name: "Accept and sign in" }).click();
+  await invitee.getByRole("alert").filter({ hasText: "at least 12 characters" }).waitFor();
+  await invitee.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await invitee.getByLabel("Password, again").fill(PASSWORD);
+  await invitee.getByRole("button", { name: "Accept and sign in" }).click();
+  await invitee.waitForURL(/\/dashboard\//);
+  await invitee.getByRole("button", { name: "Create API key" }).waitFor(); // developers make keys
+  const width = await invitee.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `no horizontal scrolling at 390 px (page is ${width} px wide)`);
+  await invitee.screenshot({ path: path.join(SHOTS, "keys-phone.png"), fullPage: true });
+  // The same link again: used up.
+  const again = await page();
+  await again.goto(link);
+  await again.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await again.getByLabel("Password, again").fill(PASSWORD);
+  await again.getByRole("button", { name: "Accept and sign in" }).click();
+  await again.getByRole("alert").filter({ hasText: "unknown, already used or withdrawn" }).waitFor();
+
+  await owner.reload();
+  await owner.getByRole("cell", { name: "dev@acme.test", exact: true }).waitFor();
+  for (const p of [owner, invitee, again]) await p.context().close();
+});
+
+test("a cross-site POST carrying the session cookie is refused", async () => {
+  const p = await page();
+  await signIn(p, "owner@acme.test");
+  const session = (await p.context().cookies()).find((c) => c.name === "__Host-keygate_session");
+  // What a browser sends for a form posted from another site (were the cookie sent at all:
+  // SameSite=Strict already keeps it home).
+  const r = await call("POST", "/v1/api-keys", {
+    headers: { Cookie: `${session.name}=${session.value}`, Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site" },
+    body: { name: "planted" },
+  });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.code, "csrf_rejected");
+  const list = await call("GET", "/v1/api-keys", { key: adminKey });
+  assert.ok(!list.body.data.some((k) => k.name === "planted"));
+  await p.context().close();
+});
+
+test("the dashboard works with the keyboard alone", async () => {
+  const p = await page();
+  await p.goto(`${base}/`);
+  await p.getByLabel("Team ID").fill(team);
+  await p.keyboard.press("Tab");
+  await p.keyboard.type("owner@acme.test");
+  await p.keyboard.press("Tab");
+  await p.keyboard.type(PASSWORD);
+  await p.keyboard.press("Enter");
+  await p.waitForURL(/\/dashboard\//);
+  await p.getByRole("button", { name: "Create API key" }).focus();
+  await p.keyboard.press("Enter");
+  const dialog = p.getByRole("dialog", { name: "Create an API key" });
+  await dialog.waitFor();
+  assert.equal(await p.evaluate(() => document.activeElement?.getAttribute("name")), "name");
+  await p.keyboard.press("Escape");
+  await dialog.waitFor({ state: "detached" });
+  await p.context().close();
+});
