@@ -254,6 +254,8 @@ function createKeyDialog(projects, accounts) {
       field("Requests per minute", perMinute, "Optional: overrides the plan's (needed for enterprise)."),
       field("Requests per hour", perHour)),
     field("Expires", expiry), customDate,
+    field("Metadata", h("textarea", { name: "metadata", rows: "3", spellcheck: "false", placeholder: '{"customer": "acme"}' }),
+      "Optional: a JSON object, up to 1024 bytes, returned with the key."),
     error,
     h("div", { class: "actions" },
       h("button", { type: "button", onclick: () => dialog.close() }, "Cancel"),
@@ -273,6 +275,14 @@ function createKeyDialog(projects, accounts) {
     if (f.per_minute.value) rate.per_minute = Number(f.per_minute.value);
     if (f.per_hour.value) rate.per_hour = Number(f.per_hour.value);
     body.rate_limit = rate;
+    if (f.metadata.value.trim()) {
+      try {
+        body.metadata = JSON.parse(f.metadata.value);
+      } catch {
+        f.metadata.focus();
+        return showError(error, { message: "Metadata is not valid JSON: write an object like {\"customer\": \"acme\"}." });
+      }
+    }
     if (f.expiry.value === "custom") {
       if (!f.expires_on.value) return showError(error, { message: "Choose the expiry date." });
       body.expires_at = new Date(`${f.expires_on.value}T23:59:59`).toISOString();
@@ -303,6 +313,7 @@ async function keyPage(id) {
       ["Roles", k.roles.length ? h("span", { id: "key-roles" }, k.roles.join(", ")) : "—"],
       ["Project", k.project_id || "—"], ["Service account", k.service_account_id || "—"],
       ["Rate limit", `${k.rate_limit.plan}: ${k.rate_limit.per_minute}/min, ${k.rate_limit.per_hour}/h`],
+      ["Metadata", k.metadata ? h("code", {}, JSON.stringify(k.metadata)) : "—"],
       ["Created", when(k.created_at)], ["Last used", when(k.last_used)], ["Expires", k.expires_at ? when(k.expires_at) : "never"]]
       .flatMap(([t, d]) => [h("dt", {}, t), h("dd", {}, d)]));
   const usage = h("section", { "aria-labelledby": "usage-title" },

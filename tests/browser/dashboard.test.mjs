@@ -107,6 +107,10 @@ test("create a key, copy it from the show-once dialog, verify it, find it, disab
   await dialog.getByLabel("Permissions").fill("tasks:read, tasks:write");
   await dialog.getByLabel("Expires").selectOption("30");
   await p.screenshot({ path: path.join(SHOTS, "create-key.png") });
+  await dialog.getByLabel("Metadata").fill("{not json");
+  await dialog.getByRole("button", { name: "Create key" }).click();
+  await dialog.getByRole("alert").filter({ hasText: "Metadata is not valid JSON" }).waitFor();
+  await dialog.getByLabel("Metadata").fill('{"customer": "acme"}');
   await dialog.getByRole("button", { name: "Create key" }).click();
 
   const secret = p.getByRole("dialog", { name: "Copy your new API key" });
@@ -128,6 +132,8 @@ test("create a key, copy it from the show-once dialog, verify it, find it, disab
   assert.equal(v.body.code, "valid");
   const days = (Date.parse(v.body.expires_at) - Date.now()) / 86_400_000;
   assert.ok(days > 29 && days <= 30, `expires in ${days} days`);
+  const listed = await call("GET", `/v1/api-keys/${v.body.key_id}`, { key: adminKey });
+  assert.deepEqual(listed.body.metadata, { customer: "acme" });
 
   // The list shows it by its prefix, never the whole key.
   const row = p.getByRole("row").filter({ hasText: "Billing worker" });

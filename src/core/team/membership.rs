@@ -376,6 +376,16 @@ mod tests {
         s
     }
 
+    /// A session of `member` under the token hash `hash`, opened at the start of the clock.
+    fn open_session(s: &MemoryTeam, member: &str, hash: &str) {
+        let session = Session {
+            member_id: member.into(),
+            created_at: at(0),
+            last_seen_at: at(0),
+        };
+        s.put_session(hash, &session).unwrap();
+    }
+
     #[test]
     fn the_first_member_is_an_owner_and_emails_are_unique_without_case() {
         let s = with_owner();
@@ -438,12 +448,7 @@ mod tests {
         let s = with_owner();
         s.insert_member(&person("mem_d", "dev@acme.test", MemberRole::Developer))
             .unwrap();
-        let session = Session {
-            member_id: "mem_d".into(),
-            created_at: at(0),
-            last_seen_at: at(0),
-        };
-        s.put_session("sess-d", &session).unwrap();
+        open_session(&s, "mem_d", "sess-d");
         assert_eq!(
             authenticate(&s, "sess-d", at(1)).unwrap().member.role,
             MemberRole::Developer
@@ -460,12 +465,7 @@ mod tests {
         let s = with_owner();
         s.insert_member(&person("mem_d", "dev@acme.test", MemberRole::Developer))
             .unwrap();
-        let session = Session {
-            member_id: "mem_d".into(),
-            created_at: at(0),
-            last_seen_at: at(0),
-        };
-        s.put_session("sess-d", &session).unwrap();
+        open_session(&s, "mem_d", "sess-d");
         change_role(&s, "mem_d", MemberRole::Viewer, Changer::Key).unwrap();
         assert_eq!(
             authenticate(&s, "sess-d", at(1)).unwrap().member.role,
@@ -476,12 +476,7 @@ mod tests {
     #[test]
     fn sessions_expire_when_idle_and_requests_keep_them_alive() {
         let s = with_owner();
-        let session = Session {
-            member_id: "mem_o".into(),
-            created_at: at(0),
-            last_seen_at: at(0),
-        };
-        s.put_session("sess", &session).unwrap();
+        open_session(&s, "mem_o", "sess");
         // A request after 11 hours moves the idle deadline.
         authenticate(&s, "sess", at(11 * 3_600_000)).unwrap();
         authenticate(&s, "sess", at(22 * 3_600_000)).unwrap();
@@ -630,12 +625,7 @@ mod tests {
     fn a_new_password_ends_every_other_session() {
         let s = with_owner();
         for h in ["a", "b", "c"] {
-            let session = Session {
-                member_id: "mem_o".into(),
-                created_at: at(0),
-                last_seen_at: at(0),
-            };
-            s.put_session(h, &session).unwrap();
+            open_session(&s, "mem_o", h);
         }
         set_password(&s, "mem_o", "new-hash".into(), "b").unwrap();
         assert_eq!(password_of(&s, "mem_o").unwrap(), "new-hash");
