@@ -184,6 +184,13 @@ fn team_wide_objects_are_read_only_to_a_scoped_key() {
             json!({"name": "s", "roles": ["r"]}),
         )
         .expect(201));
+    let invitation = id(&c
+        .post(
+            "/v1/invitations",
+            &t.admin,
+            json!({"email": "i@scope.test", "role": "viewer"}),
+        )
+        .expect(201));
     let writes: Vec<(&str, String, Option<Value>)> = vec![
         ("POST", "/v1/projects".into(), Some(json!({"name": "C"}))),
         ("DELETE", format!("/v1/projects/{}", t.b), None),
@@ -209,12 +216,35 @@ fn team_wide_objects_are_read_only_to_a_scoped_key() {
             Some(json!({"name": "s3"})),
         ),
         ("DELETE", format!("/v1/service-accounts/{sa}"), None),
+        // Members and invitations are team-wide too.
+        (
+            "POST",
+            "/v1/invitations".into(),
+            Some(json!({"email": "x@scope.test", "role": "viewer"})),
+        ),
+        ("DELETE", format!("/v1/invitations/{invitation}"), None),
+        (
+            "PATCH",
+            "/v1/members/mem_00000000000000000000".into(),
+            Some(json!({"role": "viewer"})),
+        ),
+        (
+            "DELETE",
+            "/v1/members/mem_00000000000000000000".into(),
+            None,
+        ),
     ];
     for (method, path, body) in &writes {
         c.call(method, path, Some(&t.scoped), body.clone())
             .expect_problem(403, "project_mismatch");
     }
-    for path in ["/v1/projects", "/v1/roles", "/v1/service-accounts"] {
+    for path in [
+        "/v1/projects",
+        "/v1/roles",
+        "/v1/service-accounts",
+        "/v1/members",
+        "/v1/invitations",
+    ] {
         c.get(path, &t.scoped).expect(200);
     }
     // Nothing changed.
