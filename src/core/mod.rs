@@ -10,6 +10,7 @@ pub mod base62;
 pub mod config;
 #[cfg(test)]
 pub mod fixtures;
+pub mod history;
 pub mod ids;
 pub mod input;
 pub mod key;
