@@ -304,14 +304,19 @@ function createKeyDialog(projects, accounts) {
 }
 
 async function keyPage(id) {
-  const k = await api("GET", `/v1/api-keys/${id}`);
+  const [k, projects, accounts] = await Promise.all([
+    api("GET", `/v1/api-keys/${id}`),
+    can("projects:read") ? all("/v1/projects") : [],
+    can("service_accounts:read") ? all("/v1/service-accounts") : [],
+  ]);
+  const named = (list, id) => (id ? list.find((x) => x.id === id)?.name || id : "—");
   const writable = can("api_keys:write") && k.status !== "disabled";
   const info = h("dl", { class: "details" },
     [["ID", h("code", {}, k.id)], ["Key", h("code", {}, `${k.prefix}…`)], ["Status", h("span", { class: `status ${k.status}` }, k.status)],
       ["Environment", k.environment], ["Description", k.description || "—"],
       ["Permissions", k.permissions.length ? k.permissions.join(", ") : "none"],
       ["Roles", k.roles.length ? h("span", { id: "key-roles" }, k.roles.join(", ")) : "—"],
-      ["Project", k.project_id || "—"], ["Service account", k.service_account_id || "—"],
+      ["Project", named(projects, k.project_id)], ["Service account", named(accounts, k.service_account_id)],
       ["Rate limit", `${k.rate_limit.plan}: ${k.rate_limit.per_minute}/min, ${k.rate_limit.per_hour}/h`],
       ["Metadata", k.metadata ? h("code", {}, JSON.stringify(k.metadata)) : "—"],
       ["Created", when(k.created_at)], ["Last used", when(k.last_used)], ["Expires", k.expires_at ? when(k.expires_at) : "never"]]

@@ -186,6 +186,9 @@ test("a service account's key shows the roles it inherits; a project scopes a ke
   await secret.getByRole("button", { name: "Yes, close" }).click();
   await p.getByRole("row").filter({ hasText: "ETL key" }).getByRole("link").click();
   await p.getByText("reader", { exact: true }).waitFor();
+  // Its project and account by name, not by id.
+  await p.getByText("mobile", { exact: true }).waitFor();
+  await p.getByText("etl", { exact: true }).waitFor();
   const v = await call("POST", "/v1/verify", { key: adminKey, body: { key, permissions: ["events:read"], project_id: proj.body.id } });
   assert.equal(v.body.code, "valid");
   assert.deepEqual(v.body.permissions, ["tasks:read", "events:read"]);
