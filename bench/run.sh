@@ -31,7 +31,7 @@ sh scripts/build.sh >/dev/null 2>&1
 
 work="$(mktemp -d)"
 . scripts/lib.sh
-start_worker bench-admin --reference
+start_worker bench-admin --reference --no-assets
 trap 'kill $_holder $_server 2>/dev/null; rm -rf "$_work" "$work"' EXIT INT TERM
 REF_HOST=reference.bench
 

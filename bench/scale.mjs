@@ -35,7 +35,7 @@ const mf = new Miniflare(
     cf: false,
     resourcePersistencePath: path.join(work, "state"),
     workers: [
-      keygateWorker({ adminToken: operator }),
+      keygateWorker({ adminToken: operator, assets: false }),
       {
         name: "seeder",
         routes: ["seeder.bench/*"],

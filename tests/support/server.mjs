@@ -3,9 +3,10 @@
 // runs until its standard input closes (so it never outlives the test process that started it).
 //
 //   node tests/support/server.mjs [--persist DIR] [--admin-token TOKEN] [--key-prefix sk]
-//                                 [--reference]
+//                                 [--reference] [--no-assets]
 // `--reference` also serves the benchmark's JavaScript reference worker (bench/reference/) in the
 // same process, for requests to the host `reference.bench` (keygate answers every other host).
+// `--no-assets` serves keygate without its static assets (see keygate.mjs: the benchmark's way).
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import path from "node:path";
 import { keygateWorker, root } from "./keygate.mjs";
@@ -16,7 +17,11 @@ const args = Object.fromEntries(
 
 const persist = args.persist; // undefined: in memory, gone when the process exits
 const keyPrefix = args["key-prefix"] ?? "sk";
-const keygate = keygateWorker({ keyPrefix, adminToken: args["admin-token"] ?? "test-admin-token" });
+const keygate = keygateWorker({
+  keyPrefix,
+  adminToken: args["admin-token"] ?? "test-admin-token",
+  assets: !("no-assets" in args),
+});
 const reference = {
   name: "reference",
   routes: ["reference.bench/*"],
