@@ -248,3 +248,39 @@ fn ten_failures_in_15_minutes_throttle_until_the_window_ends() {
     let g = f.failed(at(1_000_000 + FAILURE_WINDOW_MS));
     assert_eq!(g.count, 1);
 }
+
+#[test]
+fn members_are_decided_by_the_same_rules_as_keys() {
+    use crate::core::access::{create_requirement, Denial, Manager, ProjectChoice};
+    use crate::core::permission::PermissionSet;
+    let write = p("api_keys:write");
+    let create = |perms: &[&str]| {
+        create_requirement(
+            &write,
+            &PermissionSet::new(perms.iter().map(|s| p(s))),
+            None,
+            &ProjectChoice::default(),
+        )
+    };
+    let dev = Manager::member(MemberRole::Developer);
+    assert_eq!(dev.decide(&create(&["tasks:read", "events:*"])), None);
+    assert_eq!(
+        dev.decide(&create(&["admin:*"])),
+        Some(Denial::MissingPermission(p("admin:*")))
+    );
+    assert_eq!(
+        dev.decide(&create(&["webhooks:write"])),
+        Some(Denial::MissingPermission(p("webhooks:write")))
+    );
+    let viewer = Manager::member(MemberRole::Viewer);
+    assert_eq!(
+        viewer.decide(&create(&[])),
+        Some(Denial::MissingPermission(p("api_keys:write")))
+    );
+    // Members act team-wide and in both environments.
+    assert_eq!(
+        Manager::member(MemberRole::Admin).decide(&create(&["admin:*"])),
+        None
+    );
+    assert_eq!(dev.project_id, None);
+}
