@@ -57,6 +57,33 @@ function showError(el, e) {
   el.hidden = false;
 }
 
+/**
+ * An API error in a form: next to the field it names when it names one of the form's fields
+ * (the API's `detail` starts with it: "`name` must not be empty"), marked `aria-invalid` and
+ * focused; otherwise on the form's own error line.
+ */
+function showFormError(form, fallback, e) {
+  clearFormErrors(form);
+  const named = /^`([a-z_]+)/.exec(e.message || "")?.[1];
+  const input = named ? form.elements.namedItem(named) : null;
+  if (!(input instanceof HTMLElement) || !input.id) return showError(fallback, e);
+  const message = h("p", { class: "error field-error", id: `${input.id}-error`, role: "alert" }, e.message);
+  input.setAttribute("aria-invalid", "true");
+  input.dataset.describedBy = input.getAttribute("aria-describedby") || "";
+  input.setAttribute("aria-describedby", `${input.dataset.describedBy} ${message.id}`.trim());
+  (input.closest(".field") || input.parentElement).append(message);
+  input.focus();
+}
+
+function clearFormErrors(form) {
+  for (const p of form.querySelectorAll(".field-error")) p.remove();
+  for (const input of form.querySelectorAll("[aria-invalid]")) {
+    input.removeAttribute("aria-invalid");
+    if (input.dataset.describedBy) input.setAttribute("aria-describedby", input.dataset.describedBy);
+    else input.removeAttribute("aria-describedby");
+  }
+}
+
 /** A labelled field: `field("Name", h("input", {...}))`. */
 function field(label, input, hint) {
   const id = input.id || `f-${Math.random().toString(36).slice(2)}`;
@@ -265,6 +292,7 @@ function createKeyDialog(projects, accounts) {
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     error.hidden = true;
+    clearFormErrors(form);
     const f = form.elements;
     const body = { name: f.name.value.trim(), environment: f.environment.value };
     if (f.description.value.trim()) body.description = f.description.value.trim();
@@ -295,7 +323,7 @@ function createKeyDialog(projects, accounts) {
       showSecret(created.key);
       route();
     } catch (err) {
-      showError(error, err);
+      showFormError(form, error, err);
     }
   });
   document.body.append(dialog);
@@ -376,7 +404,7 @@ function editKeyForm(k) {
       toast("Saved.");
       route();
     } catch (err) {
-      showError(error, err);
+      showFormError(form, error, err);
     }
   });
   return form;
@@ -396,7 +424,7 @@ function inlineForm(label, fields, submit) {
       await submit(form.elements);
       route();
     } catch (err) {
-      showError(error, err);
+      showFormError(form, error, err);
     }
   });
   return form;
@@ -529,7 +557,7 @@ async function membersPage() {
                 } }, "Copy link")));
             form.reset();
           } catch (err) {
-            showError(error, err);
+            showFormError(form, error, err);
           }
         });
         return form;

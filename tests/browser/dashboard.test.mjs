@@ -103,6 +103,11 @@ test("create a key, copy it from the show-once dialog, verify it, find it, disab
   await signIn(p, "owner@acme.test");
   await p.getByRole("button", { name: "Create API key" }).click();
   const dialog = p.getByRole("dialog", { name: "Create an API key" });
+  // The API's error is shown next to the field it names, and the field is marked invalid.
+  await dialog.getByRole("button", { name: "Create key" }).click();
+  const nameError = dialog.locator(".field").filter({ has: p.getByLabel("Name") }).getByRole("alert");
+  await nameError.filter({ hasText: "`name`" }).waitFor();
+  assert.equal(await dialog.getByLabel("Name").getAttribute("aria-invalid"), "true");
   await dialog.getByLabel("Name").fill("Billing worker");
   await dialog.getByLabel("Permissions").fill("tasks:read, tasks:write");
   await dialog.getByLabel("Expires").selectOption("30");
@@ -111,6 +116,7 @@ test("create a key, copy it from the show-once dialog, verify it, find it, disab
   await dialog.getByRole("button", { name: "Create key" }).click();
   await dialog.getByRole("alert").filter({ hasText: "Metadata is not valid JSON" }).waitFor();
   await dialog.getByLabel("Metadata").fill('{"customer": "acme"}');
+  assert.equal(await dialog.getByLabel("Name").getAttribute("aria-invalid"), null, "cleared on the next try");
   await dialog.getByRole("button", { name: "Create key" }).click();
 
   const secret = p.getByRole("dialog", { name: "Copy your new API key" });
