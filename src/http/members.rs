@@ -28,21 +28,9 @@ use worker::{Request, Response};
 const MEMBER: &str = "member";
 const INVITATION: &str = "invitation";
 
-#[derive(Serialize)]
-struct SignedInView<'a> {
-    member: &'a MemberView,
-    team: &'a Team,
-}
-
 /// `200 {"member", "team"}` (or `201` for an accepted invitation) with the session cookie.
 fn signed_in(status: u16, answer: &SignedIn, token: &SessionToken) -> ApiResult {
-    let mut resp = json(
-        status,
-        &SignedInView {
-            member: &answer.member,
-            team: &answer.team,
-        },
-    )?;
+    let mut resp = json(status, answer)?;
     set_cookie(&mut resp, &session_set_cookie(token.expose_secret()))?;
     Ok(resp)
 }

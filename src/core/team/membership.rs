@@ -166,6 +166,19 @@ pub fn accept(
     };
     s.insert_member(&m)?;
     s.delete_invitation(&inv.id)?;
+    open_session(s, team, &m, session_hash, now)
+}
+
+/// Opens a session for `m` (a sign-in or an accepted invitation); sessions past their absolute
+/// timeout go at the same time, so the table stays bounded by sign-ins.
+fn open_session(
+    s: &impl MemberStore,
+    team: Team,
+    m: &Member,
+    session_hash: &str,
+    now: Timestamp,
+) -> TeamResult<SignedIn> {
+    s.prune_sessions(Timestamp::from_millis(now.millis() - SESSION_ABSOLUTE_MS))?;
     s.put_session(
         session_hash,
         &Session {
@@ -182,6 +195,13 @@ pub fn accept(
 
 fn email_failures(email_key: &str) -> String {
     format!("email:{email_key}")
+}
+
+/// The failure counts a sign-in attempt is judged by: its email's, and its client's if known.
+fn failure_keys(email_key: &str, client: Option<&str>) -> Vec<String> {
+    let mut keys = vec![email_failures(email_key)];
+    keys.extend(client.map(client_failures));
+    keys
 }
 
 fn client_failures(client: &str) -> String {
@@ -211,9 +231,7 @@ pub fn sign_in_start(
     if s.team()?.is_none() {
         return Ok(none);
     }
-    let mut keys = vec![email_failures(email_key)];
-    keys.extend(client.map(client_failures));
-    for k in &keys {
+    for k in &failure_keys(email_key, client) {
         if let Some(retry_after) = s.failures(k)?.retry_after(now) {
             return refuse(TeamRefusal::SignInThrottled { retry_after });
         }
@@ -244,31 +262,16 @@ pub fn sign_in_finish(
         None => None,
     };
     let Some((mut m, session_hash)) = signed_in else {
-        let mut keys = vec![email_failures(email_key)];
-        keys.extend(client.map(client_failures));
-        for k in keys {
+        for k in failure_keys(email_key, client) {
             let f: Failures = s.failures(&k)?.failed(now);
             s.put_failures(&k, &f)?;
         }
         return refuse(TeamRefusal::InvalidCredentials);
     };
     s.put_failures(&email_failures(email_key), &Failures::default())?;
-    // Sessions past their absolute timeout go here, so the table stays bounded by sign-ins.
-    s.prune_sessions(Timestamp::from_millis(now.millis() - SESSION_ABSOLUTE_MS))?;
     m.last_login_at = Some(now);
     s.update_member(&m)?;
-    s.put_session(
-        session_hash,
-        &Session {
-            member_id: m.id.to_string(),
-            created_at: now,
-            last_seen_at: now,
-        },
-    )?;
-    Ok(SignedIn {
-        member: m.view(),
-        team,
-    })
+    open_session(s, team, &m, session_hash, now)
 }
 
 /// The member a session token (its hash) stands for, with their role as it is now; moves the
