@@ -146,6 +146,8 @@ if [ "${BENCH_SCALE:-0}" = 1 ]; then
   node_modules/.bin/node bench/scale.mjs --keys "${BENCH_SCALE_KEYS:-100000}" --seconds "$SECONDS_EACH" --rounds "$ROUNDS"
 fi
 
-raw=$(wc -c < build/index_bg.wasm)
-gz=$(gzip -9 -c build/index_bg.wasm | wc -c)
-printf 'release wasm: %s bytes raw, %s bytes gzip (build/index_bg.wasm)\n' "$raw" "$gz"
+for worker in edge admin; do
+  raw=$(wc -c < "build/$worker/index_bg.wasm")
+  gz=$(gzip -9 -c "build/$worker/index_bg.wasm" | wc -c)
+  printf 'release wasm (%s): %s bytes raw, %s bytes gzip (build/%s/index_bg.wasm)\n' "$worker" "$raw" "$gz" "$worker"
+done

@@ -15,7 +15,7 @@ import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import readline from "node:readline";
-import { keygateWorker, root } from "../tests/support/keygate.mjs";
+import { keygateWorkers, root } from "../tests/support/keygate.mjs";
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
@@ -35,14 +35,14 @@ const mf = new Miniflare(
     cf: false,
     resourcePersistencePath: path.join(work, "state"),
     workers: [
-      keygateWorker({ adminToken: operator, assets: false }),
+      ...keygateWorkers({ adminToken: operator, assets: false }),
       {
         name: "seeder",
         routes: ["seeder.bench/*"],
         modules: true,
         scriptPath: path.join(root, "bench/seeder.js"),
         compatibilityDate: "2026-10-01",
-        kvNamespaces: { KEY_INDEX: "KEY_INDEX" },
+        kvNamespaces: { KEY_INDEX: "keygate-key-index" },
         durableObjects: { KEY_OBJECTS: { className: "KeyObject", scriptName: "keygate" } },
       },
     ],

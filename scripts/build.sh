@@ -1,11 +1,14 @@
 #!/bin/sh
-# Builds the release worker into build/ (index.js + index_bg.wasm) with worker-build, pointing it
-# at the wasm-bindgen, wasm-opt and esbuild already installed so that it downloads nothing.
+# Builds the two release Workers from this crate with worker-build, pointing it at the
+# wasm-bindgen, wasm-opt and esbuild already installed so that it downloads nothing:
+#   build/edge   the public Worker (`--features edge`): verification, the key objects, assets
+#   build/admin  the management Worker (`--features admin`): the API, the team objects
+# `sh scripts/build.sh edge` or `admin` builds one (each wrangler config builds its own).
 #
-# worker-build keeps the wasm's function-name section (~175 KB raw, ~44 KB gzip: a sixth of the
-# 300 KB gzip budget). The shipped module drops it; a copy with names stays in
-# target/keygate.names.wasm. Stripping keeps every function's index, so a production stack
-# trace's `wasm-function[N]` is function N of that copy (`twiggy` or `wasm-objdump -x` name it).
+# worker-build keeps the wasm's function-name section (~175 KB raw, ~44 KB gzip). The shipped
+# module drops it; a copy with names stays in target/keygate-<worker>.names.wasm. Stripping keeps
+# every function's index, so a production stack trace's `wasm-function[N]` is function N of that
+# copy (`twiggy` or `wasm-objdump -x` name it).
 set -eu
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -13,20 +16,36 @@ WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
 WASM_OPT_BIN="$PWD/node_modules/.bin/wasm-opt"
 ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
 export WASM_BINDGEN_BIN WASM_OPT_BIN ESBUILD_BIN
-worker-build --release
-mkdir -p target
-cp build/index_bg.wasm target/keygate.names.wasm
-"$WASM_OPT_BIN" --all-features --strip-debug target/keygate.names.wasm -o build/index_bg.wasm
-# The module the runtime loads: the generated one, with the key object's class made RPC-capable.
-cp src/entry.mjs build/entry.mjs
-# The static assets (wrangler.toml `[assets]`): the dashboard as written (no build step: plain
-# HTML, CSS and ES modules) and the OpenAPI document, minified. They cost the wasm nothing; the
-# worker serves /openapi.json from here with the API's headers.
-rm -rf build/public
-mkdir -p build/public
-cp -R dashboard/. build/public/
-node_modules/.bin/node -e '
-  const fs = require("fs");
-  const doc = JSON.parse(fs.readFileSync("docs/openapi.json", "utf8"));
-  fs.writeFileSync("build/public/openapi.json", JSON.stringify(doc));
-'
+
+build_worker() {
+  worker="$1"
+  out="build/$worker"
+  worker-build --release --out-dir "$out" --no-default-features --features "$worker"
+  mkdir -p target
+  cp "$out/index_bg.wasm" "target/keygate-$worker.names.wasm"
+  "$WASM_OPT_BIN" --all-features --strip-debug "target/keygate-$worker.names.wasm" -o "$out/index_bg.wasm"
+  # The module the runtime loads: the generated one, with the object's class made RPC-capable.
+  cp "src/entry/$worker.mjs" "$out/entry.mjs"
+  cp src/entry/rpc.mjs "$out/rpc.mjs"
+}
+
+# The static assets (wrangler.toml `[assets]`, served by the edge Worker): the dashboard as
+# written (no build step: plain HTML, CSS and ES modules) and the OpenAPI document, minified.
+# They cost the wasm nothing; the worker serves /openapi.json from here with the API's headers.
+build_assets() {
+  rm -rf build/public
+  mkdir -p build/public
+  cp -R dashboard/. build/public/
+  node_modules/.bin/node -e '
+    const fs = require("fs");
+    const doc = JSON.parse(fs.readFileSync("docs/openapi.json", "utf8"));
+    fs.writeFileSync("build/public/openapi.json", JSON.stringify(doc));
+  '
+}
+
+case "${1:-all}" in
+  edge) build_worker edge; build_assets ;;
+  admin) build_worker admin ;;
+  all) build_worker edge; build_worker admin; build_assets ;;
+  *) echo "usage: sh scripts/build.sh [edge|admin|all]" >&2; exit 2 ;;
+esac

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Starts keygate locally with `wrangler dev`: local KV and Durable Objects persisted under
+# Starts keygate (both Workers) locally with `wrangler dev`: local KV and Durable Objects persisted under
 # .wrangler/state, the secrets from .dev.vars (written here on first run: the operator token
 # with the documented local default, `dev-admin-token`, and a random password pepper). Extra
 # arguments go to wrangler.
@@ -17,4 +17,6 @@ if ! grep -q '^PASSWORD_PEPPER=' .dev.vars; then
 fi
 export PATH="$HOME/.cargo/bin:$PATH"
 export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
-exec npx wrangler dev --persist-to .wrangler/state "$@"
+# Both Workers in one wrangler session: the first config (keygate, the public one) is served; the
+# second (keygate-admin) is reached through its service binding, as in production.
+exec npx wrangler dev -c wrangler.toml -c wrangler.admin.toml --persist-to .wrangler/state "$@"

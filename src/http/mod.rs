@@ -12,15 +12,15 @@ pub mod router;
 mod auth;
 #[cfg(target_arch = "wasm32")]
 mod ctx;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "admin"))]
 mod keys;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "admin"))]
 mod members;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "admin"))]
 mod org;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "admin"))]
 mod password;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "admin"))]
 mod teams;
 #[cfg(target_arch = "wasm32")]
 mod verify;
@@ -30,10 +30,12 @@ pub use serve::handle;
 
 #[cfg(target_arch = "wasm32")]
 mod serve {
-    use super::ctx::{problem_response, Ctx};
+    use super::ctx::{problem_response, ApiResult, Ctx};
     use super::problem::ApiError;
     use super::router::{route, Route, RouteError};
-    use super::{keys, members, org, teams, verify};
+    use super::verify;
+    #[cfg(feature = "admin")]
+    use super::{keys, members, org, teams};
     use crate::core::config::Config;
     use crate::core::time::Timestamp;
     use crate::storage::Stores;
@@ -73,15 +75,43 @@ mod serve {
         Ok(r)
     }
 
+    /// The name of the edge Worker's service binding to the admin Worker (wrangler.toml).
+    #[cfg(feature = "edge")]
+    const ADMIN: &str = "ADMIN";
+
     /// Answers one request: routes it, runs its handler, and stamps the headers every response
-    /// carries.
+    /// carries. On the edge Worker, a request for any other path goes to the admin Worker as it
+    /// came (its answer already carries those headers).
     pub async fn handle(req: Request, env: Env) -> Result<Response> {
+        #[cfg(feature = "edge")]
+        {
+            let path = req.path();
+            if !serves_here(&req.inner().method(), &path) {
+                return match env.service(ADMIN) {
+                    Ok(admin) => admin.fetch_request(req).await,
+                    Err(_) => problem_response(&ApiError::misconfigured(
+                        "the ADMIN service binding is missing (wrangler.toml)",
+                    )),
+                };
+            }
+        }
         let mut resp = respond(req, env).await?;
         let h = resp.headers_mut();
         for (name, value) in super::headers::SECURITY_HEADERS {
             h.set(name, value)?;
         }
         Ok(resp)
+    }
+
+    /// The edge Worker's own routes: the runtime's floor, the document, and what a product's
+    /// backend calls on every request of its own. Everything else (including an unknown path,
+    /// which the admin Worker answers with the same router) is management.
+    #[cfg(feature = "edge")]
+    fn serves_here(method: &str, path: &str) -> bool {
+        matches!(
+            route(method, path).map(|m| m.route),
+            Ok(Route::Healthz | Route::OpenApi | Route::Verify | Route::RateLimit)
+        )
     }
 
     async fn respond(mut req: Request, env: Env) -> Result<Response> {
@@ -122,7 +152,25 @@ mod serve {
         let id = matched.id.map(str::to_owned);
         let id = id.as_deref().unwrap_or("");
         let (ctx, req) = (&ctx, &mut req);
-        let result = match matched.route {
+        let result = dispatch(matched.route, ctx, req, id).await;
+        ctx.finish(result)
+    }
+    /// The edge Worker's handlers: verification only (`serves_here`), so the management
+    /// handlers are not in its wasm.
+    #[cfg(feature = "edge")]
+    async fn dispatch(route: Route, ctx: &Ctx, req: &mut Request, _id: &str) -> ApiResult {
+        match route {
+            Route::Verify => verify::verify(ctx, req).await,
+            Route::RateLimit => verify::rate_limit(ctx, req).await,
+            _ => Err(ApiError::route_not_found()),
+        }
+    }
+
+    /// The admin Worker's handlers: every route (verification too, so that a deployment that
+    /// routes everything to it still answers).
+    #[cfg(feature = "admin")]
+    async fn dispatch(route: Route, ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
+        match route {
             // Answered above, before any context is built (they are the runtime's floor).
             Route::Healthz | Route::OpenApi => Err(ApiError::route_not_found()),
             Route::CreateTeam => teams::create(ctx, req).await,
@@ -162,7 +210,6 @@ mod serve {
             Route::CreateInvitation => members::invite(ctx, req).await,
             Route::AcceptInvitation => members::accept(ctx, req).await,
             Route::WithdrawInvitation => members::withdraw_invitation(ctx, req, id).await,
-        };
-        ctx.finish(result)
+        }
     }
 }

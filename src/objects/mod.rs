@@ -5,5 +5,7 @@
 //! - [`team::TeamObject`]: one per team, SQLite tables for the team's key listing, projects,
 //!   roles and service accounts, so "in use" checks and unique names are atomic.
 
+#[cfg(feature = "edge")]
 pub mod key;
+#[cfg(feature = "admin")]
 pub mod team;

@@ -1,29 +1,47 @@
-// keygate's worker as Miniflare serves it (build/, real KV, SQLite-backed Durable Objects): one
-// definition for the test server (server.mjs) and the scale benchmark (bench/scale.mjs).
+// keygate's two Workers as Miniflare serves them (build/, real KV, SQLite-backed Durable
+// Objects), as wrangler.toml and wrangler.admin.toml declare them: one definition for the test
+// server (server.mjs), the browser tests and the scale benchmark (bench/scale.mjs).
+//
+// `keygate` (build/edge) is the public Worker: /healthz, /v1/verify, /v1/rate-limit, the key
+// objects and the dashboard's assets; it hands every other request to `keygate-admin`
+// (build/admin: the management API and the team objects) through its ADMIN service binding.
+// Each binds the other's objects by `scriptName`, and both the same KV namespace.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+const COMPATIBILITY_DATE = "2026-10-01";
+
+function modules(worker) {
+  const dir = path.join(root, "build", worker);
+  return {
+    modulesRoot: dir,
+    modules: [
+      { type: "ESModule", path: path.join(dir, "entry.mjs") },
+      { type: "ESModule", path: path.join(dir, "rpc.mjs") },
+      { type: "ESModule", path: path.join(dir, "index.js") },
+      { type: "CompiledWasm", path: path.join(dir, "index_bg.wasm") },
+    ],
+  };
+}
 
 /**
  * `assets: false` leaves out the static assets (the dashboard): the benchmark does, because
  * Miniflare serves assets through two extra workers (a router and an asset worker) that every
  * request passes, /v1/* included, which in production is Cloudflare's routing, not an isolate
  * of ours (measured: /healthz 3,726 → 1,182 req/s locally with them).
+ * `extraBindings` are added to both Workers (e.g. ALLOW_INSECURE_WEBHOOKS for the tests).
  */
-export function keygateWorker({ keyPrefix = "sk", adminToken = "test-admin-token", assets = true } = {}) {
-  return {
+export function keygateWorkers({ keyPrefix = "sk", adminToken = "test-admin-token", assets = true, extraBindings = {} } = {}) {
+  const kvNamespaces = { KEY_INDEX: "keygate-key-index" };
+  const edge = {
     name: "keygate",
-    modulesRoot: path.join(root, "build"),
-    modules: [
-      { type: "ESModule", path: path.join(root, "build/entry.mjs") },
-      { type: "ESModule", path: path.join(root, "build/index.js") },
-      { type: "CompiledWasm", path: path.join(root, "build/index_bg.wasm") },
-    ],
-    compatibilityDate: "2026-10-01",
-    // Test-only secrets: the production ones are `wrangler secret put`, never in the repository.
-    bindings: { KEY_PREFIX: keyPrefix, ADMIN_TOKEN: adminToken, PASSWORD_PEPPER: "test-pepper" },
-    kvNamespaces: ["KEY_INDEX"],
+    ...modules("edge"),
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings: { KEY_PREFIX: keyPrefix, ...extraBindings },
+    kvNamespaces,
+    serviceBindings: { ADMIN: "keygate-admin" },
     // As wrangler.toml's [assets]: the worker first for the API, the dashboard's files otherwise.
     assets: assets ? {
       directory: path.join(root, "build/public"),
@@ -35,7 +53,20 @@ export function keygateWorker({ keyPrefix = "sk", adminToken = "test-admin-token
     } : undefined,
     durableObjects: {
       KEY_OBJECTS: { className: "KeyObject", useSQLite: true },
+      TEAM_OBJECTS: { className: "TeamObject", scriptName: "keygate-admin" },
+    },
+  };
+  const admin = {
+    name: "keygate-admin",
+    ...modules("admin"),
+    compatibilityDate: COMPATIBILITY_DATE,
+    // Test-only secrets: the production ones are `wrangler secret put`, never in the repository.
+    bindings: { KEY_PREFIX: keyPrefix, ADMIN_TOKEN: adminToken, PASSWORD_PEPPER: "test-pepper", ...extraBindings },
+    kvNamespaces,
+    durableObjects: {
+      KEY_OBJECTS: { className: "KeyObject", scriptName: "keygate" },
       TEAM_OBJECTS: { className: "TeamObject", useSQLite: true },
     },
   };
+  return [edge, admin];
 }

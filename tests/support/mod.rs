@@ -26,7 +26,8 @@ impl Server {
     pub fn start(persist: Option<&Path>) -> Server {
         let root = root();
         assert!(
-            root.join("build/index_bg.wasm").exists(),
+            root.join("build/edge/index_bg.wasm").exists()
+                && root.join("build/admin/index_bg.wasm").exists(),
             "build/ is missing: run `npm test` (or `sh scripts/build.sh`) first"
         );
         let node = root.join("node_modules/.bin/node");

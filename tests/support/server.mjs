@@ -9,7 +9,7 @@
 // `--no-assets` serves keygate without its static assets (see keygate.mjs: the benchmark's way).
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import path from "node:path";
-import { keygateWorker, root } from "./keygate.mjs";
+import { keygateWorkers, root } from "./keygate.mjs";
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
@@ -17,7 +17,7 @@ const args = Object.fromEntries(
 
 const persist = args.persist; // undefined: in memory, gone when the process exits
 const keyPrefix = args["key-prefix"] ?? "sk";
-const keygate = keygateWorker({
+const keygate = keygateWorkers({
   keyPrefix,
   adminToken: args["admin-token"] ?? "test-admin-token",
   assets: !("no-assets" in args),
@@ -39,7 +39,7 @@ const mf = new Miniflare(
     cf: false,
     // Miniflare 5: one folder for all local state (KV, Durable Objects). Absent: in memory.
     ...(persist ? { resourcePersistencePath: persist } : {}),
-    workers: "reference" in args ? [keygate, reference] : [keygate],
+    workers: "reference" in args ? [...keygate, reference] : keygate,
   }),
 );
 
