@@ -59,6 +59,9 @@ fn main() {
             expires_at: None,
             disabled_at: None,
             last_used: None,
+            auto_renew: false,
+            rolled_from: None,
+            renewed_at: None,
         };
         let entry = IndexEntry {
             key_id: record.id.clone(),

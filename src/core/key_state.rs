@@ -6,7 +6,9 @@ use super::access::{decide, Denial, Manager, Requirement};
 use super::input::{InputError, KeyPatch};
 use super::key::KeyHash;
 use super::limits::TeamLimits;
-use super::model::{KeyRecord, UsageView};
+use super::events::{key_event, Event};
+use super::lifecycle::{self, Action, Notices};
+use super::model::{KeyRecord, KeyStatus, UsageView};
 use super::ratelimit::{self, Counters, LimitState, Usage};
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -23,6 +25,9 @@ pub struct KeyState {
     /// Bumped by every change to the record; the listing keeps only the newest copy it is sent.
     #[serde(default)]
     pub revision: u64,
+    /// The expiry notices already sent (`core::lifecycle`).
+    #[serde(default)]
+    pub notices: Notices,
 }
 
 /// What changes on every admitted request, stored apart from the record so that a check writes
@@ -41,6 +46,8 @@ pub struct RecordPart {
     pub record: KeyRecord,
     pub hash: KeyHash,
     pub revision: u64,
+    #[serde(default)]
+    pub notices: Notices,
 }
 
 impl KeyState {
@@ -58,6 +65,7 @@ impl KeyState {
             record: self.record.clone(),
             hash: self.hash,
             revision: self.revision,
+            notices: self.notices,
         }
     }
 
@@ -65,6 +73,7 @@ impl KeyState {
     pub fn from_parts(r: RecordPart, c: Option<CountersPart>) -> Self {
         let mut s = KeyState::new(r.record, r.hash);
         s.revision = r.revision;
+        s.notices = r.notices;
         if let Some(c) = c {
             s.counters = c.counters;
             s.usage = c.usage;
@@ -133,6 +142,7 @@ impl KeyState {
             usage: Usage::default(),
             last_used_published: None,
             revision: 1,
+            notices: Notices::default(),
         }
     }
 
@@ -198,6 +208,83 @@ impl KeyState {
         Ok(changed)
     }
 
+    /// Rolls the key: it keeps working for `expire_old_in_secs` more (never longer than it
+    /// would have), if the manager may manage it and it is still active.
+    pub fn roll(
+        &mut self,
+        manager: &Manager,
+        expire_old_in_secs: i64,
+        now: Timestamp,
+    ) -> Result<(), Refusal> {
+        manager.may_manage(&self.record).map_err(Refusal::Denied)?;
+        if self.record.status(now) != KeyStatus::Active {
+            return Err(Refusal::Rejected(UpdateError::Inactive));
+        }
+        let expires_at = lifecycle::rolled_expiry(self.record.expires_at, now, expire_old_in_secs);
+        self.record.expires_at = Some(expires_at);
+        self.record.updated_at = now;
+        self.revision += 1;
+        Ok(())
+    }
+
+    /// Does what the key's schedule says is due at `now` (`core::lifecycle::due`, until nothing
+    /// is): expiry notices, the expiry, a renewal. Returns the events, in order; each has an id
+    /// derived from what it is about, so running this twice for the same moment makes the same
+    /// events (and the notices record makes the second run find nothing). `renewed`: the record
+    /// changed (its listing must follow).
+    pub fn run_schedule(&mut self, now: Timestamp) -> (Vec<Event>, bool) {
+        let mut events = Vec::new();
+        let mut renewed = false;
+        // Each action moves the schedule forward; a handful is the most one moment can hold.
+        for _ in 0..8 {
+            let (action, notices) = lifecycle::due(&self.record.dates(), self.notices, now);
+            self.notices = notices;
+            let expiry = self.record.expires_at.map_or(0, Timestamp::millis);
+            let event = match action {
+                None => break,
+                Some(Action::Expiring(t)) => key_event(
+                    "api_key.expiring",
+                    &self.record,
+                    &[("days_before_expiry", t.days().into())],
+                    &format!("expiring:{expiry}:{}", t.days()),
+                    now,
+                ),
+                Some(Action::Expired) => key_event(
+                    "api_key.expired",
+                    &self.record,
+                    &[],
+                    &format!("expired:{expiry}"),
+                    now,
+                ),
+                Some(Action::Renew {
+                    old_expires_at,
+                    new_expires_at,
+                }) => {
+                    self.record.expires_at = Some(new_expires_at);
+                    self.record.renewed_at = Some(now);
+                    self.record.updated_at = now;
+                    self.revision += 1;
+                    renewed = true;
+                    let previous = serde_json::to_value(old_expires_at).unwrap_or_default();
+                    key_event(
+                        "api_key.renewed",
+                        &self.record,
+                        &[("previous_expires_at", previous)],
+                        &format!("renewed:{}", old_expires_at.millis()),
+                        now,
+                    )
+                }
+            };
+            events.push(event);
+        }
+        (events, renewed)
+    }
+
+    /// When the key's schedule next needs its object (`None`: not until it changes).
+    pub fn next_deadline(&self, now: Timestamp) -> Option<Timestamp> {
+        lifecycle::next_deadline(&self.record.dates(), self.notices, now)
+    }
+
     pub fn usage_view(&self, now: Timestamp) -> UsageView {
         let (requests_today, requests_this_month) = self.usage.counts(now);
         UsageView {
@@ -240,6 +327,8 @@ pub enum UpdateError {
     Invalid(String),
     /// The new rate is above the team's ceiling.
     AboveCeiling(crate::core::limits::AboveCeiling),
+    /// A disabled or expired key cannot be rolled.
+    Inactive,
 }
 
 impl From<InputError> for UpdateError {
@@ -286,6 +375,9 @@ pub fn apply_patch(
     }
     if let Some(m) = &patch.metadata {
         record.metadata.clone_from(m);
+    }
+    if let Some(a) = patch.auto_renew {
+        record.auto_renew = a;
     }
     record.updated_at = now;
     Ok(())
@@ -380,5 +472,39 @@ mod tests {
         );
         let t2 = Timestamp::from_millis(t0.millis() + 60_000);
         assert!(s.take_last_used_publish(t2).is_some());
+    }
+
+    #[test]
+    fn the_schedule_sends_each_notice_once_and_renews_by_the_lifetime() {
+        const DAY: i64 = 86_400_000;
+        let t0 = at(NOW);
+        let later = |days: i64| Timestamp::from_millis(t0.millis() + days * DAY);
+        // 10 days left: the 30-day notice at once, nothing more until 7 days remain.
+        let mut s = KeyState::new(record(&[]), hash(1));
+        s.record.expires_at = Some(later(10));
+        let (events, renewed) = s.run_schedule(t0);
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!((kinds, renewed), (vec!["api_key.expiring"], false));
+        let first_id = events[0].id.clone();
+        assert!(s.run_schedule(t0).0.is_empty(), "a second run finds nothing");
+        assert_eq!(s.next_deadline(t0), Some(later(3)), "the 7-day notice");
+        let (events, _) = s.run_schedule(later(10));
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["api_key.expired"], "past expiry, no late notices");
+        assert_ne!(events[0].id, first_id);
+        assert_eq!(s.next_deadline(later(10)), None);
+
+        // auto_renew, created 10 days ago for 30 days (20 left): renewed at once by 30 days.
+        let mut s = KeyState::new(record(&[]), hash(1));
+        s.record.created_at = later(-10);
+        s.record.expires_at = Some(later(20));
+        s.record.auto_renew = true;
+        let (events, renewed) = s.run_schedule(t0);
+        assert!(renewed && events.len() == 1 && events[0].kind == "api_key.renewed");
+        assert_eq!(s.record.expires_at, Some(later(50)));
+        assert_eq!(s.revision, 2);
+        let body: serde_json::Value = serde_json::from_str(&events[0].body).unwrap();
+        assert_eq!(body["data"]["previous_expires_at"], "2026-11-03T12:00:00Z");
+        assert_eq!(s.next_deadline(t0), Some(later(20)), "renews again when 30 days remain");
     }
 }

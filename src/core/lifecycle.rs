@@ -153,6 +153,13 @@ pub fn due(d: &Dates, notices: Notices, now: Timestamp) -> (Option<Action>, Noti
 pub fn next_deadline(d: &Dates, notices: Notices, now: Timestamp) -> Option<Timestamp> {
     let n = notices.for_expiry(d.expires_at);
     let expires_at = d.expires_at.filter(|_| !d.disabled)?;
+    // Once expired (and told), nothing is left; at or past expiry, only the expiry is due.
+    if n.expired_sent {
+        return None;
+    }
+    if now >= expires_at {
+        return Some(now);
+    }
     let at = |t: Threshold| Timestamp::from_millis(expires_at.millis() - t.before_ms());
     let mut candidates = Vec::new();
     if d.auto_renew {

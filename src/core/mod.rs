@@ -8,6 +8,7 @@
 pub mod access;
 pub mod base62;
 pub mod config;
+pub mod events;
 #[cfg(test)]
 pub mod fixtures;
 pub mod history;

@@ -52,6 +52,15 @@ pub struct KeyRecord {
     pub expires_at: Option<Timestamp>,
     pub disabled_at: Option<Timestamp>,
     pub last_used: Option<Timestamp>,
+    /// Renew itself when 30 days remain (`core::lifecycle`).
+    #[serde(default)]
+    pub auto_renew: bool,
+    /// The key this one was rolled from.
+    #[serde(default)]
+    pub rolled_from: Option<KeyId>,
+    /// When the current lifetime began, if not at creation: the last renewal.
+    #[serde(default)]
+    pub renewed_at: Option<Timestamp>,
 }
 
 impl KeyRecord {
@@ -85,6 +94,18 @@ impl KeyRecord {
             expires_at: self.expires_at,
             disabled_at: self.disabled_at,
             last_used: self.last_used,
+            auto_renew: self.auto_renew,
+            rolled_from: self.rolled_from.as_deref(),
+        }
+    }
+
+    /// The dates its schedule of notices and renewals depends on.
+    pub fn dates(&self) -> super::lifecycle::Dates {
+        super::lifecycle::Dates {
+            expires_at: self.expires_at,
+            lifetime_start: self.renewed_at.unwrap_or(self.created_at),
+            auto_renew: self.auto_renew,
+            disabled: self.disabled_at.is_some(),
         }
     }
 }
@@ -109,6 +130,8 @@ pub struct KeyView<'a> {
     pub expires_at: Option<Timestamp>,
     pub disabled_at: Option<Timestamp>,
     pub last_used: Option<Timestamp>,
+    pub auto_renew: bool,
+    pub rolled_from: Option<&'a str>,
 }
 
 /// `Key` plus the full key: the only view that ever carries the secret.
@@ -206,5 +229,8 @@ pub fn sample_record(id: &str, now: Timestamp) -> KeyRecord {
         expires_at: None,
         disabled_at: None,
         last_used: None,
+        auto_renew: false,
+        rolled_from: None,
+        renewed_at: None,
     }
 }

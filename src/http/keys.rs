@@ -94,6 +94,9 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         expires_at: input.expires_at,
         disabled_at: None,
         last_used: None,
+        auto_renew: false,
+        rolled_from: None,
+        renewed_at: None,
     };
     let record = issue_key(ctx, record, plain.hash(), &caller.manager.permissions).await?;
     json(

@@ -82,6 +82,9 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         expires_at: None,
         disabled_at: None,
         last_used: None,
+        auto_renew: false,
+        rolled_from: None,
+        renewed_at: None,
     };
     let record = match issue_key(ctx, record, plain.hash(), &admin).await {
         Ok(r) => r,

@@ -3,6 +3,7 @@
 //! type: the object only loads state, calls [`key_dispatch`], persists what it says, answers.
 
 use crate::core::access::{Denial, Manager, Requirement};
+use crate::core::events::{key_event, Event};
 use crate::core::input::KeyPatch;
 use crate::core::key::KeyHash;
 use crate::core::key_state::{CheckResult, KeyState, Refusal, UpdateError};
@@ -35,6 +36,12 @@ pub enum KeyCall {
     /// Disables the key for good, if `manager` may manage it as it is now.
     Disable {
         manager: Manager,
+    },
+    /// Rolls the key (see `KeyState::roll`): `new_key_id` is the key that replaces it.
+    Roll {
+        manager: Manager,
+        expire_old_in_secs: i64,
+        new_key_id: crate::core::ids::KeyId,
     },
     /// Deletes everything, if `manager` (when given) may manage the key as it is now; answers
     /// the hash so the caller can remove the index entry. Without a manager: undoing a creation.
@@ -129,6 +136,18 @@ pub fn key_dispatch(
             Err(Refusal::Denied(denial)) => (KeyReply::Refused { denial }, Effect::None),
             Err(Refusal::Rejected(error)) => (KeyReply::Rejected { error }, Effect::None),
         },
+        (
+            KeyCall::Roll {
+                manager,
+                expire_old_in_secs,
+                ..
+            },
+            s,
+        ) => match s.roll(&manager, expire_old_in_secs, now) {
+            Ok(()) => (key_reply(s, now), Effect::SaveAndRelist),
+            Err(Refusal::Denied(denial)) => (KeyReply::Refused { denial }, Effect::None),
+            Err(Refusal::Rejected(error)) => (KeyReply::Rejected { error }, Effect::None),
+        },
         (KeyCall::Disable { manager }, s) => match s.disable(&manager, now) {
             Ok(true) => (key_reply(s, now), Effect::SaveAndRelist),
             Ok(false) => (key_reply(s, now), Effect::None),
@@ -144,6 +163,44 @@ pub fn key_dispatch(
         }
         (KeyCall::Create { .. }, _) => (KeyReply::Exists, Effect::None),
     }
+}
+
+/// [`key_dispatch`], and the events its change makes (`api_key.created`, `updated`, `rolled`,
+/// `disabled`, `deleted`), which the object stores with the change. A call that changes nothing
+/// makes none.
+pub fn key_dispatch_with_events(
+    state: &mut Option<KeyState>,
+    call: KeyCall,
+    now: Timestamp,
+) -> (KeyReply, Effect, Vec<Event>) {
+    let before = match &call {
+        KeyCall::Delete { .. } => state.as_ref().map(|s| s.record.clone()),
+        _ => None,
+    };
+    let kind = match &call {
+        KeyCall::Create { .. } => "api_key.created",
+        KeyCall::Update { .. } => "api_key.updated",
+        KeyCall::Disable { .. } => "api_key.disabled",
+        KeyCall::Roll { .. } => "api_key.rolled",
+        KeyCall::Delete { .. } => "api_key.deleted",
+        KeyCall::Check { .. } | KeyCall::Get => "",
+    };
+    let new_key = match &call {
+        KeyCall::Roll { new_key_id, .. } => Some(new_key_id.to_string()),
+        _ => None,
+    };
+    let (reply, effect) = key_dispatch(state, call, now);
+    let event = match (effect, state.as_ref(), before) {
+        (Effect::Save | Effect::SaveAndRelist, Some(s), _) => {
+            let extra: Vec<(&str, serde_json::Value)> =
+                new_key.map(|id| ("new_key_id", id.into())).into_iter().collect();
+            let seed = format!("{kind}:{}", s.revision);
+            Some(key_event(kind, &s.record, &extra, &seed, now))
+        }
+        (Effect::Erase, _, Some(record)) => Some(key_event(kind, &record, &[], kind, now)),
+        _ => None,
+    };
+    (reply, effect, event.into_iter().collect())
 }
 
 fn key_reply(s: &KeyState, now: Timestamp) -> KeyReply {
@@ -295,6 +352,39 @@ mod tests {
                 error: UpdateError::PermissionsImmutable
             }
         ));
+    }
+
+    #[test]
+    fn changes_make_their_events_and_reads_make_none() {
+        let now = at("2026-10-14T00:00:00Z");
+        let mut slot = None;
+        let create = KeyCall::Create {
+            state: Box::new(state()),
+        };
+        let (_, _, e) = key_dispatch_with_events(&mut slot, create, now);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].kind, "api_key.created");
+        let (_, _, e) = key_dispatch_with_events(&mut slot, KeyCall::Get, now);
+        assert!(e.is_empty());
+        let roll = KeyCall::Roll {
+            manager: admin(),
+            expire_old_in_secs: 60,
+            new_key_id: "key_2".into(),
+        };
+        let (r, eff, e) = key_dispatch_with_events(&mut slot, roll.clone(), now);
+        assert_eq!(eff, Effect::SaveAndRelist);
+        assert!(matches!(r, KeyReply::Key { ref record, .. }
+            if record.expires_at == Some(at("2026-10-14T00:01:00Z"))));
+        let body: serde_json::Value = serde_json::from_str(&e[0].body).unwrap();
+        assert_eq!((e[0].kind.as_str(), &body["data"]["new_key_id"]), ("api_key.rolled", &"key_2".into()));
+        // Expired a minute later: it cannot be rolled again.
+        let (r, _, e) = key_dispatch_with_events(&mut slot, roll, at("2026-10-14T00:02:00Z"));
+        assert!(matches!(r, KeyReply::Rejected { error: UpdateError::Inactive }) && e.is_empty());
+        let (_, _, e) =
+            key_dispatch_with_events(&mut slot, KeyCall::Delete { manager: None }, now);
+        assert_eq!(e[0].kind, "api_key.deleted");
+        let body: serde_json::Value = serde_json::from_str(&e[0].body).unwrap();
+        assert_eq!(body["data"]["id"], "key_1");
     }
 
     #[test]

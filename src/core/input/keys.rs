@@ -57,6 +57,7 @@ pub struct NewKey {
     pub project: crate::core::access::ProjectChoice,
     pub service_account_id: Option<ServiceAccountId>,
     pub metadata: Option<Map<String, Value>>,
+    pub auto_renew: bool,
 }
 
 pub fn parse_new_key(bytes: &[u8], now: Timestamp) -> Result<NewKey> {
@@ -72,6 +73,7 @@ pub fn parse_new_key(bytes: &[u8], now: Timestamp) -> Result<NewKey> {
             "project_id",
             "service_account_id",
             "metadata",
+            "auto_renew",
         ],
     )?;
     let new = NewKey {
@@ -91,6 +93,7 @@ pub fn parse_new_key(bytes: &[u8], now: Timestamp) -> Result<NewKey> {
         },
         service_account_id: b.id("service_account_id")?,
         metadata: b.metadata("metadata")?,
+        auto_renew: b.bool("auto_renew")?.unwrap_or(false),
     };
     if new.service_account_id.is_some() && b.has("permissions") {
         return Err(InputError::invalid(
@@ -129,6 +132,8 @@ pub struct KeyPatch {
         with = "double_option"
     )]
     pub metadata: Option<Option<Map<String, Value>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_renew: Option<bool>,
 }
 
 /// Absent → `None`, `null` → `Some(None)`, a value → `Some(Some(v))` (with `default` and
@@ -163,6 +168,7 @@ pub fn parse_key_patch(bytes: &[u8], now: Timestamp) -> Result<KeyPatch> {
             "expires_at",
             "rate_limit",
             "metadata",
+            "auto_renew",
         ],
     )?;
     for field in ["name", "permissions", "rate_limit"] {
@@ -184,7 +190,21 @@ pub fn parse_key_patch(bytes: &[u8], now: Timestamp) -> Result<KeyPatch> {
         metadata: given("metadata")
             .then(|| b.metadata("metadata"))
             .transpose()?,
+        auto_renew: b.bool("auto_renew")?,
     })
+}
+
+/// `POST /v1/api-keys/{id}/roll`: how long the old key keeps working, in seconds (an empty
+/// body takes the default).
+pub fn parse_roll(bytes: &[u8]) -> Result<i64> {
+    use crate::core::lifecycle::{DEFAULT_EXPIRE_OLD_IN_SECS, MAX_EXPIRE_OLD_IN_SECS};
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(DEFAULT_EXPIRE_OLD_IN_SECS);
+    }
+    let b = Body::parse(bytes, &["expire_old_in"])?;
+    Ok(b
+        .integer("expire_old_in", 0, MAX_EXPIRE_OLD_IN_SECS)?
+        .unwrap_or(DEFAULT_EXPIRE_OLD_IN_SECS))
 }
 
 /// `POST /v1/verify`.

@@ -368,6 +368,29 @@ impl Body {
         Ok(Some(out))
     }
 
+    /// A boolean field (`null` is refused: a flag is on or off).
+    pub fn bool(&self, field: &str) -> Result<Option<bool>> {
+        match self.map.get(field) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(InputError::invalid(field, "must be true or false")),
+        }
+    }
+
+    /// An integer field within `min..=max` (`null` is absent).
+    pub fn integer(&self, field: &str, min: i64, max: i64) -> Result<Option<i64>> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(v) => v
+                .as_i64()
+                .filter(|n| (min..=max).contains(n))
+                .map(Some)
+                .ok_or_else(|| {
+                    InputError::invalid(field, format!("must be an integer from {min} to {max}"))
+                }),
+        }
+    }
+
     /// The raw string of a field (for the key in `/v1/verify`, which is judged elsewhere).
     pub fn required_string(&self, field: &str) -> Result<String> {
         self.str(field)?
