@@ -119,7 +119,13 @@ mod tests {
     fn a_key_event_carries_the_key_view_and_never_its_secret() {
         let now = Timestamp::from_millis(1_700_000_000_000);
         let r = sample_record("key_1", now);
-        let e = key_event("api_key.renewed", &r, &[("previous_expires_at", Value::Null)], "s", now);
+        let e = key_event(
+            "api_key.renewed",
+            &r,
+            &[("previous_expires_at", Value::Null)],
+            "s",
+            now,
+        );
         let body: Value = serde_json::from_str(&e.body).unwrap();
         assert_eq!(body["type"], "api_key.renewed");
         assert_eq!(body["id"], e.id.as_str());

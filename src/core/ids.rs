@@ -1,5 +1,5 @@
 //! Object ids: a type prefix and 20 random base62 characters (`key_…`, `team_…`, `sa_…`,
-//! `proj_…`, `role_…`, `mem_…`, `inv_…`). Ids are not secrets, but random ones say nothing about how many objects
+//! `proj_…`, `role_…`, `mem_…`, `inv_…`, `wh_…`). Ids are not secrets, but random ones say nothing about how many objects
 //! a team has or when they were made.
 
 use super::base62;
@@ -16,6 +16,7 @@ pub enum IdKind {
     Role,
     Member,
     Invitation,
+    Webhook,
 }
 
 impl IdKind {
@@ -28,6 +29,7 @@ impl IdKind {
             IdKind::Role => "role_",
             IdKind::Member => "mem_",
             IdKind::Invitation => "inv_",
+            IdKind::Webhook => "wh_",
         }
     }
 }
@@ -135,6 +137,8 @@ id_types! {
     MemberId = Member;
     /// An invitation's id (`inv_…`), never its token.
     InvitationId = Invitation;
+    /// A webhook endpoint's id (`wh_…`).
+    WebhookId = Webhook;
 }
 
 #[cfg(test)]

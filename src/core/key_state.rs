@@ -3,11 +3,11 @@
 //! (state, request, now); the object only loads, calls these, persists and answers.
 
 use super::access::{decide, Denial, Manager, Requirement};
+use super::events::{key_event, Event};
 use super::input::{InputError, KeyPatch};
 use super::key::KeyHash;
-use super::limits::TeamLimits;
-use super::events::{key_event, Event};
 use super::lifecycle::{self, Action, Notices};
+use super::limits::TeamLimits;
 use super::model::{KeyRecord, KeyStatus, UsageView};
 use super::ratelimit::{self, Counters, LimitState, Usage};
 use super::time::Timestamp;
@@ -486,7 +486,10 @@ mod tests {
         let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
         assert_eq!((kinds, renewed), (vec!["api_key.expiring"], false));
         let first_id = events[0].id.clone();
-        assert!(s.run_schedule(t0).0.is_empty(), "a second run finds nothing");
+        assert!(
+            s.run_schedule(t0).0.is_empty(),
+            "a second run finds nothing"
+        );
         assert_eq!(s.next_deadline(t0), Some(later(3)), "the 7-day notice");
         let (events, _) = s.run_schedule(later(10));
         let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
@@ -505,6 +508,10 @@ mod tests {
         assert_eq!(s.revision, 2);
         let body: serde_json::Value = serde_json::from_str(&events[0].body).unwrap();
         assert_eq!(body["data"]["previous_expires_at"], "2026-11-03T12:00:00Z");
-        assert_eq!(s.next_deadline(t0), Some(later(20)), "renews again when 30 days remain");
+        assert_eq!(
+            s.next_deadline(t0),
+            Some(later(20)),
+            "renews again when 30 days remain"
+        );
     }
 }

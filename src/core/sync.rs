@@ -8,6 +8,7 @@
 //! and retries until both hold. Revocation never waits for them: a stale index entry leads to an
 //! object that answers `invalid_key`, and a stale listing row only misreports.
 
+use super::events::Event;
 use super::ids::{KeyId, TeamId};
 use super::key::KeyHash;
 use serde::{Deserialize, Serialize};
@@ -54,6 +55,53 @@ impl Outbox {
     }
 }
 
+/// The events a key's changes made that its team's object has not taken yet. Written with the
+/// change (so an event is never lost), handed over by the key object's alarm, and removed once
+/// the team's object has them (it keeps each event id once, so handing one over twice is
+/// harmless).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventOutbox {
+    pub team_id: TeamId,
+    pub events: Vec<Event>,
+    pub failures: u32,
+}
+
+/// A key object holds at most this many events for its team; past it, the oldest go (only if
+/// the team's object has been unreachable for a long time).
+pub const MAX_HELD_EVENTS: usize = 500;
+
+impl EventOutbox {
+    pub fn new(team_id: TeamId) -> Self {
+        EventOutbox {
+            team_id,
+            events: Vec::new(),
+            failures: 0,
+        }
+    }
+
+    pub fn add(&mut self, events: Vec<Event>) {
+        for e in events {
+            if !self.events.iter().any(|held| held.id == e.id) {
+                self.events.push(e);
+            }
+        }
+        let excess = self.events.len().saturating_sub(MAX_HELD_EVENTS);
+        self.events.drain(..excess);
+    }
+
+    /// Drops the events the team's object took (others may have been added meanwhile).
+    pub fn handed_over(&mut self, ids: &[String]) {
+        self.events.retain(|e| !ids.contains(&e.id));
+        self.failures = 0;
+    }
+
+    /// Records a failed hand-over; returns the delay before the next one (ms).
+    pub fn failed(&mut self) -> i64 {
+        self.failures = self.failures.saturating_add(1);
+        retry_delay_ms(self.failures)
+    }
+}
+
 /// The delay before attempt `failures + 1`: 30 s, 1 min, 2 min, … doubling, at most an hour.
 pub fn retry_delay_ms(failures: u32) -> i64 {
     let doublings = failures.saturating_sub(1).min(20);
@@ -76,6 +124,26 @@ mod tests {
         let delays: Vec<i64> = (0..4).map(|_| o.failed()).collect();
         assert_eq!(delays, [30_000, 60_000, 120_000, 240_000]);
         assert_eq!(o.failures, 4);
+    }
+
+    #[test]
+    fn the_event_outbox_keeps_each_event_once_and_is_bounded() {
+        let ev = |n: usize| crate::core::events::Event {
+            id: format!("evt_{n}"),
+            kind: "api_key.updated".into(),
+            created_at: crate::core::time::Timestamp::from_millis(0),
+            body: "{}".into(),
+        };
+        let mut o = EventOutbox::new("team_1".into());
+        o.add(vec![ev(1), ev(2)]);
+        o.add(vec![ev(2), ev(3)]);
+        assert_eq!(o.events.len(), 3);
+        o.failed();
+        o.handed_over(&["evt_1".into(), "evt_2".into()]);
+        assert_eq!((o.events.len(), o.failures), (1, 0));
+        o.add((10..10 + MAX_HELD_EVENTS).map(ev).collect());
+        assert_eq!(o.events.len(), MAX_HELD_EVENTS);
+        assert_eq!(o.events[0].id, "evt_11", "the oldest went first");
     }
 
     #[test]

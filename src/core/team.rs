@@ -63,6 +63,9 @@ pub enum TeamRefusal {
     },
     MemberNotFound,
     InvitationNotFound,
+    WebhookNotFound,
+    /// The event is no longer kept (or never was, for this team).
+    EventNotFound,
     /// A member of the team has this email already.
     EmailTaken,
     /// The change to the members needs an owner, or would leave the team without one.
@@ -420,6 +423,8 @@ pub fn delete_account(s: &impl TeamStore, id: &str) -> TeamResult<()> {
 
 pub mod membership;
 mod store;
+pub mod webhooks;
+pub use webhooks::WebhookStore;
 
 #[cfg(test)]
 pub mod memory;

@@ -273,6 +273,10 @@ impl ApiError {
             R::AboveCeiling(ceiling) => Self::rate_limit_ceiling(&ceiling),
             R::TooManyPermissions { count } => Self::too_many_permissions(count),
             R::MemberNotFound => Self::not_found(format!("no member `{shown}` in this team")),
+            R::WebhookNotFound => Self::not_found(format!("no webhook `{shown}` in this team")),
+            R::EventNotFound => Self::not_found(
+                "this event is not kept for this webhook (events are kept for 7 days)",
+            ),
             R::InvitationNotFound => {
                 Self::not_found(format!("no pending invitation `{shown}` in this team"))
             }

@@ -192,8 +192,10 @@ pub fn key_dispatch_with_events(
     let (reply, effect) = key_dispatch(state, call, now);
     let event = match (effect, state.as_ref(), before) {
         (Effect::Save | Effect::SaveAndRelist, Some(s), _) => {
-            let extra: Vec<(&str, serde_json::Value)> =
-                new_key.map(|id| ("new_key_id", id.into())).into_iter().collect();
+            let extra: Vec<(&str, serde_json::Value)> = new_key
+                .map(|id| ("new_key_id", id.into()))
+                .into_iter()
+                .collect();
             let seed = format!("{kind}:{}", s.revision);
             Some(key_event(kind, &s.record, &extra, &seed, now))
         }
@@ -376,12 +378,21 @@ mod tests {
         assert!(matches!(r, KeyReply::Key { ref record, .. }
             if record.expires_at == Some(at("2026-10-14T00:01:00Z"))));
         let body: serde_json::Value = serde_json::from_str(&e[0].body).unwrap();
-        assert_eq!((e[0].kind.as_str(), &body["data"]["new_key_id"]), ("api_key.rolled", &"key_2".into()));
+        assert_eq!(
+            (e[0].kind.as_str(), &body["data"]["new_key_id"]),
+            ("api_key.rolled", &"key_2".into())
+        );
         // Expired a minute later: it cannot be rolled again.
         let (r, _, e) = key_dispatch_with_events(&mut slot, roll, at("2026-10-14T00:02:00Z"));
-        assert!(matches!(r, KeyReply::Rejected { error: UpdateError::Inactive }) && e.is_empty());
-        let (_, _, e) =
-            key_dispatch_with_events(&mut slot, KeyCall::Delete { manager: None }, now);
+        assert!(
+            matches!(
+                r,
+                KeyReply::Rejected {
+                    error: UpdateError::Inactive
+                }
+            ) && e.is_empty()
+        );
+        let (_, _, e) = key_dispatch_with_events(&mut slot, KeyCall::Delete { manager: None }, now);
         assert_eq!(e[0].kind, "api_key.deleted");
         let body: serde_json::Value = serde_json::from_str(&e[0].body).unwrap();
         assert_eq!(body["data"]["id"], "key_1");

@@ -6,6 +6,7 @@
 //! list of calls below is the only place that pairs a call with its reply and its rule, so a
 //! caller cannot read the wrong reply and the object cannot forget a call.
 
+use crate::core::events::Event;
 use crate::core::ids::{InvitationId, KeyId, MemberId, ProjectId, RoleId, ServiceAccountId};
 use crate::core::limits::LimitsPatch;
 use crate::core::members::{Changer, Invitation, InvitationView, Member, MemberRole, MemberView};
@@ -14,7 +15,10 @@ use crate::core::page::{ListQuery, Page};
 use crate::core::permission::PermissionSet;
 use crate::core::store::{StoreError, StoreResult};
 use crate::core::team::membership::{self as people, Credentials, SignedIn};
-use crate::core::team::{self as rules, MemberStore, TeamError, TeamRefusal, TeamStore};
+use crate::core::team::webhooks as hooks;
+use crate::core::team::{
+    self as rules, MemberStore, TeamError, TeamRefusal, TeamStore, WebhookStore,
+};
 use crate::core::time::Timestamp;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -65,7 +69,7 @@ macro_rules! team_calls {
         }
 
         /// The team object's logic: runs the call's rule on the store and serializes its answer.
-        pub fn team_dispatch(store: &(impl TeamStore + MemberStore), call: TeamCall) -> StoreResult<String> {
+        pub fn team_dispatch(store: &(impl TeamStore + MemberStore + WebhookStore), call: TeamCall) -> StoreResult<String> {
             match call {
                 $(TeamCall::$name($q) => {
                     let $s = store;
@@ -97,6 +101,10 @@ team_calls! {
     TouchKey { id: KeyId, last_used: Timestamp } -> () =
         |s, q| rules::touch_key(s, &q.id, q.last_used);
     ListKeys { query: ListQuery } -> Page<KeyRecord> = |s, q| rules::list_keys(s, &q.query);
+    /// Events made elsewhere (a key's object): queued for the endpoints that want them, each
+    /// event id once.
+    RecordEvents { events: Vec<Event>, now: Timestamp } -> () =
+        |s, q| hooks::record_events(s, &q.events, q.now);
     CreateProject { project: Project } -> Project = |s, q| rules::create_project(s, q.project);
     ListProjects { query: ListQuery } -> Page<Project> = |s, q| rules::list_projects(s, &q.query);
     GetProject { id: ProjectId } -> Project = |s, q| rules::get_project(s, &q.id);

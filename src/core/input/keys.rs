@@ -202,8 +202,7 @@ pub fn parse_roll(bytes: &[u8]) -> Result<i64> {
         return Ok(DEFAULT_EXPIRE_OLD_IN_SECS);
     }
     let b = Body::parse(bytes, &["expire_old_in"])?;
-    Ok(b
-        .integer("expire_old_in", 0, MAX_EXPIRE_OLD_IN_SECS)?
+    Ok(b.integer("expire_old_in", 0, MAX_EXPIRE_OLD_IN_SECS)?
         .unwrap_or(DEFAULT_EXPIRE_OLD_IN_SECS))
 }
 

@@ -1,7 +1,9 @@
 //! An in-memory [`TeamStore`] for native tests: the same semantics as the team object's SQLite
 //! tables (rows in insertion order, newest-first pages by position, revision-guarded copies).
 
+use super::webhooks::{Delivery, Endpoint, Queued, WebhookStore, DELIVERIES_KEPT};
 use super::{MemberStore, Named, TeamStore};
+use crate::core::events::Event;
 use crate::core::ids::RoleId;
 use crate::core::limits::Counted;
 use crate::core::members::{Failures, Invitation, Member, MemberRole, Session};
@@ -78,6 +80,12 @@ struct State {
     /// (token hash, session).
     sessions: Vec<(String, Session)>,
     failures: Vec<(String, Failures)>,
+    endpoints: Vec<Endpoint>,
+    events: Vec<Event>,
+    /// Queue entries in the order queued.
+    queue: Vec<Queued>,
+    /// (endpoint id, delivery), oldest first.
+    deliveries: Vec<(String, Delivery)>,
 }
 
 /// The store. `fail` makes every call fail, to test what the callers do then.
@@ -99,6 +107,10 @@ impl State {
             invitations: Table::new(),
             sessions: Vec::new(),
             failures: Vec::new(),
+            endpoints: Vec::new(),
+            events: Vec::new(),
+            queue: Vec::new(),
+            deliveries: Vec::new(),
         }
     }
 }
@@ -145,7 +157,7 @@ impl TeamStore for MemoryTeam {
                 Counted::Projects => s.projects.rows.len(),
                 Counted::Roles => s.roles.rows.len(),
                 Counted::ServiceAccounts => s.accounts.rows.len(),
-                Counted::Webhooks => 0,
+                Counted::Webhooks => s.endpoints.len(),
             }) as u64
         })
     }
@@ -425,6 +437,112 @@ impl MemberStore for MemoryTeam {
         self.with(|s| {
             s.failures.retain(|(k, _)| k != key);
             s.failures.push((key.to_owned(), *failures));
+        })
+    }
+}
+
+impl WebhookStore for MemoryTeam {
+    fn endpoint(&self, id: &str) -> StoreResult<Option<Endpoint>> {
+        self.with(|s| s.endpoints.iter().find(|e| e.id.as_str() == id).cloned())
+    }
+
+    fn put_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()> {
+        self.with(
+            |s| match s.endpoints.iter_mut().find(|e| e.id == endpoint.id) {
+                Some(slot) => *slot = endpoint.clone(),
+                None => s.endpoints.push(endpoint.clone()),
+            },
+        )
+    }
+
+    fn delete_endpoint(&self, id: &str) -> StoreResult<()> {
+        self.with(|s| {
+            s.endpoints.retain(|e| e.id.as_str() != id);
+            s.queue.retain(|q| q.endpoint_id.as_str() != id);
+            s.deliveries.retain(|(e, _)| e != id);
+        })
+    }
+
+    fn endpoints(&self) -> StoreResult<Vec<Endpoint>> {
+        self.with(|s| s.endpoints.clone())
+    }
+
+    fn insert_event(&self, event: &Event) -> StoreResult<bool> {
+        self.with(|s| {
+            let new = !s.events.iter().any(|e| e.id == event.id);
+            if new {
+                s.events.push(event.clone());
+            }
+            new
+        })
+    }
+
+    fn event(&self, id: &str) -> StoreResult<Option<Event>> {
+        self.with(|s| s.events.iter().find(|e| e.id == id).cloned())
+    }
+
+    fn prune_events(&self, before: Timestamp) -> StoreResult<()> {
+        self.with(|s| s.events.retain(|e| e.created_at >= before))
+    }
+
+    fn enqueue(&self, q: &Queued) -> StoreResult<()> {
+        self.with(|s| {
+            s.queue
+                .retain(|o| !(o.endpoint_id == q.endpoint_id && o.event_id == q.event_id));
+            s.queue.push(q.clone());
+        })
+    }
+
+    fn dequeue(&self, endpoint_id: &str, event_id: &str) -> StoreResult<()> {
+        self.with(|s| {
+            s.queue
+                .retain(|o| !(o.endpoint_id.as_str() == endpoint_id && o.event_id == event_id))
+        })
+    }
+
+    fn clear_queue(&self, endpoint_id: &str) -> StoreResult<()> {
+        self.with(|s| s.queue.retain(|o| o.endpoint_id.as_str() != endpoint_id))
+    }
+
+    fn due(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<Queued>> {
+        self.with(|s| {
+            let mut due: Vec<Queued> = s.queue.iter().filter(|q| q.due <= now).cloned().collect();
+            // Stable: entries due at the same time stay in the order queued.
+            due.sort_by_key(|q| q.due);
+            due.truncate(limit);
+            due
+        })
+    }
+
+    fn next_due(&self) -> StoreResult<Option<Timestamp>> {
+        self.with(|s| s.queue.iter().map(|q| q.due).min())
+    }
+
+    fn add_delivery(&self, endpoint_id: &str, d: &Delivery) -> StoreResult<()> {
+        self.with(|s| {
+            s.deliveries.push((endpoint_id.to_owned(), d.clone()));
+            let of_endpoint = s
+                .deliveries
+                .iter()
+                .filter(|(e, _)| e == endpoint_id)
+                .count();
+            if of_endpoint > DELIVERIES_KEPT {
+                if let Some(i) = s.deliveries.iter().position(|(e, _)| e == endpoint_id) {
+                    s.deliveries.remove(i);
+                }
+            }
+        })
+    }
+
+    fn deliveries(&self, endpoint_id: &str, limit: usize) -> StoreResult<Vec<Delivery>> {
+        self.with(|s| {
+            s.deliveries
+                .iter()
+                .rev()
+                .filter(|(e, _)| e == endpoint_id)
+                .take(limit)
+                .map(|(_, d)| d.clone())
+                .collect()
         })
     }
 }
