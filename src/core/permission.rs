@@ -231,6 +231,8 @@ pub mod needs {
     pub const SERVICE_ACCOUNTS_WRITE: &str = "service_accounts:write";
     pub const MEMBERS_READ: &str = "members:read";
     pub const MEMBERS_WRITE: &str = "members:write";
+    pub const WEBHOOKS_READ: &str = "webhooks:read";
+    pub const WEBHOOKS_WRITE: &str = "webhooks:write";
 }
 
 #[cfg(test)]

@@ -102,6 +102,11 @@ impl Body {
             Err(ApiError::unsupported_media_type())
         }
     }
+
+    /// Nothing was sent (for endpoints whose body is optional: no media type is needed then).
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
 }
 
 /// Reads the body as a stream and stops at [`MAX_BODY_BYTES`] + 1: past that it answers `413`

@@ -13,11 +13,13 @@ use crate::core::access::{
     Manager,
 };
 use crate::core::ids::{KeyId, TeamId};
-use crate::core::input::{parse_key_patch, parse_new_key, InputError, InputErrorKind, KeyPatch};
+use crate::core::input::{
+    parse_key_patch, parse_new_key, parse_roll, InputError, InputErrorKind, KeyPatch,
+};
 use crate::core::key::{KeyHash, PlainKey};
 use crate::core::key_state::UpdateError;
 use crate::core::limits::TeamLimits;
-use crate::core::model::{CreatedKeyView, KeyRecord, UsageView};
+use crate::core::model::{CreatedKeyView, KeyRecord, KeyStatus, UsageView};
 use crate::core::page::{parse_list_query, Page};
 use crate::core::permission::{needs as perm, Permission, PermissionSet};
 use crate::core::random::OsRandom;
@@ -94,7 +96,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         expires_at: input.expires_at,
         disabled_at: None,
         last_used: None,
-        auto_renew: false,
+        auto_renew: input.auto_renew,
         rolled_from: None,
         renewed_at: None,
     };
@@ -244,6 +246,9 @@ async fn change(ctx: &Ctx, id: &KeyId, call: &KeyCall) -> ApiResult {
         KeyReply::Rejected {
             error: UpdateError::AboveCeiling(c),
         } => Err(ApiError::rate_limit_ceiling(&c)),
+        KeyReply::Rejected {
+            error: UpdateError::Inactive,
+        } => Err(key_inactive()),
         // Deleted since it was loaded.
         KeyReply::NotFound => Err(key_not_found(id)),
         other => Err(internal(
@@ -251,6 +256,65 @@ async fn change(ctx: &Ctx, id: &KeyId, call: &KeyCall) -> ApiResult {
             format!("unexpected reply {other:?}"),
         )),
     }
+}
+
+fn key_inactive() -> ApiError {
+    ApiError::conflict(
+        "key_inactive",
+        "Key inactive",
+        "a disabled or expired key cannot be rolled; create a new key instead",
+    )
+}
+
+/// `POST /v1/api-keys/{id}/roll`: a new key (new id, new secret) with everything of the old one
+/// but its dates, and `rolled_from`; then the old key's expiry is shortened in its own object
+/// (exact everywhere). The caller must be able to manage the old key, which means holding every
+/// permission the new one gets. If the old key cannot be rolled after all (disabled meanwhile),
+/// the new key is deleted again: nothing half-done stays usable.
+pub async fn roll(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
+    let body = read_body(req).await?;
+    let p = present(ctx, req).await?;
+    let (target, manager) = manage(ctx, &p, id, None).await?;
+    let expire_old_in_secs = body
+        .json()
+        .or_else(|e| if body.is_empty() { Ok(&[][..]) } else { Err(e) })
+        .and_then(|b| parse_roll(b).map_err(ApiError::input))?;
+    if target.status(ctx.now) != KeyStatus::Active {
+        return Err(key_inactive());
+    }
+    let plain = PlainKey::generate(&ctx.config.key_prefix, target.environment, &mut OsRandom);
+    let record = KeyRecord {
+        id: KeyId::generate(&mut OsRandom),
+        prefix: plain.display_prefix().to_owned(),
+        created_at: ctx.now,
+        updated_at: ctx.now,
+        disabled_at: None,
+        last_used: None,
+        renewed_at: None,
+        rolled_from: Some(target.id.clone()),
+        ..target.clone()
+    };
+    let new = issue_key(ctx, record, plain.hash(), &manager.permissions).await?;
+    let call = KeyCall::Roll {
+        manager: manager.clone(),
+        expire_old_in_secs,
+        new_key_id: new.id.clone(),
+    };
+    let rolled = change(ctx, &target.id, &call).await;
+    if let Err(e) = rolled {
+        match service::revoke_key(&ctx.stores, &new.team_id, &new.id, manager).await {
+            Ok(Revoked::Done { .. }) | Ok(Revoked::NotFound) => {}
+            other => console_error!("undoing the new key of a failed roll: {other:?}"),
+        }
+        return Err(e);
+    }
+    json(
+        201,
+        &CreatedKeyView {
+            view: new.view(ctx.now),
+            key: plain.expose_secret(),
+        },
+    )
 }
 
 async fn team_limits(ctx: &Ctx, team_id: &TeamId) -> Result<TeamLimits, ApiError> {

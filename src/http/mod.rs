@@ -24,6 +24,8 @@ mod password;
 mod teams;
 #[cfg(target_arch = "wasm32")]
 mod verify;
+#[cfg(all(target_arch = "wasm32", feature = "admin"))]
+mod webhooks;
 
 #[cfg(target_arch = "wasm32")]
 pub use serve::handle;
@@ -35,7 +37,7 @@ mod serve {
     use super::router::{route, Route, RouteError};
     use super::verify;
     #[cfg(feature = "admin")]
-    use super::{keys, members, org, teams};
+    use super::{keys, members, org, teams, webhooks};
     use crate::core::config::Config;
     use crate::core::time::Timestamp;
     use crate::storage::Stores;
@@ -151,14 +153,16 @@ mod serve {
         let ctx = Ctx::new(stores, config, &env, now);
         let id = matched.id.map(str::to_owned);
         let id = id.as_deref().unwrap_or("");
+        let sub = matched.sub.map(str::to_owned);
+        let sub = sub.as_deref().unwrap_or("");
         let (ctx, req) = (&ctx, &mut req);
-        let result = dispatch(matched.route, ctx, req, id).await;
+        let result = dispatch(matched.route, ctx, req, (id, sub)).await;
         ctx.finish(result)
     }
     /// The edge Worker's handlers: verification only (`serves_here`), so the management
     /// handlers are not in its wasm.
     #[cfg(feature = "edge")]
-    async fn dispatch(route: Route, ctx: &Ctx, req: &mut Request, _id: &str) -> ApiResult {
+    async fn dispatch(route: Route, ctx: &Ctx, req: &mut Request, _: (&str, &str)) -> ApiResult {
         match route {
             Route::Verify => verify::verify(ctx, req).await,
             Route::RateLimit => verify::rate_limit(ctx, req).await,
@@ -169,7 +173,12 @@ mod serve {
     /// The admin Worker's handlers: every route (verification too, so that a deployment that
     /// routes everything to it still answers).
     #[cfg(feature = "admin")]
-    async fn dispatch(route: Route, ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
+    async fn dispatch(
+        route: Route,
+        ctx: &Ctx,
+        req: &mut Request,
+        (id, sub): (&str, &str),
+    ) -> ApiResult {
         match route {
             // Answered above, before any context is built (they are the runtime's floor).
             Route::Healthz | Route::OpenApi => Err(ApiError::route_not_found()),
@@ -183,6 +192,7 @@ mod serve {
             Route::UpdateKey => keys::update(ctx, req, id).await,
             Route::DeleteKey => keys::delete(ctx, req, id).await,
             Route::DisableKey => keys::disable(ctx, req, id).await,
+            Route::RollKey => keys::roll(ctx, req, id).await,
             Route::Verify => verify::verify(ctx, req).await,
             Route::RateLimit => verify::rate_limit(ctx, req).await,
             Route::ListProjects => org::list_projects(ctx, req).await,
@@ -210,6 +220,15 @@ mod serve {
             Route::CreateInvitation => members::invite(ctx, req).await,
             Route::AcceptInvitation => members::accept(ctx, req).await,
             Route::WithdrawInvitation => members::withdraw_invitation(ctx, req, id).await,
+            Route::ListWebhooks => webhooks::list_webhooks(ctx, req).await,
+            Route::CreateWebhook => webhooks::create(ctx, req).await,
+            Route::GetWebhook => webhooks::get(ctx, req, id).await,
+            Route::UpdateWebhook => webhooks::update(ctx, req, id).await,
+            Route::DeleteWebhook => webhooks::delete(ctx, req, id).await,
+            Route::RotateWebhookSecret => webhooks::rotate_secret(ctx, req, id).await,
+            Route::TestWebhook => webhooks::test(ctx, req, id).await,
+            Route::ListDeliveries => webhooks::deliveries(ctx, req, id).await,
+            Route::RetryDelivery => webhooks::retry(ctx, req, id, sub).await,
         }
     }
 }

@@ -45,6 +45,7 @@ routes! {
     UpdateKey = "PATCH" "/v1/api-keys/{id}";
     DeleteKey = "DELETE" "/v1/api-keys/{id}";
     DisableKey = "POST" "/v1/api-keys/{id}/disable";
+    RollKey = "POST" "/v1/api-keys/{id}/roll";
     Verify = "POST" "/v1/verify";
     RateLimit = "GET" "/v1/rate-limit";
     ListProjects = "GET" "/v1/projects";
@@ -72,14 +73,26 @@ routes! {
     CreateInvitation = "POST" "/v1/invitations";
     AcceptInvitation = "POST" "/v1/invitations/accept";
     WithdrawInvitation = "DELETE" "/v1/invitations/{id}";
+    ListWebhooks = "GET" "/v1/webhooks";
+    CreateWebhook = "POST" "/v1/webhooks";
+    GetWebhook = "GET" "/v1/webhooks/{id}";
+    UpdateWebhook = "PATCH" "/v1/webhooks/{id}";
+    DeleteWebhook = "DELETE" "/v1/webhooks/{id}";
+    RotateWebhookSecret = "POST" "/v1/webhooks/{id}/rotate-secret";
+    TestWebhook = "POST" "/v1/webhooks/{id}/test";
+    ListDeliveries = "GET" "/v1/webhooks/{id}/deliveries";
+    RetryDelivery = "POST" "/v1/webhooks/{id}/deliveries/{event_id}/retry";
 }
 
-/// A matched route and the `{id}` segment, if any.
+/// A matched route, its `{id}` segment and its second variable segment (`{event_id}`), if any.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Matched<'a> {
     pub route: Route,
     pub id: Option<&'a str>,
+    pub sub: Option<&'a str>,
 }
+
+type Params<'a> = (Option<&'a str>, Option<&'a str>);
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum RouteError {
@@ -88,14 +101,15 @@ pub enum RouteError {
     MethodNotAllowed(Vec<&'static str>),
 }
 
-fn match_pattern<'a>(pattern: &str, path: &'a str) -> Option<Option<&'a str>> {
-    let mut id = None;
+fn match_pattern<'a>(pattern: &str, path: &'a str) -> Option<Params<'a>> {
+    let (mut id, mut sub) = (None, None);
     let mut p = pattern.split('/');
     let mut s = path.split('/');
     loop {
         match (p.next(), s.next()) {
-            (None, None) => return Some(id),
+            (None, None) => return Some((id, sub)),
             (Some("{id}"), Some(seg)) if !seg.is_empty() => id = Some(seg),
+            (Some(v), Some(seg)) if v.starts_with('{') && !seg.is_empty() => sub = Some(seg),
             (Some(a), Some(b)) if a == b => {}
             _ => return None,
         }
@@ -115,17 +129,20 @@ pub fn route<'a>(method: &str, path: &'a str) -> Result<Matched<'a>, RouteError>
     } else {
         path
     };
-    let matches: Vec<(Route, Option<&'a str>)> = Route::ALL
+    let matches: Vec<(Route, Params<'a>)> = Route::ALL
         .iter()
         .filter_map(|&r| match_pattern(r.pattern(), path).map(|id| (r, id)))
         .collect();
     // The most literal matches win: those without `{id}` if there are any.
-    let literal = matches.iter().any(|(_, id)| id.is_none());
+    let literal = matches.iter().any(|(_, (id, _))| id.is_none());
     let mut allowed = Vec::new();
-    for &(route, id) in matches.iter().filter(|(_, id)| id.is_none() == literal) {
+    for &(route, (id, sub)) in matches
+        .iter()
+        .filter(|(_, (id, _))| id.is_none() == literal)
+    {
         let m = route.method();
         if m == method {
-            return Ok(Matched { route, id });
+            return Ok(Matched { route, id, sub });
         }
         if !allowed.contains(&m) {
             allowed.push(m);
@@ -153,6 +170,11 @@ mod tests {
         assert_eq!((m.route, m.id), (Route::GetKey, Some("key_abc")));
         let m = route("POST", "/v1/api-keys/key_abc/disable").unwrap();
         assert_eq!(m.route, Route::DisableKey);
+        let m = route("POST", "/v1/webhooks/wh_1/deliveries/evt_2/retry").unwrap();
+        assert_eq!(
+            (m.route, m.id, m.sub),
+            (Route::RetryDelivery, Some("wh_1"), Some("evt_2"))
+        );
     }
 
     #[test]
@@ -188,7 +210,10 @@ mod tests {
     #[test]
     fn every_route_is_reachable() {
         for &r in Route::ALL {
-            let path = r.pattern().replace("{id}", "x_1");
+            let path = r
+                .pattern()
+                .replace("{id}", "x_1")
+                .replace("{event_id}", "evt_1");
             assert_eq!(route(r.method(), &path).unwrap().route, r);
         }
         assert_eq!(ROUTES.len(), Route::ALL.len());

@@ -16,12 +16,16 @@
 //! retries it until it holds. The worker tries the same follow-ups at once, so the alarm usually
 //! finds them done (they are idempotent) and only clears the outbox.
 
+use crate::core::events::Event;
+use crate::core::ids::TeamId;
 use crate::core::key_state::{CountersPart, KeyState, RecordPart};
-use crate::core::sync::{Outbox, Pending, FIRST_RETRY_MS};
+use crate::core::sync::{EventOutbox, Outbox, Pending};
 use crate::core::time::Timestamp;
-use crate::storage::key_protocol::{key_dispatch, Effect, KeyCall, KeyReply};
+use crate::storage::key_protocol::{
+    key_dispatch, key_dispatch_with_events, Effect, KeyCall, KeyReply,
+};
 use crate::storage::service::{forget_key, relist};
-use crate::storage::team_protocol::TouchKey;
+use crate::storage::team_protocol::{RecordEvents, TouchKey};
 use crate::storage::Backend;
 use crate::storage::Stores;
 use serde::de::DeserializeOwned;
@@ -36,6 +40,7 @@ use worker::{
 const RECORD: &str = "record";
 const COUNTERS: &str = "counters";
 const OUTBOX: &str = "outbox";
+const EVENTS: &str = "events";
 
 #[durable_object]
 pub struct KeyObject {
@@ -107,19 +112,29 @@ impl KeyObject {
         }
     }
 
-    /// Runs one call: the decision in memory (`key_dispatch`), then its effect on storage, then
-    /// the reply.
+    /// Runs one call: the decision in memory (`key_dispatch_with_events`), then its effect on
+    /// storage, with the events it made, then the reply.
     async fn serve(&self, call: KeyCall) -> Result<KeyReply> {
         self.load().await?;
         let now = Timestamp::from_millis(Date::now().as_millis() as i64);
-        let (reply, effect, parts, publish, erased) = {
+        let checking = matches!(call, KeyCall::Check { .. });
+        let (reply, effect, events, parts, publish, erased) = {
             let mut slot = self.slot.borrow_mut();
             let held = slot.as_mut().expect("loaded above");
             let ids = held
                 .as_ref()
                 .map(|s| (s.record.team_id.clone(), s.record.id.clone()));
-            let (reply, effect) = key_dispatch(held, call, now);
-            let erased = (effect == Effect::Erase).then_some(ids).flatten();
+            let (reply, effect, events) = if checking {
+                let (r, e) = key_dispatch(held, call, now);
+                (r, e, Vec::new())
+            } else {
+                key_dispatch_with_events(held, call, now)
+            };
+            let erased = if effect == Effect::Erase {
+                ids.clone()
+            } else {
+                None
+            };
             let publish = held.as_mut().and_then(|s| {
                 s.take_last_used_publish(now)
                     .map(|t| (s.record.team_id.clone(), s.record.id.clone(), t))
@@ -129,7 +144,11 @@ impl KeyObject {
                 let record = saves_record.then(|| s.record_part());
                 (record, s.counters_part())
             });
-            (reply, effect, parts, publish, erased)
+            let events = match events.is_empty() {
+                true => None,
+                false => ids.map(|(team_id, _)| (team_id, events)),
+            };
+            (reply, effect, events, parts, publish, erased)
         };
         let storage = self.state.storage();
         let owed = match (&effect, &reply) {
@@ -163,7 +182,13 @@ impl KeyObject {
         if let Some(pending) = owed {
             // Written with the change: from here on the follow-up cannot be lost.
             put_part(&self.sql()?, OUTBOX, &Outbox::new(pending))?;
-            storage.set_alarm(FIRST_RETRY_MS).await?;
+        }
+        if let Some((team_id, events)) = events {
+            // With the change too (an event is never lost, never made for nothing). Every
+            // change makes one, so this alarm, set for now, also hands over the outbox and
+            // reschedules the key's deadlines, off this call's path.
+            self.hold_events(team_id, events)?;
+            storage.set_alarm(0).await?;
         }
         if let Some((team_id, id, last_used)) = publish {
             // Off the request's path: the listing's `last_used` may lag, the answer may not.
@@ -180,6 +205,91 @@ impl KeyObject {
             });
         }
         Ok(reply)
+    }
+
+    /// Adds events to those held for the team's object (a synchronous write).
+    fn hold_events(&self, team_id: TeamId, events: Vec<Event>) -> Result<()> {
+        let sql = self.sql()?;
+        let mut held =
+            get_part::<EventOutbox>(&sql, EVENTS)?.unwrap_or_else(|| EventOutbox::new(team_id));
+        held.add(events);
+        put_part(&sql, EVENTS, &held)
+    }
+
+    /// Runs the key's schedule (notices, expiry, renewal) for `now`, storing what it did with
+    /// the events it made. Returns when it next needs the object.
+    fn run_schedule(&self, now: Timestamp) -> Result<Option<Timestamp>> {
+        let ran = {
+            let mut slot = self.slot.borrow_mut();
+            match slot.as_mut().and_then(Option::as_mut) {
+                Some(s) => {
+                    let (events, renewed) = s.run_schedule(now);
+                    let next = s.next_deadline(now);
+                    let changed = !events.is_empty();
+                    Some((
+                        changed.then(|| (s.record_part(), s.record.team_id.clone(), events)),
+                        renewed,
+                        next,
+                    ))
+                }
+                None => None,
+            }
+        };
+        let Some((changed, renewed, next)) = ran else {
+            return Ok(None);
+        };
+        if let Some((part, team_id, events)) = changed {
+            let sql = self.sql()?;
+            put_part(&sql, RECORD, &part)?;
+            self.hold_events(team_id, events)?;
+            if renewed {
+                // The listing shows the new expiry once the outbox has run.
+                put_part(&sql, OUTBOX, &Outbox::new(Pending::Relist))?;
+            }
+        }
+        Ok(next)
+    }
+
+    /// Hands the held events to the team's object. Returns the delay before trying again, if
+    /// that failed.
+    async fn hand_over_events(&self, stores: &Stores, now: Timestamp) -> Result<Option<i64>> {
+        let sql = self.sql()?;
+        let Some(held) = get_part::<EventOutbox>(&sql, EVENTS)? else {
+            return Ok(None);
+        };
+        let ids: Vec<String> = held.events.iter().map(|e| e.id.clone()).collect();
+        let call = RecordEvents {
+            events: held.events,
+            now,
+        };
+        let outcome = stores.team(&held.team_id, call).await;
+        // Read again: a change may have added events while the call was out.
+        let sql = self.sql()?;
+        let mut held = get_part::<EventOutbox>(&sql, EVENTS)?
+            .unwrap_or_else(|| EventOutbox::new(held.team_id));
+        let retry = match outcome {
+            // Taken; or the team is gone, and its events with it.
+            Ok(_) => {
+                held.handed_over(&ids);
+                None
+            }
+            Err(e) => {
+                let delay = held.failed();
+                console_error!(
+                    "handing events to the team failed {} time(s), next try in {} s: {}",
+                    held.failures,
+                    delay / 1000,
+                    e.0
+                );
+                Some(delay)
+            }
+        };
+        if held.events.is_empty() {
+            sql.exec("DELETE FROM parts WHERE name = ?", vec![EVENTS.into()])?;
+        } else {
+            put_part(&sql, EVENTS, &held)?;
+        }
+        Ok(retry)
     }
 
     async fn load(&self) -> Result<()> {
@@ -218,25 +328,50 @@ impl DurableObject for KeyObject {
         Response::error("the key object is called over RPC (`call`)", 400)
     }
 
-    /// Runs the outbox: brings the listing (and, for a deleted key, the index) up to date, or
-    /// tries again later, doubling the delay up to an hour, until it holds.
+    /// The key's own work, off every request's path: its schedule (expiry notices, expiry,
+    /// renewal; `core::lifecycle`), handing its events to the team's object, and the outbox
+    /// (the listing and, for a deleted key, the index). Then the alarm is set for the earliest
+    /// of the next deadline and any retry. Alarms are at least once; each step is idempotent.
     async fn alarm(&self) -> Result<Response> {
+        self.load().await?;
+        let now = Timestamp::from_millis(Date::now().as_millis() as i64);
+        let deadline = self.run_schedule(now)?;
+        let stores = Stores::from_env(&self.env).map_err(|e| worker::Error::RustError(e.0))?;
+        let events_retry = self.hand_over_events(&stores, now).await?;
+        let outbox_retry = self.run_outbox(&stores).await?;
+        let next = [
+            deadline.map(|d| (d.millis() - now.millis()).max(0)),
+            events_retry,
+            outbox_retry,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        if let Some(delay) = next {
+            self.state.storage().set_alarm(delay).await?;
+        }
+        Response::ok("done")
+    }
+}
+
+impl KeyObject {
+    /// Brings the listing (and, for a deleted key, the index) up to date. Returns the delay
+    /// before trying again, doubling up to an hour, if that failed.
+    async fn run_outbox(&self, stores: &Stores) -> Result<Option<i64>> {
         let storage = self.state.storage();
         let sql = self.sql()?;
         let Some(mut outbox) = self.part::<Outbox>(&sql, OUTBOX).await? else {
-            return Response::ok("nothing owed");
+            return Ok(None);
         };
-        let stores = Stores::from_env(&self.env).map_err(|e| worker::Error::RustError(e.0))?;
         let failed = match &outbox.pending {
             Pending::Relist => {
-                self.load().await?;
                 let current = self
                     .slot
                     .borrow()
                     .as_ref()
                     .and_then(|s| s.as_ref().map(|s| (s.record.clone(), s.revision)));
                 match current {
-                    Some((record, revision)) => relist(&stores, &record, revision).await.err(),
+                    Some((record, revision)) => relist(stores, &record, revision).await.err(),
                     None => None,
                 }
             }
@@ -244,16 +379,18 @@ impl DurableObject for KeyObject {
                 team_id,
                 key_id,
                 hash,
-            } => forget_key(&stores, team_id, key_id, hash)
+            } => forget_key(stores, team_id, key_id, hash)
                 .await
                 .into_iter()
                 .next(),
         };
+        let sql = self.sql()?;
         match failed {
             None => {
                 sql.exec("DELETE FROM parts WHERE name = ?", vec![OUTBOX.into()])?;
                 // An outbox written before the table (key-value API) is done too.
                 storage.delete(OUTBOX).await?;
+                Ok(None)
             }
             Some(e) => {
                 let delay = outbox.failed();
@@ -264,10 +401,9 @@ impl DurableObject for KeyObject {
                     e.0
                 );
                 put_part(&sql, OUTBOX, &outbox)?;
-                storage.set_alarm(delay).await?;
+                Ok(Some(delay))
             }
         }
-        Response::ok("done")
     }
 }
 

@@ -7,7 +7,9 @@
 //! caller cannot read the wrong reply and the object cannot forget a call.
 
 use crate::core::events::Event;
-use crate::core::ids::{InvitationId, KeyId, MemberId, ProjectId, RoleId, ServiceAccountId};
+use crate::core::ids::{
+    InvitationId, KeyId, MemberId, ProjectId, RoleId, ServiceAccountId, WebhookId,
+};
 use crate::core::limits::LimitsPatch;
 use crate::core::members::{Changer, Invitation, InvitationView, Member, MemberRole, MemberView};
 use crate::core::model::{KeyRecord, Project, Role, ServiceAccount, Team};
@@ -16,6 +18,7 @@ use crate::core::permission::PermissionSet;
 use crate::core::store::{StoreError, StoreResult};
 use crate::core::team::membership::{self as people, Credentials, SignedIn};
 use crate::core::team::webhooks as hooks;
+use crate::core::team::webhooks::{Delivery, Endpoint, EndpointPatch, EndpointView};
 use crate::core::team::{
     self as rules, MemberStore, TeamError, TeamRefusal, TeamStore, WebhookStore,
 };
@@ -61,6 +64,16 @@ macro_rules! team_calls {
             }
         )*
 
+        impl TeamCall {
+            /// Does this call queue webhook deliveries (so the object must set its alarm)?
+            pub fn queues_deliveries(&self) -> bool {
+                matches!(
+                    self,
+                    TeamCall::RecordEvents(_) | TeamCall::TestWebhook(_) | TeamCall::RetryDelivery(_)
+                )
+            }
+        }
+
         /// Every call, as it travels.
         #[derive(Clone, Debug, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
@@ -105,6 +118,22 @@ team_calls! {
     /// event id once.
     RecordEvents { events: Vec<Event>, now: Timestamp } -> () =
         |s, q| hooks::record_events(s, &q.events, q.now);
+    CreateWebhook { endpoint: Endpoint } -> EndpointView =
+        |s, q| hooks::create_endpoint(s, q.endpoint).map(|e| e.view());
+    ListWebhooks {} -> Vec<EndpointView> = |s, _q| hooks::list_endpoints(s);
+    GetWebhook { id: WebhookId } -> EndpointView = |s, q| hooks::get_endpoint(s, &q.id);
+    UpdateWebhook { id: WebhookId, patch: EndpointPatch, now: Timestamp } -> EndpointView =
+        |s, q| hooks::update_endpoint(s, &q.id, q.patch, q.now);
+    DeleteWebhook { id: WebhookId } -> () = |s, q| hooks::delete_endpoint(s, &q.id);
+    /// The new secret comes from the caller (shown once, in its answer).
+    RotateWebhookSecret { id: WebhookId, secret: String, now: Timestamp } -> EndpointView =
+        |s, q| hooks::rotate_secret(s, &q.id, q.secret, q.now).map(|e| e.view());
+    TestWebhook { id: WebhookId, event: Event, now: Timestamp } -> String =
+        |s, q| hooks::send_test(s, &q.id, q.event, q.now);
+    RetryDelivery { id: WebhookId, event_id: String, now: Timestamp } -> () =
+        |s, q| hooks::retry(s, &q.id, &q.event_id, q.now);
+    ListDeliveries { id: WebhookId, limit: usize } -> Vec<Delivery> =
+        |s, q| hooks::deliveries(s, &q.id, q.limit);
     CreateProject { project: Project } -> Project = |s, q| rules::create_project(s, q.project);
     ListProjects { query: ListQuery } -> Page<Project> = |s, q| rules::list_projects(s, &q.query);
     GetProject { id: ProjectId } -> Project = |s, q| rules::get_project(s, &q.id);

@@ -9,10 +9,12 @@
 //!
 //! Query strings and pagination live in `core::page`.
 
+pub mod hooks;
 pub mod keys;
 pub mod members;
 pub mod org;
 
+pub use hooks::*;
 pub use keys::*;
 pub use org::*;
 

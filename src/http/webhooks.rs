@@ -1,0 +1,230 @@
+//! `/v1/webhooks`: a team's endpoints (in its team object), their secrets (shown once: on
+//! creation and rotation), a test event, the delivery log and manual retries. Delivery itself
+//! runs in the team object's alarm (`objects::team`), never on a request's path.
+
+use super::auth::{authorize, authorize_team_write};
+use super::ctx::{json, no_content, query_pairs, read_body, ApiResult, Ctx};
+use super::org::{ask, known};
+use super::problem::ApiError;
+use crate::core::events::{event, random_event_id};
+use crate::core::ids::WebhookId;
+use crate::core::input::{parse_endpoint_patch, parse_new_endpoint, InputError};
+use crate::core::permission::needs as perm;
+use crate::core::random::OsRandom;
+use crate::core::team::webhooks::{Endpoint, EndpointView};
+use crate::core::webhooks::new_secret;
+use crate::storage::team_protocol::*;
+use serde::Serialize;
+use worker::Request;
+
+const WEBHOOK: &str = "webhook";
+
+/// `ALLOW_INSECURE_WEBHOOKS = "true"`: `http://` and private hosts too (local development and
+/// tests only).
+fn allow_insecure(ctx: &Ctx) -> bool {
+    ctx.env
+        .var("ALLOW_INSECURE_WEBHOOKS")
+        .is_ok_and(|v| v.to_string() == "true")
+}
+
+/// An endpoint with its secret: only in the answers that made the secret.
+#[derive(Serialize)]
+struct WithSecret {
+    #[serde(flatten)]
+    endpoint: EndpointView,
+    secret: String,
+}
+
+#[derive(Serialize)]
+struct List<T> {
+    data: Vec<T>,
+    has_more: bool,
+    next_cursor: Option<String>,
+}
+
+fn list<T: Serialize>(data: Vec<T>) -> ApiResult {
+    json(
+        200,
+        &List {
+            data,
+            has_more: false,
+            next_cursor: None,
+        },
+    )
+}
+
+pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
+    let body = read_body(req).await?;
+    let caller = authorize_team_write(ctx, req, perm::WEBHOOKS_WRITE).await?;
+    let input = parse_new_endpoint(body.json()?, allow_insecure(ctx)).map_err(ApiError::input)?;
+    let secret = new_secret(&mut OsRandom);
+    let endpoint = Endpoint {
+        id: WebhookId::generate(&mut OsRandom),
+        url: input.url,
+        events: input.events,
+        description: input.description,
+        enabled: true,
+        disabled_reason: None,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+        secret: secret.clone(),
+        previous_secret: None,
+        failing_since: None,
+    };
+    let view = ask(
+        ctx,
+        &caller.team_id,
+        CreateWebhook { endpoint },
+        WEBHOOK,
+        "",
+    )
+    .await?;
+    json(
+        201,
+        &WithSecret {
+            endpoint: view,
+            secret,
+        },
+    )
+}
+
+pub async fn list_webhooks(ctx: &Ctx, req: &Request) -> ApiResult {
+    let caller = authorize(ctx, req, perm::WEBHOOKS_READ).await?;
+    list(ask(ctx, &caller.team_id, ListWebhooks {}, WEBHOOK, "").await?)
+}
+
+pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
+    let caller = authorize(ctx, req, perm::WEBHOOKS_READ).await?;
+    let id: WebhookId = known(WEBHOOK, id)?;
+    json(
+        200,
+        &ask(
+            ctx,
+            &caller.team_id,
+            GetWebhook { id: id.clone() },
+            WEBHOOK,
+            &id,
+        )
+        .await?,
+    )
+}
+
+pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
+    let body = read_body(req).await?;
+    let caller = authorize_team_write(ctx, req, perm::WEBHOOKS_WRITE).await?;
+    let patch = parse_endpoint_patch(body.json()?, allow_insecure(ctx)).map_err(ApiError::input)?;
+    let id: WebhookId = known(WEBHOOK, id)?;
+    let call = UpdateWebhook {
+        id: id.clone(),
+        patch,
+        now: ctx.now,
+    };
+    json(200, &ask(ctx, &caller.team_id, call, WEBHOOK, &id).await?)
+}
+
+pub async fn delete(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
+    let caller = authorize_team_write(ctx, req, perm::WEBHOOKS_WRITE).await?;
+    let id: WebhookId = known(WEBHOOK, id)?;
+    ask(
+        ctx,
+        &caller.team_id,
+        DeleteWebhook { id: id.clone() },
+        WEBHOOK,
+        &id,
+    )
+    .await?;
+    no_content()
+}
+
+/// A new secret, shown once; the old one keeps signing beside it for 24 hours.
+pub async fn rotate_secret(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
+    let caller = authorize_team_write(ctx, req, perm::WEBHOOKS_WRITE).await?;
+    let id: WebhookId = known(WEBHOOK, id)?;
+    let secret = new_secret(&mut OsRandom);
+    let call = RotateWebhookSecret {
+        id: id.clone(),
+        secret: secret.clone(),
+        now: ctx.now,
+    };
+    let view = ask(ctx, &caller.team_id, call, WEBHOOK, &id).await?;
+    json(
+        200,
+        &WithSecret {
+            endpoint: view,
+            secret,
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct Queued {
+    event_id: String,
+}
+
+/// `webhook.test` to this endpoint, now (delivered by the team object's alarm: `202`).
+pub async fn test(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
+    let caller = authorize_team_write(ctx, req, perm::WEBHOOKS_WRITE).await?;
+    let id: WebhookId = known(WEBHOOK, id)?;
+    let data = serde_json::json!({ "webhook_id": id.as_str() });
+    let test = event(
+        random_event_id(&mut OsRandom),
+        "webhook.test",
+        &caller.team_id,
+        &data,
+        ctx.now,
+    );
+    let call = TestWebhook {
+        id: id.clone(),
+        event: test,
+        now: ctx.now,
+    };
+    let event_id = ask(ctx, &caller.team_id, call, WEBHOOK, &id).await?;
+    json(202, &Queued { event_id })
+}
+
+/// The latest attempts, newest first: `?limit=1..100` (default 50).
+pub async fn deliveries(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
+    let caller = authorize(ctx, req, perm::WEBHOOKS_READ).await?;
+    let mut limit = 50;
+    for (k, v) in query_pairs(req) {
+        match (k.as_str(), v.parse::<usize>()) {
+            ("limit", Ok(n)) if (1..=100).contains(&n) => limit = n,
+            ("limit", _) => {
+                return Err(ApiError::input(InputError::invalid(
+                    "limit",
+                    "must be an integer from 1 to 100",
+                )))
+            }
+            _ => {
+                return Err(ApiError::input(InputError::invalid(
+                    &k,
+                    "is not a query parameter of this endpoint (allowed: limit)",
+                )))
+            }
+        }
+    }
+    let id: WebhookId = known(WEBHOOK, id)?;
+    let call = ListDeliveries {
+        id: id.clone(),
+        limit,
+    };
+    list(ask(ctx, &caller.team_id, call, WEBHOOK, &id).await?)
+}
+
+/// Sends a kept event to the endpoint again, now (`202`).
+pub async fn retry(ctx: &Ctx, req: &Request, id: &str, event_id: &str) -> ApiResult {
+    let caller = authorize_team_write(ctx, req, perm::WEBHOOKS_WRITE).await?;
+    let id: WebhookId = known(WEBHOOK, id)?;
+    let call = RetryDelivery {
+        id: id.clone(),
+        event_id: event_id.chars().take(64).collect(),
+        now: ctx.now,
+    };
+    ask(ctx, &caller.team_id, call, "event", event_id).await?;
+    json(
+        202,
+        &Queued {
+            event_id: event_id.to_owned(),
+        },
+    )
+}
