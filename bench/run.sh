@@ -146,7 +146,7 @@ if [ "${BENCH_SCALE:-0}" = 1 ]; then
   node_modules/.bin/node bench/scale.mjs --keys "${BENCH_SCALE_KEYS:-100000}" --seconds "$SECONDS_EACH" --rounds "$ROUNDS"
 fi
 
-for worker in edge admin; do
+for worker in edge admin events; do
   raw=$(wc -c < "build/$worker/index_bg.wasm")
   gz=$(gzip -9 -c "build/$worker/index_bg.wasm" | wc -c)
   printf 'release wasm (%s): %s bytes raw, %s bytes gzip (build/%s/index_bg.wasm)\n' "$worker" "$raw" "$gz" "$worker"

@@ -1,9 +1,10 @@
 #!/bin/sh
-# Builds the two release Workers from this crate with worker-build, pointing it at the
+# Builds the three release Workers from this crate with worker-build, pointing it at the
 # wasm-bindgen, wasm-opt and esbuild already installed so that it downloads nothing:
-#   build/edge   the public Worker (`--features edge`): verification, the key objects, assets
-#   build/admin  the management Worker (`--features admin`): the API, the team objects
-# `sh scripts/build.sh edge` or `admin` builds one (each wrangler config builds its own).
+#   build/edge    the public Worker (`--features edge`): verification, the key objects, assets
+#   build/admin   the management Worker (`--features admin`): the API, the team objects
+#   build/events  the events Worker (`--features events`): webhooks, the events objects
+# `sh scripts/build.sh edge`, `admin` or `events` builds one (each wrangler config its own).
 #
 # worker-build keeps the wasm's function-name section (~175 KB raw, ~44 KB gzip). The shipped
 # module drops it; a copy with names stays in target/keygate-<worker>.names.wasm. Stripping keeps
@@ -45,7 +46,7 @@ build_assets() {
 
 case "${1:-all}" in
   edge) build_worker edge; build_assets ;;
-  admin) build_worker admin ;;
-  all) build_worker edge; build_worker admin; build_assets ;;
-  *) echo "usage: sh scripts/build.sh [edge|admin|all]" >&2; exit 2 ;;
+  admin | events) build_worker "$1" ;;
+  all) build_worker edge; build_worker admin; build_worker events; build_assets ;;
+  *) echo "usage: sh scripts/build.sh [edge|admin|events|all]" >&2; exit 2 ;;
 esac

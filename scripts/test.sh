@@ -13,11 +13,11 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== clippy (host)"
 cargo clippy --all-targets --locked -- -D warnings
-for worker in edge admin; do
+for worker in edge admin events; do
   echo "== clippy (wasm32, $worker)"
   cargo clippy --lib --target wasm32-unknown-unknown --locked --features "$worker" -- -D warnings
 done
-echo "== build the release workers (edge, admin)"
+echo "== build the release workers (edge, admin, events)"
 sh scripts/build.sh
 echo "== tests (unit, then end to end in workerd)"
 cargo test --locked

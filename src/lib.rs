@@ -6,19 +6,25 @@
 //! - `http`: the router, authentication, handlers and problem+json errors.
 //! - `entry`: the worker's entry points (what the runtime calls).
 //!
-//! The wasm is built twice (cargo features, scripts/build.sh): `edge`, the public Worker
-//! (verification and the key objects), and `admin` (management and the team objects).
+//! The wasm is built three times (cargo features, scripts/build.sh): `edge`, the public Worker
+//! (verification and the key objects), `admin` (management and the team objects) and `events`
+//! (webhooks and the events objects).
 
-// The edge Worker uses a part of the shared HTTP and storage code (verification); the admin
-// build, which uses all of it, is where unused code is found.
-#![cfg_attr(feature = "edge", allow(dead_code))]
+// The edge and events Workers use a part of the shared HTTP and storage code; the admin build,
+// which uses nearly all of it, and the host build are where unused code is found.
+#![cfg_attr(any(feature = "edge", feature = "events"), allow(dead_code))]
 
-#[cfg(all(target_arch = "wasm32", not(any(feature = "edge", feature = "admin"))))]
-compile_error!(
-    "build the wasm with `--features edge` or `--features admin` (see scripts/build.sh)"
-);
-#[cfg(all(feature = "edge", feature = "admin"))]
-compile_error!("`edge` and `admin` are two Workers: build them one at a time");
+#[cfg(all(
+    target_arch = "wasm32",
+    not(any(feature = "edge", feature = "admin", feature = "events"))
+))]
+compile_error!("build the wasm with `--features edge`, `admin` or `events` (scripts/build.sh)");
+#[cfg(any(
+    all(feature = "edge", feature = "admin"),
+    all(feature = "edge", feature = "events"),
+    all(feature = "admin", feature = "events")
+))]
+compile_error!("`edge`, `admin` and `events` are three Workers: build them one at a time");
 
 pub mod core;
 #[cfg(target_arch = "wasm32")]

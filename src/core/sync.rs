@@ -55,9 +55,9 @@ impl Outbox {
     }
 }
 
-/// The events a key's changes made that its team's object has not taken yet. Written with the
+/// The events a key's changes made that its team's events object has not taken yet. Written with the
 /// change (so an event is never lost), handed over by the key object's alarm, and removed once
-/// the team's object has them (it keeps each event id once, so handing one over twice is
+/// the team's events object has them (it keeps each event id once, so handing one over twice is
 /// harmless).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventOutbox {
@@ -67,7 +67,7 @@ pub struct EventOutbox {
 }
 
 /// A key object holds at most this many events for its team; past it, the oldest go (only if
-/// the team's object has been unreachable for a long time).
+/// the team's events object has been unreachable for a long time).
 pub const MAX_HELD_EVENTS: usize = 500;
 
 impl EventOutbox {
@@ -89,7 +89,7 @@ impl EventOutbox {
         self.events.drain(..excess);
     }
 
-    /// Drops the events the team's object took (others may have been added meanwhile).
+    /// Drops the events the team's events object took (others may have been added meanwhile).
     pub fn handed_over(&mut self, ids: &[String]) {
         self.events.retain(|e| !ids.contains(&e.id));
         self.failures = 0;
@@ -143,7 +143,7 @@ mod tests {
         assert_eq!((o.events.len(), o.failures), (1, 0));
         o.add((10..10 + MAX_HELD_EVENTS).map(ev).collect());
         assert_eq!(o.events.len(), MAX_HELD_EVENTS);
-        assert_eq!(o.events[0].id, "evt_11", "the oldest went first");
+        assert_eq!(o.events[0].id, "evt_10", "the oldest (evt_3) went first");
     }
 
     #[test]

@@ -16,7 +16,7 @@ mod ctx;
 mod keys;
 #[cfg(all(target_arch = "wasm32", feature = "admin"))]
 mod members;
-#[cfg(all(target_arch = "wasm32", feature = "admin"))]
+#[cfg(all(target_arch = "wasm32", any(feature = "admin", feature = "events")))]
 mod org;
 #[cfg(all(target_arch = "wasm32", feature = "admin"))]
 mod password;
@@ -24,7 +24,7 @@ mod password;
 mod teams;
 #[cfg(target_arch = "wasm32")]
 mod verify;
-#[cfg(all(target_arch = "wasm32", feature = "admin"))]
+#[cfg(all(target_arch = "wasm32", feature = "events"))]
 mod webhooks;
 
 #[cfg(target_arch = "wasm32")]
@@ -35,9 +35,12 @@ mod serve {
     use super::ctx::{problem_response, ApiResult, Ctx};
     use super::problem::ApiError;
     use super::router::{route, Route, RouteError};
+    #[cfg(not(feature = "events"))]
     use super::verify;
+    #[cfg(feature = "events")]
+    use super::webhooks;
     #[cfg(feature = "admin")]
-    use super::{keys, members, org, teams, webhooks};
+    use super::{keys, members, org, teams};
     use crate::core::config::Config;
     use crate::core::time::Timestamp;
     use crate::storage::Stores;
@@ -77,23 +80,31 @@ mod serve {
         Ok(r)
     }
 
-    /// The name of the edge Worker's service binding to the admin Worker (wrangler.toml).
+    /// The edge Worker's service bindings to the other two (wrangler.toml).
     #[cfg(feature = "edge")]
     const ADMIN: &str = "ADMIN";
+    #[cfg(feature = "edge")]
+    const EVENTS: &str = "EVENTS";
 
     /// Answers one request: routes it, runs its handler, and stamps the headers every response
-    /// carries. On the edge Worker, a request for any other path goes to the admin Worker as it
-    /// came (its answer already carries those headers).
+    /// carries. On the edge Worker, a request for another path goes as it came to the Worker
+    /// that serves it (whose answer already carries those headers): webhooks to the events
+    /// Worker, everything else to the admin Worker.
     pub async fn handle(req: Request, env: Env) -> Result<Response> {
         #[cfg(feature = "edge")]
         {
             let path = req.path();
-            if !serves_here(&req.inner().method(), &path) {
-                return match env.service(ADMIN) {
-                    Ok(admin) => admin.fetch_request(req).await,
-                    Err(_) => problem_response(&ApiError::misconfigured(
-                        "the ADMIN service binding is missing (wrangler.toml)",
-                    )),
+            let to = match served_by(&req.inner().method(), &path) {
+                Worker::Edge => None,
+                Worker::Admin => Some(ADMIN),
+                Worker::Events => Some(EVENTS),
+            };
+            if let Some(binding) = to {
+                return match env.service(binding) {
+                    Ok(worker) => worker.fetch_request(req).await,
+                    Err(_) => problem_response(&ApiError::misconfigured(format!(
+                        "the {binding} service binding is missing (wrangler.toml)"
+                    ))),
                 };
             }
         }
@@ -105,15 +116,25 @@ mod serve {
         Ok(resp)
     }
 
-    /// The edge Worker's own routes: the runtime's floor, the document, and what a product's
-    /// backend calls on every request of its own. Everything else (including an unknown path,
-    /// which the admin Worker answers with the same router) is management.
     #[cfg(feature = "edge")]
-    fn serves_here(method: &str, path: &str) -> bool {
-        matches!(
-            route(method, path).map(|m| m.route),
-            Ok(Route::Healthz | Route::OpenApi | Route::Verify | Route::RateLimit)
-        )
+    enum Worker {
+        Edge,
+        Admin,
+        Events,
+    }
+
+    /// Which Worker answers a request: the edge its own routes (the runtime's floor, the
+    /// document, and what a product's backend calls on every request of its own), the events
+    /// Worker the webhooks, the admin Worker everything else (including an unknown path, which
+    /// it answers with the same router).
+    #[cfg(feature = "edge")]
+    fn served_by(method: &str, path: &str) -> Worker {
+        match route(method, path).map(|m| m.route) {
+            Ok(Route::Healthz | Route::OpenApi | Route::Verify | Route::RateLimit) => Worker::Edge,
+            Ok(r) if r.pattern().starts_with("/v1/webhooks") => Worker::Events,
+            Err(_) if path.starts_with("/v1/webhooks") => Worker::Events,
+            _ => Worker::Admin,
+        }
     }
 
     async fn respond(mut req: Request, env: Env) -> Result<Response> {
@@ -170,8 +191,8 @@ mod serve {
         }
     }
 
-    /// The admin Worker's handlers: every route (verification too, so that a deployment that
-    /// routes everything to it still answers).
+    /// The admin Worker's handlers: every route but the webhooks (verification too, so that a
+    /// deployment that routes everything to it still answers).
     #[cfg(feature = "admin")]
     async fn dispatch(
         route: Route,
@@ -220,6 +241,31 @@ mod serve {
             Route::CreateInvitation => members::invite(ctx, req).await,
             Route::AcceptInvitation => members::accept(ctx, req).await,
             Route::WithdrawInvitation => members::withdraw_invitation(ctx, req, id).await,
+            // The events Worker's (the edge sends them there).
+            Route::ListWebhooks
+            | Route::CreateWebhook
+            | Route::GetWebhook
+            | Route::UpdateWebhook
+            | Route::DeleteWebhook
+            | Route::RotateWebhookSecret
+            | Route::TestWebhook
+            | Route::ListDeliveries
+            | Route::RetryDelivery => {
+                let _ = sub;
+                Err(ApiError::route_not_found())
+            }
+        }
+    }
+
+    /// The events Worker's handlers: the webhooks (`served_by` on the edge).
+    #[cfg(feature = "events")]
+    async fn dispatch(
+        route: Route,
+        ctx: &Ctx,
+        req: &mut Request,
+        (id, sub): (&str, &str),
+    ) -> ApiResult {
+        match route {
             Route::ListWebhooks => webhooks::list_webhooks(ctx, req).await,
             Route::CreateWebhook => webhooks::create(ctx, req).await,
             Route::GetWebhook => webhooks::get(ctx, req, id).await,
@@ -229,6 +275,7 @@ mod serve {
             Route::TestWebhook => webhooks::test(ctx, req, id).await,
             Route::ListDeliveries => webhooks::deliveries(ctx, req, id).await,
             Route::RetryDelivery => webhooks::retry(ctx, req, id, sub).await,
+            _ => Err(ApiError::route_not_found()),
         }
     }
 }

@@ -7,17 +7,33 @@ use super::ctx::{json, no_content, query_pairs, read_body, ApiResult, Ctx};
 use super::org::{ask, known};
 use super::problem::ApiError;
 use crate::core::events::{event, random_event_id};
+use crate::core::ids::TeamId;
 use crate::core::ids::WebhookId;
 use crate::core::input::{parse_endpoint_patch, parse_new_endpoint, InputError};
 use crate::core::permission::needs as perm;
 use crate::core::random::OsRandom;
 use crate::core::team::webhooks::{Endpoint, EndpointView};
 use crate::core::webhooks::new_secret;
-use crate::storage::team_protocol::*;
+use crate::storage::events_protocol::*;
+use crate::storage::team_protocol::GetTeam;
 use serde::Serialize;
 use worker::Request;
 
 const WEBHOOK: &str = "webhook";
+
+/// One call to the team's events object; a refusal becomes its 4xx.
+async fn ask_events<Q: EventsRequest>(
+    ctx: &Ctx,
+    team_id: &TeamId,
+    q: Q,
+    what: &str,
+    id: &str,
+) -> Result<Q::Reply, ApiError> {
+    ctx.stores
+        .events(team_id, q)
+        .await?
+        .map_err(|r| ApiError::refused(r, what, id))
+}
 
 /// `ALLOW_INSECURE_WEBHOOKS = "true"`: `http://` and private hosts too (local development and
 /// tests only).
@@ -71,14 +87,12 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         previous_secret: None,
         failing_since: None,
     };
-    let view = ask(
-        ctx,
-        &caller.team_id,
-        CreateWebhook { endpoint },
-        WEBHOOK,
-        "",
-    )
-    .await?;
+    let team = ask(ctx, &caller.team_id, GetTeam {}, "team", &caller.team_id).await?;
+    let create = CreateWebhook {
+        endpoint,
+        max_webhooks: team.limits.max_webhooks,
+    };
+    let view = ask_events(ctx, &caller.team_id, create, WEBHOOK, "").await?;
     json(
         201,
         &WithSecret {
@@ -90,7 +104,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
 
 pub async fn list_webhooks(ctx: &Ctx, req: &Request) -> ApiResult {
     let caller = authorize(ctx, req, perm::WEBHOOKS_READ).await?;
-    list(ask(ctx, &caller.team_id, ListWebhooks {}, WEBHOOK, "").await?)
+    list(ask_events(ctx, &caller.team_id, ListWebhooks {}, WEBHOOK, "").await?)
 }
 
 pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
@@ -98,7 +112,7 @@ pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let id: WebhookId = known(WEBHOOK, id)?;
     json(
         200,
-        &ask(
+        &ask_events(
             ctx,
             &caller.team_id,
             GetWebhook { id: id.clone() },
@@ -114,18 +128,21 @@ pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
     let caller = authorize_team_write(ctx, req, perm::WEBHOOKS_WRITE).await?;
     let patch = parse_endpoint_patch(body.json()?, allow_insecure(ctx)).map_err(ApiError::input)?;
     let id: WebhookId = known(WEBHOOK, id)?;
-    let call = UpdateWebhook {
+    let q = UpdateWebhook {
         id: id.clone(),
         patch,
         now: ctx.now,
     };
-    json(200, &ask(ctx, &caller.team_id, call, WEBHOOK, &id).await?)
+    json(
+        200,
+        &ask_events(ctx, &caller.team_id, q, WEBHOOK, &id).await?,
+    )
 }
 
 pub async fn delete(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize_team_write(ctx, req, perm::WEBHOOKS_WRITE).await?;
     let id: WebhookId = known(WEBHOOK, id)?;
-    ask(
+    ask_events(
         ctx,
         &caller.team_id,
         DeleteWebhook { id: id.clone() },
@@ -141,12 +158,12 @@ pub async fn rotate_secret(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize_team_write(ctx, req, perm::WEBHOOKS_WRITE).await?;
     let id: WebhookId = known(WEBHOOK, id)?;
     let secret = new_secret(&mut OsRandom);
-    let call = RotateWebhookSecret {
+    let q = RotateWebhookSecret {
         id: id.clone(),
         secret: secret.clone(),
         now: ctx.now,
     };
-    let view = ask(ctx, &caller.team_id, call, WEBHOOK, &id).await?;
+    let view = ask_events(ctx, &caller.team_id, q, WEBHOOK, &id).await?;
     json(
         200,
         &WithSecret {
@@ -173,12 +190,12 @@ pub async fn test(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
         &data,
         ctx.now,
     );
-    let call = TestWebhook {
+    let q = TestWebhook {
         id: id.clone(),
         event: test,
         now: ctx.now,
     };
-    let event_id = ask(ctx, &caller.team_id, call, WEBHOOK, &id).await?;
+    let event_id = ask_events(ctx, &caller.team_id, q, WEBHOOK, &id).await?;
     json(202, &Queued { event_id })
 }
 
@@ -204,23 +221,23 @@ pub async fn deliveries(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
         }
     }
     let id: WebhookId = known(WEBHOOK, id)?;
-    let call = ListDeliveries {
+    let q = ListDeliveries {
         id: id.clone(),
         limit,
     };
-    list(ask(ctx, &caller.team_id, call, WEBHOOK, &id).await?)
+    list(ask_events(ctx, &caller.team_id, q, WEBHOOK, &id).await?)
 }
 
 /// Sends a kept event to the endpoint again, now (`202`).
 pub async fn retry(ctx: &Ctx, req: &Request, id: &str, event_id: &str) -> ApiResult {
     let caller = authorize_team_write(ctx, req, perm::WEBHOOKS_WRITE).await?;
     let id: WebhookId = known(WEBHOOK, id)?;
-    let call = RetryDelivery {
+    let retry = RetryDelivery {
         id: id.clone(),
         event_id: event_id.chars().take(64).collect(),
         now: ctx.now,
     };
-    ask(ctx, &caller.team_id, call, "event", event_id).await?;
+    ask_events(ctx, &caller.team_id, retry, "event", event_id).await?;
     json(
         202,
         &Queued {

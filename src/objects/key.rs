@@ -21,11 +21,12 @@ use crate::core::ids::TeamId;
 use crate::core::key_state::{CountersPart, KeyState, RecordPart};
 use crate::core::sync::{EventOutbox, Outbox, Pending};
 use crate::core::time::Timestamp;
+use crate::storage::events_protocol::RecordEvents;
 use crate::storage::key_protocol::{
     key_dispatch, key_dispatch_with_events, Effect, KeyCall, KeyReply,
 };
 use crate::storage::service::{forget_key, relist};
-use crate::storage::team_protocol::{RecordEvents, TouchKey};
+use crate::storage::team_protocol::TouchKey;
 use crate::storage::Backend;
 use crate::storage::Stores;
 use serde::de::DeserializeOwned;
@@ -207,7 +208,7 @@ impl KeyObject {
         Ok(reply)
     }
 
-    /// Adds events to those held for the team's object (a synchronous write).
+    /// Adds events to those held for the team's events object (a synchronous write).
     fn hold_events(&self, team_id: TeamId, events: Vec<Event>) -> Result<()> {
         let sql = self.sql()?;
         let mut held =
@@ -250,7 +251,7 @@ impl KeyObject {
         Ok(next)
     }
 
-    /// Hands the held events to the team's object. Returns the delay before trying again, if
+    /// Hands the held events to the team's events object. Returns the delay before trying again, if
     /// that failed.
     async fn hand_over_events(&self, stores: &Stores, now: Timestamp) -> Result<Option<i64>> {
         let sql = self.sql()?;
@@ -262,7 +263,7 @@ impl KeyObject {
             events: held.events,
             now,
         };
-        let outcome = stores.team(&held.team_id, call).await;
+        let outcome = stores.events(&held.team_id, call).await;
         // Read again: a change may have added events while the call was out.
         let sql = self.sql()?;
         let mut held = get_part::<EventOutbox>(&sql, EVENTS)?
@@ -329,7 +330,7 @@ impl DurableObject for KeyObject {
     }
 
     /// The key's own work, off every request's path: its schedule (expiry notices, expiry,
-    /// renewal; `core::lifecycle`), handing its events to the team's object, and the outbox
+    /// renewal; `core::lifecycle`), handing its events to the team's events object, and the outbox
     /// (the listing and, for a deleted key, the index). Then the alarm is set for the earliest
     /// of the next deadline and any retry. Alarms are at least once; each step is idempotent.
     async fn alarm(&self) -> Result<Response> {

@@ -3,9 +3,15 @@
 //! - [`key::KeyObject`]: one per key, the authority on its status, expiry, permissions, counters
 //!   and usage. Strongly consistent: a change is seen by the very next request, everywhere.
 //! - [`team::TeamObject`]: one per team, SQLite tables for the team's key listing, projects,
-//!   roles and service accounts, so "in use" checks and unique names are atomic.
+//!   roles and service accounts, members and sessions, so "in use" checks and unique names are
+//!   atomic.
+//! - [`events::EventsObject`]: one per team, its webhooks: endpoints, queued events, deliveries.
 
+#[cfg(feature = "events")]
+pub mod events;
 #[cfg(feature = "edge")]
 pub mod key;
+#[cfg(any(feature = "admin", feature = "events"))]
+pub mod sql;
 #[cfg(feature = "admin")]
 pub mod team;

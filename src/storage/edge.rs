@@ -1,5 +1,6 @@
 //! The adapters: Workers KV and the Durable Object stubs, behind one small handle.
 
+use super::events_protocol::EventsRequest;
 use super::index::{index_name, IndexCache, IndexEntry};
 use super::key_protocol::{KeyCall, KeyReply};
 pub use super::service::{Backend, StoreError, StoreResult};
@@ -17,6 +18,7 @@ use worker::{Env, KvStore, ObjectNamespace};
 pub const KV_BINDING: &str = "KEY_INDEX";
 pub const KEY_OBJECTS: &str = "KEY_OBJECTS";
 pub const TEAM_OBJECTS: &str = "TEAM_OBJECTS";
+pub const EVENTS_OBJECTS: &str = "EVENTS_OBJECTS";
 
 /// Index entries this isolate has read (see [`IndexCache`]). 10,000 entries is about 1.5 MB.
 const INDEX_CACHE_CAPACITY: usize = 10_000;
@@ -42,6 +44,7 @@ pub struct Stores {
     kv: KvStore,
     keys: ObjectNamespace,
     teams: ObjectNamespace,
+    events: ObjectNamespace,
 }
 
 impl Stores {
@@ -50,7 +53,18 @@ impl Stores {
             kv: env.kv(KV_BINDING)?,
             keys: env.durable_object(KEY_OBJECTS)?,
             teams: env.durable_object(TEAM_OBJECTS)?,
+            events: env.durable_object(EVENTS_OBJECTS)?,
         })
+    }
+
+    /// One call to a team's events object (webhooks).
+    pub async fn events<Q: EventsRequest>(
+        &self,
+        team_id: &TeamId,
+        q: Q,
+    ) -> StoreResult<TeamAnswer<Q::Reply>> {
+        let body = to_json(&q.into_call())?;
+        from_json(&call_object(&self.events, team_id, &body).await?)
     }
 
     pub async fn index_get(&self, hash: &KeyHash) -> StoreResult<Option<IndexEntry>> {

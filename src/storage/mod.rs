@@ -7,6 +7,8 @@
 //! - One team object per team (named by team id) holds the listing of its keys, its projects,
 //!   roles and service accounts, in SQLite tables.
 
+pub mod calls;
+pub mod events_protocol;
 pub mod index;
 pub mod key_protocol;
 pub mod service;

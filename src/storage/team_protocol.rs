@@ -1,100 +1,21 @@
-//! The team object's protocol: one request type per call, each with its own reply type, and the
-//! object's dispatch to the core's rules (`core::team`). Pure: no Workers type.
-//!
-//! A caller sends a request `Q` and gets `Result<Q::Reply, TeamRefusal>` back (a refusal is an
-//! answer, not a failure); a storage failure inside the object travels as a transport error. The
-//! list of calls below is the only place that pairs a call with its reply and its rule, so a
-//! caller cannot read the wrong reply and the object cannot forget a call.
+//! The team object's protocol (see `storage::calls`): one request type per call, with its reply
+//! type and its rule in `core::team`. Pure: no Workers type.
 
-use crate::core::events::Event;
-use crate::core::ids::{
-    InvitationId, KeyId, MemberId, ProjectId, RoleId, ServiceAccountId, WebhookId,
-};
+use crate::core::ids::{InvitationId, KeyId, MemberId, ProjectId, RoleId, ServiceAccountId};
 use crate::core::limits::LimitsPatch;
 use crate::core::members::{Changer, Invitation, InvitationView, Member, MemberRole, MemberView};
 use crate::core::model::{KeyRecord, Project, Role, ServiceAccount, Team};
 use crate::core::page::{ListQuery, Page};
 use crate::core::permission::PermissionSet;
-use crate::core::store::{StoreError, StoreResult};
 use crate::core::team::membership::{self as people, Credentials, SignedIn};
-use crate::core::team::webhooks as hooks;
-use crate::core::team::webhooks::{Delivery, Endpoint, EndpointPatch, EndpointView};
-use crate::core::team::{
-    self as rules, MemberStore, TeamError, TeamRefusal, TeamStore, WebhookStore,
-};
+use crate::core::team::{self as rules, MemberStore, TeamStore};
 use crate::core::time::Timestamp;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use crate::storage::calls::object_calls;
+pub use crate::storage::calls::TeamAnswer;
 
-/// A call to a team object.
-pub trait TeamRequest: Serialize {
-    /// What the call answers when it is not refused.
-    type Reply: Serialize + DeserializeOwned;
-    fn into_call(self) -> TeamCall;
-}
+object_calls! {
+    trait TeamRequest; enum TeamCall; fn team_dispatch(store: &(impl TeamStore + MemberStore));
 
-/// What a team call answers.
-pub type TeamAnswer<T> = Result<T, TeamRefusal>;
-
-/// Serializes a rule's outcome as the object's answer; a storage failure stays an error.
-fn answer<T: Serialize>(outcome: Result<T, TeamError>) -> StoreResult<String> {
-    let reply: TeamAnswer<T> = match outcome {
-        Ok(v) => Ok(v),
-        Err(TeamError::Refused(r)) => Err(r),
-        Err(TeamError::Store(e)) => return Err(e),
-    };
-    serde_json::to_string(&reply).map_err(|e| StoreError(format!("serializing a reply: {e}")))
-}
-
-macro_rules! team_calls {
-    ($(
-        $(#[$doc:meta])*
-        $name:ident { $($field:ident : $ty:ty),* $(,)? } -> $reply:ty = |$s:ident, $q:ident| $rule:expr;
-    )*) => {
-        $(
-            $(#[$doc])*
-            #[derive(Clone, Debug, Serialize, Deserialize)]
-            pub struct $name { $(pub $field: $ty),* }
-
-            impl TeamRequest for $name {
-                type Reply = $reply;
-                fn into_call(self) -> TeamCall {
-                    TeamCall::$name(self)
-                }
-            }
-        )*
-
-        impl TeamCall {
-            /// Does this call queue webhook deliveries (so the object must set its alarm)?
-            pub fn queues_deliveries(&self) -> bool {
-                matches!(
-                    self,
-                    TeamCall::RecordEvents(_) | TeamCall::TestWebhook(_) | TeamCall::RetryDelivery(_)
-                )
-            }
-        }
-
-        /// Every call, as it travels.
-        #[derive(Clone, Debug, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum TeamCall {
-            $($name($name)),*
-        }
-
-        /// The team object's logic: runs the call's rule on the store and serializes its answer.
-        pub fn team_dispatch(store: &(impl TeamStore + MemberStore + WebhookStore), call: TeamCall) -> StoreResult<String> {
-            match call {
-                $(TeamCall::$name($q) => {
-                    let $s = store;
-                    let outcome: Result<$reply, TeamError> = $rule;
-                    answer(outcome)
-                })*
-            }
-        }
-    };
-}
-
-team_calls! {
     /// Creates the team (refused if it exists), with its first owner if one is given.
     Init { team: Team, owner: Option<Member> } -> Team =
         |s, q| people::create_team(s, q.team, q.owner);
@@ -114,26 +35,6 @@ team_calls! {
     TouchKey { id: KeyId, last_used: Timestamp } -> () =
         |s, q| rules::touch_key(s, &q.id, q.last_used);
     ListKeys { query: ListQuery } -> Page<KeyRecord> = |s, q| rules::list_keys(s, &q.query);
-    /// Events made elsewhere (a key's object): queued for the endpoints that want them, each
-    /// event id once.
-    RecordEvents { events: Vec<Event>, now: Timestamp } -> () =
-        |s, q| hooks::record_events(s, &q.events, q.now);
-    CreateWebhook { endpoint: Endpoint } -> EndpointView =
-        |s, q| hooks::create_endpoint(s, q.endpoint).map(|e| e.view());
-    ListWebhooks {} -> Vec<EndpointView> = |s, _q| hooks::list_endpoints(s);
-    GetWebhook { id: WebhookId } -> EndpointView = |s, q| hooks::get_endpoint(s, &q.id);
-    UpdateWebhook { id: WebhookId, patch: EndpointPatch, now: Timestamp } -> EndpointView =
-        |s, q| hooks::update_endpoint(s, &q.id, q.patch, q.now);
-    DeleteWebhook { id: WebhookId } -> () = |s, q| hooks::delete_endpoint(s, &q.id);
-    /// The new secret comes from the caller (shown once, in its answer).
-    RotateWebhookSecret { id: WebhookId, secret: String, now: Timestamp } -> EndpointView =
-        |s, q| hooks::rotate_secret(s, &q.id, q.secret, q.now).map(|e| e.view());
-    TestWebhook { id: WebhookId, event: Event, now: Timestamp } -> String =
-        |s, q| hooks::send_test(s, &q.id, q.event, q.now);
-    RetryDelivery { id: WebhookId, event_id: String, now: Timestamp } -> () =
-        |s, q| hooks::retry(s, &q.id, &q.event_id, q.now);
-    ListDeliveries { id: WebhookId, limit: usize } -> Vec<Delivery> =
-        |s, q| hooks::deliveries(s, &q.id, q.limit);
     CreateProject { project: Project } -> Project = |s, q| rules::create_project(s, q.project);
     ListProjects { query: ListQuery } -> Page<Project> = |s, q| rules::list_projects(s, &q.query);
     GetProject { id: ProjectId } -> Project = |s, q| rules::get_project(s, &q.id);
@@ -209,6 +110,7 @@ team_calls! {
 mod tests {
     use super::*;
     use crate::core::team::memory::MemoryTeam;
+    use crate::core::team::TeamRefusal;
 
     fn send<Q: TeamRequest>(s: &MemoryTeam, q: Q) -> TeamAnswer<Q::Reply> {
         let wire = serde_json::to_string(&q.into_call()).unwrap();

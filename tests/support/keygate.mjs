@@ -1,11 +1,12 @@
-// keygate's two Workers as Miniflare serves them (build/, real KV, SQLite-backed Durable
-// Objects), as wrangler.toml and wrangler.admin.toml declare them: one definition for the test
-// server (server.mjs), the browser tests and the scale benchmark (bench/scale.mjs).
+// keygate's three Workers as Miniflare serves them (build/, real KV, SQLite-backed Durable
+// Objects), as wrangler.toml, wrangler.admin.toml and wrangler.events.toml declare them: one
+// definition for the test server (server.mjs), the browser tests and the scale benchmark.
 //
 // `keygate` (build/edge) is the public Worker: /healthz, /v1/verify, /v1/rate-limit, the key
-// objects and the dashboard's assets; it hands every other request to `keygate-admin`
-// (build/admin: the management API and the team objects) through its ADMIN service binding.
-// Each binds the other's objects by `scriptName`, and both the same KV namespace.
+// objects and the dashboard's assets; it hands /v1/webhooks/* to `keygate-events` (build/events:
+// webhooks, the events objects) and every other request to `keygate-admin` (build/admin: the
+// management API, the team objects) through service bindings. Each binds the others' objects
+// by `scriptName`, and all the same KV namespace.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -35,13 +36,18 @@ function modules(worker) {
  */
 export function keygateWorkers({ keyPrefix = "sk", adminToken = "test-admin-token", assets = true, extraBindings = {} } = {}) {
   const kvNamespaces = { KEY_INDEX: "keygate-key-index" };
+  const objects = (own) => ({
+    KEY_OBJECTS: own === "keygate" ? { className: "KeyObject", useSQLite: true } : { className: "KeyObject", scriptName: "keygate" },
+    TEAM_OBJECTS: own === "keygate-admin" ? { className: "TeamObject", useSQLite: true } : { className: "TeamObject", scriptName: "keygate-admin" },
+    EVENTS_OBJECTS: own === "keygate-events" ? { className: "EventsObject", useSQLite: true } : { className: "EventsObject", scriptName: "keygate-events" },
+  });
   const edge = {
     name: "keygate",
     ...modules("edge"),
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: { KEY_PREFIX: keyPrefix, ...extraBindings },
     kvNamespaces,
-    serviceBindings: { ADMIN: "keygate-admin" },
+    serviceBindings: { ADMIN: "keygate-admin", EVENTS: "keygate-events" },
     // As wrangler.toml's [assets]: the worker first for the API, the dashboard's files otherwise.
     assets: assets ? {
       directory: path.join(root, "build/public"),
@@ -51,10 +57,7 @@ export function keygateWorkers({ keyPrefix = "sk", adminToken = "test-admin-toke
         static_routing: { user_worker: ["/v1/*", "/healthz", "/openapi.json"], asset_worker: [] },
       },
     } : undefined,
-    durableObjects: {
-      KEY_OBJECTS: { className: "KeyObject", useSQLite: true },
-      TEAM_OBJECTS: { className: "TeamObject", scriptName: "keygate-admin" },
-    },
+    durableObjects: objects("keygate"),
   };
   const admin = {
     name: "keygate-admin",
@@ -63,10 +66,15 @@ export function keygateWorkers({ keyPrefix = "sk", adminToken = "test-admin-toke
     // Test-only secrets: the production ones are `wrangler secret put`, never in the repository.
     bindings: { KEY_PREFIX: keyPrefix, ADMIN_TOKEN: adminToken, PASSWORD_PEPPER: "test-pepper", ...extraBindings },
     kvNamespaces,
-    durableObjects: {
-      KEY_OBJECTS: { className: "KeyObject", scriptName: "keygate" },
-      TEAM_OBJECTS: { className: "TeamObject", useSQLite: true },
-    },
+    durableObjects: objects("keygate-admin"),
   };
-  return [edge, admin];
+  const events = {
+    name: "keygate-events",
+    ...modules("events"),
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings: { KEY_PREFIX: keyPrefix, ...extraBindings },
+    kvNamespaces,
+    durableObjects: objects("keygate-events"),
+  };
+  return [edge, admin, events];
 }

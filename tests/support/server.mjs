@@ -21,6 +21,8 @@ const keygate = keygateWorkers({
   keyPrefix,
   adminToken: args["admin-token"] ?? "test-admin-token",
   assets: !("no-assets" in args),
+  // The tests' webhook receivers listen on 127.0.0.1 over plain HTTP.
+  extraBindings: { ALLOW_INSECURE_WEBHOOKS: "true" },
 });
 const reference = {
   name: "reference",

@@ -4,10 +4,10 @@
 //! every decision about its result (`core::webhooks::outcome`, the retry schedule, disabling)
 //! is made in [`finish`].
 
-use super::{found, refuse, TeamRefusal, TeamResult, TeamStore};
+use super::{refuse, TeamRefusal, TeamResult};
 use crate::core::events::Event;
 use crate::core::ids::WebhookId;
-use crate::core::limits::Counted;
+use crate::core::limits::{Counted, LimitReached};
 use crate::core::store::StoreResult;
 use crate::core::time::Timestamp;
 use crate::core::webhooks::ROTATION_OVERLAP_MS;
@@ -133,7 +133,7 @@ pub const DELIVERIES_KEPT: usize = 100;
 /// Deliveries sent by one run of the object's alarm (the rest come in the next run).
 pub const BATCH: usize = 20;
 
-/// The team object's webhook storage. Same contract as [`TeamStore`]: every call answers at once.
+/// A team's webhook storage (its events object). Same contract as `TeamStore`: every call answers at once.
 pub trait WebhookStore {
     fn endpoint(&self, id: &str) -> StoreResult<Option<Endpoint>>;
     fn put_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()>;
@@ -167,12 +167,18 @@ fn endpoint_of(s: &impl WebhookStore, id: &str) -> TeamResult<Endpoint> {
         .ok_or(super::TeamError::Refused(TeamRefusal::WebhookNotFound))
 }
 
+/// Adds an endpoint, if the team has room for it (`max_webhooks`, its limit).
 pub fn create_endpoint(
-    s: &(impl TeamStore + WebhookStore),
+    s: &impl WebhookStore,
     endpoint: Endpoint,
+    max_webhooks: u32,
 ) -> TeamResult<Endpoint> {
-    found(s.team()?)?;
-    super::admit(s, Counted::Webhooks)?;
+    if s.endpoints()?.len() >= max_webhooks as usize {
+        return refuse(TeamRefusal::LimitReached(LimitReached {
+            what: Counted::Webhooks,
+            limit: max_webhooks,
+        }));
+    }
     s.put_endpoint(&endpoint)?;
     Ok(endpoint)
 }
@@ -390,7 +396,6 @@ fn disable(
 mod tests {
     use super::*;
     use crate::core::events::event;
-    use crate::core::model::Team;
     use crate::core::team::memory::MemoryTeam;
 
     const T0: i64 = 1_800_000_000_000;
@@ -400,16 +405,11 @@ mod tests {
     }
 
     fn team() -> MemoryTeam {
-        let s = MemoryTeam::default();
-        let mut team = Team {
-            id: "team_1".into(),
-            name: "Acme".into(),
-            created_at: at(0),
-            limits: Default::default(),
-        };
-        team.limits.max_webhooks = 2;
-        s.insert_team(&team).unwrap();
-        s
+        MemoryTeam::default()
+    }
+
+    fn create_endpoint(s: &MemoryTeam, e: Endpoint) -> TeamResult<Endpoint> {
+        super::create_endpoint(s, e, 2)
     }
 
     fn endpoint(id: &str, events: &[&str]) -> Endpoint {

@@ -1,54 +1,17 @@
-//! The team's SQLite tables as a `core::team::TeamStore`. Every call runs synchronously.
+//! The team's SQLite tables as a `core::team::TeamStore` and `MemberStore`. Every call runs
+//! synchronously.
 
-use crate::core::events::Event;
-use crate::core::ids::{RoleId, WebhookId};
+use crate::core::ids::RoleId;
 use crate::core::limits::Counted;
 use crate::core::members::{Failures, Invitation, Member, MemberRole, Session};
 use crate::core::model::{AccountRecord, KeyRecord, Project, Role, Team};
-use crate::core::page::{encode_cursor, ListQuery, Page};
+use crate::core::page::{ListQuery, Page};
 use crate::core::store::{StoreError, StoreResult};
-use crate::core::team::webhooks::{Delivery, Endpoint, Queued, DELIVERIES_KEPT};
-use crate::core::team::{MemberStore, Named, TeamStore, WebhookStore};
+use crate::core::team::{MemberStore, Named, TeamStore};
 use crate::core::time::Timestamp;
-use serde::de::DeserializeOwned;
+use crate::objects::sql::{json, opt, text, Sql};
 use serde::Serialize;
-use worker::{SqlStorage, SqlStorageValue as V};
-
-fn err(e: impl std::fmt::Display) -> StoreError {
-    StoreError(e.to_string())
-}
-
-fn json<T: Serialize>(v: &T) -> StoreResult<String> {
-    serde_json::to_string(v).map_err(err)
-}
-
-fn parse<T: DeserializeOwned>(s: &str) -> StoreResult<T> {
-    serde_json::from_str(s).map_err(err)
-}
-
-/// Column `i` of a row, as text.
-fn text(row: &[V], i: usize) -> StoreResult<&str> {
-    match row.get(i) {
-        Some(V::String(s)) => Ok(s),
-        other => Err(StoreError(format!(
-            "column {i}: expected text, got {other:?}"
-        ))),
-    }
-}
-
-/// Column `i` of a row, as an integer.
-fn int(row: &[V], i: usize) -> StoreResult<i64> {
-    match row.get(i) {
-        Some(V::Integer(n)) => Ok(*n),
-        other => Err(StoreError(format!(
-            "column {i}: expected an integer, got {other:?}"
-        ))),
-    }
-}
-
-fn opt(s: Option<&str>) -> V {
-    s.map_or(V::Null, V::from)
-}
+use worker::SqlStorageValue as V;
 
 fn table(kind: Named) -> &'static str {
     match kind {
@@ -58,92 +21,7 @@ fn table(kind: Named) -> &'static str {
     }
 }
 
-/// The team's tables.
-pub(super) struct Sql(pub(super) SqlStorage);
-
 impl Sql {
-    fn exec(&self, q: &str, binds: Vec<V>) -> StoreResult<()> {
-        self.0.exec(q, binds).map(|_| ()).map_err(err)
-    }
-
-    /// The rows, each as its columns in order. Read positionally through the cursor's raw
-    /// iterator, not deserialized into structs: that would compile a second JSON-like
-    /// deserializer (serde-wasm-bindgen) into the wasm for a handful of columns.
-    fn rows(&self, q: &str, binds: Vec<V>) -> StoreResult<Vec<Vec<V>>> {
-        let cursor = self.0.exec(q, binds).map_err(err)?;
-        cursor.raw().collect::<worker::Result<_>>().map_err(err)
-    }
-
-    /// `SELECT seq, body …`: the first row's body, parsed.
-    fn one<T: DeserializeOwned>(&self, q: &str, binds: Vec<V>) -> StoreResult<Option<T>> {
-        self.rows(q, binds)?
-            .first()
-            .map(|r| parse(text(r, 1)?))
-            .transpose()
-    }
-
-    fn exists(&self, q: &str, binds: Vec<V>) -> StoreResult<bool> {
-        Ok(!self.rows(q, binds)?.is_empty())
-    }
-
-    /// `SELECT COUNT(*) …`.
-    fn count_of(&self, q: &str, binds: Vec<V>) -> StoreResult<i64> {
-        let rows = self.rows(q, binds)?;
-        rows.first().map_or(Ok(0), |r| int(r, 0))
-    }
-
-    fn by_id<T: DeserializeOwned>(&self, table: &str, id: &str) -> StoreResult<Option<T>> {
-        self.one(
-            &format!("SELECT seq, body FROM {table} WHERE id = ?"),
-            vec![id.into()],
-        )
-    }
-
-    /// One page, newest first: rows with `seq` below the cursor and the `filters` given
-    /// (column, value). Only the filters given are in the query, so SQLite can use the index
-    /// that matches them.
-    fn page<T: DeserializeOwned>(
-        &self,
-        table: &str,
-        filters: &[(&str, Option<&str>)],
-        query: &ListQuery,
-    ) -> StoreResult<Page<T>> {
-        let mut clauses = Vec::new();
-        let mut binds = Vec::new();
-        if let Some(c) = query.cursor {
-            clauses.push("seq < ?".to_owned());
-            binds.push(V::from(c));
-        }
-        for (column, value) in filters {
-            if let Some(v) = value {
-                clauses.push(format!("{column} = ?"));
-                binds.push(V::from(*v));
-            }
-        }
-        let filter = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
-        binds.push(V::from(query.limit as i64 + 1));
-        let q = format!("SELECT seq, body FROM {table} {filter} ORDER BY seq DESC LIMIT ?");
-        let mut rows = self.rows(&q, binds)?;
-        let next_cursor = if rows.len() > query.limit {
-            rows.truncate(query.limit);
-            rows.last()
-                .map(|r| int(r, 0))
-                .transpose()?
-                .map(encode_cursor)
-        } else {
-            None
-        };
-        let items = rows
-            .iter()
-            .map(|r| parse(text(r, 1)?))
-            .collect::<StoreResult<Vec<T>>>()?;
-        Ok(Page { items, next_cursor })
-    }
-
     fn insert_named<T: Serialize>(
         &self,
         kind: Named,
@@ -170,13 +48,6 @@ impl Sql {
         self.exec(
             &format!("UPDATE {} SET name = ?, body = ? WHERE id = ?", table(kind)),
             vec![name.into(), json(body)?.into(), id.into()],
-        )
-    }
-
-    fn delete_by_id(&self, table: &str, id: &str) -> StoreResult<()> {
-        self.exec(
-            &format!("DELETE FROM {table} WHERE id = ?"),
-            vec![id.into()],
         )
     }
 }
@@ -212,10 +83,6 @@ impl TeamStore for Sql {
             "invitations",
             "sessions",
             "sign_in_failures",
-            "webhooks",
-            "webhook_events",
-            "webhook_queue",
-            "webhook_deliveries",
         ] {
             self.exec(&format!("DELETE FROM {t}"), vec![])?;
         }
@@ -228,7 +95,8 @@ impl TeamStore for Sql {
             Counted::Projects => "projects",
             Counted::Roles => "roles",
             Counted::ServiceAccounts => "service_accounts",
-            Counted::Webhooks => "webhooks",
+            // Counted by the team's events object, which holds them.
+            Counted::Webhooks => return Ok(0),
         };
         let n = self.count_of(&format!("SELECT COUNT(*) AS n FROM {table}"), vec![])?;
         Ok(n.max(0) as u64)
@@ -539,155 +407,5 @@ impl MemberStore for Sql {
             "INSERT OR REPLACE INTO sign_in_failures (key, body) VALUES (?, ?)",
             vec![key.into(), json(f)?.into()],
         )
-    }
-}
-
-impl Sql {
-    fn queued(row: &[V]) -> StoreResult<Queued> {
-        Ok(Queued {
-            endpoint_id: WebhookId::parse(text(row, 0)?)
-                .ok_or_else(|| StoreError("webhook_queue: a malformed endpoint id".into()))?,
-            event_id: text(row, 1)?.to_owned(),
-            attempt: int(row, 2)?.clamp(1, i64::from(u32::MAX)) as u32,
-            due: Timestamp::from_millis(int(row, 3)?),
-        })
-    }
-}
-
-/// Webhooks: endpoints (`webhooks`), events kept for delivery (`webhook_events`), what is due
-/// (`webhook_queue`, one row per endpoint and event) and the attempts (`webhook_deliveries`).
-impl WebhookStore for Sql {
-    fn endpoint(&self, id: &str) -> StoreResult<Option<Endpoint>> {
-        self.by_id("webhooks", id)
-    }
-
-    fn put_endpoint(&self, e: &Endpoint) -> StoreResult<()> {
-        self.exec(
-            "INSERT INTO webhooks (id, body) VALUES (?, ?) \
-             ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-            vec![e.id.as_str().into(), json(e)?.into()],
-        )
-    }
-
-    fn delete_endpoint(&self, id: &str) -> StoreResult<()> {
-        for t in ["webhook_queue", "webhook_deliveries"] {
-            self.exec(
-                &format!("DELETE FROM {t} WHERE endpoint_id = ?"),
-                vec![id.into()],
-            )?;
-        }
-        self.delete_by_id("webhooks", id)
-    }
-
-    fn endpoints(&self) -> StoreResult<Vec<Endpoint>> {
-        self.rows("SELECT seq, body FROM webhooks ORDER BY seq", vec![])?
-            .iter()
-            .map(|r| parse(text(r, 1)?))
-            .collect()
-    }
-
-    fn insert_event(&self, e: &Event) -> StoreResult<bool> {
-        let before = self.count_of(
-            "SELECT COUNT(*) FROM webhook_events WHERE id = ?",
-            vec![e.id.as_str().into()],
-        )?;
-        if before > 0 {
-            return Ok(false);
-        }
-        self.exec(
-            "INSERT INTO webhook_events (id, created_ms, body) VALUES (?, ?, ?)",
-            vec![
-                e.id.as_str().into(),
-                V::from(e.created_at.millis()),
-                json(e)?.into(),
-            ],
-        )?;
-        Ok(true)
-    }
-
-    fn event(&self, id: &str) -> StoreResult<Option<Event>> {
-        self.one(
-            "SELECT id, body FROM webhook_events WHERE id = ?",
-            vec![id.into()],
-        )
-    }
-
-    fn prune_events(&self, before: Timestamp) -> StoreResult<()> {
-        self.exec(
-            "DELETE FROM webhook_events WHERE created_ms < ?",
-            vec![V::from(before.millis())],
-        )
-    }
-
-    fn enqueue(&self, q: &Queued) -> StoreResult<()> {
-        self.exec(
-            "INSERT INTO webhook_queue (endpoint_id, event_id, attempt, due_ms) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (endpoint_id, event_id) DO UPDATE SET attempt = excluded.attempt, due_ms = excluded.due_ms",
-            vec![
-                q.endpoint_id.as_str().into(),
-                q.event_id.as_str().into(),
-                V::from(i64::from(q.attempt)),
-                V::from(q.due.millis()),
-            ],
-        )
-    }
-
-    fn dequeue(&self, endpoint_id: &str, event_id: &str) -> StoreResult<()> {
-        self.exec(
-            "DELETE FROM webhook_queue WHERE endpoint_id = ? AND event_id = ?",
-            vec![endpoint_id.into(), event_id.into()],
-        )
-    }
-
-    fn clear_queue(&self, endpoint_id: &str) -> StoreResult<()> {
-        self.exec(
-            "DELETE FROM webhook_queue WHERE endpoint_id = ?",
-            vec![endpoint_id.into()],
-        )
-    }
-
-    fn due(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<Queued>> {
-        self.rows(
-            "SELECT endpoint_id, event_id, attempt, due_ms FROM webhook_queue \
-             WHERE due_ms <= ? ORDER BY due_ms, seq LIMIT ?",
-            vec![V::from(now.millis()), V::from(limit as i64)],
-        )?
-        .iter()
-        .map(|r| Sql::queued(r))
-        .collect()
-    }
-
-    fn next_due(&self) -> StoreResult<Option<Timestamp>> {
-        let rows = self.rows("SELECT MIN(due_ms) FROM webhook_queue", vec![])?;
-        Ok(rows
-            .first()
-            .and_then(|r| int(r, 0).ok())
-            .map(Timestamp::from_millis))
-    }
-
-    fn add_delivery(&self, endpoint_id: &str, d: &Delivery) -> StoreResult<()> {
-        self.exec(
-            "INSERT INTO webhook_deliveries (endpoint_id, body) VALUES (?, ?)",
-            vec![endpoint_id.into(), json(d)?.into()],
-        )?;
-        self.exec(
-            "DELETE FROM webhook_deliveries WHERE endpoint_id = ? AND seq NOT IN \
-             (SELECT seq FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY seq DESC LIMIT ?)",
-            vec![
-                endpoint_id.into(),
-                endpoint_id.into(),
-                V::from(DELIVERIES_KEPT as i64),
-            ],
-        )
-    }
-
-    fn deliveries(&self, endpoint_id: &str, limit: usize) -> StoreResult<Vec<Delivery>> {
-        self.rows(
-            "SELECT seq, body FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY seq DESC LIMIT ?",
-            vec![endpoint_id.into(), V::from(limit as i64)],
-        )?
-        .iter()
-        .map(|r| parse(text(r, 1)?))
-        .collect()
     }
 }

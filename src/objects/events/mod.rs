@@ -1,0 +1,126 @@
+//! The events object: one per team, in the `keygate-events` Worker. It keeps the team's webhook
+//! endpoints, the events queued for them (handed over by key objects and the team object) and
+//! the log of delivery attempts, in SQLite tables (`sql.rs`), and delivers from its alarm
+//! (`deliver.rs`). Every rule is `core::team::webhooks`; this file loads, calls, persists,
+//! answers.
+//!
+//! Delivery is a Durable Object alarm rather than a Cloudflare Queue: the outbox must be written
+//! in the same transaction as what queues it (an event taken, a retry asked for), per team and
+//! in order, with per-endpoint retry times from seconds to a day; the object's own SQLite table
+//! and alarm give exactly that, where a queue would be a second store to keep in step (and has
+//! no per-message delay beyond 12 hours).
+
+mod deliver;
+mod sql;
+
+use crate::core::random::{OsRandom, Random};
+use crate::core::team::webhooks::{finish, take_due, WebhookStore};
+use crate::core::time::Timestamp;
+use crate::objects::sql::Sql;
+use crate::storage::events_protocol::{events_dispatch, EventsCall};
+use std::cell::Cell;
+use worker::wasm_bindgen::prelude::{wasm_bindgen, JsValue};
+use worker::{
+    console_error, durable_object, Date, DurableObject, Env, Request, Response, Result, State,
+};
+
+#[durable_object]
+pub struct EventsObject {
+    state: State,
+    schema_ready: Cell<bool>,
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_millis(Date::now().as_millis() as i64)
+}
+
+fn store_error(e: impl std::fmt::Debug) -> worker::Error {
+    worker::Error::RustError(format!("{e:?}"))
+}
+
+impl DurableObject for EventsObject {
+    fn new(state: State, _env: Env) -> Self {
+        EventsObject {
+            state,
+            schema_ready: Cell::new(false),
+        }
+    }
+
+    /// The object is called over RPC only (`call`, below).
+    async fn fetch(&self, _req: Request) -> Result<Response> {
+        Response::error("the events object is called over RPC (`call`)", 400)
+    }
+
+    /// Delivers what is due (a batch at a time, concurrently, each within 10 s), records how
+    /// each went, and sets the alarm for what is due next. Alarms are at least once: an attempt
+    /// whose result was not recorded is made again, which receivers absorb by `webhook-id`.
+    async fn alarm(&self) -> Result<Response> {
+        let db = self.db()?;
+        let outgoing = take_due(&db, now()).map_err(store_error)?;
+        let sent_at = now();
+        let results =
+            futures_util::future::join_all(outgoing.iter().map(|o| deliver::attempt(o, sent_at)))
+                .await;
+        for (o, result) in outgoing.iter().zip(results) {
+            let mut b = [0u8; 2];
+            OsRandom.fill(&mut b);
+            let jitter = f64::from(u16::from_le_bytes(b)) / 65_536.0;
+            if let Err(e) = finish(&db, o, result, now(), jitter) {
+                console_error!("recording a webhook delivery failed: {:?}", e);
+            }
+        }
+        if let Some(delay) = next_delay(&db)? {
+            self.state.storage().set_alarm(delay).await?;
+        }
+        Response::ok("delivered")
+    }
+}
+
+/// How long until the next delivery is due (none queued: `None`).
+fn next_delay(db: &Sql) -> Result<Option<i64>> {
+    let due = db.next_due().map_err(store_error)?;
+    Ok(due.map(|d| (d.millis() - now().millis()).max(0)))
+}
+
+impl EventsObject {
+    fn db(&self) -> Result<Sql> {
+        let db = Sql(self.state.storage().sql());
+        if !self.schema_ready.get() {
+            db.0.exec(sql::SCHEMA, None)?;
+            self.schema_ready.set(true);
+        }
+        Ok(db)
+    }
+
+    /// One call, run and answered. A call that queued deliveries sets the alarm that sends
+    /// them: held by `wait_until` rather than awaited, so the rules stay a plain function (a
+    /// future around them costs ~25 KB of wasm).
+    fn serve(&self, call: &str) -> Result<String> {
+        let call: EventsCall =
+            serde_json::from_str(call).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let db = self.db()?;
+        let wakes = call.queues_deliveries();
+        let answer = events_dispatch(&db, call).map_err(|e| worker::Error::RustError(e.0))?;
+        if wakes {
+            if let Some(delay) = next_delay(&db)? {
+                let storage = self.state.storage();
+                self.state.wait_until(async move {
+                    if let Err(e) = storage.set_alarm(delay).await {
+                        console_error!("setting the delivery alarm failed: {e}");
+                    }
+                });
+            }
+        }
+        Ok(answer)
+    }
+}
+
+/// The object's RPC method, `call`, as for the other objects (see `src/entry/rpc.mjs`).
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]
+impl EventsObject {
+    #[wasm_bindgen(js_name = call)]
+    pub fn rpc(&self, call: String) -> std::result::Result<String, JsValue> {
+        self.serve(&call)
+            .map_err(|e| JsValue::from_str(&e.to_string()))
+    }
+}

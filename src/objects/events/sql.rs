@@ -1,0 +1,174 @@
+//! The events object's SQLite tables as a `core::team::webhooks::WebhookStore`: endpoints
+//! (`webhooks`), the events kept for delivery (`webhook_events`), what is due (`webhook_queue`,
+//! one row per endpoint and event) and the attempts (`webhook_deliveries`).
+
+use crate::core::events::Event;
+use crate::core::ids::WebhookId;
+use crate::core::store::{StoreError, StoreResult};
+use crate::core::team::webhooks::{Delivery, Endpoint, Queued, WebhookStore, DELIVERIES_KEPT};
+use crate::core::time::Timestamp;
+use crate::objects::sql::{int, json, parse, text, Sql};
+use worker::SqlStorageValue as V;
+
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS webhooks (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS webhook_events (
+  id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS webhook_events_created ON webhook_events (created_ms);
+CREATE TABLE IF NOT EXISTS webhook_queue (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, endpoint_id TEXT NOT NULL, event_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL, due_ms INTEGER NOT NULL, UNIQUE (endpoint_id, event_id));
+CREATE INDEX IF NOT EXISTS webhook_queue_due ON webhook_queue (due_ms, seq);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, endpoint_id TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, seq);
+";
+
+fn queued(row: &[V]) -> StoreResult<Queued> {
+    Ok(Queued {
+        endpoint_id: WebhookId::parse(text(row, 0)?)
+            .ok_or_else(|| StoreError("webhook_queue: a malformed endpoint id".into()))?,
+        event_id: text(row, 1)?.to_owned(),
+        attempt: int(row, 2)?.clamp(1, i64::from(u32::MAX)) as u32,
+        due: Timestamp::from_millis(int(row, 3)?),
+    })
+}
+
+/// Webhooks: endpoints (`webhooks`), events kept for delivery (`webhook_events`), what is due
+/// (`webhook_queue`, one row per endpoint and event) and the attempts (`webhook_deliveries`).
+impl WebhookStore for Sql {
+    fn endpoint(&self, id: &str) -> StoreResult<Option<Endpoint>> {
+        self.by_id("webhooks", id)
+    }
+
+    fn put_endpoint(&self, e: &Endpoint) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO webhooks (id, body) VALUES (?, ?) \
+             ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            vec![e.id.as_str().into(), json(e)?.into()],
+        )
+    }
+
+    fn delete_endpoint(&self, id: &str) -> StoreResult<()> {
+        for t in ["webhook_queue", "webhook_deliveries"] {
+            self.exec(
+                &format!("DELETE FROM {t} WHERE endpoint_id = ?"),
+                vec![id.into()],
+            )?;
+        }
+        self.delete_by_id("webhooks", id)
+    }
+
+    fn endpoints(&self) -> StoreResult<Vec<Endpoint>> {
+        self.rows("SELECT seq, body FROM webhooks ORDER BY seq", vec![])?
+            .iter()
+            .map(|r| parse(text(r, 1)?))
+            .collect()
+    }
+
+    fn insert_event(&self, e: &Event) -> StoreResult<bool> {
+        let before = self.count_of(
+            "SELECT COUNT(*) FROM webhook_events WHERE id = ?",
+            vec![e.id.as_str().into()],
+        )?;
+        if before > 0 {
+            return Ok(false);
+        }
+        self.exec(
+            "INSERT INTO webhook_events (id, created_ms, body) VALUES (?, ?, ?)",
+            vec![
+                e.id.as_str().into(),
+                V::from(e.created_at.millis()),
+                json(e)?.into(),
+            ],
+        )?;
+        Ok(true)
+    }
+
+    fn event(&self, id: &str) -> StoreResult<Option<Event>> {
+        self.one(
+            "SELECT id, body FROM webhook_events WHERE id = ?",
+            vec![id.into()],
+        )
+    }
+
+    fn prune_events(&self, before: Timestamp) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM webhook_events WHERE created_ms < ?",
+            vec![V::from(before.millis())],
+        )
+    }
+
+    fn enqueue(&self, q: &Queued) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO webhook_queue (endpoint_id, event_id, attempt, due_ms) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (endpoint_id, event_id) DO UPDATE SET attempt = excluded.attempt, due_ms = excluded.due_ms",
+            vec![
+                q.endpoint_id.as_str().into(),
+                q.event_id.as_str().into(),
+                V::from(i64::from(q.attempt)),
+                V::from(q.due.millis()),
+            ],
+        )
+    }
+
+    fn dequeue(&self, endpoint_id: &str, event_id: &str) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM webhook_queue WHERE endpoint_id = ? AND event_id = ?",
+            vec![endpoint_id.into(), event_id.into()],
+        )
+    }
+
+    fn clear_queue(&self, endpoint_id: &str) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM webhook_queue WHERE endpoint_id = ?",
+            vec![endpoint_id.into()],
+        )
+    }
+
+    fn due(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<Queued>> {
+        self.rows(
+            "SELECT endpoint_id, event_id, attempt, due_ms FROM webhook_queue \
+             WHERE due_ms <= ? ORDER BY due_ms, seq LIMIT ?",
+            vec![V::from(now.millis()), V::from(limit as i64)],
+        )?
+        .iter()
+        .map(|r| queued(r))
+        .collect()
+    }
+
+    fn next_due(&self) -> StoreResult<Option<Timestamp>> {
+        let rows = self.rows("SELECT MIN(due_ms) FROM webhook_queue", vec![])?;
+        Ok(rows
+            .first()
+            .and_then(|r| int(r, 0).ok())
+            .map(Timestamp::from_millis))
+    }
+
+    fn add_delivery(&self, endpoint_id: &str, d: &Delivery) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO webhook_deliveries (endpoint_id, body) VALUES (?, ?)",
+            vec![endpoint_id.into(), json(d)?.into()],
+        )?;
+        self.exec(
+            "DELETE FROM webhook_deliveries WHERE endpoint_id = ? AND seq NOT IN \
+             (SELECT seq FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY seq DESC LIMIT ?)",
+            vec![
+                endpoint_id.into(),
+                endpoint_id.into(),
+                V::from(DELIVERIES_KEPT as i64),
+            ],
+        )
+    }
+
+    fn deliveries(&self, endpoint_id: &str, limit: usize) -> StoreResult<Vec<Delivery>> {
+        self.rows(
+            "SELECT seq, body FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY seq DESC LIMIT ?",
+            vec![endpoint_id.into(), V::from(limit as i64)],
+        )?
+        .iter()
+        .map(|r| parse(text(r, 1)?))
+        .collect()
+    }
+}

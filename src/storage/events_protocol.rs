@@ -1,0 +1,46 @@
+//! The events object's protocol (see `storage::calls`): a team's webhooks, the events queued
+//! for them, and their deliveries, with the rules in `core::team::webhooks`. Pure: no Workers
+//! type.
+
+use crate::core::events::Event;
+use crate::core::ids::WebhookId;
+use crate::core::team::webhooks::{self as hooks, Delivery, Endpoint, EndpointPatch};
+use crate::core::team::webhooks::{EndpointView, WebhookStore};
+use crate::core::time::Timestamp;
+use crate::storage::calls::object_calls;
+
+object_calls! {
+    trait EventsRequest; enum EventsCall; fn events_dispatch(store: &impl WebhookStore);
+
+    /// Events made elsewhere (a key's object, the team's object): queued for the endpoints
+    /// that want them, each event id once.
+    RecordEvents { events: Vec<Event>, now: Timestamp } -> () =
+        |s, q| hooks::record_events(s, &q.events, q.now);
+    /// `max_webhooks`: the team's limit, from its team object.
+    CreateWebhook { endpoint: Endpoint, max_webhooks: u32 } -> EndpointView =
+        |s, q| hooks::create_endpoint(s, q.endpoint, q.max_webhooks).map(|e| e.view());
+    ListWebhooks {} -> Vec<EndpointView> = |s, _q| hooks::list_endpoints(s);
+    GetWebhook { id: WebhookId } -> EndpointView = |s, q| hooks::get_endpoint(s, &q.id);
+    UpdateWebhook { id: WebhookId, patch: EndpointPatch, now: Timestamp } -> EndpointView =
+        |s, q| hooks::update_endpoint(s, &q.id, q.patch, q.now);
+    DeleteWebhook { id: WebhookId } -> () = |s, q| hooks::delete_endpoint(s, &q.id);
+    /// The new secret comes from the caller (shown once, in its answer).
+    RotateWebhookSecret { id: WebhookId, secret: String, now: Timestamp } -> EndpointView =
+        |s, q| hooks::rotate_secret(s, &q.id, q.secret, q.now).map(|e| e.view());
+    TestWebhook { id: WebhookId, event: Event, now: Timestamp } -> String =
+        |s, q| hooks::send_test(s, &q.id, q.event, q.now);
+    RetryDelivery { id: WebhookId, event_id: String, now: Timestamp } -> () =
+        |s, q| hooks::retry(s, &q.id, &q.event_id, q.now);
+    ListDeliveries { id: WebhookId, limit: usize } -> Vec<Delivery> =
+        |s, q| hooks::deliveries(s, &q.id, q.limit);
+}
+
+impl EventsCall {
+    /// Does this call queue deliveries (so the object must set its alarm)?
+    pub fn queues_deliveries(&self) -> bool {
+        matches!(
+            self,
+            EventsCall::RecordEvents(_) | EventsCall::TestWebhook(_) | EventsCall::RetryDelivery(_)
+        )
+    }
+}
