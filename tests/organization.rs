@@ -324,6 +324,13 @@ fn every_route_hides_other_teams_objects() {
             json!({"email": "i@a.test", "role": "viewer"}),
         )
         .expect(201));
+    let webhook = id(&c
+        .post(
+            "/v1/webhooks",
+            &a,
+            json!({"url": "https://hooks.example.com/a", "events": ["*"]}),
+        )
+        .expect(201));
     let mut walked = 0;
     for &(method, pattern) in ROUTES {
         if !pattern.contains("{id}") || pattern.starts_with("/v1/teams") {
@@ -336,13 +343,18 @@ fn every_route_hides_other_teams_objects() {
             "service-accounts" => &sa,
             "members" => &member,
             "invitations" => &invitation,
+            "webhooks" => &webhook,
             other => panic!("no object for {other}"),
         };
-        let path = pattern.replace("{id}", target);
+        let path = pattern
+            .replace("{id}", target)
+            .replace("{event_id}", "evt_0000000000000000000a");
         // A body the route takes (a member's role is read before the member is looked up).
         let body = matches!(method, "POST" | "PATCH").then(|| {
             if pattern.starts_with("/v1/members") {
                 json!({"role": "owner"})
+            } else if pattern.starts_with("/v1/webhooks") {
+                json!({"description": "taken over"})
             } else {
                 json!({"name": "taken over"})
             }
@@ -351,7 +363,7 @@ fn every_route_hides_other_teams_objects() {
             .expect_problem(404, "not_found");
         walked += 1;
     }
-    assert_eq!(walked, 15, "every object route of the router was walked");
+    assert_eq!(walked, 23, "every object route of the router was walked");
     let members = c.get("/v1/members", &a).expect(200);
     assert!(members.text.contains(&member), "the member is still there");
     let invitations = c.get("/v1/invitations", &a).expect(200);

@@ -145,9 +145,13 @@ impl KeyObject {
                 let record = saves_record.then(|| s.record_part());
                 (record, s.counters_part())
             });
+            // The team is the key's: held before the call, or made by it (a creation).
             let events = match events.is_empty() {
                 true => None,
-                false => ids.map(|(team_id, _)| (team_id, events)),
+                false => ids
+                    .map(|(team_id, _)| team_id)
+                    .or_else(|| held.as_ref().map(|s| s.record.team_id.clone()))
+                    .map(|team_id| (team_id, events)),
             };
             (reply, effect, events, parts, publish, erased)
         };

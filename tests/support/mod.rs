@@ -2,6 +2,8 @@
 //! SQLite-backed Durable Objects; nothing mocked) and talks HTTP to it as a client would.
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
