@@ -508,3 +508,36 @@ fn webhook_input_is_checked_field_by_field() {
     c.get(&format!("/v1/webhooks/{hook}"), &admin)
         .expect_problem(404, "not_found");
 }
+
+#[test]
+fn members_joining_and_leaving_are_events_too() {
+    let c = client();
+    let (admin, _, secret, rx) =
+        team_with_webhook(&c, json!(["member.added", "member.removed"]), &[]);
+    let inv = c
+        .post(
+            "/v1/invitations",
+            &admin,
+            json!({"email": "new@acme.test", "role": "viewer"}),
+        )
+        .expect(201);
+    let accepted = c
+        .call(
+            "POST",
+            "/v1/invitations/accept",
+            None,
+            Some(json!({"token": inv.body["token"], "password": "a long password"})),
+        )
+        .expect(201);
+    let member = accepted.body["member"]["id"].as_str().unwrap().to_owned();
+    c.delete(&format!("/v1/members/{member}"), &admin)
+        .expect(204);
+    let got = rx.wait_for(2, SOON);
+    assert_eq!(kinds(&got), ["member.added", "member.removed"]);
+    for r in &got {
+        assert!(signed_with(r, &secret));
+        assert_eq!(r.json()["data"]["id"], member.as_str());
+        assert_eq!(r.json()["data"]["email"], "new@acme.test");
+        assert!(!r.body.contains("pbkdf2") && !r.body.contains("password"));
+    }
+}

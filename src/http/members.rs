@@ -175,6 +175,7 @@ pub async fn remove_member(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let q = RemoveMember {
         id: known(MEMBER, id)?,
         by: caller.changer(),
+        now: ctx.now,
     };
     ask(ctx, &caller.team_id, q, MEMBER, id).await?;
     super::ctx::no_content()

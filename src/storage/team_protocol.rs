@@ -69,8 +69,8 @@ object_calls! {
     ListMembers { query: ListQuery } -> Page<MemberView> = |s, q| people::list_members(s, &q.query);
     ChangeMemberRole { id: MemberId, role: MemberRole, by: Changer } -> MemberView =
         |s, q| people::change_role(s, &q.id, q.role, q.by);
-    RemoveMember { id: MemberId, by: Changer } -> () =
-        |s, q| people::remove_member(s, &q.id, q.by);
+    RemoveMember { id: MemberId, by: Changer, now: Timestamp } -> () =
+        |s, q| people::remove_member(s, &q.id, q.by, q.now);
     Invite { invitation: Invitation, by: Changer } -> InvitationView =
         |s, q| people::invite(s, q.invitation, q.by);
     ListInvitations { query: ListQuery } -> Page<InvitationView> =

@@ -5,6 +5,7 @@
 //! are derived at the edge and arrive here only as encoded hashes.
 
 use super::{found, refuse, MemberStore, TeamError, TeamRefusal, TeamResult, TeamStore};
+use crate::core::events::{derived_event_id, event, Event};
 use crate::core::ids::MemberId;
 use crate::core::members::{
     may_change_role, may_invite, may_remove, Changer, Failures, Invitation, InvitationView, Member,
@@ -83,11 +84,27 @@ pub fn change_role(
     Ok(m.view())
 }
 
-/// Removes a member and ends their sessions.
-pub fn remove_member(s: &impl MemberStore, id: &str, by: Changer) -> TeamResult<()> {
+/// A member event (`member.added`, `member.removed`): `data` is the member as the API shows it.
+fn member_event(kind: &str, team_id: &str, m: &Member, now: Timestamp) -> Event {
+    let data = serde_json::to_value(m.view()).unwrap_or_default();
+    let id = derived_event_id(&format!("{kind}:{}:{}", m.id, now.millis()));
+    event(id, kind, team_id, &data, now)
+}
+
+/// Removes a member and ends their sessions; `member.removed` is held with the change.
+pub fn remove_member(
+    s: &(impl TeamStore + MemberStore),
+    id: &str,
+    by: Changer,
+    now: Timestamp,
+) -> TeamResult<()> {
     let m = member(s, id)?;
     may_remove(by, m.role, s.count_owners()?).map_err(denied)?;
-    Ok(s.delete_member(id)?)
+    s.delete_member(id)?;
+    if let Some(team) = s.team()? {
+        s.hold_event(&member_event("member.removed", &team.id, &m, now))?;
+    }
+    Ok(())
 }
 
 /// A new invitation (its token's hash inside). A member with the email already: `409`. A
@@ -166,6 +183,7 @@ pub fn accept(
     };
     s.insert_member(&m)?;
     s.delete_invitation(&inv.id)?;
+    s.hold_event(&member_event("member.added", &team.id, &m, now))?;
     open_session(s, team, &m, session_hash, now)
 }
 
@@ -418,7 +436,7 @@ mod tests {
             TeamRefusal::Member(MemberDenial::LastOwner)
         );
         assert_eq!(
-            refusal(remove_member(&s, "mem_o", owner)),
+            refusal(remove_member(&s, "mem_o", owner, at(1))),
             TeamRefusal::Member(MemberDenial::LastOwner)
         );
         s.insert_member(&person("mem_a", "admin@acme.test", MemberRole::Admin))
@@ -429,7 +447,7 @@ mod tests {
             TeamRefusal::Member(MemberDenial::OwnerOnly)
         );
         assert_eq!(
-            refusal(remove_member(&s, "mem_o", admin)),
+            refusal(remove_member(&s, "mem_o", admin, at(1))),
             TeamRefusal::Member(MemberDenial::OwnerOnly)
         );
         // An owner makes a second owner; then the first may step down.
@@ -456,11 +474,18 @@ mod tests {
             authenticate(&s, "sess-d", at(1)).unwrap().member.role,
             MemberRole::Developer
         );
-        remove_member(&s, "mem_d", Changer::Member(MemberRole::Admin)).unwrap();
+        remove_member(&s, "mem_d", Changer::Member(MemberRole::Admin), at(1)).unwrap();
         assert_eq!(
             refusal(authenticate(&s, "sess-d", at(2))),
             TeamRefusal::InvalidSession
         );
+        // `member.removed`, held with the change for the team's events object.
+        let held = s.held_events().unwrap();
+        assert_eq!(held.len(), 1);
+        assert_eq!(held[0].kind, "member.removed");
+        let body: serde_json::Value = serde_json::from_str(&held[0].body).unwrap();
+        assert_eq!(body["data"]["id"], "mem_d");
+        assert!(!held[0].body.contains("password"), "never a password hash");
     }
 
     #[test]

@@ -86,6 +86,7 @@ struct State {
     queue: Vec<Queued>,
     /// (endpoint id, delivery), oldest first.
     deliveries: Vec<(String, Delivery)>,
+    held: Vec<Event>,
 }
 
 /// The store. `fail` makes every call fail, to test what the callers do then.
@@ -111,6 +112,7 @@ impl State {
             events: Vec::new(),
             queue: Vec::new(),
             deliveries: Vec::new(),
+            held: Vec::new(),
         }
     }
 }
@@ -438,6 +440,18 @@ impl MemberStore for MemoryTeam {
             s.failures.retain(|(k, _)| k != key);
             s.failures.push((key.to_owned(), *failures));
         })
+    }
+
+    fn hold_event(&self, event: &Event) -> StoreResult<()> {
+        self.with(|s| s.held.push(event.clone()))
+    }
+
+    fn held_events(&self) -> StoreResult<Vec<Event>> {
+        self.with(|s| s.held.clone())
+    }
+
+    fn release_events(&self, ids: &[String]) -> StoreResult<()> {
+        self.with(|s| s.held.retain(|e| !ids.contains(&e.id)))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The storage a team's rules run on: the team object's SQLite tables in production
 //! (`objects::team`), [`super::memory::MemoryTeam`] in tests.
 
+use crate::core::events::Event;
 use crate::core::ids::RoleId;
 use crate::core::limits::Counted;
 use crate::core::members::{Failures, Invitation, Member, Session};
@@ -94,4 +95,10 @@ pub trait MemberStore {
 
     fn failures(&self, key: &str) -> StoreResult<Failures>;
     fn put_failures(&self, key: &str, failures: &Failures) -> StoreResult<()>;
+
+    /// Events of the team's own changes (`member.added`, `member.removed`), held with the change
+    /// until the team's events object has them.
+    fn hold_event(&self, event: &Event) -> StoreResult<()>;
+    fn held_events(&self) -> StoreResult<Vec<Event>>;
+    fn release_events(&self, ids: &[String]) -> StoreResult<()>;
 }

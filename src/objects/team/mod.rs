@@ -8,11 +8,21 @@
 
 mod sql;
 
+use crate::core::team::{MemberStore, TeamStore};
+use crate::core::time::Timestamp;
 use crate::objects::sql::Sql;
+use crate::storage::events_protocol::RecordEvents;
 use crate::storage::team_protocol::{team_dispatch, TeamCall};
+use crate::storage::Stores;
 use std::cell::Cell;
 use worker::wasm_bindgen::prelude::{wasm_bindgen, JsValue};
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+use worker::{
+    console_error, durable_object, Date, DurableObject, Env, Request, Response, Result, State,
+    Storage,
+};
+
+/// When a hand-over of held events failed, the next try (the alarm).
+const HAND_OVER_RETRY_MS: i64 = 30_000;
 
 /// Pages run newest first on `seq` (the primary key); filtered listings have an index that ends
 /// in `seq`, so a page deep in a listing costs what the first page costs.
@@ -51,20 +61,32 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE INDEX IF NOT EXISTS sessions_created ON sessions (created_ms);
 CREATE INDEX IF NOT EXISTS sessions_member ON sessions (member_id);
 CREATE TABLE IF NOT EXISTS sign_in_failures (key TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS event_outbox (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 ";
 
 #[durable_object]
 pub struct TeamObject {
     state: State,
+    env: Env,
     schema_ready: Cell<bool>,
 }
 
 impl DurableObject for TeamObject {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
         TeamObject {
             state,
+            env,
             schema_ready: Cell::new(false),
         }
+    }
+
+    /// Hands over the events a hand-over after a call could not (see `serve`).
+    async fn alarm(&self) -> Result<Response> {
+        let db = self.db()?;
+        if let Some((team_id, events)) = held(&db)? {
+            hand_over(self.env.clone(), self.state.storage(), team_id, events).await;
+        }
+        Response::ok("done")
     }
 
     /// The object is called over RPC only (`call`, below): a worker and its Durable Objects
@@ -77,15 +99,76 @@ impl DurableObject for TeamObject {
 impl TeamObject {
     /// One call: parsed with serde_json (the same code the worker's replies use, not a second
     /// copy of every type's deserializer through `Request::json`), run, answered.
+    ///
+    /// A change that made events (`member.added`, `member.removed`) held them in the same
+    /// transaction (`event_outbox`); they are handed to the team's events object right after
+    /// the answer, by `wait_until`, and by the alarm if that fails.
     fn serve(&self, call: &str) -> Result<String> {
         let call: TeamCall =
             serde_json::from_str(call).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let db = self.db()?;
+        let answer = team_dispatch(&db, call).map_err(|e| worker::Error::RustError(e.0))?;
+        if let Some((team_id, events)) = held(&db)? {
+            let (env, storage) = (self.env.clone(), self.state.storage());
+            self.state
+                .wait_until(hand_over(env, storage, team_id, events));
+        }
+        Ok(answer)
+    }
+
+    fn db(&self) -> Result<Sql> {
         let db = Sql(self.state.storage().sql());
         if !self.schema_ready.get() {
             db.0.exec(SCHEMA, None)?;
             self.schema_ready.set(true);
         }
-        team_dispatch(&db, call).map_err(|e| worker::Error::RustError(e.0))
+        Ok(db)
+    }
+}
+
+fn store_error(e: crate::core::store::StoreError) -> worker::Error {
+    worker::Error::RustError(e.0)
+}
+
+/// The events held for the events object, with the team's id (none held: `None`).
+fn held(db: &Sql) -> Result<Option<(crate::core::ids::TeamId, Vec<crate::core::events::Event>)>> {
+    let events = db.held_events().map_err(store_error)?;
+    if events.is_empty() {
+        return Ok(None);
+    }
+    Ok(db.team().map_err(store_error)?.map(|t| (t.id, events)))
+}
+
+/// Gives held events to the team's events object, then releases them; on failure, the alarm
+/// tries again.
+async fn hand_over(
+    env: Env,
+    storage: Storage,
+    team_id: crate::core::ids::TeamId,
+    events: Vec<crate::core::events::Event>,
+) {
+    let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+    let now = Timestamp::from_millis(Date::now().as_millis() as i64);
+    let call = RecordEvents { events, now };
+    let result = match Stores::from_env(&env) {
+        Ok(stores) => stores.events(&team_id, call).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => {
+            if let Err(e) = Sql(storage.sql()).release_events(&ids) {
+                console_error!("releasing handed-over events failed: {}", e.0);
+            }
+        }
+        Err(e) => {
+            console_error!(
+                "handing member events over failed (the alarm retries): {}",
+                e.0
+            );
+            if let Err(e) = storage.set_alarm(HAND_OVER_RETRY_MS).await {
+                console_error!("setting the hand-over alarm failed: {e}");
+            }
+        }
     }
 }
 

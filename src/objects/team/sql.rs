@@ -1,6 +1,7 @@
 //! The team's SQLite tables as a `core::team::TeamStore` and `MemberStore`. Every call runs
 //! synchronously.
 
+use crate::core::events::Event;
 use crate::core::ids::RoleId;
 use crate::core::limits::Counted;
 use crate::core::members::{Failures, Invitation, Member, MemberRole, Session};
@@ -9,7 +10,7 @@ use crate::core::page::{ListQuery, Page};
 use crate::core::store::{StoreError, StoreResult};
 use crate::core::team::{MemberStore, Named, TeamStore};
 use crate::core::time::Timestamp;
-use crate::objects::sql::{json, opt, text, Sql};
+use crate::objects::sql::{json, opt, parse, text, Sql};
 use serde::Serialize;
 use worker::SqlStorageValue as V;
 
@@ -83,6 +84,7 @@ impl TeamStore for Sql {
             "invitations",
             "sessions",
             "sign_in_failures",
+            "event_outbox",
         ] {
             self.exec(&format!("DELETE FROM {t}"), vec![])?;
         }
@@ -407,5 +409,32 @@ impl MemberStore for Sql {
             "INSERT OR REPLACE INTO sign_in_failures (key, body) VALUES (?, ?)",
             vec![key.into(), json(f)?.into()],
         )
+    }
+
+    fn hold_event(&self, e: &Event) -> StoreResult<()> {
+        self.exec(
+            "INSERT OR IGNORE INTO event_outbox (id, body) VALUES (?, ?)",
+            vec![e.id.as_str().into(), json(e)?.into()],
+        )
+    }
+
+    fn held_events(&self) -> StoreResult<Vec<Event>> {
+        self.rows(
+            "SELECT id, body FROM event_outbox ORDER BY rowid LIMIT 100",
+            vec![],
+        )?
+        .iter()
+        .map(|r| parse(text(r, 1)?))
+        .collect()
+    }
+
+    fn release_events(&self, ids: &[String]) -> StoreResult<()> {
+        for id in ids {
+            self.exec(
+                "DELETE FROM event_outbox WHERE id = ?",
+                vec![id.as_str().into()],
+            )?;
+        }
+        Ok(())
     }
 }
