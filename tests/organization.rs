@@ -430,7 +430,9 @@ fn every_management_permission_is_enforced() {
                 .replace("/service-accounts/{id}", &format!("/service-accounts/{sa}"))
                 // Ids of nothing: past the permission check they answer 404, never 403.
                 .replace("/members/{id}", "/members/mem_00000000000000000000")
-                .replace("/invitations/{id}", "/invitations/inv_00000000000000000000");
+                .replace("/invitations/{id}", "/invitations/inv_00000000000000000000")
+                .replace("/webhooks/{id}", "/webhooks/wh_000000000000000000000")
+                .replace("{event_id}", "evt_00000000000000000000");
             let m = method.to_uppercase();
             let body = matches!(m.as_str(), "POST" | "PATCH").then(|| json!({}));
             let r = c.call(&m, &concrete, Some(&nothing), body.clone());
@@ -448,7 +450,7 @@ fn every_management_permission_is_enforced() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 26, "every permissioned operation was checked");
+    assert_eq!(checked, 36, "every permissioned operation was checked");
 }
 
 /// Deleting a project and scoping a new key to it race; the team object makes them atomic, so
