@@ -1,7 +1,7 @@
 // The dashboard: one page, sections by the URL's fragment (#/keys, #/keys/<id>, #/projects,
-// #/roles, #/service-accounts, #/members). Everything it shows comes from the API with the
-// session cookie; what a member may do is what `GET /v1/me` says their role holds, and the API
-// refuses the rest anyway. No framework and no CDN: plain DOM, built with `h()`.
+// #/roles, #/service-accounts, #/members, #/webhooks, #/webhooks/<id>). Everything it shows
+// comes from the API with the session cookie; what a member may do is what `GET /v1/me` says
+// their role holds, and the API refuses the rest anyway. No framework and no CDN: plain DOM, built with `h()`.
 import { api, all } from "/api.js";
 
 const view = document.getElementById("view");
@@ -135,9 +135,17 @@ function confirmAction({ title, text, ok, action }) {
   cancel.focus();
 }
 
-/** The new key, shown once, with a copy button and a question before it closes. */
-function showSecret(key) {
+/**
+ * A new secret (an API key, a webhook's signing secret), shown once, with a copy button and a
+ * question before it closes.
+ */
+function showSecret(key, { title = "Copy your new API key", label = "API key", what = "key" } = {}) {
   const dialog = document.getElementById("secret-dialog");
+  document.getElementById("secret-title").textContent = title;
+  document.querySelector('label[for="secret-value"]').textContent = label;
+  document.getElementById("secret-warning").textContent =
+    `This is the only time keygate shows this ${what}. Store it somewhere safe, such as your secrets manager.`;
+  document.getElementById("secret-question").textContent = `You won't see this ${what} again. Have you copied it?`;
   const value = document.getElementById("secret-value");
   const confirmBox = document.getElementById("secret-confirm");
   const copied = document.getElementById("secret-copied");
@@ -281,6 +289,9 @@ function createKeyDialog(projects, accounts) {
       field("Requests per minute", perMinute, "Optional: overrides the plan's (needed for enterprise)."),
       field("Requests per hour", perHour)),
     field("Expires", expiry), customDate,
+    h("div", { class: "field check" },
+      h("input", { type: "checkbox", name: "auto_renew", id: "create-auto-renew" }),
+      h("label", { for: "create-auto-renew" }, "Renew automatically when 30 days remain (same key, no downtime)")),
     field("Metadata", h("textarea", { name: "metadata", rows: "3", spellcheck: "false", placeholder: '{"customer": "acme"}' }),
       "Optional: a JSON object, up to 1024 bytes, returned with the key."),
     error,
@@ -303,6 +314,7 @@ function createKeyDialog(projects, accounts) {
     if (f.per_minute.value) rate.per_minute = Number(f.per_minute.value);
     if (f.per_hour.value) rate.per_hour = Number(f.per_hour.value);
     body.rate_limit = rate;
+    if (f.auto_renew.checked) body.auto_renew = true;
     if (f.metadata.value.trim()) {
       try {
         body.metadata = JSON.parse(f.metadata.value);
@@ -347,7 +359,9 @@ async function keyPage(id) {
       ["Project", named(projects, k.project_id)], ["Service account", named(accounts, k.service_account_id)],
       ["Rate limit", `${k.rate_limit.plan}: ${k.rate_limit.per_minute}/min, ${k.rate_limit.per_hour}/h`],
       ["Metadata", k.metadata ? h("code", {}, JSON.stringify(k.metadata)) : "—"],
-      ["Created", when(k.created_at)], ["Last used", when(k.last_used)], ["Expires", k.expires_at ? when(k.expires_at) : "never"]]
+      ["Created", when(k.created_at)], ["Last used", when(k.last_used)], ["Expires", k.expires_at ? when(k.expires_at) : "never"],
+      ["Auto-renew", k.auto_renew ? "on: renews when 30 days remain" : "off"],
+      ["Rolled from", k.rolled_from ? h("a", { href: `#/keys/${k.rolled_from}` }, h("code", {}, k.rolled_from)) : "—"]]
       .flatMap(([t, d]) => [h("dt", {}, t), h("dd", {}, d)]));
   const usage = h("section", { "aria-labelledby": "usage-title" },
     h("h2", { id: "usage-title" }, "Usage"),
@@ -357,6 +371,7 @@ async function keyPage(id) {
   const edit = writable ? editKeyForm(k) : null;
   const actions = can("api_keys:write")
     ? h("div", { class: "actions" },
+        k.status === "active" ? h("button", { type: "button", onclick: () => rollDialog(k) }, "Roll") : null,
         k.status !== "disabled"
           ? h("button", { type: "button", class: "danger", onclick: () => confirmAction({
               title: `Disable “${k.name}”?`,
@@ -391,6 +406,9 @@ function editKeyForm(k) {
     field("Name", h("input", { name: "name", value: k.name, required: true, maxlength: "100" })),
     field("Description", h("input", { name: "description", value: k.description || "", maxlength: "500" })),
     field("Expires on", expires, "Empty: never."),
+    h("div", { class: "field check" },
+      h("input", { type: "checkbox", name: "auto_renew", id: "edit-auto-renew", checked: k.auto_renew }),
+      h("label", { for: "edit-auto-renew" }, "Renew automatically when 30 days remain")),
     error,
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save changes")));
   form.addEventListener("submit", async (e) => {
@@ -399,6 +417,7 @@ function editKeyForm(k) {
     const f = form.elements;
     const patch = { name: f.name.value.trim(), description: f.description.value.trim() || null };
     patch.expires_at = f.expires_on.value ? new Date(`${f.expires_on.value}T23:59:59`).toISOString() : null;
+    patch.auto_renew = f.auto_renew.checked;
     try {
       await api("PATCH", `/v1/api-keys/${k.id}`, patch);
       toast("Saved.");
@@ -408,6 +427,147 @@ function editKeyForm(k) {
     }
   });
   return form;
+}
+
+/** Roll: a new key now, the old one for the overlap chosen; the new key is shown once. */
+function rollDialog(k) {
+  const error = errorLine("roll-error");
+  const overlap = h("select", { name: "expire_old_in" },
+    h("option", { value: "0" }, "Stop the old key now"),
+    h("option", { value: "3600" }, "1 hour"),
+    h("option", { value: "86400", selected: true }, "24 hours"),
+    h("option", { value: "604800" }, "7 days"),
+    h("option", { value: "2592000" }, "30 days"));
+  const form = h("form", { method: "dialog", novalidate: true },
+    h("h2", { id: "roll-title" }, `Roll “${k.name}”`),
+    h("p", {}, "A new key replaces this one, with the same name, permissions, project, rate limit, expiry and metadata. Move your service to the new key before the old one stops working."),
+    field("Keep the old key working for", overlap),
+    error,
+    h("div", { class: "actions" },
+      h("button", { type: "button", onclick: () => dialog.close() }, "Cancel"),
+      h("button", { type: "submit", class: "primary" }, "Roll key")));
+  const dialog = h("dialog", { "aria-labelledby": "roll-title" }, form);
+  dialog.addEventListener("close", () => dialog.remove());
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    error.hidden = true;
+    try {
+      const created = await api("POST", `/v1/api-keys/${k.id}/roll`, { expire_old_in: Number(overlap.value) });
+      dialog.close();
+      showSecret(created.key);
+      location.hash = `#/keys/${created.id}`;
+    } catch (err) {
+      showFormError(form, error, err);
+    }
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  overlap.focus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks.
+
+const EVENTS = ["api_key.created", "api_key.updated", "api_key.rolled", "api_key.disabled", "api_key.deleted",
+  "api_key.expiring", "api_key.expired", "api_key.renewed", "api_key.rate_limited", "api_key.new_location",
+  "member.added", "member.removed"];
+
+const hookStatus = (w) => (w.enabled ? "enabled" : w.disabled_reason ? `disabled (${w.disabled_reason === "gone" ? "it answered 410 Gone" : "failing for 5 days"})` : "disabled");
+
+async function webhooksPage() {
+  const hooks = await all("/v1/webhooks");
+  const write = can("webhooks:write");
+  const error = errorLine("webhook-error");
+  const all_ = h("input", { type: "checkbox", name: "all", id: "events-all", checked: true });
+  const boxes = EVENTS.map((e) => h("label", { class: "event" }, h("input", { type: "checkbox", name: "events", value: e }), ` ${e}`));
+  const list = h("div", { class: "events", hidden: true }, boxes);
+  all_.addEventListener("change", () => (list.hidden = all_.checked));
+  const form = h("form", { class: "card", novalidate: true, "aria-labelledby": "new-hook-title" },
+    h("h2", { id: "new-hook-title" }, "Add an endpoint"),
+    field("URL", h("input", { name: "url", type: "url", required: true, placeholder: "https://hooks.example.com/keygate", spellcheck: "false" }),
+      "https:// and a public host. keygate POSTs each event there, signed."),
+    h("fieldset", {}, h("legend", {}, "Events"),
+      h("div", { class: "field check" }, all_, h("label", { for: "events-all" }, "All events")), list),
+    field("Description", h("input", { name: "description", maxlength: "500", autocomplete: "off" })),
+    error,
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Add endpoint")));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    error.hidden = true;
+    clearFormErrors(form);
+    const events = all_.checked ? ["*"] : boxes.map((b) => b.querySelector("input")).filter((i) => i.checked).map((i) => i.value);
+    const body = { url: form.elements.url.value.trim(), events };
+    if (form.elements.description.value.trim()) body.description = form.elements.description.value.trim();
+    try {
+      const created = await api("POST", "/v1/webhooks", body);
+      showSecret(created.secret, { title: "Copy the signing secret", label: "Signing secret", what: "secret" });
+      route();
+    } catch (err) {
+      showFormError(form, error, err);
+    }
+  });
+  return [
+    h("h1", {}, "Webhooks"),
+    table("Webhooks", ["Endpoint", "Events", "Status", "Created"], hooks.map((w) => [
+      h("a", { href: `#/webhooks/${w.id}` }, w.url), w.events.join(", "), hookStatus(w), day(w.created_at),
+    ]), "No endpoints yet: add one to hear about keys expiring, renewing, being disabled and more."),
+    write ? form : null,
+  ];
+}
+
+async function webhookPage(id) {
+  const [w, deliveries] = await Promise.all([
+    api("GET", `/v1/webhooks/${id}`),
+    api("GET", `/v1/webhooks/${id}/deliveries?limit=50`),
+  ]);
+  const write = can("webhooks:write");
+  const info = h("dl", { class: "details" },
+    [["ID", h("code", {}, w.id)], ["URL", h("code", {}, w.url)], ["Events", w.events.join(", ")],
+      ["Status", hookStatus(w)], ["Description", w.description || "—"], ["Created", when(w.created_at)]]
+      .flatMap(([t, d]) => [h("dt", {}, t), h("dd", {}, d)]));
+  const result = (d) => (d.status !== null ? String(d.status) : d.error || "no answer");
+  const log = h("section", { "aria-labelledby": "deliveries-title" },
+    h("h2", { id: "deliveries-title" }, "Recent deliveries"),
+    h("button", { type: "button", onclick: () => route() }, "Refresh"),
+    table("Deliveries", ["Time", "Event", "Attempt", "Result", "Duration", ""], deliveries.data.map((d) => [
+      when(d.at), h("span", {}, d.type, " ", h("code", {}, d.event_id)), String(d.attempt),
+      h("span", { class: d.status >= 200 && d.status < 300 ? "ok" : "error" }, result(d)), `${d.duration_ms} ms`,
+      write ? h("button", { type: "button", class: "small", "aria-label": `Send ${d.event_id} again`, onclick: async () => {
+        await api("POST", `/v1/webhooks/${w.id}/deliveries/${d.event_id}/retry`);
+        toast("Sent again.");
+        setTimeout(route, 1500);
+      } }, "Retry") : "",
+    ]), "Nothing delivered yet. Send a test event to check the endpoint."));
+  const actions = write
+    ? h("div", { class: "actions" },
+        h("button", { type: "button", class: "primary", onclick: async () => {
+          await api("POST", `/v1/webhooks/${w.id}/test`);
+          toast("Test event sent.");
+          setTimeout(route, 1500);
+        } }, "Send test event"),
+        h("button", { type: "button", onclick: async () => {
+          await api("PATCH", `/v1/webhooks/${w.id}`, { enabled: !w.enabled });
+          toast(w.enabled ? "Disabled." : "Enabled.");
+          route();
+        } }, w.enabled ? "Disable" : "Enable"),
+        h("button", { type: "button", onclick: () => confirmAction({
+          title: "Rotate the signing secret?",
+          text: "A new secret is shown once. For 24 hours deliveries carry both signatures, so your receiver can switch without missing one.",
+          ok: "Rotate secret",
+          action: async () => {
+            const r = await api("POST", `/v1/webhooks/${w.id}/rotate-secret`);
+            showSecret(r.secret, { title: "Copy the new signing secret", label: "Signing secret", what: "secret" });
+          },
+        }) }, "Rotate secret"),
+        h("button", { type: "button", class: "danger", onclick: () => confirmAction({
+          title: "Delete this endpoint?", text: "Nothing more is sent to it, and its delivery log goes with it.", ok: "Delete endpoint",
+          action: async () => {
+            await api("DELETE", `/v1/webhooks/${w.id}`);
+            location.hash = "#/webhooks";
+          },
+        }) }, "Delete"))
+    : null;
+  return [h("p", {}, h("a", { href: "#/webhooks" }, "← Webhooks")), h("h1", {}, "Webhook endpoint"), info, actions, log];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -585,6 +745,8 @@ const PAGES = [
   [/^#\/roles$/, rolesPage],
   [/^#\/service-accounts$/, accountsPage],
   [/^#\/members$/, membersPage],
+  [/^#\/webhooks\/(wh_\w+)$/, (m) => webhookPage(m[1])],
+  [/^#\/webhooks$/, webhooksPage],
 ];
 
 async function route() {

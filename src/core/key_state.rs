@@ -222,6 +222,8 @@ impl KeyState {
         }
         let expires_at = lifecycle::rolled_expiry(self.record.expires_at, now, expire_old_in_secs);
         self.record.expires_at = Some(expires_at);
+        // The old key is on its way out: renewing it would undo the roll.
+        self.record.auto_renew = false;
         self.record.updated_at = now;
         self.revision += 1;
         Ok(())

@@ -44,6 +44,10 @@ pub struct Notices {
     pub last_threshold: Option<Threshold>,
     /// `api_key.expired` was sent.
     pub expired_sent: bool,
+    /// After a renewal: the earliest the next one may happen (a day later), so a key whose
+    /// lifetime is shorter than 30 days, which is due again at once, renews at most daily.
+    #[serde(default)]
+    pub renew_not_before: Option<Timestamp>,
 }
 
 impl Notices {
@@ -121,10 +125,12 @@ pub fn due(d: &Dates, notices: Notices, now: Timestamp) -> (Option<Action>, Noti
         return (Some(Action::Expired), n);
     }
     if d.auto_renew {
-        if left <= Threshold::Days30.before_ms() {
+        let waited = n.renew_not_before.is_none_or(|t| now >= t);
+        if left <= Threshold::Days30.before_ms() && waited {
             let new_expires_at = renewed_expiry(d, expires_at);
             let renewed = Notices {
                 for_expiry: Some(new_expires_at),
+                renew_not_before: Some(Timestamp::from_millis(now.millis() + DAY_MS)),
                 ..Notices::default()
             };
             return (
@@ -163,7 +169,8 @@ pub fn next_deadline(d: &Dates, notices: Notices, now: Timestamp) -> Option<Time
     let at = |t: Threshold| Timestamp::from_millis(expires_at.millis() - t.before_ms());
     let mut candidates = Vec::new();
     if d.auto_renew {
-        candidates.push(at(Threshold::Days30));
+        let renew_at = at(Threshold::Days30);
+        candidates.push(n.renew_not_before.map_or(renew_at, |t| t.max(renew_at)));
     } else {
         candidates.extend(
             Threshold::ALL

@@ -9,6 +9,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
+import { createServer } from "node:http";
+import { createHmac } from "node:crypto";
 import path from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { chromium } from "playwright-core";
@@ -32,7 +34,7 @@ async function call(method, p, { key, body, headers = {} } = {}) {
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, cf: false, workers: keygateWorkers({ adminToken: OPERATOR }) }));
+  mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, cf: false, workers: keygateWorkers({ adminToken: OPERATOR, extraBindings: { ALLOW_INSECURE_WEBHOOKS: "true" } }) }));
   base = (await mf.ready).href.replace(/\/$/, "");
   const created = await call("POST", "/v1/teams", {
     key: OPERATOR,
@@ -169,6 +171,105 @@ test("create a key, copy it from the show-once dialog, verify it, find it, disab
   v = await call("POST", "/v1/verify", { key: adminKey, body: { key } });
   assert.equal(v.body.code, "invalid_key");
   await p.context().close();
+});
+
+test("roll a key with an overlap: the new key is shown once, both work; auto-renew is a switch", async () => {
+  const created = await call("POST", "/v1/api-keys", { key: adminKey, body: { name: "Rolling worker", permissions: ["tasks:read"] } });
+  const oldKey = created.body.key;
+  const p = await page();
+  await signIn(p, "owner@acme.test");
+  await p.goto(`${base}/dashboard/#/keys/${created.body.id}`);
+  await p.getByRole("heading", { name: "Rolling worker" }).waitFor();
+  // Auto-renew: off, then on through the edit form.
+  await p.getByText("off", { exact: true }).waitFor();
+  await p.getByLabel("Renew automatically when 30 days remain").check();
+  await p.getByRole("button", { name: "Save changes" }).click();
+  await p.getByText("on: renews when 30 days remain").waitFor();
+  assert.equal((await call("GET", `/v1/api-keys/${created.body.id}`, { key: adminKey })).body.auto_renew, true);
+
+  await p.getByRole("button", { name: "Roll" }).click();
+  const dialog = p.getByRole("dialog", { name: "Roll “Rolling worker”" });
+  await dialog.getByLabel("Keep the old key working for").selectOption("3600");
+  await p.screenshot({ path: path.join(SHOTS, "roll-key.png") });
+  await dialog.getByRole("button", { name: "Roll key" }).click();
+  const secret = p.getByRole("dialog", { name: "Copy your new API key" });
+  await secret.waitFor();
+  const newKey = await secret.getByLabel("API key").inputValue();
+  assert.notEqual(newKey, oldKey);
+  await secret.getByRole("button", { name: "Copy" }).click();
+  await secret.getByRole("button", { name: "Done" }).click();
+  // The new key's page, which says where it came from; both keys work during the hour.
+  await p.getByRole("link", { name: created.body.id }).waitFor();
+  for (const k of [oldKey, newKey]) {
+    const v = await call("POST", "/v1/verify", { body: { key: k } });
+    assert.equal(v.body.code, "valid");
+  }
+  const old = await call("GET", `/v1/api-keys/${created.body.id}`, { key: adminKey });
+  const left = (Date.parse(old.body.expires_at) - Date.now()) / 1000;
+  assert.ok(left > 3500 && left <= 3600, `${left} s left`);
+  await p.context().close();
+});
+
+test("add a webhook endpoint, copy its secret once, send a test event a real receiver checks", async () => {
+  const received = [];
+  const receiver = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      received.push({ headers: req.headers, body });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${receiver.address().port}/hook`;
+  try {
+    const p = await page();
+    await signIn(p, "owner@acme.test");
+    await p.getByRole("link", { name: "Webhooks" }).click();
+    await p.getByRole("heading", { name: "Webhooks" }).waitFor();
+    // A bad URL is refused next to the field.
+    await p.getByLabel("URL").fill("ftp://example.com/hook");
+    await p.getByRole("button", { name: "Add endpoint" }).click();
+    await p.locator(".field").filter({ has: p.getByLabel("URL") }).getByRole("alert").filter({ hasText: "`url`" }).waitFor();
+    await p.getByLabel("URL").fill(url);
+    await p.getByLabel("All events").uncheck();
+    await p.getByLabel("api_key.expiring").check();
+    await p.getByLabel("api_key.disabled").check();
+    await p.screenshot({ path: path.join(SHOTS, "webhooks.png"), fullPage: true });
+    await p.getByRole("button", { name: "Add endpoint" }).click();
+    const secretDialog = p.getByRole("dialog", { name: "Copy the signing secret" });
+    await secretDialog.waitFor();
+    const secret = await secretDialog.getByLabel("Signing secret").inputValue();
+    assert.match(secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
+    await secretDialog.getByRole("button", { name: "Copy" }).click();
+    await secretDialog.getByRole("button", { name: "Done" }).click();
+    const row = p.getByRole("row").filter({ hasText: url });
+    await row.getByText("api_key.disabled, api_key.expiring").waitFor();
+    assert.ok(!(await p.content()).includes(secret), "never shown again");
+
+    await row.getByRole("link", { name: url }).click();
+    await p.getByRole("heading", { name: "Webhook endpoint" }).waitFor();
+    await p.getByRole("button", { name: "Send test event" }).click();
+    // The receiver gets it, signed with the secret the page showed once.
+    for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(received.length, 1);
+    const { headers, body } = received[0];
+    assert.equal(JSON.parse(body).type, "webhook.test");
+    const key = Buffer.from(secret.slice(6), "base64");
+    const expected = `v1,${createHmac("sha256", key).update(`${headers["webhook-id"]}.${headers["webhook-timestamp"]}.${body}`).digest("base64")}`;
+    assert.ok(headers["webhook-signature"].split(" ").includes(expected));
+    // The delivery log shows it.
+    await p.getByRole("row").filter({ hasText: "webhook.test" }).getByText("200").waitFor();
+    await p.screenshot({ path: path.join(SHOTS, "webhook-deliveries.png"), fullPage: true });
+    // Disable and enable again.
+    await p.getByRole("button", { name: "Disable", exact: true }).click();
+    await p.getByText("disabled", { exact: true }).waitFor();
+    await p.getByRole("button", { name: "Enable", exact: true }).click();
+    await p.getByText("enabled", { exact: true }).waitFor();
+    await p.context().close();
+  } finally {
+    receiver.close();
+  }
 });
 
 test("a service account's key shows the roles it inherits; a project scopes a key", async () => {
