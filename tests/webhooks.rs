@@ -256,8 +256,8 @@ fn gone_disables_the_endpoint_at_once() {
 fn a_receiver_that_hangs_costs_ten_seconds_and_blocks_nothing() {
     let c = client();
     let hang = Reply {
-        status: 200,
         delay: Duration::from_secs(14),
+        ..status(200)
     };
     let (admin, hook, _, rx) = team_with_webhook(&c, json!(["*"]), &[hang]);
     let start = Instant::now();
@@ -540,4 +540,60 @@ fn members_joining_and_leaving_are_events_too() {
         assert_eq!(r.json()["data"]["email"], "new@acme.test");
         assert!(!r.body.contains("pbkdf2") && !r.body.contains("password"));
     }
+}
+
+#[test]
+fn a_redirect_is_a_failure_and_a_huge_body_is_never_read() {
+    let c = client();
+    let redirect = Reply {
+        location: Some("http://127.0.0.1:9/elsewhere"),
+        ..status(302)
+    };
+    let huge = Reply {
+        body_bytes: 1 << 30,
+        ..status(200)
+    };
+    let (admin, hook, _, rx) = team_with_webhook(&c, json!(["*"]), &[redirect]);
+    c.post(&format!("/v1/webhooks/{hook}/test"), &admin, json!({}))
+        .expect(202);
+    let got = rx.wait_for(2, Duration::from_secs(15));
+    assert_eq!(
+        got.len(),
+        2,
+        "the redirect was a failure, retried here, not followed"
+    );
+    assert!(got.iter().all(|r| r.path == "/hook"));
+    let log = c
+        .get(&format!("/v1/webhooks/{hook}/deliveries"), &admin)
+        .expect(200)
+        .body;
+    let statuses: Vec<Value> = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["status"].clone())
+        .collect();
+    assert_eq!(statuses, [json!(200), json!(302)]);
+
+    // A 1 GiB body, written a chunk a second: the delivery counts as done on its status alone.
+    let (admin, hook, _, rx) = team_with_webhook(&c, json!(["*"]), &[huge]);
+    c.post(&format!("/v1/webhooks/{hook}/test"), &admin, json!({}))
+        .expect(202);
+    rx.wait_for(1, SOON);
+    let start = Instant::now();
+    let row = loop {
+        let log = c
+            .get(&format!("/v1/webhooks/{hook}/deliveries"), &admin)
+            .expect(200)
+            .body;
+        if let Some(row) = log["data"].get(0) {
+            break row.clone();
+        }
+        assert!(start.elapsed() < SOON, "no delivery recorded");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(row["status"], 200);
+    assert!(row["duration_ms"].as_i64().unwrap() < 5_000, "{row}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(rx.received().len(), 1, "delivered once, not retried");
 }

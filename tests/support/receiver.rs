@@ -29,17 +29,22 @@ impl Received {
     }
 }
 
-/// A scripted reply: a status, after a delay.
+/// A scripted reply: a status, after a delay, with a `Location` and a body of `body_bytes`
+/// (announced, then written slowly: a receiver that answers with an endless body).
 #[derive(Clone, Copy, Debug)]
 pub struct Reply {
     pub status: u16,
     pub delay: Duration,
+    pub location: Option<&'static str>,
+    pub body_bytes: usize,
 }
 
 pub fn status(status: u16) -> Reply {
     Reply {
         status,
         delay: Duration::ZERO,
+        location: None,
+        body_bytes: 0,
     }
 }
 
@@ -132,9 +137,24 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) {
     };
     std::thread::sleep(reply.delay);
     let mut stream = stream;
+    let location = reply
+        .location
+        .map(|l| format!("Location: {l}\r\n"))
+        .unwrap_or_default();
     let _ = write!(
         stream,
-        "HTTP/1.1 {} Scripted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        reply.status
+        "HTTP/1.1 {} Scripted\r\n{location}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        reply.status, reply.body_bytes
     );
+    // A big body, a chunk a second: whoever reads it all waits a long time for it.
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut left = reply.body_bytes;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        if stream.write_all(&chunk[..n]).is_err() {
+            return;
+        }
+        left -= n;
+        std::thread::sleep(Duration::from_secs(1));
+    }
 }
