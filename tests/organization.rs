@@ -363,7 +363,7 @@ fn every_route_hides_other_teams_objects() {
             .expect_problem(404, "not_found");
         walked += 1;
     }
-    assert_eq!(walked, 23, "every object route of the router was walked");
+    assert_eq!(walked, 24, "every object route of the router was walked");
     let members = c.get("/v1/members", &a).expect(200);
     assert!(members.text.contains(&member), "the member is still there");
     let invitations = c.get("/v1/invitations", &a).expect(200);
@@ -450,7 +450,7 @@ fn every_management_permission_is_enforced() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 36, "every permissioned operation was checked");
+    assert_eq!(checked, 37, "every permissioned operation was checked");
 }
 
 /// Deleting a project and scoping a new key to it race; the team object makes them atomic, so

@@ -32,8 +32,11 @@ pub struct Requirement {
     /// Which projects the action reaches.
     pub scope: Scope,
     /// Count the request against the limits if admitted (`false` for `GET /v1/rate-limit` and
-    /// for checks that must not count).
+    /// for checks that must not count). A counted request also goes into the key's history.
     pub count: bool,
+    /// Where the request came from (`request.cf.country`), for the key's locations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
 }
 
 /// The key a management call (get, update, disable, delete, roll) acts on, as the caller's
@@ -262,6 +265,7 @@ pub fn create_requirement(
         target: None,
         scope: project.scope(),
         count: true,
+        country: None,
     }
 }
 
@@ -288,6 +292,7 @@ pub fn management_requirement(
         }),
         scope: Scope::Any,
         count: true,
+        country: None,
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::access::{decide, Denial, Manager, Requirement};
 use super::events::{key_event, Event};
+use super::history::{self, History, Locations};
 use super::input::{InputError, KeyPatch};
 use super::key::KeyHash;
 use super::lifecycle::{self, Action, Notices};
@@ -28,6 +29,19 @@ pub struct KeyState {
     /// The expiry notices already sent (`core::lifecycle`).
     #[serde(default)]
     pub notices: Notices,
+    /// Counted requests per UTC day by outcome, 90 days (`core::history`).
+    #[serde(default)]
+    pub history: History,
+    /// The countries it was used from, at most 50.
+    #[serde(default)]
+    pub locations: Locations,
+    /// The rate-limit window `api_key.rate_limited` was last raised for (its reset time).
+    #[serde(default)]
+    pub rate_limited_window: Option<i64>,
+    /// Events a check raised (`api_key.new_location`, `api_key.rate_limited`), for the object
+    /// to hold with the counters it writes. Never stored here.
+    #[serde(skip)]
+    pub alerts: Vec<Event>,
 }
 
 /// What changes on every admitted request, stored apart from the record so that a check writes
@@ -38,6 +52,12 @@ pub struct CountersPart {
     pub usage: Usage,
     pub last_used: Option<Timestamp>,
     pub last_used_published: Option<Timestamp>,
+    #[serde(default)]
+    pub history: History,
+    #[serde(default)]
+    pub locations: Locations,
+    #[serde(default)]
+    pub rate_limited_window: Option<i64>,
 }
 
 /// What changes only when the key is managed.
@@ -57,6 +77,9 @@ impl KeyState {
             usage: self.usage,
             last_used: self.record.last_used,
             last_used_published: self.last_used_published,
+            history: self.history.clone(),
+            locations: self.locations.clone(),
+            rate_limited_window: self.rate_limited_window,
         }
     }
 
@@ -79,6 +102,9 @@ impl KeyState {
             s.usage = c.usage;
             s.record.last_used = c.last_used.or(s.record.last_used);
             s.last_used_published = c.last_used_published;
+            s.history = c.history;
+            s.locations = c.locations;
+            s.rate_limited_window = c.rate_limited_window;
         }
         s
     }
@@ -143,19 +169,47 @@ impl KeyState {
             last_used_published: None,
             revision: 1,
             notices: Notices::default(),
+            history: History::default(),
+            locations: Locations::default(),
+            rate_limited_window: None,
+            alerts: Vec::new(),
         }
     }
 
     /// Runs the checks in order; counts the request only if it passes them all and
-    /// `req.count` is set.
+    /// `req.count` is set. A counted request (`req.count`) with the right hash also goes into
+    /// the key's history by outcome and its locations, which may raise an alert
+    /// (`self.alerts`): the object then writes the counters part, as for an admitted request.
     pub fn check(&mut self, hash: &KeyHash, req: &Requirement, now: Timestamp) -> CheckResult {
         if !self.hash.ct_eq(hash) {
             return CheckResult::Invalid;
         }
-        let denied = |s: &Self, denial, limit| CheckResult::Denied {
-            denial,
-            record: Box::new(s.record.clone()),
-            limit,
+        if req.count {
+            if let Some(country) = req.country.as_deref() {
+                if self.locations.record(country, now) {
+                    let seed = format!("new_location:{country}:{}", now.millis());
+                    let extra = [("country", country.to_ascii_uppercase().into())];
+                    let e = key_event("api_key.new_location", &self.record, &extra, &seed, now);
+                    self.alerts.push(e);
+                }
+            }
+        }
+        let denied = |s: &mut Self, denial, limit: LimitState| {
+            if req.count {
+                let outcome = match denial {
+                    Denial::RateLimited => history::Outcome::RateLimited,
+                    _ => history::Outcome::Denied,
+                };
+                s.history.record(outcome, now);
+                if denial == Denial::RateLimited {
+                    s.raise_rate_limited(&limit, now);
+                }
+            }
+            CheckResult::Denied {
+                denial,
+                record: Box::new(s.record.clone()),
+                limit,
+            }
         };
         if let Some(d) = decide(&self.record, req, now) {
             let limit = ratelimit::peek(&self.record.rate_limit, &self.counters, now);
@@ -165,6 +219,7 @@ impl KeyState {
             match ratelimit::admit(&self.record.rate_limit, &mut self.counters, now) {
                 Ok(limit) => {
                     self.usage.record(now);
+                    self.history.record(history::Outcome::Admitted, now);
                     self.record.last_used = Some(now);
                     limit
                 }
@@ -206,6 +261,26 @@ impl KeyState {
             self.revision += 1;
         }
         Ok(changed)
+    }
+
+    /// `api_key.rate_limited`, at most once per window (the one refusing: its reset time).
+    fn raise_rate_limited(&mut self, limit: &LimitState, now: Timestamp) {
+        let window = limit.binding();
+        if !history::raise_rate_limited(self.rate_limited_window, window.reset) {
+            return;
+        }
+        self.rate_limited_window = Some(window.reset);
+        let extra = [
+            (
+                "window",
+                serde_json::to_value(window.name).unwrap_or_default(),
+            ),
+            ("limit", window.limit.into()),
+            ("reset", window.reset.into()),
+        ];
+        let seed = format!("rate_limited:{}", window.reset);
+        let e = key_event("api_key.rate_limited", &self.record, &extra, &seed, now);
+        self.alerts.push(e);
     }
 
     /// Rolls the key: it keeps working for `expire_old_in_secs` more (never longer than it
@@ -514,6 +589,57 @@ mod tests {
             s.next_deadline(t0),
             Some(later(20)),
             "renews again when 30 days remain"
+        );
+    }
+
+    #[test]
+    fn checks_go_into_the_history_by_outcome_and_raise_alerts_once() {
+        let t0 = at(NOW);
+        let mut s = KeyState::new(record(&["tasks:read"]), hash(1));
+        s.record.rate_limit.per_minute = 2;
+        let from = |c: &str, perms: &[&str]| Requirement {
+            country: Some(c.into()),
+            ..need(perms)
+        };
+        // Admitted twice (from two countries: the second is a new location), then limited twice
+        // (one alert for the window), refused once for a permission, and a wrong hash: nothing.
+        s.check(&hash(1), &from("de", &["tasks:read"]), t0);
+        assert!(s.alerts.is_empty(), "the first country is no alert");
+        s.check(&hash(1), &from("FR", &["tasks:read"]), t0);
+        s.check(&hash(1), &from("FR", &["tasks:read"]), t0);
+        s.check(&hash(1), &from("FR", &["tasks:read"]), t0);
+        s.check(&hash(1), &from("FR", &["tasks:write"]), t0);
+        s.check(&hash(2), &from("US", &["tasks:read"]), t0);
+        let kinds: Vec<&str> = s.alerts.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["api_key.new_location", "api_key.rate_limited"]);
+        let day = s.history.last(1, t0)[0];
+        assert_eq!((day.admitted, day.rate_limited, day.denied), (2, 2, 1));
+        let countries: Vec<&str> = s
+            .locations
+            .seen
+            .iter()
+            .map(|l| l.country.as_str())
+            .collect();
+        assert_eq!(
+            countries,
+            ["DE", "FR"],
+            "a wrong hash says nothing about the key"
+        );
+        // Not counted (GET /v1/rate-limit): not in the history.
+        s.check(
+            &hash(1),
+            &Requirement {
+                count: false,
+                ..need(&["tasks:read"])
+            },
+            t0,
+        );
+        assert_eq!(s.history.last(1, t0)[0].admitted, 2);
+        // The parts keep it all.
+        let joined = KeyState::from_parts(s.record_part(), Some(s.counters_part()));
+        assert_eq!(
+            (joined.history, joined.locations),
+            (s.history.clone(), s.locations.clone())
         );
     }
 }

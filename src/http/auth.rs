@@ -196,8 +196,13 @@ async fn session(ctx: &Ctx, req: &Request, cookie: &str) -> Result<SessionCaller
 pub async fn check(
     ctx: &Ctx,
     p: &Presented,
-    requirement: Requirement,
+    mut requirement: Requirement,
 ) -> Result<CheckResult, ApiError> {
+    // The country travels in the call the request makes anyway: the key's locations cost the
+    // verification path nothing more.
+    if requirement.count {
+        requirement.country.clone_from(&ctx.country);
+    }
     let call = KeyCall::Check {
         hash: p.hash,
         requirement,

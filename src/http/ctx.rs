@@ -20,16 +20,26 @@ pub struct Ctx {
     pub now: Timestamp,
     /// The calling key's windows, once its check has run: every later response carries them.
     pub limit: Cell<Option<LimitState>>,
+    /// Where the request came from (`request.cf.country`; absent locally and in tests that do
+    /// not set it).
+    pub country: Option<String>,
 }
 
 impl Ctx {
-    pub fn new(stores: Stores, config: &'static Config, env: &Env, now: Timestamp) -> Self {
+    pub fn new(
+        stores: Stores,
+        config: &'static Config,
+        req: &Request,
+        env: &Env,
+        now: Timestamp,
+    ) -> Self {
         Ctx {
             stores,
             config,
             env: env.clone(),
             now,
             limit: Cell::new(None),
+            country: req.cf().and_then(|cf| cf.country()),
         }
     }
 

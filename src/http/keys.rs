@@ -12,6 +12,7 @@ use crate::core::access::{
     create_requirement, listing_filter, management_requirement, sees, Denial, ListingFilter,
     Manager,
 };
+use crate::core::history::{date_of, History, Location, HISTORY_DAYS};
 use crate::core::ids::{KeyId, TeamId};
 use crate::core::input::{
     parse_key_patch, parse_new_key, parse_roll, InputError, InputErrorKind, KeyPatch,
@@ -30,12 +31,22 @@ use crate::storage::Backend;
 use serde::Serialize;
 use worker::{console_error, Request};
 
-/// `Key` + `usage`, for the single-key reads.
+/// `Key` + `usage` (+ `locations`, for a key of the team), for the single-key reads.
 #[derive(Serialize)]
 struct KeyWithUsage<'a> {
     #[serde(flatten)]
     key: crate::core::model::KeyView<'a>,
     usage: UsageView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locations: Option<&'a [Location]>,
+}
+
+/// A key as its object holds it, for the reads.
+struct Loaded {
+    record: KeyRecord,
+    usage: UsageView,
+    locations: Vec<Location>,
+    history: History,
 }
 
 /// Writes a new key everywhere it must be (see [`service::issue_key`]) and maps the outcome.
@@ -138,16 +149,23 @@ pub async fn list(ctx: &Ctx, req: &Request) -> ApiResult {
 
 /// A key of the caller's team, with its usage and revision; `None` for anything else (another
 /// team's key is as invisible as one that never existed).
-async fn load(
-    ctx: &Ctx,
-    team_id: &TeamId,
-    id: &str,
-) -> Result<Option<(KeyRecord, UsageView)>, ApiError> {
+async fn load(ctx: &Ctx, team_id: &TeamId, id: &str) -> Result<Option<Loaded>, ApiError> {
     let Some(id) = KeyId::parse(id) else {
         return Ok(None);
     };
     Ok(match ctx.stores.key(&id, &KeyCall::Get).await? {
-        KeyReply::Key { record, usage, .. } if &record.team_id == team_id => Some((*record, usage)),
+        KeyReply::Key {
+            record,
+            usage,
+            locations,
+            history,
+            ..
+        } if &record.team_id == team_id => Some(Loaded {
+            record: *record,
+            usage,
+            locations,
+            history,
+        }),
         _ => None,
     })
 }
@@ -157,28 +175,88 @@ fn key_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("no API key `{shown}` in this team"))
 }
 
-fn with_usage(ctx: &Ctx, record: &KeyRecord, usage: UsageView) -> ApiResult {
+fn with_usage(
+    ctx: &Ctx,
+    record: &KeyRecord,
+    usage: UsageView,
+    locations: Option<&[Location]>,
+) -> ApiResult {
     json(
         200,
         &KeyWithUsage {
             key: record.view(ctx.now),
             usage,
+            locations,
         },
     )
 }
 
-pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
+/// A key of the caller's team that the caller may see (its project), or `404`.
+async fn visible(ctx: &Ctx, req: &Request, id: &str) -> Result<Loaded, ApiError> {
     let caller = authorize(ctx, req, perm::API_KEYS_READ).await?;
-    let (record, usage) = load(ctx, &caller.team_id, id)
+    load(ctx, &caller.team_id, id)
         .await?
-        .filter(|(r, _)| {
+        .filter(|k| {
             sees(
                 caller.manager.project_id.as_deref(),
-                r.project_id.as_deref(),
+                k.record.project_id.as_deref(),
             )
         })
-        .ok_or_else(|| key_not_found(id))?;
-    with_usage(ctx, &record, usage)
+        .ok_or_else(|| key_not_found(id))
+}
+
+pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
+    let k = visible(ctx, req, id).await?;
+    with_usage(ctx, &k.record, k.usage, Some(&k.locations))
+}
+
+#[derive(Serialize)]
+struct UsageDay {
+    date: String,
+    admitted: u64,
+    rate_limited: u64,
+    denied: u64,
+}
+
+#[derive(Serialize)]
+struct UsageHistory {
+    days: Vec<UsageDay>,
+}
+
+/// `GET /v1/api-keys/{id}/usage?days=1..90` (default 30): counted requests per UTC day, oldest
+/// first, a zero row for each quiet day.
+pub async fn usage(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
+    let mut days = 30;
+    for (k, v) in query_pairs(req) {
+        match (k.as_str(), v.parse::<i64>()) {
+            ("days", Ok(n)) if (1..=HISTORY_DAYS).contains(&n) => days = n,
+            ("days", _) => {
+                return Err(ApiError::input(InputError::invalid(
+                    "days",
+                    format!("must be an integer from 1 to {HISTORY_DAYS}"),
+                )))
+            }
+            _ => {
+                return Err(ApiError::input(InputError::invalid(
+                    &k,
+                    "is not a query parameter of this endpoint (allowed: days)",
+                )))
+            }
+        }
+    }
+    let k = visible(ctx, req, id).await?;
+    let days = k
+        .history
+        .last(days, ctx.now)
+        .into_iter()
+        .map(|d| UsageDay {
+            date: date_of(d.day),
+            admitted: d.admitted,
+            rate_limited: d.rate_limited,
+            denied: d.denied,
+        })
+        .collect();
+    json(200, &UsageHistory { days })
 }
 
 /// The calling key itself. Needs no permission: a key may always see what it is.
@@ -186,7 +264,7 @@ pub async fn current(ctx: &Ctx, req: &Request) -> ApiResult {
     let p = present(ctx, req).await?;
     let caller = confirm(ctx, &p, needs(&[])).await?;
     let (record, usage) = caller.key()?;
-    with_usage(ctx, record, *usage)
+    with_usage(ctx, record, *usage, None)
 }
 
 /// Loads the target, then checks the caller against everything managing it needs (see
@@ -199,7 +277,7 @@ async fn manage(
     id: &str,
     new_permissions: Option<&PermissionSet>,
 ) -> Result<(KeyRecord, Manager), ApiError> {
-    let target = load(ctx, p.team_id(), id).await?.map(|(t, _)| t);
+    let target = load(ctx, p.team_id(), id).await?.map(|k| k.record);
     let write = Permission::new_static(perm::API_KEYS_WRITE);
     let requirement = management_requirement(&write, target.as_ref(), new_permissions);
     let caller = confirm(ctx, p, requirement).await.map_err(|e| {

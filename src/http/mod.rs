@@ -171,7 +171,7 @@ mod serve {
                 ));
             }
         };
-        let ctx = Ctx::new(stores, config, &env, now);
+        let ctx = Ctx::new(stores, config, &req, &env, now);
         let id = matched.id.map(str::to_owned);
         let id = id.as_deref().unwrap_or("");
         let sub = matched.sub.map(str::to_owned);
@@ -214,6 +214,7 @@ mod serve {
             Route::DeleteKey => keys::delete(ctx, req, id).await,
             Route::DisableKey => keys::disable(ctx, req, id).await,
             Route::RollKey => keys::roll(ctx, req, id).await,
+            Route::KeyUsage => keys::usage(ctx, req, id).await,
             Route::Verify => verify::verify(ctx, req).await,
             Route::RateLimit => verify::rate_limit(ctx, req).await,
             Route::ListProjects => org::list_projects(ctx, req).await,

@@ -46,6 +46,7 @@ routes! {
     DeleteKey = "DELETE" "/v1/api-keys/{id}";
     DisableKey = "POST" "/v1/api-keys/{id}/disable";
     RollKey = "POST" "/v1/api-keys/{id}/roll";
+    KeyUsage = "GET" "/v1/api-keys/{id}/usage";
     Verify = "POST" "/v1/verify";
     RateLimit = "GET" "/v1/rate-limit";
     ListProjects = "GET" "/v1/projects";

@@ -127,7 +127,9 @@ impl KeyObject {
                 .map(|s| (s.record.team_id.clone(), s.record.id.clone()));
             let (reply, effect, events) = if checking {
                 let (r, e) = key_dispatch(held, call, now);
-                (r, e, Vec::new())
+                // Alerts a check raised (new location, rate limited): rare, held like events.
+                let alerts = held.as_mut().map(|s| std::mem::take(&mut s.alerts));
+                (r, e, alerts.unwrap_or_default())
             } else {
                 key_dispatch_with_events(held, call, now)
             };
@@ -193,7 +195,17 @@ impl KeyObject {
             // change makes one, so this alarm, set for now, also hands over the outbox and
             // reschedules the key's deadlines, off this call's path.
             self.hold_events(team_id, events)?;
-            storage.set_alarm(0).await?;
+            if checking {
+                // A check's alert: the alarm is set without holding the verification's answer.
+                let storage = self.state.storage();
+                self.state.wait_until(async move {
+                    if let Err(e) = storage.set_alarm(0).await {
+                        console_error!("setting the alarm for an alert failed: {e}");
+                    }
+                });
+            } else {
+                storage.set_alarm(0).await?;
+            }
         }
         if let Some((team_id, id, last_used)) = publish {
             // Off the request's path: the listing's `last_used` may lag, the answer may not.

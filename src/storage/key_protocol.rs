@@ -4,6 +4,7 @@
 
 use crate::core::access::{Denial, Manager, Requirement};
 use crate::core::events::{key_event, Event};
+use crate::core::history::{History, Location};
 use crate::core::input::KeyPatch;
 use crate::core::key::KeyHash;
 use crate::core::key_state::{CheckResult, KeyState, Refusal, UpdateError};
@@ -62,6 +63,12 @@ pub enum KeyReply {
         record: Box<KeyRecord>,
         usage: UsageView,
         revision: u64,
+        /// The countries it was used from.
+        #[serde(default)]
+        locations: Vec<Location>,
+        /// Counted requests per UTC day (`GET /v1/api-keys/{id}/usage`).
+        #[serde(default)]
+        history: History,
     },
     NotFound,
     /// The manager may not manage this key (it holds more, or it is live and the manager test).
@@ -115,7 +122,9 @@ pub fn key_dispatch(
     match s {
         (KeyCall::Check { hash, requirement }, s) => {
             let result = s.check(&hash, &requirement, now);
-            let effect = if result.counted() {
+            // A counted request of this key, whatever its outcome, is in its history.
+            let recorded = requirement.count && !matches!(result, CheckResult::Invalid);
+            let effect = if recorded {
                 Effect::SaveCounters
             } else {
                 Effect::None
@@ -210,6 +219,8 @@ fn key_reply(s: &KeyState, now: Timestamp) -> KeyReply {
         record: Box::new(s.record.clone()),
         usage: s.usage_view(now),
         revision: s.revision,
+        locations: s.locations.seen.clone(),
+        history: s.history.clone(),
     }
 }
 

@@ -1,0 +1,140 @@
+//! End to end, through workerd: a key's usage history per UTC day (admitted, rate limited and
+//! denied counted apart), the countries it was used from (Miniflare takes a request's `cf` from
+//! its `MF-CF-Blob` header), and the alerts they raise through the team's webhooks.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use support::receiver::Receiver;
+use support::{Client, Server};
+
+fn client() -> Client {
+    Client::new(Server::shared())
+}
+
+/// `POST /v1/verify` as a request from `country` would reach it.
+fn verify_from(c: &Client, country: &str, body: Value) -> Value {
+    let cf = json!({ "country": country }).to_string();
+    let r = c.raw(
+        "POST",
+        "/v1/verify",
+        &[("Content-Type", "application/json"), ("MF-CF-Blob", &cf)],
+        Some(body.to_string().as_bytes()),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body
+}
+
+#[test]
+fn usage_is_counted_per_day_by_outcome_and_new_countries_raise_one_alert() {
+    let c = client();
+    let (_, admin) = c.team("Usage");
+    let rx = Receiver::start(&[]);
+    c.post(
+        "/v1/webhooks",
+        &admin,
+        json!({"url": rx.url, "events": ["api_key.new_location", "api_key.rate_limited"]}),
+    )
+    .expect(201);
+    let (id, key, _) = c.key(
+        &admin,
+        json!({"name": "metered", "permissions": ["tasks:read"],
+               "rate_limit": {"per_minute": 3, "per_hour": 100}}),
+    );
+    let codes: Vec<Value> = [
+        ("DE", "tasks:read"),
+        ("DE", "tasks:read"),
+        ("FR", "tasks:read"),  // a new country, after DE: one alert
+        ("FR", "tasks:read"),  // past 3 a minute: rate limited (one alert for the window)
+        ("FR", "tasks:read"),  // rate limited again: no second alert
+        ("DE", "tasks:write"), // not its permission: denied
+    ]
+    .iter()
+    .map(|(country, perm)| {
+        verify_from(&c, country, json!({"key": key, "permissions": [perm]}))["code"].clone()
+    })
+    .collect();
+    assert_eq!(
+        codes,
+        [
+            json!("valid"),
+            json!("valid"),
+            json!("valid"),
+            json!("rate_limited"),
+            json!("rate_limited"),
+            json!("insufficient_permissions")
+        ]
+    );
+    // A wrong key says nothing about this one.
+    verify_from(
+        &c,
+        "US",
+        json!({"key": format!("{}x", &key[..key.len() - 1])}),
+    );
+
+    let usage = c
+        .get(&format!("/v1/api-keys/{id}/usage"), &admin)
+        .expect(200)
+        .body;
+    let days = usage["days"].as_array().unwrap();
+    assert_eq!(days.len(), 30, "the default: 30 days, oldest first");
+    let today = days.last().unwrap();
+    let utc_today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert_eq!(today["date"], utc_today.as_str());
+    assert_eq!(
+        (
+            today["admitted"].clone(),
+            today["rate_limited"].clone(),
+            today["denied"].clone()
+        ),
+        (json!(3), json!(2), json!(1))
+    );
+    assert!(days[..29]
+        .iter()
+        .all(|d| d["admitted"] == 0 && d["denied"] == 0));
+    let one = c
+        .get(&format!("/v1/api-keys/{id}/usage?days=1"), &admin)
+        .expect(200)
+        .body;
+    assert_eq!(one["days"].as_array().unwrap().len(), 1);
+    for bad in ["days=0", "days=91", "days=x", "limit=5"] {
+        c.get(&format!("/v1/api-keys/{id}/usage?{bad}"), &admin)
+            .expect_problem(400, "invalid_field");
+    }
+
+    let key_view = c
+        .get(&format!("/v1/api-keys/{id}"), &admin)
+        .expect(200)
+        .body;
+    let countries: Vec<&str> = key_view["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["country"].as_str().unwrap())
+        .collect();
+    assert_eq!(countries, ["DE", "FR"]);
+    assert!(key_view["locations"][0]["first_seen"].is_string());
+
+    let got = rx.wait(Duration::from_secs(10), |g| g.len() >= 2);
+    std::thread::sleep(Duration::from_millis(800));
+    let mut kinds: Vec<String> = rx.received().iter().map(|r| r.kind()).collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        ["api_key.new_location", "api_key.rate_limited"],
+        "once each"
+    );
+    let location = got
+        .iter()
+        .find(|r| r.kind() == "api_key.new_location")
+        .unwrap()
+        .json();
+    assert_eq!(location["data"]["country"], "FR");
+    assert_eq!(location["data"]["id"], id.as_str());
+
+    // Another team sees neither.
+    let (_, other) = c.team("Other");
+    c.get(&format!("/v1/api-keys/{id}/usage"), &other)
+        .expect_problem(404, "not_found");
+}
