@@ -6,6 +6,7 @@
 //! [`random::Random`]), so every rule can be tested with a stepped clock and fixed bytes.
 
 pub mod access;
+pub mod audit;
 pub mod base62;
 pub mod config;
 pub mod events;

@@ -83,7 +83,7 @@ pub fn encode_cursor(position: i64) -> String {
     format!("c{position}")
 }
 
-fn decode_cursor(s: &str) -> Option<i64> {
+pub fn decode_cursor(s: &str) -> Option<i64> {
     s.strip_prefix('c')?.parse::<i64>().ok().filter(|n| *n > 0)
 }
 

@@ -5,6 +5,7 @@
 //! is made in [`finish`].
 
 use super::{refuse, TeamRefusal, TeamResult};
+use crate::core::audit::AUDIT_EVENT;
 use crate::core::events::Event;
 use crate::core::ids::WebhookId;
 use crate::core::limits::{Counted, LimitReached};
@@ -251,7 +252,8 @@ pub fn record_events(s: &impl WebhookStore, events: &[Event], now: Timestamp) ->
         let wanted: Vec<&Endpoint> = endpoints
             .iter()
             .filter(|e| e.enabled && subscribed(&e.events, &event.kind))
-            .filter(|_| event.kind != "webhook.test")
+            // A test goes only where it is sent; an audit entry is never a webhook.
+            .filter(|_| event.kind != "webhook.test" && event.kind != AUDIT_EVENT)
             .collect();
         if wanted.is_empty() || !s.insert_event(event)? {
             continue;
@@ -493,6 +495,8 @@ mod tests {
         );
         record_events(&s, &[ev("evt_3", "api_key.created")], at(3)).unwrap();
         assert!(s.event("evt_3").unwrap().is_none());
+        record_events(&s, &[ev("aud_1", AUDIT_EVENT)], at(3)).unwrap();
+        assert!(s.event("aud_1").unwrap().is_none(), "an audit entry is never delivered");
         send_test(&s, "wh_a", ev("evt_t", "webhook.test"), at(4)).unwrap();
         assert!(
             take_due(&s, at(4))

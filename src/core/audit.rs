@@ -1,0 +1,261 @@
+//! The audit log, the pure side: who did what, to what, with which changes, from where. An entry
+//! is made where its change happens and stored with it (like an event, and through the same
+//! outboxes: `as_event`), then kept by the team's events object for at least 90 days.
+//!
+//! Nothing secret goes in: `changes` names the fields a change set, with their new values only
+//! for fields that are never secret (a key's secret, hash, a password, a session or webhook
+//! secret are never among them); `user_agent` is cut to 256 characters.
+//!
+//! Not wired yet (issue 12): the actors' origin must reach every changing call of the key, team
+//! and events objects. See docs/architecture.md, "The audit log (planned)".
+
+use super::events::Event;
+use super::input::InputError;
+use super::page::{decode_cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Entries are kept at least this long.
+pub const RETENTION_MS: i64 = 90 * 86_400_000;
+/// And at most this many per team (the oldest go first): a bound on the object's storage.
+pub const MAX_ENTRIES: i64 = 200_000;
+/// The kind an entry travels under through the events outboxes (never delivered to webhooks).
+pub const AUDIT_EVENT: &str = "audit";
+const MAX_USER_AGENT_CHARS: usize = 256;
+
+type Result<T> = std::result::Result<T, InputError>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    Key,
+    Member,
+    Operator,
+    System,
+}
+
+/// Who acted: a key (its id), a member (their id), the operator, or keygate itself (a renewal).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    #[serde(rename = "type")]
+    pub kind: ActorKind,
+    pub id: Option<String>,
+}
+
+/// What was acted on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+}
+
+/// Where a change came from: the actor and the request's origin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    pub actor: Actor,
+    pub ip: Option<String>,
+    pub country: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl Origin {
+    pub fn new(actor: Actor, ip: Option<&str>, country: Option<&str>, ua: Option<&str>) -> Self {
+        Origin {
+            actor,
+            ip: ip.map(|s| s.chars().take(64).collect()),
+            country: country.map(str::to_owned),
+            user_agent: ua.map(|s| s.chars().take(MAX_USER_AGENT_CHARS).collect()),
+        }
+    }
+}
+
+/// One entry of `GET /v1/audit-log`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub id: String,
+    pub action: String,
+    pub actor: Actor,
+    pub target: Target,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Value>,
+    pub at: Timestamp,
+    pub ip: Option<String>,
+    pub country: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+pub fn entry(
+    id: String,
+    origin: &Origin,
+    action: &str,
+    target: Target,
+    changes: Option<Value>,
+    now: Timestamp,
+) -> Entry {
+    Entry {
+        id,
+        action: action.to_owned(),
+        actor: origin.actor.clone(),
+        target,
+        changes,
+        at: now,
+        ip: origin.ip.clone(),
+        country: origin.country.clone(),
+        user_agent: origin.user_agent.clone(),
+    }
+}
+
+/// The entry as it travels through an outbox to the events object.
+pub fn as_event(e: &Entry) -> Event {
+    Event {
+        id: e.id.clone(),
+        kind: AUDIT_EVENT.to_owned(),
+        created_at: e.at,
+        body: serde_json::to_string(e).expect("an entry serializes"),
+    }
+}
+
+/// The fields a change set, from the JSON it was given (a patch): names and values, except
+/// any field not in `shown`, which is named with no value.
+pub fn changes(given: &Value, shown: &[&str]) -> Option<Value> {
+    let Value::Object(fields) = given else {
+        return None;
+    };
+    let out: serde_json::Map<String, Value> = fields
+        .iter()
+        .map(|(k, v)| {
+            let v = if shown.contains(&k.as_str()) {
+                v.clone()
+            } else {
+                Value::String("(changed)".into())
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    (!out.is_empty()).then_some(Value::Object(out))
+}
+
+/// `GET /v1/audit-log` query.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub limit: usize,
+    pub cursor: Option<i64>,
+    pub action: Option<String>,
+    pub actor_id: Option<String>,
+    pub target_id: Option<String>,
+}
+
+pub fn parse_audit_query(pairs: &[(String, String)]) -> Result<AuditQuery> {
+    let mut q = AuditQuery {
+        limit: DEFAULT_PAGE_LIMIT,
+        ..AuditQuery::default()
+    };
+    let text = |k: &str, v: &str| -> Result<Option<String>> {
+        if v.is_empty() || v.len() > 100 || v.chars().any(char::is_control) {
+            return Err(InputError::invalid(k, "must be 1 to 100 characters"));
+        }
+        Ok(Some(v.to_owned()))
+    };
+    for (k, v) in pairs {
+        match k.as_str() {
+            "limit" => {
+                q.limit = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        InputError::invalid(
+                            "limit",
+                            format!("must be an integer from 1 to {MAX_PAGE_LIMIT}"),
+                        )
+                    })?;
+            }
+            "cursor" if v.is_empty() => q.cursor = None,
+            "cursor" => {
+                q.cursor = Some(decode_cursor(v).ok_or_else(|| {
+                    InputError::invalid("cursor", "is not a cursor this API returned")
+                })?)
+            }
+            "action" => q.action = text(k, v)?,
+            "actor_id" => q.actor_id = text(k, v)?,
+            "target_id" => q.target_id = text(k, v)?,
+            other => {
+                return Err(InputError::invalid(
+                    other,
+                    "is not a query parameter of this endpoint \
+                     (allowed: limit, cursor, action, actor_id, target_id)",
+                ))
+            }
+        }
+    }
+    Ok(q)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn origin() -> Origin {
+        let ua = "x".repeat(1000);
+        Origin::new(
+            Actor {
+                kind: ActorKind::Member,
+                id: Some("mem_1".into()),
+            },
+            Some("203.0.113.7"),
+            Some("DE"),
+            Some(&ua),
+        )
+    }
+
+    #[test]
+    fn an_entry_says_who_what_and_where_and_travels_as_an_event() {
+        let t = Timestamp::from_millis(1_800_000_000_000);
+        let target = Target {
+            kind: "api_key".into(),
+            id: "key_1".into(),
+        };
+        let e = entry(
+            "aud_1".into(),
+            &origin(),
+            "api_key.updated",
+            target,
+            None,
+            t,
+        );
+        assert_eq!(e.user_agent.as_ref().unwrap().len(), 256);
+        let ev = as_event(&e);
+        assert_eq!((ev.kind.as_str(), ev.id.as_str()), (AUDIT_EVENT, "aud_1"));
+        let body: Value = serde_json::from_str(&ev.body).unwrap();
+        assert_eq!(body["actor"], json!({"type": "member", "id": "mem_1"}));
+        assert_eq!(body["target"], json!({"type": "api_key", "id": "key_1"}));
+        assert!(body.get("changes").is_none());
+    }
+
+    #[test]
+    fn changes_show_only_what_may_be_shown() {
+        let given = json!({"name": "new", "password": "hunter2 hunter2", "permissions": ["a:b"]});
+        let c = changes(&given, &["name", "permissions"]).unwrap();
+        assert_eq!(c["name"], "new");
+        assert_eq!(c["password"], "(changed)");
+        assert!(!c.to_string().contains("hunter2"));
+        assert_eq!(changes(&json!({}), &[]), None);
+    }
+
+    #[test]
+    fn the_query_takes_its_filters_and_refuses_others() {
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter().map(|(a, b)| ((*a).into(), (*b).into())).collect()
+        };
+        let q =
+            parse_audit_query(&pairs(&[("action", "api_key.created"), ("limit", "5")])).unwrap();
+        assert_eq!((q.action.as_deref(), q.limit), (Some("api_key.created"), 5));
+        assert!(parse_audit_query(&pairs(&[("limit", "0")])).is_err());
+        assert!(parse_audit_query(&pairs(&[("actor", "x")])).is_err());
+        assert!(parse_audit_query(&pairs(&[("cursor", "nope")])).is_err());
+        assert!(parse_audit_query(&pairs(&[("target_id", "")])).is_err());
+    }
+}
