@@ -343,9 +343,45 @@ function createKeyDialog(projects, accounts) {
   form.elements.name.focus();
 }
 
+/**
+ * The last days' requests as stacked bars (plain SVG: admitted, rate limited, denied), with the
+ * numbers in each bar's tooltip and the totals in words for screen readers.
+ */
+function usageChart(days) {
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = (tag, attrs = {}, ...children) => {
+    const el = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+    el.append(...children);
+    return el;
+  };
+  const width = 600, height = 140, gap = 2;
+  const max = Math.max(1, ...days.map((d) => d.admitted + d.rate_limited + d.denied));
+  const bar = (width - gap * days.length) / days.length;
+  const totals = days.reduce((t, d) => ({ a: t.a + d.admitted, r: t.r + d.rate_limited, n: t.n + d.denied }), { a: 0, r: 0, n: 0 });
+  const summary = `Last ${days.length} days: ${totals.a} admitted, ${totals.r} rate limited, ${totals.n} denied.`;
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": summary, class: "chart" },
+    ...days.map((d, i) => {
+      const x = i * (bar + gap);
+      let y = height;
+      const parts = [["admitted", d.admitted], ["rate-limited", d.rate_limited], ["denied", d.denied]].map(([cls, n]) => {
+        const hgt = (n / max) * (height - 10);
+        y -= hgt;
+        return svg("rect", { x, y, width: bar, height: hgt, class: cls });
+      });
+      return svg("g", {}, svg("title", {}, `${d.date}: ${d.admitted} admitted, ${d.rate_limited} rate limited, ${d.denied} denied`), ...parts);
+    }));
+  return h("figure", {}, chart,
+    h("figcaption", {},
+      h("span", { class: "legend admitted" }, "admitted"), " ",
+      h("span", { class: "legend rate-limited" }, "rate limited"), " ",
+      h("span", { class: "legend denied" }, "denied"), " · ", summary));
+}
+
 async function keyPage(id) {
-  const [k, projects, accounts] = await Promise.all([
+  const [k, history, projects, accounts] = await Promise.all([
     api("GET", `/v1/api-keys/${id}`),
+    api("GET", `/v1/api-keys/${id}/usage?days=30`),
     can("projects:read") ? all("/v1/projects") : [],
     can("service_accounts:read") ? all("/v1/service-accounts") : [],
   ]);
@@ -367,7 +403,12 @@ async function keyPage(id) {
     h("h2", { id: "usage-title" }, "Usage"),
     h("dl", { class: "stats" },
       h("dt", {}, "Requests today"), h("dd", {}, String(k.usage.requests_today)),
-      h("dt", {}, "Requests this month"), h("dd", {}, String(k.usage.requests_this_month))));
+      h("dt", {}, "Requests this month"), h("dd", {}, String(k.usage.requests_this_month))),
+    usageChart(history.days),
+    h("h3", {}, "Used from"),
+    table("Locations", ["Country", "First seen", "Last seen"],
+      (k.locations || []).map((l) => [l.country, when(l.first_seen), when(l.last_seen)]),
+      "No requests with a known country yet."));
   const edit = writable ? editKeyForm(k) : null;
   const actions = can("api_keys:write")
     ? h("div", { class: "actions" },

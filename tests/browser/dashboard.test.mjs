@@ -153,6 +153,9 @@ test("create a key, copy it from the show-once dialog, verify it, find it, disab
   await row.getByRole("link", { name: "Billing worker" }).click();
   await p.getByRole("heading", { name: "Billing worker" }).waitFor();
   await p.getByText("Requests today").waitFor();
+  // The 30-day chart: the verification above is in today's bar.
+  const chart = p.getByRole("img", { name: /Last 30 days: 1 admitted, 0 rate limited, 0 denied/ });
+  await chart.waitFor();
   await p.screenshot({ path: path.join(SHOTS, "key-details.png"), fullPage: true });
   await p.getByRole("button", { name: "Disable" }).click();
   const confirm = p.getByRole("dialog", { name: "Disable “Billing worker”?" });
