@@ -70,7 +70,7 @@ fn usage_is_counted_per_day_by_outcome_and_new_countries_raise_one_alert() {
     verify_from(
         &c,
         "US",
-        json!({"key": format!("{}x", &key[..key.len() - 1])}),
+        json!({"key": format!("{}{}", &key[..key.len() - 1], if key.ends_with('x') { 'y' } else { 'x' })}),
     );
 
     let usage = c
@@ -137,4 +137,79 @@ fn usage_is_counted_per_day_by_outcome_and_new_countries_raise_one_alert() {
     let (_, other) = c.team("Other");
     c.get(&format!("/v1/api-keys/{id}/usage"), &other)
         .expect_problem(404, "not_found");
+}
+
+#[test]
+fn monitoring_sums_the_teams_last_day_from_its_keys_reports() {
+    let c = client();
+    let (_, admin) = c.team("Watched");
+    let (_, busy, _) = c.key(
+        &admin,
+        json!({"name": "busy", "permissions": ["tasks:read"]}),
+    );
+    let (_, quiet, _) = c.key(&admin, json!({"name": "quiet"}));
+    let (_, expired, _) = c.key(
+        &admin,
+        json!({"name": "soon", "expires_at": support::in_secs(10 * 86_400)}),
+    );
+    // Each key's first request is reported at once (later ones at most once a minute).
+    assert_eq!(
+        verify_from(
+            &c,
+            "DE",
+            json!({"key": busy, "permissions": ["tasks:read"]})
+        )["valid"],
+        true
+    );
+    assert_eq!(
+        verify_from(
+            &c,
+            "DE",
+            json!({"key": quiet, "permissions": ["tasks:read"]})
+        )["code"],
+        "insufficient_permissions"
+    );
+    assert_eq!(
+        verify_from(&c, "DE", json!({"key": expired}))["valid"],
+        true
+    );
+    let start = std::time::Instant::now();
+    let m = loop {
+        let m = c.get("/v1/monitoring", &admin).expect(200).body;
+        let keys = m["top_keys"].as_array().map_or(0, Vec::len);
+        if keys >= 4 || start.elapsed() > Duration::from_secs(10) {
+            break m;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // The admin key's own requests (it made the keys) count too.
+    assert!(m["requests"].as_u64().unwrap() >= 4, "{m}");
+    assert_eq!(
+        m["denied_by_reason"],
+        json!({"insufficient_permissions": 1})
+    );
+    assert_eq!(m["keys_expiring_30d"], 1);
+    let requests_of = |name: &str| {
+        m["top_keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["name"] == name)
+            .map(|k| k["requests"].clone())
+    };
+    for name in ["busy", "quiet", "soon"] {
+        assert_eq!(requests_of(name), Some(json!(1)), "{name}: {m}");
+    }
+    c.get("/v1/monitoring?days=7", &admin)
+        .expect_problem(400, "invalid_field");
+    // Another team's view is its own (its admin key's own request, at most).
+    let (_, other) = c.team("Elsewhere");
+    let theirs = c.get("/v1/monitoring", &other).expect(200).body;
+    assert_eq!(theirs["keys_expiring_30d"], 0);
+    assert!(theirs["requests"].as_u64().unwrap() <= 1, "{theirs}");
+    assert!(theirs["top_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|k| k["name"] == "Admin key"));
 }

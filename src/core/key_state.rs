@@ -10,6 +10,7 @@ use super::key::KeyHash;
 use super::lifecycle::{self, Action, Notices};
 use super::limits::TeamLimits;
 use super::model::{KeyRecord, KeyStatus, UsageView};
+use super::monitoring::{self, Counted};
 use super::ratelimit::{self, Counters, LimitState, Usage};
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,13 @@ pub struct KeyState {
     /// to hold with the counters it writes. Never stored here.
     #[serde(skip)]
     pub alerts: Vec<Event>,
+    /// What the team's monitoring has not been told yet (`core::monitoring`).
+    #[serde(default)]
+    pub report: monitoring::Pending,
+    /// Hourly tallies a check made due (at most once a minute), for the object to send off the
+    /// request's path. Never stored here.
+    #[serde(skip)]
+    pub reports: Vec<(i64, monitoring::Tally)>,
 }
 
 /// What changes on every admitted request, stored apart from the record so that a check writes
@@ -58,6 +66,8 @@ pub struct CountersPart {
     pub locations: Locations,
     #[serde(default)]
     pub rate_limited_window: Option<i64>,
+    #[serde(default)]
+    pub report: monitoring::Pending,
 }
 
 /// What changes only when the key is managed.
@@ -80,6 +90,7 @@ impl KeyState {
             history: self.history.clone(),
             locations: self.locations.clone(),
             rate_limited_window: self.rate_limited_window,
+            report: self.report.clone(),
         }
     }
 
@@ -105,6 +116,7 @@ impl KeyState {
             s.history = c.history;
             s.locations = c.locations;
             s.rate_limited_window = c.rate_limited_window;
+            s.report = c.report;
         }
         s
     }
@@ -173,6 +185,8 @@ impl KeyState {
             locations: Locations::default(),
             rate_limited_window: None,
             alerts: Vec::new(),
+            report: monitoring::Pending::default(),
+            reports: Vec::new(),
         }
     }
 
@@ -194,13 +208,14 @@ impl KeyState {
                 }
             }
         }
-        let denied = |s: &mut Self, denial, limit: LimitState| {
+        let denied = |s: &mut Self, denial: Denial, limit: LimitState| {
             if req.count {
-                let outcome = match denial {
-                    Denial::RateLimited => history::Outcome::RateLimited,
-                    _ => history::Outcome::Denied,
+                let (outcome, counted) = match denial {
+                    Denial::RateLimited => (history::Outcome::RateLimited, Counted::RateLimited),
+                    _ => (history::Outcome::Denied, Counted::Denied(denial.code())),
                 };
                 s.history.record(outcome, now);
+                s.tally(counted, now);
                 if denial == Denial::RateLimited {
                     s.raise_rate_limited(&limit, now);
                 }
@@ -220,6 +235,7 @@ impl KeyState {
                 Ok(limit) => {
                     self.usage.record(now);
                     self.history.record(history::Outcome::Admitted, now);
+                    self.tally(Counted::Admitted, now);
                     self.record.last_used = Some(now);
                     limit
                 }
@@ -261,6 +277,17 @@ impl KeyState {
             self.revision += 1;
         }
         Ok(changed)
+    }
+
+    /// Tallies a counted request for the team's monitoring; what is due to be reported goes to
+    /// `self.reports`.
+    fn tally(&mut self, outcome: Counted, now: Timestamp) {
+        if let Some(closed) = self.report.record(outcome, now) {
+            self.reports.push(closed);
+        }
+        if let Some(due) = self.report.take(now, false) {
+            self.reports.push(due);
+        }
     }
 
     /// `api_key.rate_limited`, at most once per window (the one refusing: its reset time).
@@ -357,9 +384,12 @@ impl KeyState {
         (events, renewed)
     }
 
-    /// When the key's schedule next needs its object (`None`: not until it changes).
+    /// When the key's schedule next needs its object (`None`: not until it changes): a notice,
+    /// an expiry or a renewal, or a monitoring report a quiet key still owes.
     pub fn next_deadline(&self, now: Timestamp) -> Option<Timestamp> {
-        lifecycle::next_deadline(&self.record.dates(), self.notices, now)
+        let schedule = lifecycle::next_deadline(&self.record.dates(), self.notices, now);
+        let report = self.report.report_deadline(now);
+        schedule.into_iter().chain(report).min()
     }
 
     pub fn usage_view(&self, now: Timestamp) -> UsageView {
@@ -531,6 +561,8 @@ mod tests {
         let mut s = KeyState::new(record(&["tasks:read"]), hash(1));
         s.check(&hash(1), &need(&["tasks:read"]), at(NOW));
         s.revision = 4;
+        // What the object takes after each call (reports to send) is never stored.
+        s.reports.clear();
         let joined = KeyState::from_parts(s.record_part(), Some(s.counters_part()));
         assert_eq!(joined, s);
     }

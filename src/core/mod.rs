@@ -21,6 +21,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod members;
 pub mod model;
+pub mod monitoring;
 pub mod page;
 pub mod permission;
 pub mod random;

@@ -116,6 +116,12 @@ mod serve {
         Ok(resp)
     }
 
+    /// The events Worker's paths: webhooks and monitoring.
+    #[cfg(feature = "edge")]
+    fn events_path(path: &str) -> bool {
+        path.starts_with("/v1/webhooks") || path.starts_with("/v1/monitoring")
+    }
+
     #[cfg(feature = "edge")]
     enum Worker {
         Edge,
@@ -131,8 +137,8 @@ mod serve {
     fn served_by(method: &str, path: &str) -> Worker {
         match route(method, path).map(|m| m.route) {
             Ok(Route::Healthz | Route::OpenApi | Route::Verify | Route::RateLimit) => Worker::Edge,
-            Ok(r) if r.pattern().starts_with("/v1/webhooks") => Worker::Events,
-            Err(_) if path.starts_with("/v1/webhooks") => Worker::Events,
+            Ok(r) if events_path(r.pattern()) => Worker::Events,
+            Err(_) if events_path(path) => Worker::Events,
             _ => Worker::Admin,
         }
     }
@@ -243,7 +249,8 @@ mod serve {
             Route::AcceptInvitation => members::accept(ctx, req).await,
             Route::WithdrawInvitation => members::withdraw_invitation(ctx, req, id).await,
             // The events Worker's (the edge sends them there).
-            Route::ListWebhooks
+            Route::Monitoring
+            | Route::ListWebhooks
             | Route::CreateWebhook
             | Route::GetWebhook
             | Route::UpdateWebhook
@@ -276,6 +283,7 @@ mod serve {
             Route::TestWebhook => webhooks::test(ctx, req, id).await,
             Route::ListDeliveries => webhooks::deliveries(ctx, req, id).await,
             Route::RetryDelivery => webhooks::retry(ctx, req, id, sub).await,
+            Route::Monitoring => webhooks::monitoring(ctx, req).await,
             _ => Err(ApiError::route_not_found()),
         }
     }

@@ -74,6 +74,7 @@ routes! {
     CreateInvitation = "POST" "/v1/invitations";
     AcceptInvitation = "POST" "/v1/invitations/accept";
     WithdrawInvitation = "DELETE" "/v1/invitations/{id}";
+    Monitoring = "GET" "/v1/monitoring";
     ListWebhooks = "GET" "/v1/webhooks";
     CreateWebhook = "POST" "/v1/webhooks";
     GetWebhook = "GET" "/v1/webhooks/{id}";

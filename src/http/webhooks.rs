@@ -1,4 +1,4 @@
-//! `/v1/webhooks`: a team's endpoints (in its team object), their secrets (shown once: on
+//! `/v1/webhooks` and `/v1/monitoring` (the events Worker's routes). Webhooks: a team's endpoints (in its team object), their secrets (shown once: on
 //! creation and rotation), a test event, the delivery log and manual retries. Delivery itself
 //! runs in the team object's alarm (`objects::team`), never on a request's path.
 
@@ -15,7 +15,7 @@ use crate::core::random::OsRandom;
 use crate::core::team::webhooks::{Endpoint, EndpointView};
 use crate::core::webhooks::new_secret;
 use crate::storage::events_protocol::*;
-use crate::storage::team_protocol::GetTeam;
+use crate::storage::team_protocol::{CountExpiring, GetTeam};
 use serde::Serialize;
 use worker::Request;
 
@@ -244,4 +244,24 @@ pub async fn retry(ctx: &Ctx, req: &Request, id: &str, event_id: &str) -> ApiRes
             event_id: event_id.to_owned(),
         },
     )
+}
+
+/// `GET /v1/monitoring`: the team's last 24 hours, from its keys' reports (which may lag a
+/// minute), and its keys expiring within 30 days (from its listing).
+pub async fn monitoring(ctx: &Ctx, req: &Request) -> ApiResult {
+    let caller = authorize(ctx, req, perm::API_KEYS_READ).await?;
+    if let Some((k, _)) = query_pairs(req).into_iter().next() {
+        return Err(ApiError::input(InputError::invalid(
+            &k,
+            "is not a query parameter of this endpoint (it takes none)",
+        )));
+    }
+    let to = crate::core::time::Timestamp::from_millis(ctx.now.millis() + 30 * 86_400_000);
+    let count = CountExpiring { from: ctx.now, to };
+    let expiring = ask(ctx, &caller.team_id, count, "team", &caller.team_id).await?;
+    let q = Monitor {
+        keys_expiring_30d: expiring,
+        now: ctx.now,
+    };
+    json(200, &ask_events(ctx, &caller.team_id, q, "team", "").await?)
 }

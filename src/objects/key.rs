@@ -19,9 +19,10 @@
 use crate::core::events::Event;
 use crate::core::ids::TeamId;
 use crate::core::key_state::{CountersPart, KeyState, RecordPart};
+use crate::core::monitoring::Report;
 use crate::core::sync::{EventOutbox, Outbox, Pending};
 use crate::core::time::Timestamp;
-use crate::storage::events_protocol::RecordEvents;
+use crate::storage::events_protocol::{RecordEvents, ReportUsage};
 use crate::storage::key_protocol::{
     key_dispatch, key_dispatch_with_events, Effect, KeyCall, KeyReply,
 };
@@ -119,7 +120,7 @@ impl KeyObject {
         self.load().await?;
         let now = Timestamp::from_millis(Date::now().as_millis() as i64);
         let checking = matches!(call, KeyCall::Check { .. });
-        let (reply, effect, events, parts, publish, erased) = {
+        let (reply, effect, events, parts, publish, erased, reports) = {
             let mut slot = self.slot.borrow_mut();
             let held = slot.as_mut().expect("loaded above");
             let ids = held
@@ -142,6 +143,26 @@ impl KeyObject {
                 s.take_last_used_publish(now)
                     .map(|t| (s.record.team_id.clone(), s.record.id.clone(), t))
             });
+            // Monitoring reports due (at most once a minute per key), and whether a quiet key
+            // will owe one (its alarm then sends it).
+            let reports = held.as_mut().and_then(|s| {
+                let due = std::mem::take(&mut s.reports);
+                let report_alarm = (checking && s.report.tally.total() == 1)
+                    .then(|| s.next_deadline(now))
+                    .flatten();
+                (!due.is_empty() || report_alarm.is_some()).then(|| {
+                    let reports = due
+                        .into_iter()
+                        .map(|(hour, tally)| Report {
+                            key_id: s.record.id.to_string(),
+                            name: s.record.name.clone(),
+                            hour,
+                            tally,
+                        })
+                        .collect::<Vec<_>>();
+                    (s.record.team_id.clone(), reports, report_alarm)
+                })
+            });
             let parts = held.as_ref().map(|s| {
                 let saves_record = matches!(effect, Effect::Save | Effect::SaveAndRelist);
                 let record = saves_record.then(|| s.record_part());
@@ -155,7 +176,7 @@ impl KeyObject {
                     .or_else(|| held.as_ref().map(|s| s.record.team_id.clone()))
                     .map(|team_id| (team_id, events)),
             };
-            (reply, effect, events, parts, publish, erased)
+            (reply, effect, events, parts, publish, erased, reports)
         };
         let storage = self.state.storage();
         let owed = match (&effect, &reply) {
@@ -190,6 +211,7 @@ impl KeyObject {
             // Written with the change: from here on the follow-up cannot be lost.
             put_part(&self.sql()?, OUTBOX, &Outbox::new(pending))?;
         }
+        let events_held = events.is_some();
         if let Some((team_id, events)) = events {
             // With the change too (an event is never lost, never made for nothing). Every
             // change makes one, so this alarm, set for now, also hands over the outbox and
@@ -207,6 +229,13 @@ impl KeyObject {
                 storage.set_alarm(0).await?;
             }
         }
+        if let Some((team_id, reports, alarm_at)) = reports {
+            // An alarm set for now (held events) reschedules by every deadline itself.
+            let alarm_in = alarm_at
+                .filter(|_| !events_held)
+                .map(|t| t.millis() - now.millis());
+            self.send_reports(team_id, reports, alarm_in);
+        }
         if let Some((team_id, id, last_used)) = publish {
             // Off the request's path: the listing's `last_used` may lag, the answer may not.
             let env = self.env.clone();
@@ -222,6 +251,33 @@ impl KeyObject {
             });
         }
         Ok(reply)
+    }
+
+    /// Sends monitoring reports to the team's events object, off the request's path (a lost
+    /// report costs the team view a minute of counts; the key's own history is exact), and sets
+    /// the alarm that reports a key which falls quiet (`alarm_in`, ms).
+    fn send_reports(&self, team_id: TeamId, reports: Vec<Report>, alarm_in: Option<i64>) {
+        let env = self.env.clone();
+        let storage = self.state.storage();
+        self.state.wait_until(async move {
+            if let Some(delay) = alarm_in {
+                if let Err(e) = storage.set_alarm(delay.max(0)).await {
+                    console_error!("setting the report alarm failed: {e}");
+                }
+            }
+            if reports.is_empty() {
+                return;
+            }
+            let now = Timestamp::from_millis(Date::now().as_millis() as i64);
+            let call = ReportUsage { reports, now };
+            let result = match Stores::from_env(&env) {
+                Ok(stores) => stores.events(&team_id, call).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                console_error!("a monitoring report was lost: {}", e.0);
+            }
+        });
     }
 
     /// Adds events to those held for the team's events object (a synchronous write).
@@ -265,6 +321,29 @@ impl KeyObject {
             }
         }
         Ok(next)
+    }
+
+    /// The monitoring report a quiet key still owes (the alarm's, so it lags a minute at most).
+    fn flush_report(&self, now: Timestamp) -> Result<()> {
+        let taken = {
+            let mut slot = self.slot.borrow_mut();
+            slot.as_mut().and_then(Option::as_mut).and_then(|s| {
+                s.report.take(now, true).map(|(hour, tally)| {
+                    let report = Report {
+                        key_id: s.record.id.to_string(),
+                        name: s.record.name.clone(),
+                        hour,
+                        tally,
+                    };
+                    (s.record.team_id.clone(), report, s.counters_part())
+                })
+            })
+        };
+        if let Some((team_id, report, counters)) = taken {
+            put_part(&self.sql()?, COUNTERS, &counters)?;
+            self.send_reports(team_id, vec![report], None);
+        }
+        Ok(())
     }
 
     /// Hands the held events to the team's events object. Returns the delay before trying again, if
@@ -353,6 +432,7 @@ impl DurableObject for KeyObject {
         self.load().await?;
         let now = Timestamp::from_millis(Date::now().as_millis() as i64);
         let deadline = self.run_schedule(now)?;
+        self.flush_report(now)?;
         let stores = Stores::from_env(&self.env).map_err(|e| worker::Error::RustError(e.0))?;
         let events_retry = self.hand_over_events(&stores, now).await?;
         let outbox_retry = self.run_outbox(&stores).await?;

@@ -4,13 +4,14 @@
 
 use crate::core::events::Event;
 use crate::core::ids::WebhookId;
+use crate::core::monitoring::{self, MonitorStore, Monitoring, Report};
 use crate::core::team::webhooks::{self as hooks, Delivery, Endpoint, EndpointPatch};
 use crate::core::team::webhooks::{EndpointView, WebhookStore};
 use crate::core::time::Timestamp;
 use crate::storage::calls::object_calls;
 
 object_calls! {
-    trait EventsRequest; enum EventsCall; fn events_dispatch(store: &impl WebhookStore);
+    trait EventsRequest; enum EventsCall; fn events_dispatch(store: &(impl WebhookStore + MonitorStore));
 
     /// Events made elsewhere (a key's object, the team's object): queued for the endpoints
     /// that want them, each event id once.
@@ -33,6 +34,11 @@ object_calls! {
         |s, q| hooks::retry(s, &q.id, &q.event_id, q.now);
     ListDeliveries { id: WebhookId, limit: usize } -> Vec<Delivery> =
         |s, q| hooks::deliveries(s, &q.id, q.limit);
+    /// Keys' hourly tallies, for the team's monitoring.
+    ReportUsage { reports: Vec<Report>, now: Timestamp } -> () =
+        |s, q| monitoring::record_reports(s, &q.reports, q.now);
+    Monitor { keys_expiring_30d: u64, now: Timestamp } -> Monitoring =
+        |s, q| monitoring::monitor(s, q.keys_expiring_30d, q.now);
 }
 
 impl EventsCall {

@@ -87,6 +87,7 @@ struct State {
     /// (endpoint id, delivery), oldest first.
     deliveries: Vec<(String, Delivery)>,
     held: Vec<Event>,
+    usage: Vec<crate::core::monitoring::HourRow>,
 }
 
 /// The store. `fail` makes every call fail, to test what the callers do then.
@@ -113,6 +114,7 @@ impl State {
             queue: Vec::new(),
             deliveries: Vec::new(),
             held: Vec::new(),
+            usage: Vec::new(),
         }
     }
 }
@@ -229,6 +231,17 @@ impl TeamStore for MemoryTeam {
                 items: page.items.into_iter().map(|(k, _)| k).collect(),
                 next_cursor: page.next_cursor,
             }
+        })
+    }
+
+    fn count_expiring(&self, from: Timestamp, to: Timestamp) -> StoreResult<u64> {
+        self.with(|s| {
+            s.keys
+                .rows
+                .iter()
+                .filter(|(_, (r, _))| r.disabled_at.is_none())
+                .filter(|(_, (r, _))| r.expires_at.is_some_and(|e| e >= from && e < to))
+                .count() as u64
         })
     }
 
@@ -558,5 +571,42 @@ impl WebhookStore for MemoryTeam {
                 .map(|(_, d)| d.clone())
                 .collect()
         })
+    }
+}
+
+impl crate::core::monitoring::MonitorStore for MemoryTeam {
+    fn add_usage(&self, r: &crate::core::monitoring::Report) -> StoreResult<()> {
+        self.with(|s| {
+            match s
+                .usage
+                .iter_mut()
+                .find(|row| row.hour == r.hour && row.key_id == r.key_id)
+            {
+                Some(row) => {
+                    row.tally.add(&r.tally);
+                    row.name.clone_from(&r.name);
+                }
+                None => s.usage.push(crate::core::monitoring::HourRow {
+                    hour: r.hour,
+                    key_id: r.key_id.clone(),
+                    name: r.name.clone(),
+                    tally: r.tally.clone(),
+                }),
+            }
+        })
+    }
+
+    fn usage_since(&self, from_hour: i64) -> StoreResult<Vec<crate::core::monitoring::HourRow>> {
+        self.with(|s| {
+            s.usage
+                .iter()
+                .filter(|r| r.hour >= from_hour)
+                .cloned()
+                .collect()
+        })
+    }
+
+    fn prune_usage(&self, before_hour: i64) -> StoreResult<()> {
+        self.with(|s| s.usage.retain(|r| r.hour >= before_hour))
     }
 }

@@ -609,7 +609,11 @@ mod tests {
         create_endpoint(&s, endpoint("wh_a", &["*"])).unwrap();
         // An endpoint for "*" never receives an audit entry.
         record_events(&s, &[ev("aud_1", AUDIT_EVENT)], at(0)).unwrap();
-        assert_eq!(s.next_due().unwrap(), None, "an audit entry is never delivered");
+        assert_eq!(
+            s.next_due().unwrap(),
+            None,
+            "an audit entry is never delivered"
+        );
         let e = rotate_secret(&s, "wh_a", "whsec_new".into(), at(0)).unwrap();
         assert_eq!(e.signing_secrets(at(1)), ["whsec_new", "whsec_wh_a"]);
         assert_eq!(e.signing_secrets(at(86_400_000)), ["whsec_new"]);

@@ -4,6 +4,7 @@
 
 use crate::core::events::Event;
 use crate::core::ids::WebhookId;
+use crate::core::monitoring::{HourRow, MonitorStore, Report};
 use crate::core::store::{StoreError, StoreResult};
 use crate::core::team::webhooks::{Delivery, Endpoint, Queued, WebhookStore, DELIVERIES_KEPT};
 use crate::core::time::Timestamp;
@@ -23,6 +24,8 @@ CREATE INDEX IF NOT EXISTS webhook_queue_due ON webhook_queue (due_ms, seq);
 CREATE TABLE IF NOT EXISTS webhook_deliveries (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, endpoint_id TEXT NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, seq);
+CREATE TABLE IF NOT EXISTS usage_hours (
+  hour INTEGER NOT NULL, key_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (hour, key_id));
 ";
 
 fn queued(row: &[V]) -> StoreResult<Queued> {
@@ -170,5 +173,48 @@ impl WebhookStore for Sql {
         .iter()
         .map(|r| parse(text(r, 1)?))
         .collect()
+    }
+}
+
+/// Monitoring: one row per hour and key (`usage_hours`), its `HourRow` as JSON.
+impl MonitorStore for Sql {
+    fn add_usage(&self, r: &Report) -> StoreResult<()> {
+        let old = self.one::<HourRow>(
+            "SELECT hour, body FROM usage_hours WHERE hour = ? AND key_id = ?",
+            vec![V::from(r.hour), r.key_id.as_str().into()],
+        )?;
+        let mut row = old.unwrap_or(HourRow {
+            hour: r.hour,
+            key_id: r.key_id.clone(),
+            name: r.name.clone(),
+            tally: Default::default(),
+        });
+        row.tally.add(&r.tally);
+        row.name.clone_from(&r.name);
+        self.exec(
+            "INSERT OR REPLACE INTO usage_hours (hour, key_id, body) VALUES (?, ?, ?)",
+            vec![
+                V::from(r.hour),
+                r.key_id.as_str().into(),
+                json(&row)?.into(),
+            ],
+        )
+    }
+
+    fn usage_since(&self, from_hour: i64) -> StoreResult<Vec<HourRow>> {
+        self.rows(
+            "SELECT hour, body FROM usage_hours WHERE hour >= ?",
+            vec![V::from(from_hour)],
+        )?
+        .iter()
+        .map(|r| parse(text(r, 1)?))
+        .collect()
+    }
+
+    fn prune_usage(&self, before_hour: i64) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM usage_hours WHERE hour < ?",
+            vec![V::from(before_hour)],
+        )
     }
 }

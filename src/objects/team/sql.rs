@@ -158,6 +158,17 @@ impl TeamStore for Sql {
         self.page("keys", &filters, query)
     }
 
+    fn count_expiring(&self, from: Timestamp, to: Timestamp) -> StoreResult<u64> {
+        // Bodies are JSON with RFC 3339 UTC times; julianday() compares them as times.
+        let n = self.count_of(
+            "SELECT COUNT(*) FROM keys WHERE json_extract(body, '$.disabled_at') IS NULL \
+             AND julianday(json_extract(body, '$.expires_at')) >= julianday(?) \
+             AND julianday(json_extract(body, '$.expires_at')) < julianday(?)",
+            vec![from.to_string().into(), to.to_string().into()],
+        )?;
+        Ok(n.max(0) as u64)
+    }
+
     fn project_has_keys(&self, project_id: &str) -> StoreResult<bool> {
         self.exists(
             "SELECT 1 FROM keys WHERE project_id = ? LIMIT 1",
