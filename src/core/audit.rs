@@ -6,12 +6,14 @@
 //! for fields that are never secret (a key's secret, hash, a password, a session or webhook
 //! secret are never among them); `user_agent` is cut to 256 characters.
 //!
-//! Not wired yet (issue 12): the actors' origin must reach every changing call of the key, team
-//! and events objects. See docs/architecture.md, "The audit log (planned)".
+//! Wired for key changes (the key object writes the entry with the change); the team and events
+//! objects' changes are next (docs/architecture.md, "The audit log").
 
-use super::events::Event;
+use super::events::{derived_id, Event};
 use super::input::InputError;
-use super::page::{decode_cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
+use super::page::{decode_cursor, Page, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
+use super::store::{StoreError, StoreResult};
+use super::team::TeamResult;
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -117,6 +119,24 @@ pub fn as_event(e: &Entry) -> Event {
     }
 }
 
+/// The audit entry of a change to a key, as it travels (`as_event`); its id derives from the
+/// same seed as the change's event, so a retried hand-over keeps it once.
+pub fn key_entry(
+    action: &str,
+    key_id: &str,
+    origin: &Origin,
+    changes: Option<Value>,
+    seed: &str,
+    now: Timestamp,
+) -> Event {
+    let id = derived_id("aud_", &format!("{key_id}:{seed}"));
+    let target = Target {
+        kind: "api_key".into(),
+        id: key_id.to_owned(),
+    };
+    as_event(&entry(id, origin, action, target, changes, now))
+}
+
 /// The fields a change set, from the JSON it was given (a patch): names and values, except
 /// any field not in `shown`, which is named with no value.
 pub fn changes(given: &Value, shown: &[&str]) -> Option<Value> {
@@ -135,6 +155,36 @@ pub fn changes(given: &Value, shown: &[&str]) -> Option<Value> {
         })
         .collect();
     (!out.is_empty()).then_some(Value::Object(out))
+}
+
+/// The events object's audit log. Same contract as the other stores: every call answers at once.
+pub trait AuditStore {
+    /// Stores an entry (an id already stored is ignored).
+    fn insert_entry(&self, e: &Entry) -> StoreResult<()>;
+    /// One page, newest first, with the query's filters.
+    fn entries(&self, q: &AuditQuery) -> StoreResult<Page<Entry>>;
+    /// Removes entries made before `before`, and the oldest beyond `keep`.
+    fn prune_entries(&self, before: Timestamp, keep: i64) -> StoreResult<()>;
+}
+
+/// Keeps the audit entries among handed-over events (kind [`AUDIT_EVENT`]), and prunes.
+pub fn record_entries(s: &impl AuditStore, events: &[Event], now: Timestamp) -> TeamResult<()> {
+    let mut any = false;
+    for e in events.iter().filter(|e| e.kind == AUDIT_EVENT) {
+        let entry: Entry = serde_json::from_str(&e.body)
+            .map_err(|err| StoreError(format!("an audit entry: {err}")))?;
+        s.insert_entry(&entry)?;
+        any = true;
+    }
+    if any {
+        let before = Timestamp::from_millis(now.millis() - RETENTION_MS);
+        s.prune_entries(before, MAX_ENTRIES)?;
+    }
+    Ok(())
+}
+
+pub fn list(s: &impl AuditStore, q: &AuditQuery) -> TeamResult<Page<Entry>> {
+    Ok(s.entries(q)?)
 }
 
 /// `GET /v1/audit-log` query.

@@ -37,6 +37,11 @@ pub fn random_event_id(rng: &mut impl Random) -> String {
 /// An event id derived from what makes the event unique (`seed`): an alarm that runs twice, or a
 /// change whose hand-off is retried, makes the same id, which the team object keeps only once.
 pub fn derived_event_id(seed: &str) -> String {
+    derived_id("evt_", seed)
+}
+
+/// `prefix` and 20 base62 characters derived from `seed` (SHA-256, chained as needed).
+pub fn derived_id(prefix: &str, seed: &str) -> String {
     struct Digested([u8; 32], usize);
     impl Random for Digested {
         fn fill(&mut self, buf: &mut [u8]) {
@@ -51,7 +56,7 @@ pub fn derived_event_id(seed: &str) -> String {
         }
     }
     let mut bytes = Digested(Sha256::digest(seed.as_bytes()).into(), 0);
-    random_event_id(&mut bytes)
+    format!("{prefix}{}", base62::random_string(&mut bytes, ID_LEN))
 }
 
 /// Renders an event: `data` is its JSON object.

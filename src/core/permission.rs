@@ -233,6 +233,7 @@ pub mod needs {
     pub const MEMBERS_WRITE: &str = "members:write";
     pub const WEBHOOKS_READ: &str = "webhooks:read";
     pub const WEBHOOKS_WRITE: &str = "webhooks:write";
+    pub const AUDIT_LOG_READ: &str = "audit_log:read";
 }
 
 #[cfg(test)]

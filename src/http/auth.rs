@@ -19,6 +19,7 @@ use super::credentials::{
 use super::ctx::Ctx;
 use super::problem::ApiError;
 use crate::core::access::{Denial, Manager, Requirement, Scope};
+use crate::core::audit::{Actor as AuditActor, ActorKind, Origin};
 use crate::core::ids::TeamId;
 use crate::core::key::{secrets_equal, KeyFormatError, KeyHash, PlainKey};
 use crate::core::key_state::CheckResult;
@@ -97,6 +98,22 @@ impl Caller {
         }
     }
 
+    /// Where a change by this caller comes from, for its audit entry: the key or member, the
+    /// client's address (`CF-Connecting-IP`), country and user agent.
+    pub fn origin(&self, ctx: &Ctx, req: &Request) -> Origin {
+        let actor = match &self.actor {
+            Actor::Key { record, .. } => AuditActor {
+                kind: ActorKind::Key,
+                id: Some(record.id.to_string()),
+            },
+            Actor::Member(m) => AuditActor {
+                kind: ActorKind::Member,
+                id: Some(m.member.id.to_string()),
+            },
+        };
+        request_origin(ctx, req, actor)
+    }
+
     /// Who changes members, for the rules about owners.
     pub fn changer(&self) -> Changer {
         match &self.actor {
@@ -104,6 +121,18 @@ impl Caller {
             Actor::Member(m) => Changer::Member(m.member.role),
         }
     }
+}
+
+/// An audit entry's origin: `actor`, with the request's client address (`CF-Connecting-IP`),
+/// country and user agent.
+pub fn request_origin(ctx: &Ctx, req: &Request, actor: AuditActor) -> Origin {
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    Origin::new(
+        actor,
+        header("CF-Connecting-IP").as_deref(),
+        ctx.country.as_deref(),
+        header("User-Agent").as_deref(),
+    )
 }
 
 fn token(req: &Request) -> Result<String, ApiError> {

@@ -12,6 +12,7 @@ use crate::core::access::{
     create_requirement, listing_filter, management_requirement, sees, Denial, ListingFilter,
     Manager,
 };
+use crate::core::audit::Origin;
 use crate::core::history::{date_of, History, Location, HISTORY_DAYS};
 use crate::core::ids::{KeyId, TeamId};
 use crate::core::input::{
@@ -55,8 +56,9 @@ pub async fn issue_key(
     record: KeyRecord,
     hash: KeyHash,
     caller_permissions: &PermissionSet,
+    origin: Option<Origin>,
 ) -> Result<KeyRecord, ApiError> {
-    service::issue_key(&ctx.stores, record, hash, caller_permissions)
+    service::issue_key(&ctx.stores, record, hash, caller_permissions, origin)
         .await
         .map_err(|e| match e {
             IssueError::Refused(r) => ApiError::refused(r, "key", ""),
@@ -111,7 +113,15 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         rolled_from: None,
         renewed_at: None,
     };
-    let record = issue_key(ctx, record, plain.hash(), &caller.manager.permissions).await?;
+    let origin = caller.origin(ctx, req);
+    let record = issue_key(
+        ctx,
+        record,
+        plain.hash(),
+        &caller.manager.permissions,
+        Some(origin),
+    )
+    .await?;
     json(
         201,
         &CreatedKeyView {
@@ -273,10 +283,11 @@ pub async fn current(ctx: &Ctx, req: &Request) -> ApiResult {
 /// object checks the returned [`Manager`] again, atomically with the change.
 async fn manage(
     ctx: &Ctx,
+    req: &Request,
     p: &Credential,
     id: &str,
     new_permissions: Option<&PermissionSet>,
-) -> Result<(KeyRecord, Manager), ApiError> {
+) -> Result<(KeyRecord, Manager, Origin), ApiError> {
     let target = load(ctx, p.team_id(), id).await?.map(|k| k.record);
     let write = Permission::new_static(perm::API_KEYS_WRITE);
     let requirement = management_requirement(&write, target.as_ref(), new_permissions);
@@ -288,7 +299,9 @@ async fn manage(
         }
     })?;
     match target {
-        Some(t) if t.team_id == caller.team_id => Ok((t, caller.manager.clone())),
+        Some(t) if t.team_id == caller.team_id => {
+            Ok((t, caller.manager.clone(), caller.origin(ctx, req)))
+        }
         _ => Err(key_not_found(id)),
     }
 }
@@ -352,7 +365,7 @@ fn key_inactive() -> ApiError {
 pub async fn roll(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
     let body = read_body(req).await?;
     let p = present(ctx, req).await?;
-    let (target, manager) = manage(ctx, &p, id, None).await?;
+    let (target, manager, origin) = manage(ctx, req, &p, id, None).await?;
     let expire_old_in_secs = body
         .json()
         .or_else(|e| if body.is_empty() { Ok(&[][..]) } else { Err(e) })
@@ -372,15 +385,25 @@ pub async fn roll(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
         rolled_from: Some(target.id.clone()),
         ..target.clone()
     };
-    let new = issue_key(ctx, record, plain.hash(), &manager.permissions).await?;
-    let call = KeyCall::Roll {
-        manager: manager.clone(),
-        expire_old_in_secs,
-        new_key_id: new.id.clone(),
-    };
+    let new = issue_key(
+        ctx,
+        record,
+        plain.hash(),
+        &manager.permissions,
+        Some(origin.clone()),
+    )
+    .await?;
+    let call = service::audited(
+        KeyCall::Roll {
+            manager: manager.clone(),
+            expire_old_in_secs,
+            new_key_id: new.id.clone(),
+        },
+        Some(origin.clone()),
+    );
     let rolled = change(ctx, &target.id, &call).await;
     if let Err(e) = rolled {
-        match service::revoke_key(&ctx.stores, &new.team_id, &new.id, manager).await {
+        match service::revoke_key(&ctx.stores, &new.team_id, &new.id, manager, Some(origin)).await {
             Ok(Revoked::Done { .. }) | Ok(Revoked::NotFound) => {}
             other => console_error!("undoing the new key of a failed roll: {other:?}"),
         }
@@ -406,7 +429,7 @@ pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
         .json()
         .and_then(|b| parse_key_patch(b, ctx.now).map_err(ApiError::input));
     let new_perms = patch.as_ref().ok().and_then(|pt| pt.permissions.as_ref());
-    let (target, manager) = manage(ctx, &p, id, new_perms).await?;
+    let (target, manager, origin) = manage(ctx, req, &p, id, new_perms).await?;
     let patch = patch?;
     // A new rate must stay under the team's ceiling: the key object resolves the new policy
     // (against the key's current one) and checks it there.
@@ -419,19 +442,28 @@ pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
         manager,
         limits,
     };
-    change(ctx, &target.id, &call).await
+    change(ctx, &target.id, &service::audited(call, Some(origin))).await
 }
 
 pub async fn disable(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let p = present(ctx, req).await?;
-    let (target, manager) = manage(ctx, &p, id, None).await?;
-    change(ctx, &target.id, &KeyCall::Disable { manager }).await
+    let (target, manager, origin) = manage(ctx, req, &p, id, None).await?;
+    let call = service::audited(KeyCall::Disable { manager }, Some(origin));
+    change(ctx, &target.id, &call).await
 }
 
 pub async fn delete(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let p = present(ctx, req).await?;
-    let (target, manager) = manage(ctx, &p, id, None).await?;
-    match service::revoke_key(&ctx.stores, &target.team_id, &target.id, manager).await? {
+    let (target, manager, origin) = manage(ctx, req, &p, id, None).await?;
+    match service::revoke_key(
+        &ctx.stores,
+        &target.team_id,
+        &target.id,
+        manager,
+        Some(origin),
+    )
+    .await?
+    {
         Revoked::Done { follow_up } => {
             for e in follow_up {
                 // Revoked all the same: a stale index entry leads to an empty object, which

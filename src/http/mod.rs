@@ -116,10 +116,12 @@ mod serve {
         Ok(resp)
     }
 
-    /// The events Worker's paths: webhooks and monitoring.
+    /// The events Worker's paths: webhooks, monitoring and the audit log.
     #[cfg(feature = "edge")]
     fn events_path(path: &str) -> bool {
-        path.starts_with("/v1/webhooks") || path.starts_with("/v1/monitoring")
+        ["/v1/webhooks", "/v1/monitoring", "/v1/audit-log"]
+            .iter()
+            .any(|p| path.starts_with(p))
     }
 
     #[cfg(feature = "edge")]
@@ -250,6 +252,7 @@ mod serve {
             Route::WithdrawInvitation => members::withdraw_invitation(ctx, req, id).await,
             // The events Worker's (the edge sends them there).
             Route::Monitoring
+            | Route::AuditLog
             | Route::ListWebhooks
             | Route::CreateWebhook
             | Route::GetWebhook
@@ -284,6 +287,7 @@ mod serve {
             Route::ListDeliveries => webhooks::deliveries(ctx, req, id).await,
             Route::RetryDelivery => webhooks::retry(ctx, req, id, sub).await,
             Route::Monitoring => webhooks::monitoring(ctx, req).await,
+            Route::AuditLog => webhooks::audit_log(ctx, req).await,
             _ => Err(ApiError::route_not_found()),
         }
     }

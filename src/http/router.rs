@@ -75,6 +75,7 @@ routes! {
     AcceptInvitation = "POST" "/v1/invitations/accept";
     WithdrawInvitation = "DELETE" "/v1/invitations/{id}";
     Monitoring = "GET" "/v1/monitoring";
+    AuditLog = "GET" "/v1/audit-log";
     ListWebhooks = "GET" "/v1/webhooks";
     CreateWebhook = "POST" "/v1/webhooks";
     GetWebhook = "GET" "/v1/webhooks/{id}";

@@ -86,7 +86,9 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         rolled_from: None,
         renewed_at: None,
     };
-    let record = match issue_key(ctx, record, plain.hash(), &admin).await {
+    // The team's first key: made by the operator.
+    let origin = operator_origin(ctx, req);
+    let record = match issue_key(ctx, record, plain.hash(), &admin, Some(origin)).await {
         Ok(r) => r,
         Err(e) => {
             // A team without its first key is useless: take it back.
@@ -127,4 +129,14 @@ pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
         limits: input.limits,
     };
     json(200, &ask(ctx, &id, q, "team", &id).await?)
+}
+
+/// The operator, for the audit entries of what the operator endpoints change.
+fn operator_origin(ctx: &Ctx, req: &Request) -> crate::core::audit::Origin {
+    use crate::core::audit::{Actor, ActorKind};
+    let actor = Actor {
+        kind: ActorKind::Operator,
+        id: None,
+    };
+    super::auth::request_origin(ctx, req, actor)
 }

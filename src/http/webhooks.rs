@@ -1,4 +1,4 @@
-//! `/v1/webhooks` and `/v1/monitoring` (the events Worker's routes). Webhooks: a team's endpoints (in its team object), their secrets (shown once: on
+//! `/v1/webhooks`, `/v1/monitoring` and `/v1/audit-log` (the events Worker's routes). Webhooks: a team's endpoints (in its team object), their secrets (shown once: on
 //! creation and rotation), a test event, the delivery log and manual retries. Delivery itself
 //! runs in the team object's alarm (`objects::team`), never on a request's path.
 
@@ -6,6 +6,7 @@ use super::auth::{authorize, authorize_team_write};
 use super::ctx::{json, no_content, query_pairs, read_body, ApiResult, Ctx};
 use super::org::{ask, known};
 use super::problem::ApiError;
+use crate::core::audit::parse_audit_query;
 use crate::core::events::{event, random_event_id};
 use crate::core::ids::TeamId;
 use crate::core::ids::WebhookId;
@@ -264,4 +265,13 @@ pub async fn monitoring(ctx: &Ctx, req: &Request) -> ApiResult {
         now: ctx.now,
     };
     json(200, &ask_events(ctx, &caller.team_id, q, "team", "").await?)
+}
+
+/// `GET /v1/audit-log`: who changed what, newest first, with filters (`action`, `actor_id`,
+/// `target_id`) and a cursor.
+pub async fn audit_log(ctx: &Ctx, req: &Request) -> ApiResult {
+    let caller = authorize(ctx, req, perm::AUDIT_LOG_READ).await?;
+    let query = parse_audit_query(&query_pairs(req)).map_err(ApiError::input)?;
+    let q = AuditLog { query };
+    super::org::page(ask_events(ctx, &caller.team_id, q, "team", "").await?)
 }

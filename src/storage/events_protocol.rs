@@ -2,21 +2,26 @@
 //! for them, and their deliveries, with the rules in `core::team::webhooks`. Pure: no Workers
 //! type.
 
+use crate::core::audit::{self, AuditQuery, AuditStore, Entry};
 use crate::core::events::Event;
 use crate::core::ids::WebhookId;
 use crate::core::monitoring::{self, MonitorStore, Monitoring, Report};
+use crate::core::page::Page;
 use crate::core::team::webhooks::{self as hooks, Delivery, Endpoint, EndpointPatch};
 use crate::core::team::webhooks::{EndpointView, WebhookStore};
 use crate::core::time::Timestamp;
 use crate::storage::calls::object_calls;
 
 object_calls! {
-    trait EventsRequest; enum EventsCall; fn events_dispatch(store: &(impl WebhookStore + MonitorStore));
+    trait EventsRequest; enum EventsCall; fn events_dispatch(store: &(impl WebhookStore + MonitorStore + AuditStore));
 
     /// Events made elsewhere (a key's object, the team's object): queued for the endpoints
     /// that want them, each event id once.
-    RecordEvents { events: Vec<Event>, now: Timestamp } -> () =
-        |s, q| hooks::record_events(s, &q.events, q.now);
+    RecordEvents { events: Vec<Event>, now: Timestamp } -> () = |s, q| {
+        hooks::record_events(s, &q.events, q.now)
+            .and_then(|()| audit::record_entries(s, &q.events, q.now))
+    };
+    AuditLog { query: AuditQuery } -> Page<Entry> = |s, q| audit::list(s, &q.query);
     /// `max_webhooks`: the team's limit, from its team object.
     CreateWebhook { endpoint: Endpoint, max_webhooks: u32 } -> EndpointView =
         |s, q| hooks::create_endpoint(s, q.endpoint, q.max_webhooks).map(|e| e.view());

@@ -3,6 +3,7 @@
 //! type: the object only loads state, calls [`key_dispatch`], persists what it says, answers.
 
 use crate::core::access::{Denial, Manager, Requirement};
+use crate::core::audit::{key_entry, Origin};
 use crate::core::events::{key_event, Event};
 use crate::core::history::{History, Location};
 use crate::core::input::KeyPatch;
@@ -43,6 +44,11 @@ pub enum KeyCall {
         manager: Manager,
         expire_old_in_secs: i64,
         new_key_id: crate::core::ids::KeyId,
+    },
+    /// A change made through the API: `call`, and its audit entry written with it.
+    Audited {
+        origin: Origin,
+        call: Box<KeyCall>,
     },
     /// Deletes everything, if `manager` (when given) may manage the key as it is now; answers
     /// the hash so the caller can remove the index entry. Without a manager: undoing a creation.
@@ -106,6 +112,9 @@ pub fn key_dispatch(
     call: KeyCall,
     now: Timestamp,
 ) -> (KeyReply, Effect) {
+    if let KeyCall::Audited { call, .. } = call {
+        return key_dispatch(state, *call, now);
+    }
     let s = match (call, state.as_mut()) {
         (KeyCall::Create { state: new }, None) => {
             *state = Some(*new);
@@ -171,6 +180,7 @@ pub fn key_dispatch(
             (KeyReply::Deleted { hash }, Effect::Erase)
         }
         (KeyCall::Create { .. }, _) => (KeyReply::Exists, Effect::None),
+        (KeyCall::Audited { .. }, _) => (KeyReply::NotFound, Effect::None),
     }
 }
 
@@ -182,6 +192,23 @@ pub fn key_dispatch_with_events(
     call: KeyCall,
     now: Timestamp,
 ) -> (KeyReply, Effect, Vec<Event>) {
+    let (origin, call) = match call {
+        KeyCall::Audited { origin, call } => (Some(origin), *call),
+        call => (None, call),
+    };
+    // What an update set, for its audit entry (a patch holds no secret).
+    let changes = match &call {
+        KeyCall::Update { patch, .. } => serde_json::to_value(patch).ok(),
+        KeyCall::Roll {
+            expire_old_in_secs,
+            new_key_id,
+            ..
+        } => Some(serde_json::json!({
+            "expire_old_in": expire_old_in_secs,
+            "new_key_id": new_key_id.as_str(),
+        })),
+        _ => None,
+    };
     let before = match &call {
         KeyCall::Delete { .. } => state.as_ref().map(|s| s.record.clone()),
         _ => None,
@@ -192,7 +219,7 @@ pub fn key_dispatch_with_events(
         KeyCall::Disable { .. } => "api_key.disabled",
         KeyCall::Roll { .. } => "api_key.rolled",
         KeyCall::Delete { .. } => "api_key.deleted",
-        KeyCall::Check { .. } | KeyCall::Get => "",
+        KeyCall::Check { .. } | KeyCall::Get | KeyCall::Audited { .. } => "",
     };
     let new_key = match &call {
         KeyCall::Roll { new_key_id, .. } => Some(new_key_id.to_string()),
@@ -206,12 +233,22 @@ pub fn key_dispatch_with_events(
                 .into_iter()
                 .collect();
             let seed = format!("{kind}:{}", s.revision);
-            Some(key_event(kind, &s.record, &extra, &seed, now))
+            let e = key_event(kind, &s.record, &extra, &seed, now);
+            Some((e, s.record.id.to_string(), seed))
         }
-        (Effect::Erase, _, Some(record)) => Some(key_event(kind, &record, &[], kind, now)),
+        (Effect::Erase, _, Some(record)) => Some((
+            key_event(kind, &record, &[], kind, now),
+            record.id.to_string(),
+            kind.to_owned(),
+        )),
         _ => None,
     };
-    (reply, effect, event.into_iter().collect())
+    let Some((event, key_id, seed)) = event else {
+        return (reply, effect, Vec::new());
+    };
+    // The audit entry of an audited change, in the same write as the change and its event.
+    let entry = origin.map(|o| key_entry(kind, &key_id, &o, changes, &seed, now));
+    (reply, effect, std::iter::once(event).chain(entry).collect())
 }
 
 fn key_reply(s: &KeyState, now: Timestamp) -> KeyReply {

@@ -14,6 +14,7 @@ use super::index::IndexEntry;
 use super::key_protocol::{KeyCall, KeyReply};
 use super::team_protocol::{InsertKey, PutKey, RemoveKey, TeamAnswer, TeamRequest};
 use crate::core::access::{Denial, Manager};
+use crate::core::audit::Origin;
 use crate::core::ids::{KeyId, TeamId};
 use crate::core::key::KeyHash;
 use crate::core::key_state::KeyState;
@@ -60,6 +61,7 @@ pub async fn issue_key(
     record: KeyRecord,
     hash: KeyHash,
     caller_permissions: &PermissionSet,
+    origin: Option<Origin>,
 ) -> Result<KeyRecord, IssueError> {
     let store = |cause, undo_failures| IssueError::Store {
         cause,
@@ -78,9 +80,12 @@ pub async fn issue_key(
     let remove = || RemoveKey {
         id: record.id.clone(),
     };
-    let create = KeyCall::Create {
-        state: Box::new(KeyState::new(record.clone(), hash)),
-    };
+    let create = audited(
+        KeyCall::Create {
+            state: Box::new(KeyState::new(record.clone(), hash)),
+        },
+        origin,
+    );
     let created = match b.key(&record.id, &create).await {
         Ok(KeyReply::Created) => Ok(()),
         Ok(other) => Err(unexpected("key create", other)),
@@ -121,6 +126,17 @@ pub enum Revoked {
     Refused(Denial),
 }
 
+/// A key call with its audit entry, when the change comes through the API (`origin`).
+pub fn audited(call: KeyCall, origin: Option<Origin>) -> KeyCall {
+    match origin {
+        Some(origin) => KeyCall::Audited {
+            origin,
+            call: Box::new(call),
+        },
+        None => call,
+    }
+}
+
 /// Deletes a key: object first, so it is invalid everywhere from that moment; then its index
 /// entry and its listing row. A key whose object is already gone still has any listing row of
 /// it removed (a row left by an earlier delete whose follow-up failed).
@@ -129,10 +145,14 @@ pub async fn revoke_key(
     team_id: &TeamId,
     key_id: &KeyId,
     manager: Manager,
+    origin: Option<Origin>,
 ) -> StoreResult<Revoked> {
-    let call = KeyCall::Delete {
-        manager: Some(manager),
-    };
+    let call = audited(
+        KeyCall::Delete {
+            manager: Some(manager),
+        },
+        origin,
+    );
     match b.key(key_id, &call).await? {
         KeyReply::Deleted { hash } => Ok(Revoked::Done {
             follow_up: forget_key(b, team_id, key_id, &hash).await,
@@ -299,7 +319,13 @@ mod tests {
     }
 
     fn issue(m: &Memory, id: &str, n: u8) -> Result<KeyRecord, IssueError> {
-        block_on(issue_key(m, record(id), hash(n), &PermissionSet::default()))
+        block_on(issue_key(
+            m,
+            record(id),
+            hash(n),
+            &PermissionSet::default(),
+            None,
+        ))
     }
 
     #[test]
@@ -367,10 +393,10 @@ mod tests {
             environment: Environment::Test,
             project_id: None,
         };
-        let refused = block_on(revoke_key(&m, &T1.into(), &K1.into(), weak)).unwrap();
+        let refused = block_on(revoke_key(&m, &T1.into(), &K1.into(), weak, None)).unwrap();
         assert_eq!(refused, Revoked::Refused(Denial::TestKeyOnLive));
         assert!(m.verifies(&hash(1)), "a refused revocation changes nothing");
-        let done = block_on(revoke_key(&m, &T1.into(), &K1.into(), admin())).unwrap();
+        let done = block_on(revoke_key(&m, &T1.into(), &K1.into(), admin(), None)).unwrap();
         assert!(matches!(done, Revoked::Done { ref follow_up } if follow_up.len() == 1));
         assert!(
             m.index.borrow().contains_key(&hash(1)),
@@ -382,7 +408,7 @@ mod tests {
         );
         assert!(m.listed("key_1").is_none());
         assert_eq!(
-            block_on(revoke_key(&m, &T1.into(), &K1.into(), admin())).unwrap(),
+            block_on(revoke_key(&m, &T1.into(), &K1.into(), admin(), None)).unwrap(),
             Revoked::NotFound
         );
         // The retry of the follow-up (the key object's outbox) clears the stale entry.
@@ -396,7 +422,7 @@ mod tests {
         let m = Memory::default();
         issue(&m, "key_1", 1).unwrap();
         m.fail_team.set(true);
-        let done = block_on(revoke_key(&m, &T1.into(), &K1.into(), admin())).unwrap();
+        let done = block_on(revoke_key(&m, &T1.into(), &K1.into(), admin(), None)).unwrap();
         assert!(
             matches!(done, Revoked::Done { ref follow_up } if follow_up.len() == 1),
             "the object applied it: success, with the listing's failure for the log"
@@ -407,7 +433,7 @@ mod tests {
         m.fail_team.set(false);
         // A client's retry of the delete is 404, and clears the stale row on the way.
         assert_eq!(
-            block_on(revoke_key(&m, &T1.into(), &K1.into(), admin())).unwrap(),
+            block_on(revoke_key(&m, &T1.into(), &K1.into(), admin(), None)).unwrap(),
             Revoked::NotFound
         );
         assert!(m.listed("key_1").is_none());

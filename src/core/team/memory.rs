@@ -88,6 +88,7 @@ struct State {
     deliveries: Vec<(String, Delivery)>,
     held: Vec<Event>,
     usage: Vec<crate::core::monitoring::HourRow>,
+    audit: Table<crate::core::audit::Entry>,
 }
 
 /// The store. `fail` makes every call fail, to test what the callers do then.
@@ -115,6 +116,7 @@ impl State {
             deliveries: Vec::new(),
             held: Vec::new(),
             usage: Vec::new(),
+            audit: Table::new(),
         }
     }
 }
@@ -608,5 +610,44 @@ impl crate::core::monitoring::MonitorStore for MemoryTeam {
 
     fn prune_usage(&self, before_hour: i64) -> StoreResult<()> {
         self.with(|s| s.usage.retain(|r| r.hour >= before_hour))
+    }
+}
+
+impl crate::core::audit::AuditStore for MemoryTeam {
+    fn insert_entry(&self, e: &crate::core::audit::Entry) -> StoreResult<()> {
+        self.with(|s| {
+            if s.audit.find(|x| x.id == e.id).is_none() {
+                s.audit.insert(e.clone());
+            }
+        })
+    }
+
+    fn entries(
+        &self,
+        q: &crate::core::audit::AuditQuery,
+    ) -> StoreResult<Page<crate::core::audit::Entry>> {
+        let list = ListQuery {
+            limit: q.limit,
+            cursor: q.cursor,
+            environment: None,
+            project_id: None,
+        };
+        self.with(|s| {
+            s.audit.page(&list, |e| {
+                q.action.as_ref().is_none_or(|a| &e.action == a)
+                    && q.actor_id
+                        .as_ref()
+                        .is_none_or(|a| e.actor.id.as_ref() == Some(a))
+                    && q.target_id.as_ref().is_none_or(|t| &e.target.id == t)
+            })
+        })
+    }
+
+    fn prune_entries(&self, before: Timestamp, keep: i64) -> StoreResult<()> {
+        self.with(|s| {
+            s.audit.remove(|e| e.at < before);
+            let excess = s.audit.rows.len().saturating_sub(keep.max(0) as usize);
+            s.audit.rows.drain(..excess);
+        })
     }
 }

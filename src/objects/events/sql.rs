@@ -2,9 +2,11 @@
 //! (`webhooks`), the events kept for delivery (`webhook_events`), what is due (`webhook_queue`,
 //! one row per endpoint and event) and the attempts (`webhook_deliveries`).
 
+use crate::core::audit::{AuditQuery, AuditStore, Entry};
 use crate::core::events::Event;
 use crate::core::ids::WebhookId;
 use crate::core::monitoring::{HourRow, MonitorStore, Report};
+use crate::core::page::{ListQuery, Page};
 use crate::core::store::{StoreError, StoreResult};
 use crate::core::team::webhooks::{Delivery, Endpoint, Queued, WebhookStore, DELIVERIES_KEPT};
 use crate::core::time::Timestamp;
@@ -24,6 +26,13 @@ CREATE INDEX IF NOT EXISTS webhook_queue_due ON webhook_queue (due_ms, seq);
 CREATE TABLE IF NOT EXISTS webhook_deliveries (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, endpoint_id TEXT NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, seq);
+CREATE TABLE IF NOT EXISTS audit_log (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, at_ms INTEGER NOT NULL,
+  action TEXT NOT NULL, actor_id TEXT, target_id TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_log_action ON audit_log (action, seq);
+CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log (actor_id, seq);
+CREATE INDEX IF NOT EXISTS audit_log_target ON audit_log (target_id, seq);
+CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at_ms);
 CREATE TABLE IF NOT EXISTS usage_hours (
   hour INTEGER NOT NULL, key_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (hour, key_id));
 ";
@@ -215,6 +224,50 @@ impl MonitorStore for Sql {
         self.exec(
             "DELETE FROM usage_hours WHERE hour < ?",
             vec![V::from(before_hour)],
+        )
+    }
+}
+
+/// The audit log (`audit_log`): newest first on `seq`, each filter with an index ending in `seq`.
+impl AuditStore for Sql {
+    fn insert_entry(&self, e: &Entry) -> StoreResult<()> {
+        self.exec(
+            "INSERT OR IGNORE INTO audit_log (id, at_ms, action, actor_id, target_id, body) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+            vec![
+                e.id.as_str().into(),
+                V::from(e.at.millis()),
+                e.action.as_str().into(),
+                e.actor.id.as_deref().map_or(V::Null, V::from),
+                e.target.id.as_str().into(),
+                json(e)?.into(),
+            ],
+        )
+    }
+
+    fn entries(&self, q: &AuditQuery) -> StoreResult<Page<Entry>> {
+        let list = ListQuery {
+            limit: q.limit,
+            cursor: q.cursor,
+            environment: None,
+            project_id: None,
+        };
+        let filters = [
+            ("action", q.action.as_deref()),
+            ("actor_id", q.actor_id.as_deref()),
+            ("target_id", q.target_id.as_deref()),
+        ];
+        self.page("audit_log", &filters, &list)
+    }
+
+    fn prune_entries(&self, before: Timestamp, keep: i64) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM audit_log WHERE at_ms < ?",
+            vec![V::from(before.millis())],
+        )?;
+        self.exec(
+            "DELETE FROM audit_log WHERE seq <= (SELECT MAX(seq) FROM audit_log) - ?",
+            vec![V::from(keep)],
         )
     }
 }
