@@ -151,3 +151,96 @@ fn every_key_change_is_audited_once_with_its_actor_and_no_secret() {
     c.get("/v1/audit-log", &reader)
         .expect_problem(403, "insufficient_permissions");
 }
+
+#[test]
+fn team_changes_and_sign_ins_are_audited_in_their_own_transactions() {
+    let c = client();
+    let operator = support::ADMIN;
+    let created = c
+        .post(
+            "/v1/teams",
+            operator,
+            json!({"name": "People", "owner": {"email": "owner@people.test", "password": "a long password"}}),
+        )
+        .expect(201)
+        .body;
+    let team = created["team"]["id"].as_str().unwrap().to_owned();
+    let admin = created["api_key"]["key"].as_str().unwrap().to_owned();
+    let project = c
+        .post("/v1/projects", &admin, json!({"name": "web"}))
+        .expect(201)
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    c.delete(&format!("/v1/projects/{project}"), &admin)
+        .expect(204);
+    c.post(
+        "/v1/roles",
+        &admin,
+        json!({"name": "r", "permissions": ["tasks:read"]}),
+    )
+    .expect(201);
+    // A refused change (a duplicate name) writes nothing.
+    c.post("/v1/roles", &admin, json!({"name": "r", "permissions": []}))
+        .expect(409);
+    let sign_in = |password: &str| {
+        c.call(
+            "POST",
+            "/v1/session",
+            None,
+            Some(json!({"team_id": team, "email": "owner@people.test", "password": password})),
+        )
+    };
+    sign_in("the wrong password").expect(401);
+    sign_in("a long password").expect(200);
+    c.patch(
+        &format!("/v1/teams/{team}"),
+        operator,
+        json!({"name": "People Inc"}),
+    )
+    .expect(200);
+
+    let all = entries(&c, &admin, "?limit=100", 7);
+    let actions: Vec<&str> = all.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for want in [
+        "project.created",
+        "project.deleted",
+        "role.created",
+        "session.refused",
+        "session.created",
+        "team.updated",
+        "api_key.created",
+    ] {
+        assert_eq!(
+            actions.iter().filter(|a| **a == want).count(),
+            1,
+            "{want}: {actions:?}"
+        );
+    }
+    assert_eq!(all.len(), 7, "the refused role wrote nothing: {actions:?}");
+    let find = |a: &str| all.iter().find(|e| e["action"] == a).unwrap();
+    assert_eq!(
+        find("project.created")["target"],
+        json!({"type": "project", "id": project})
+    );
+    assert_eq!(find("project.created")["changes"], json!({"name": "web"}));
+    assert_eq!(find("role.created")["actor"]["type"], "key");
+    assert_eq!(
+        find("team.updated")["actor"],
+        json!({"type": "operator", "id": null})
+    );
+    assert_eq!(find("team.updated")["target"]["id"], team.as_str());
+    let refused = find("session.refused");
+    assert_eq!(
+        refused["target"],
+        json!({"type": "email", "id": "owner@people.test"})
+    );
+    let signed = find("session.created");
+    assert_eq!(signed["actor"]["type"], "member");
+    assert_eq!(signed["actor"]["id"], signed["target"]["id"]);
+    let text = serde_json::to_string(&all).unwrap();
+    assert!(
+        !text.contains("a long password") && !text.contains("pbkdf2") && !text.contains("kgs_")
+    );
+}

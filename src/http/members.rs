@@ -5,7 +5,7 @@
 use super::auth::{authorize, confirm, needs, needs_team_wide, present, Caller};
 use super::credentials::{session_clear_cookie, session_cookie, session_set_cookie};
 use super::ctx::{json, read_body, ApiResult, Ctx};
-use super::org::{ask, known, list_query, page};
+use super::org::{ask, ask_audited, known, list_query, page};
 use super::password;
 use super::problem::ApiError;
 use crate::core::ids::{InvitationId, MemberId, TeamId};
@@ -71,7 +71,9 @@ pub async fn sign_in(ctx: &Ctx, req: &mut Request) -> ApiResult {
         session,
         now: ctx.now,
     };
-    let answer = ask(ctx, &input.team_id, finish, "team", "").await?;
+    // Audited either way: a refused sign-in is recorded too.
+    let origin = anonymous_member(ctx, req);
+    let answer = ask_audited(ctx, &input.team_id, finish, origin, "team", "").await?;
     signed_in(200, &answer, &token)
 }
 
@@ -136,7 +138,8 @@ pub async fn change_password(ctx: &Ctx, req: &mut Request) -> ApiResult {
         password: password::hash_new(ctx, &new).await?,
         keep_session: m.session_hash.clone(),
     };
-    ask(ctx, &m.team_id, set, MEMBER, &m.member.id).await?;
+    let origin = caller.origin(ctx, req);
+    ask_audited(ctx, &m.team_id, set, origin, MEMBER, &m.member.id).await?;
     super::ctx::no_content()
 }
 
@@ -167,7 +170,11 @@ pub async fn update_member(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult 
         role,
         by: caller.changer(),
     };
-    json(200, &ask(ctx, &caller.team_id, q, MEMBER, id).await?)
+    let origin = caller.origin(ctx, req);
+    json(
+        200,
+        &ask_audited(ctx, &caller.team_id, q, origin, MEMBER, id).await?,
+    )
 }
 
 pub async fn remove_member(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
@@ -177,7 +184,8 @@ pub async fn remove_member(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
         by: caller.changer(),
         now: ctx.now,
     };
-    ask(ctx, &caller.team_id, q, MEMBER, id).await?;
+    let origin = caller.origin(ctx, req);
+    ask_audited(ctx, &caller.team_id, q, origin, MEMBER, id).await?;
     super::ctx::no_content()
 }
 
@@ -210,7 +218,8 @@ pub async fn invite(ctx: &Ctx, req: &mut Request) -> ApiResult {
         invitation,
         by: caller.changer(),
     };
-    let view = ask(ctx, &caller.team_id, q, INVITATION, "").await?;
+    let origin = caller.origin(ctx, req);
+    let view = ask_audited(ctx, &caller.team_id, q, origin, INVITATION, "").await?;
     json(
         201,
         &NewInvitation {
@@ -232,7 +241,8 @@ pub async fn withdraw_invitation(ctx: &Ctx, req: &Request, id: &str) -> ApiResul
     let q = WithdrawInvitation {
         id: known(INVITATION, id)?,
     };
-    ask(ctx, &caller.team_id, q, INVITATION, id).await?;
+    let origin = caller.origin(ctx, req);
+    ask_audited(ctx, &caller.team_id, q, origin, INVITATION, id).await?;
     super::ctx::no_content()
 }
 
@@ -256,6 +266,18 @@ pub async fn accept(ctx: &Ctx, req: &mut Request) -> ApiResult {
         session_hash: session.hash(),
         now: ctx.now,
     };
-    let answer = ask(ctx, &team_id, q, INVITATION, "").await?;
+    let origin = anonymous_member(ctx, req);
+    let answer = ask_audited(ctx, &team_id, q, origin, INVITATION, "").await?;
     signed_in(201, &answer, &session)
+}
+
+/// The origin of a member's own step before they are known (signing in, accepting an
+/// invitation): the team object names the member in the entry once it knows them.
+fn anonymous_member(ctx: &Ctx, req: &Request) -> crate::core::audit::Origin {
+    use crate::core::audit::{Actor, ActorKind};
+    let actor = Actor {
+        kind: ActorKind::Member,
+        id: None,
+    };
+    super::auth::request_origin(ctx, req, actor)
 }

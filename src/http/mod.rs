@@ -22,7 +22,7 @@ mod org;
 mod password;
 #[cfg(all(target_arch = "wasm32", feature = "admin"))]
 mod teams;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "edge"))]
 mod verify;
 #[cfg(all(target_arch = "wasm32", feature = "events"))]
 mod webhooks;
@@ -35,7 +35,7 @@ mod serve {
     use super::ctx::{problem_response, ApiResult, Ctx};
     use super::problem::ApiError;
     use super::router::{route, Route, RouteError};
-    #[cfg(not(feature = "events"))]
+    #[cfg(feature = "edge")]
     use super::verify;
     #[cfg(feature = "events")]
     use super::webhooks;
@@ -61,8 +61,9 @@ mod serve {
             .map_err(|e| ApiError::misconfigured(e.clone()))
     }
 
-    /// `GET /openapi.json`: the document from the static assets (build/public, minified by
+    /// `GET /openapi.json` (the edge's): the document from the static assets (build/public, minified by
     /// scripts/build.sh), so it costs the wasm nothing; the API's headers are added by `handle`.
+    #[cfg(feature = "edge")]
     async fn openapi(req: Request, env: &Env) -> Result<Response> {
         let assets = match env.assets("ASSETS") {
             Ok(a) => a,
@@ -163,6 +164,7 @@ mod serve {
                 r.headers_mut().set("Content-Type", "application/json")?;
                 return Ok(r);
             }
+            #[cfg(feature = "edge")]
             Route::OpenApi => return openapi(req, &env).await,
             _ => {}
         }
@@ -199,8 +201,8 @@ mod serve {
         }
     }
 
-    /// The admin Worker's handlers: every route but the webhooks (verification too, so that a
-    /// deployment that routes everything to it still answers).
+    /// The admin Worker's handlers: every route but the edge's (verification) and the events
+    /// Worker's (webhooks, monitoring, the audit log).
     #[cfg(feature = "admin")]
     async fn dispatch(
         route: Route,
@@ -223,8 +225,8 @@ mod serve {
             Route::DisableKey => keys::disable(ctx, req, id).await,
             Route::RollKey => keys::roll(ctx, req, id).await,
             Route::KeyUsage => keys::usage(ctx, req, id).await,
-            Route::Verify => verify::verify(ctx, req).await,
-            Route::RateLimit => verify::rate_limit(ctx, req).await,
+            // The edge's (a deployment sends them there).
+            Route::Verify | Route::RateLimit => Err(ApiError::route_not_found()),
             Route::ListProjects => org::list_projects(ctx, req).await,
             Route::CreateProject => org::create_project(ctx, req).await,
             Route::GetProject => org::get_project(ctx, req, id).await,

@@ -4,6 +4,7 @@
 use super::auth::{authorize, authorize_team_write, confirm, needs_team_wide, present};
 use super::ctx::{json, no_content, query_pairs, read_body, ApiResult, Ctx};
 use super::problem::ApiError;
+use crate::core::audit::Origin;
 use crate::core::ids::{ProjectId, RoleId, ServiceAccountId, TeamId, TypedId};
 use crate::core::input::{
     parse_named, parse_new_role, parse_new_service_account, parse_role_patch,
@@ -52,6 +53,21 @@ pub async fn ask<Q: TeamRequest>(
         .map_err(|r| ApiError::refused(r, what, id))
 }
 
+/// [`ask`] for a change made through the API: the team object records its audit entry with it.
+pub async fn ask_audited<Q: TeamRequest>(
+    ctx: &Ctx,
+    team_id: &TeamId,
+    q: Q,
+    origin: Origin,
+    what: &str,
+    id: &str,
+) -> Result<Q::Reply, ApiError> {
+    ctx.stores
+        .team_audited(team_id, q, origin)
+        .await?
+        .map_err(|r| ApiError::refused(r, what, id))
+}
+
 /// The path's id as a `T`; anything that cannot be one is answered `404` without a lookup.
 pub fn known<T: TypedId>(what: &str, id: &str) -> Result<T, ApiError> {
     T::parse(id)
@@ -77,11 +93,9 @@ pub async fn create_project(ctx: &Ctx, req: &mut Request) -> ApiResult {
         name,
         created_at: ctx.now,
     };
-    let team = &caller.team_id;
-    json(
-        201,
-        &ask(ctx, team, CreateProject { project }, PROJECT, "").await?,
-    )
+    let (team, origin) = (&caller.team_id, caller.origin(ctx, req));
+    let q = CreateProject { project };
+    json(201, &ask_audited(ctx, team, q, origin, PROJECT, "").await?)
 }
 
 pub async fn list_projects(ctx: &Ctx, req: &Request) -> ApiResult {
@@ -103,8 +117,9 @@ pub async fn get_project(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
 pub async fn delete_project(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize_team_write(ctx, req, perm::PROJECTS_WRITE).await?;
     let id = known::<ProjectId>(PROJECT, id)?;
-    let team = &caller.team_id;
-    ask(ctx, team, DeleteProject { id: id.clone() }, PROJECT, &id).await?;
+    let (team, origin) = (&caller.team_id, caller.origin(ctx, req));
+    let q = DeleteProject { id: id.clone() };
+    ask_audited(ctx, team, q, origin, PROJECT, &id).await?;
     no_content()
 }
 
@@ -132,9 +147,11 @@ pub async fn create_role(ctx: &Ctx, req: &mut Request) -> ApiResult {
         created_at: ctx.now,
         updated_at: ctx.now,
     };
+    let origin = caller.origin(ctx, req);
+    let q = CreateRole { role };
     json(
         201,
-        &ask(ctx, &caller.team_id, CreateRole { role }, ROLE, "").await?,
+        &ask_audited(ctx, &caller.team_id, q, origin, ROLE, "").await?,
     )
 }
 
@@ -172,20 +189,18 @@ pub async fn update_role(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
         permissions: input.permissions,
         now: ctx.now,
     };
-    json(200, &ask(ctx, &caller.team_id, q, ROLE, &id).await?)
+    let origin = caller.origin(ctx, req);
+    json(
+        200,
+        &ask_audited(ctx, &caller.team_id, q, origin, ROLE, &id).await?,
+    )
 }
 
 pub async fn delete_role(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize_team_write(ctx, req, perm::ROLES_WRITE).await?;
     let id = known::<RoleId>(ROLE, id)?;
-    ask(
-        ctx,
-        &caller.team_id,
-        DeleteRole { id: id.clone() },
-        ROLE,
-        &id,
-    )
-    .await?;
+    let (q, origin) = (DeleteRole { id: id.clone() }, caller.origin(ctx, req));
+    ask_audited(ctx, &caller.team_id, q, origin, ROLE, &id).await?;
     no_content()
 }
 
@@ -206,7 +221,11 @@ pub async fn create_account(ctx: &Ctx, req: &mut Request) -> ApiResult {
         account,
         caller_permissions: caller.manager.permissions.clone(),
     };
-    json(201, &ask(ctx, &caller.team_id, q, ACCOUNT, "").await?)
+    let origin = caller.origin(ctx, req);
+    json(
+        201,
+        &ask_audited(ctx, &caller.team_id, q, origin, ACCOUNT, "").await?,
+    )
 }
 
 pub async fn list_accounts(ctx: &Ctx, req: &Request) -> ApiResult {
@@ -243,13 +262,20 @@ pub async fn update_account(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult
         caller_permissions: caller.manager.permissions.clone(),
         now: ctx.now,
     };
-    json(200, &ask(ctx, &caller.team_id, q, ACCOUNT, &id).await?)
+    let origin = caller.origin(ctx, req);
+    json(
+        200,
+        &ask_audited(ctx, &caller.team_id, q, origin, ACCOUNT, &id).await?,
+    )
 }
 
 pub async fn delete_account(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize_team_write(ctx, req, perm::SERVICE_ACCOUNTS_WRITE).await?;
     let id = known::<ServiceAccountId>(ACCOUNT, id)?;
-    let q = DeleteServiceAccount { id: id.clone() };
-    ask(ctx, &caller.team_id, q, ACCOUNT, &id).await?;
+    let (q, origin) = (
+        DeleteServiceAccount { id: id.clone() },
+        caller.origin(ctx, req),
+    );
+    ask_audited(ctx, &caller.team_id, q, origin, ACCOUNT, &id).await?;
     no_content()
 }

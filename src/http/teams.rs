@@ -128,7 +128,11 @@ pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
         name: input.name,
         limits: input.limits,
     };
-    json(200, &ask(ctx, &id, q, "team", &id).await?)
+    let origin = operator_origin(ctx, req);
+    json(
+        200,
+        &super::org::ask_audited(ctx, &id, q, origin, "team", &id).await?,
+    )
 }
 
 /// The operator, for the audit entries of what the operator endpoints change.

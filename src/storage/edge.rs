@@ -4,7 +4,8 @@ use super::events_protocol::EventsRequest;
 use super::index::{index_name, IndexCache, IndexEntry};
 use super::key_protocol::{KeyCall, KeyReply};
 pub use super::service::{Backend, StoreError, StoreResult};
-use super::team_protocol::{TeamAnswer, TeamRequest};
+use super::team_protocol::{AuditedTeamCall, TeamAnswer, TeamRequest};
+use crate::core::audit::Origin;
 use crate::core::ids::{KeyId, TeamId};
 use crate::core::key::KeyHash;
 use serde::de::DeserializeOwned;
@@ -55,6 +56,21 @@ impl Stores {
             teams: env.durable_object(TEAM_OBJECTS)?,
             events: env.durable_object(EVENTS_OBJECTS)?,
         })
+    }
+
+    /// A team call that changes something, with its origin: the team object records the audit
+    /// entry with the change.
+    pub async fn team_audited<Q: TeamRequest>(
+        &self,
+        team_id: &TeamId,
+        q: Q,
+        origin: Origin,
+    ) -> StoreResult<TeamAnswer<Q::Reply>> {
+        let call = AuditedTeamCall {
+            origin,
+            call: q.into_call(),
+        };
+        from_json(&call_object(&self.teams, team_id, &to_json(&call)?).await?)
     }
 
     /// One call to a team's events object (webhooks).

@@ -1,6 +1,8 @@
 //! The team object's protocol (see `storage::calls`): one request type per call, with its reply
 //! type and its rule in `core::team`. Pure: no Workers type.
 
+use crate::core::audit::{as_event, entry, Origin, Target};
+use crate::core::events::{derived_id, Event};
 use crate::core::ids::{InvitationId, KeyId, MemberId, ProjectId, RoleId, ServiceAccountId};
 use crate::core::limits::LimitsPatch;
 use crate::core::members::{Changer, Invitation, InvitationView, Member, MemberRole, MemberView};
@@ -12,6 +14,8 @@ use crate::core::team::{self as rules, MemberStore, TeamStore};
 use crate::core::time::Timestamp;
 use crate::storage::calls::object_calls;
 pub use crate::storage::calls::TeamAnswer;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
 object_calls! {
     trait TeamRequest; enum TeamCall; fn team_dispatch(store: &(impl TeamStore + MemberStore));
@@ -109,6 +113,138 @@ object_calls! {
         |s, q| people::set_password(s, &q.member_id, q.password, &q.keep_session);
 }
 
+/// A team call that changes something, made through the API: its audit entry is written in
+/// the same transaction (`audit_spec`, then the team object holds the entry with its events).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AuditedTeamCall {
+    pub origin: Origin,
+    pub call: TeamCall,
+}
+
+/// What an audited team call records: its action, its target, what it set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditSpec {
+    pub action: &'static str,
+    /// When the call is refused (a failed sign-in), this action is recorded instead.
+    pub refused_action: Option<&'static str>,
+    pub target: Target,
+    pub changes: Option<Value>,
+}
+
+fn target(kind: &str, id: &str) -> Target {
+    Target {
+        kind: kind.to_owned(),
+        id: id.to_owned(),
+    }
+}
+
+/// The audit entry a change records, if it is one. Reads record nothing.
+pub fn audit_spec(call: &TeamCall) -> Option<AuditSpec> {
+    let spec = |action, t: Target, changes| AuditSpec {
+        action,
+        refused_action: None,
+        target: t,
+        changes,
+    };
+    Some(match call {
+        TeamCall::UpdateTeam(q) => spec(
+            "team.updated",
+            target("team", ""),
+            Some(json!({"name": q.name, "limits": q.limits})),
+        ),
+        TeamCall::CreateProject(q) => spec(
+            "project.created",
+            target("project", &q.project.id),
+            Some(json!({"name": q.project.name})),
+        ),
+        TeamCall::DeleteProject(q) => spec("project.deleted", target("project", &q.id), None),
+        TeamCall::CreateRole(q) => spec(
+            "role.created",
+            target("role", &q.role.id),
+            Some(json!({"name": q.role.name, "permissions": q.role.permissions})),
+        ),
+        TeamCall::UpdateRole(q) => spec(
+            "role.updated",
+            target("role", &q.id),
+            Some(json!({"name": q.name, "permissions": q.permissions})),
+        ),
+        TeamCall::DeleteRole(q) => spec("role.deleted", target("role", &q.id), None),
+        TeamCall::CreateServiceAccount(q) => spec(
+            "service_account.created",
+            target("service_account", &q.account.id),
+            Some(json!({"name": q.account.name, "roles": q.account.roles})),
+        ),
+        TeamCall::UpdateServiceAccount(q) => spec(
+            "service_account.updated",
+            target("service_account", &q.id),
+            Some(json!({"name": q.name, "roles": q.roles})),
+        ),
+        TeamCall::DeleteServiceAccount(q) => spec(
+            "service_account.deleted",
+            target("service_account", &q.id),
+            None,
+        ),
+        TeamCall::ChangeMemberRole(q) => spec(
+            "member.role_changed",
+            target("member", &q.id),
+            Some(json!({"role": q.role})),
+        ),
+        TeamCall::RemoveMember(q) => spec("member.removed", target("member", &q.id), None),
+        TeamCall::Invite(q) => spec(
+            "invitation.created",
+            target("invitation", &q.invitation.id),
+            Some(json!({"email": q.invitation.email, "role": q.invitation.role})),
+        ),
+        TeamCall::WithdrawInvitation(q) => {
+            spec("invitation.withdrawn", target("invitation", &q.id), None)
+        }
+        TeamCall::AcceptInvitation(q) => spec("member.added", target("member", &q.id), None),
+        TeamCall::SetPassword(q) => spec(
+            "member.password_changed",
+            target("member", &q.member_id),
+            None,
+        ),
+        TeamCall::SignInFinish(q) => AuditSpec {
+            action: "session.created",
+            refused_action: Some("session.refused"),
+            // The member when the password matched; the address tried otherwise (not secret).
+            target: match &q.session {
+                Some((member, _)) => target("member", member),
+                None => target("email", &q.email_key),
+            },
+            changes: None,
+        },
+        _ => return None,
+    })
+}
+
+impl AuditSpec {
+    /// The entry, as it travels; `accepted`: the call was answered, not refused. A refused
+    /// change records nothing, except where the refusal is what is audited (a failed sign-in).
+    pub fn entry(self, origin: &Origin, accepted: bool, now: Timestamp) -> Option<Event> {
+        let action = if accepted {
+            self.action
+        } else {
+            self.refused_action?
+        };
+        let seed = format!("{action}:{}:{}", self.target.id, now.millis());
+        let id = derived_id("aud_", &seed);
+        let mut origin = origin.clone();
+        if origin.actor.id.is_none() && self.target.kind == "member" && accepted {
+            // A sign-in or an accepted invitation: the actor is the member it concerns.
+            origin.actor.id = Some(self.target.id.clone());
+        }
+        Some(as_event(&entry(
+            id,
+            &origin,
+            action,
+            self.target,
+            self.changes,
+            now,
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +279,71 @@ mod tests {
         );
         assert_eq!(send(&s, GetTeam {}), Ok(team));
         assert_eq!(send(&s, RemoveKey { id: "key_x".into() }), Ok(()));
+    }
+
+    #[test]
+    fn changes_are_audited_reads_are_not_and_a_failed_sign_in_is() {
+        use crate::core::audit::{Actor, ActorKind};
+        let origin = Origin::new(
+            Actor {
+                kind: ActorKind::Member,
+                id: None,
+            },
+            None,
+            None,
+            None,
+        );
+        let now = Timestamp::from_millis(0);
+        assert!(audit_spec(&GetTeam {}.into_call()).is_none());
+        let del = audit_spec(&RemoveKey { id: "key_1".into() }.into_call());
+        assert!(
+            del.is_none(),
+            "a key's listing row is not a change of the API"
+        );
+        let removed = audit_spec(
+            &RemoveMember {
+                id: "mem_1".into(),
+                by: Changer::Key,
+                now,
+            }
+            .into_call(),
+        )
+        .unwrap();
+        assert!(
+            removed.clone().entry(&origin, false, now).is_none(),
+            "refused: nothing"
+        );
+        let e = removed.entry(&origin, true, now).unwrap();
+        assert!(e.body.contains("member.removed"));
+        let failed = SignInFinish {
+            email_key: "who@acme.test".into(),
+            client: None,
+            session: None,
+            now,
+        };
+        let e = audit_spec(&failed.into_call())
+            .unwrap()
+            .entry(&origin, true, now)
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_str(&e.body).unwrap();
+        assert_eq!(body["action"], "session.created");
+        let e = audit_spec(
+            &SignInFinish {
+                email_key: "who@acme.test".into(),
+                client: None,
+                session: None,
+                now,
+            }
+            .into_call(),
+        )
+        .unwrap()
+        .entry(&origin, false, now)
+        .unwrap();
+        let body: serde_json::Value = serde_json::from_str(&e.body).unwrap();
+        assert_eq!(
+            (body["action"].as_str(), body["target"]["type"].as_str()),
+            (Some("session.refused"), Some("email"))
+        );
     }
 
     #[test]

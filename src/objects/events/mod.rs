@@ -14,7 +14,7 @@ mod deliver;
 mod sql;
 
 use crate::core::random::{OsRandom, Random};
-use crate::core::team::webhooks::{finish, take_due, WebhookStore};
+use crate::core::team::webhooks::{finish, take_due, Outgoing, WebhookStore};
 use crate::core::time::Timestamp;
 use crate::objects::sql::Sql;
 use crate::storage::events_protocol::{events_dispatch, EventsCall};
@@ -51,17 +51,36 @@ impl DurableObject for EventsObject {
         Response::error("the events object is called over RPC (`call`)", 400)
     }
 
-    /// Delivers what is due (a batch at a time, concurrently, each within 10 s), records how
+    /// Delivers what is due (a batch at a time: each endpoint's in order, the endpoints
+    /// concurrently, each attempt within 10 s), records how
     /// each went, and sets the alarm for what is due next. Alarms are at least once: an attempt
     /// whose result was not recorded is made again, which receivers absorb by `webhook-id`.
     async fn alarm(&self) -> Result<Response> {
         let db = self.db()?;
         let outgoing = take_due(&db, now()).map_err(store_error)?;
         let sent_at = now();
-        let results =
-            futures_util::future::join_all(outgoing.iter().map(|o| deliver::attempt(o, sent_at)))
-                .await;
-        for (o, result) in outgoing.iter().zip(results) {
+        // One endpoint's deliveries one after another, in the order the events happened; the
+        // endpoints side by side.
+        let mut by_endpoint: Vec<Vec<&Outgoing>> = Vec::new();
+        for o in &outgoing {
+            match by_endpoint
+                .iter_mut()
+                .find(|g| g[0].endpoint_id == o.endpoint_id)
+            {
+                Some(g) => g.push(o),
+                None => by_endpoint.push(vec![o]),
+            }
+        }
+        let done =
+            futures_util::future::join_all(by_endpoint.into_iter().map(|group| async move {
+                let mut results = Vec::with_capacity(group.len());
+                for o in group {
+                    results.push((o, deliver::attempt(o, sent_at).await));
+                }
+                results
+            }))
+            .await;
+        for (o, result) in done.into_iter().flatten() {
             let mut b = [0u8; 2];
             OsRandom.fill(&mut b);
             let jitter = f64::from(u16::from_le_bytes(b)) / 65_536.0;

@@ -12,7 +12,7 @@ use crate::core::team::{MemberStore, TeamStore};
 use crate::core::time::Timestamp;
 use crate::objects::sql::Sql;
 use crate::storage::events_protocol::RecordEvents;
-use crate::storage::team_protocol::{team_dispatch, TeamCall};
+use crate::storage::team_protocol::{audit_spec, team_dispatch, AuditedTeamCall, TeamCall};
 use crate::storage::Stores;
 use std::cell::Cell;
 use worker::wasm_bindgen::prelude::{wasm_bindgen, JsValue};
@@ -103,11 +103,38 @@ impl TeamObject {
     /// A change that made events (`member.added`, `member.removed`) held them in the same
     /// transaction (`event_outbox`); they are handed to the team's events object right after
     /// the answer, by `wait_until`, and by the alarm if that fails.
-    fn serve(&self, call: &str) -> Result<String> {
-        let call: TeamCall =
-            serde_json::from_str(call).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    ///
+    /// A call made through the API to change something comes with its origin
+    /// (`AuditedTeamCall`): its audit entry is held in the same transaction, with the events.
+    fn serve(&self, text: &str) -> Result<String> {
+        let parse_error = |e: serde_json::Error| worker::Error::RustError(e.to_string());
+        let (origin, call) = if text.starts_with(r#"{"origin""#) {
+            let a: AuditedTeamCall = serde_json::from_str(text).map_err(parse_error)?;
+            (Some(a.origin), a.call)
+        } else {
+            (
+                None,
+                serde_json::from_str::<TeamCall>(text).map_err(parse_error)?,
+            )
+        };
         let db = self.db()?;
+        let audit = origin.and_then(|o| audit_spec(&call).map(|spec| (o, spec)));
+        let audit = match audit {
+            // The team's own changes name the team, which only its object knows here.
+            Some((o, mut spec)) if spec.target.id.is_empty() => {
+                let team = db.team().map_err(store_error)?;
+                spec.target.id = team.map(|t| t.id.to_string()).unwrap_or_default();
+                Some((o, spec))
+            }
+            other => other,
+        };
         let answer = team_dispatch(&db, call).map_err(|e| worker::Error::RustError(e.0))?;
+        if let Some((origin, spec)) = audit {
+            let now = Timestamp::from_millis(Date::now().as_millis() as i64);
+            if let Some(entry) = spec.entry(&origin, answer.starts_with(r#"{"Ok""#), now) {
+                db.hold_event(&entry).map_err(store_error)?;
+            }
+        }
         if let Some((team_id, events)) = held(&db)? {
             let (env, storage) = (self.env.clone(), self.state.storage());
             self.state
