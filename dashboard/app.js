@@ -1,5 +1,5 @@
 // The dashboard: one page, sections by the URL's fragment (#/keys, #/keys/<id>, #/projects,
-// #/roles, #/service-accounts, #/members, #/webhooks, #/webhooks/<id>). Everything it shows
+// #/roles, #/service-accounts, #/members, #/webhooks, #/audit, #/monitoring). Everything it shows
 // comes from the API with the session cookie; what a member may do is what `GET /v1/me` says
 // their role holds, and the API refuses the rest anyway. No framework and no CDN: plain DOM, built with `h()`.
 import { api, all } from "/api.js";
@@ -612,6 +612,57 @@ async function webhookPage(id) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Audit log and monitoring.
+
+async function auditPage(params) {
+  const query = new URLSearchParams();
+  for (const k of ["action", "actor_id", "target_id", "cursor"]) if (params.get(k)) query.set(k, params.get(k));
+  query.set("limit", "50");
+  const page = await api("GET", `/v1/audit-log?${query}`);
+  const filters = h("form", { class: "filters inline", role: "search", "aria-label": "Filter the audit log" },
+    field("Action", h("input", { name: "action", value: params.get("action") || "", placeholder: "api_key.disabled", spellcheck: "false" })),
+    field("Actor ID", h("input", { name: "actor_id", value: params.get("actor_id") || "", spellcheck: "false" })),
+    field("Target ID", h("input", { name: "target_id", value: params.get("target_id") || "", spellcheck: "false" })),
+    h("button", { type: "submit" }, "Filter"));
+  filters.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const f = new URLSearchParams();
+    for (const k of ["action", "actor_id", "target_id"]) if (filters.elements[k].value.trim()) f.set(k, filters.elements[k].value.trim());
+    location.hash = `#/audit${f.size ? `?${f}` : ""}`;
+  });
+  const who = (a) => (a.id ? `${a.type} ${a.id}` : a.type);
+  const older = new URLSearchParams(query);
+  older.delete("limit");
+  if (page.next_cursor) older.set("cursor", page.next_cursor);
+  return [
+    h("h1", {}, "Audit log"),
+    filters,
+    table("Audit log", ["Time", "Action", "Actor", "Target", "Changes", "From"], page.data.map((e) => [
+      when(e.at), h("code", {}, e.action), who(e.actor), `${e.target.type} ${e.target.id}`,
+      e.changes ? h("code", {}, JSON.stringify(e.changes)) : "—",
+      [e.ip, e.country].filter(Boolean).join(" · ") || "—",
+    ]), "No entries (for these filters)."),
+    page.has_more ? h("p", {}, h("a", { href: `#/audit?${older}` }, "Older entries →")) : null,
+  ];
+}
+
+async function monitoringPage() {
+  const m = await api("GET", "/v1/monitoring");
+  const stat = (label, value) => [h("dt", {}, label), h("dd", {}, String(value))];
+  return [
+    h("h1", {}, "Monitoring"),
+    h("p", { class: "hint" }, `The last 24 hours (since ${when(m.since)}); keys report at most once a minute.`),
+    h("dl", { class: "stats" },
+      stat("Requests", m.requests), stat("Admitted", m.admitted), stat("Rate limited", m.rate_limited),
+      stat("Keys expiring within 30 days", m.keys_expiring_30d)),
+    h("h2", {}, "Refused, by reason"),
+    table("Refusals by reason", ["Reason", "Requests"], Object.entries(m.denied_by_reason).map(([r, n]) => [h("code", {}, r), String(n)]), "No refusals."),
+    h("h2", {}, "Busiest keys"),
+    table("Busiest keys", ["Key", "Requests"], m.top_keys.map((k) => [h("a", { href: `#/keys/${k.key_id}` }, k.name), String(k.requests)]), "No requests yet."),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
 // Projects, roles, service accounts.
 
 /** A one-line create form: fields, a submit button, the error below. */
@@ -788,6 +839,8 @@ const PAGES = [
   [/^#\/members$/, membersPage],
   [/^#\/webhooks\/(wh_\w+)$/, (m) => webhookPage(m[1])],
   [/^#\/webhooks$/, webhooksPage],
+  [/^#\/audit(?:\?(.*))?$/, (m) => auditPage(new URLSearchParams(m[1] || ""))],
+  [/^#\/monitoring$/, monitoringPage],
 ];
 
 async function route() {

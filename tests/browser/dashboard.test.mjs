@@ -275,6 +275,32 @@ test("add a webhook endpoint, copy its secret once, send a test event a real rec
   }
 });
 
+test("the audit log says who did what, filtered; monitoring shows the last day", async () => {
+  const k = await call("POST", "/v1/api-keys", { key: adminKey, body: { name: "Audited worker" } });
+  await call("POST", `/v1/api-keys/${k.body.id}/disable`, { key: adminKey });
+  const p = await page();
+  await signIn(p, "owner@acme.test");
+  await p.getByRole("link", { name: "Audit log" }).click();
+  await p.getByRole("heading", { name: "Audit log" }).waitFor();
+  await p.getByLabel("Target ID").fill(k.body.id);
+  await p.getByRole("button", { name: "Filter" }).click();
+  await p.waitForURL(/#\/audit\?target_id=/);
+  // Both changes of that key, newest first (entries arrive within a second or two).
+  for (let i = 0; i < 20 && (await p.getByRole("row").count()) < 3; i++) {
+    await new Promise((r) => setTimeout(r, 300));
+    await p.reload();
+  }
+  const rows = p.getByRole("row");
+  assert.equal(await rows.count(), 3, "a header and two entries");
+  await rows.nth(1).getByText("api_key.disabled").waitFor();
+  await rows.nth(2).getByText("api_key.created").waitFor();
+  await p.screenshot({ path: path.join(SHOTS, "audit-log.png"), fullPage: true });
+  await p.getByRole("link", { name: "Monitoring" }).click();
+  await p.getByRole("heading", { name: "Monitoring" }).waitFor();
+  await p.getByText("Keys expiring within 30 days").waitFor();
+  await p.context().close();
+});
+
 test("a service account's key shows the roles it inherits; a project scopes a key", async () => {
   const role = await call("POST", "/v1/roles", { key: adminKey, body: { name: "reader", permissions: ["tasks:read", "events:read"] } });
   assert.equal(role.status, 201);
