@@ -6,12 +6,13 @@
 //! for fields that are never secret (a key's secret, hash, a password, a session or webhook
 //! secret are never among them); `user_agent` is cut to 256 characters.
 //!
-//! Wired for key changes (the key object writes the entry with the change); the team and events
-//! objects' changes are next (docs/architecture.md, "The audit log").
+//! Key changes are recorded by the key object (`KeyCall::Audited`), team changes and sign-ins by
+//! the team object (`AuditedTeamCall`), webhook changes by the events object
+//! (`AuditedEventsCall`): docs/architecture.md, "The audit log".
 
 use super::events::{derived_id, Event};
 use super::input::InputError;
-use super::page::{decode_cursor, Page, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
+use super::page::{page_param, unknown_param, Page, DEFAULT_PAGE_LIMIT};
 use super::store::{StoreError, StoreResult};
 use super::team::TeamResult;
 use super::time::Timestamp;
@@ -210,35 +211,14 @@ pub fn parse_audit_query(pairs: &[(String, String)]) -> Result<AuditQuery> {
         Ok(Some(v.to_owned()))
     };
     for (k, v) in pairs {
+        if page_param(k, v, &mut q.limit, &mut q.cursor)? {
+            continue;
+        }
         match k.as_str() {
-            "limit" => {
-                q.limit = v
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=MAX_PAGE_LIMIT).contains(n))
-                    .ok_or_else(|| {
-                        InputError::invalid(
-                            "limit",
-                            format!("must be an integer from 1 to {MAX_PAGE_LIMIT}"),
-                        )
-                    })?;
-            }
-            "cursor" if v.is_empty() => q.cursor = None,
-            "cursor" => {
-                q.cursor = Some(decode_cursor(v).ok_or_else(|| {
-                    InputError::invalid("cursor", "is not a cursor this API returned")
-                })?)
-            }
             "action" => q.action = text(k, v)?,
             "actor_id" => q.actor_id = text(k, v)?,
             "target_id" => q.target_id = text(k, v)?,
-            other => {
-                return Err(InputError::invalid(
-                    other,
-                    "is not a query parameter of this endpoint \
-                     (allowed: limit, cursor, action, actor_id, target_id)",
-                ))
-            }
+            other => return Err(unknown_param(other)),
         }
     }
     Ok(q)

@@ -37,26 +37,10 @@ pub fn parse_list_query(pairs: &[(String, String)], filters: &[&str]) -> Result<
         project_id: None,
     };
     for (k, v) in pairs {
+        if page_param(k, v, &mut q.limit, &mut q.cursor)? {
+            continue;
+        }
         match k.as_str() {
-            "limit" => {
-                q.limit = v
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=MAX_PAGE_LIMIT).contains(n))
-                    .ok_or_else(|| {
-                        InputError::invalid(
-                            "limit",
-                            format!("must be an integer from 1 to {MAX_PAGE_LIMIT}"),
-                        )
-                    })?;
-            }
-            // An empty cursor is the first page (what a client holding no cursor may send).
-            "cursor" if v.is_empty() => q.cursor = None,
-            "cursor" => {
-                q.cursor = Some(decode_cursor(v).ok_or_else(|| {
-                    InputError::invalid("cursor", "is not a cursor this API returned")
-                })?);
-            }
             "environment" if filters.contains(&"environment") => {
                 q.environment = Some(Environment::parse(v).ok_or_else(|| {
                     InputError::invalid("environment", "must be `live` or `test`")
@@ -67,15 +51,46 @@ pub fn parse_list_query(pairs: &[(String, String)], filters: &[&str]) -> Result<
                     InputError::invalid("project_id", "must be an id starting with `proj_`")
                 })?);
             }
-            other => {
-                return Err(InputError {
-                    kind: InputErrorKind::UnknownField,
-                    detail: format!("unknown query parameter `{}`", truncate(other, 64)),
-                })
-            }
+            other => return Err(unknown_param(other)),
         }
     }
     Ok(q)
+}
+
+/// `limit` (1–100) and `cursor` (empty: the first page), the paging parameters of every list;
+/// `true` when `k` was one of them.
+pub fn page_param(k: &str, v: &str, limit: &mut usize, cursor: &mut Option<i64>) -> Result<bool> {
+    match k {
+        "limit" => {
+            *limit = v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    InputError::invalid(
+                        "limit",
+                        format!("must be an integer from 1 to {MAX_PAGE_LIMIT}"),
+                    )
+                })?;
+        }
+        // An empty cursor is the first page (what a client holding no cursor may send).
+        "cursor" if v.is_empty() => *cursor = None,
+        "cursor" => {
+            *cursor = Some(decode_cursor(v).ok_or_else(|| {
+                InputError::invalid("cursor", "is not a cursor this API returned")
+            })?);
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// A query parameter the endpoint does not take.
+pub fn unknown_param(k: &str) -> InputError {
+    InputError {
+        kind: InputErrorKind::UnknownField,
+        detail: format!("unknown query parameter `{}`", truncate(k, 64)),
+    }
 }
 
 /// Cursors are `c` + a decimal position: opaque to clients, cheap to check.

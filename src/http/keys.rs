@@ -22,6 +22,7 @@ use crate::core::key::{KeyHash, PlainKey};
 use crate::core::key_state::UpdateError;
 use crate::core::limits::TeamLimits;
 use crate::core::model::{CreatedKeyView, KeyRecord, KeyStatus, UsageView};
+use crate::core::page::unknown_param;
 use crate::core::page::{parse_list_query, Page};
 use crate::core::permission::{needs as perm, Permission, PermissionSet};
 use crate::core::random::OsRandom;
@@ -246,12 +247,7 @@ pub async fn usage(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
                     format!("must be an integer from 1 to {HISTORY_DAYS}"),
                 )))
             }
-            _ => {
-                return Err(ApiError::input(InputError::invalid(
-                    &k,
-                    "is not a query parameter of this endpoint (allowed: days)",
-                )))
-            }
+            _ => return Err(ApiError::input(unknown_param(&k))),
         }
     }
     let k = visible(ctx, req, id).await?;

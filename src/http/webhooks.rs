@@ -11,6 +11,7 @@ use crate::core::events::{event, random_event_id};
 use crate::core::ids::TeamId;
 use crate::core::ids::WebhookId;
 use crate::core::input::{parse_endpoint_patch, parse_new_endpoint, InputError};
+use crate::core::page::unknown_param;
 use crate::core::permission::needs as perm;
 use crate::core::random::OsRandom;
 use crate::core::team::webhooks::{Endpoint, EndpointView};
@@ -21,6 +22,21 @@ use serde::Serialize;
 use worker::Request;
 
 const WEBHOOK: &str = "webhook";
+
+/// [`ask_events`] for a change: the events object writes its audit entry with it.
+async fn change_events<Q: EventsRequest>(
+    ctx: &Ctx,
+    caller: &super::auth::Caller,
+    req: &Request,
+    q: Q,
+    id: &str,
+) -> Result<Q::Reply, ApiError> {
+    let origin = caller.origin(ctx, req);
+    ctx.stores
+        .events_audited(&caller.team_id, q, origin)
+        .await?
+        .map_err(|r| ApiError::refused(r, WEBHOOK, id))
+}
 
 /// One call to the team's events object; a refusal becomes its 4xx.
 async fn ask_events<Q: EventsRequest>(
@@ -93,7 +109,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         endpoint,
         max_webhooks: team.limits.max_webhooks,
     };
-    let view = ask_events(ctx, &caller.team_id, create, WEBHOOK, "").await?;
+    let view = change_events(ctx, &caller, req, create, "").await?;
     json(
         201,
         &WithSecret {
@@ -134,23 +150,13 @@ pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
         patch,
         now: ctx.now,
     };
-    json(
-        200,
-        &ask_events(ctx, &caller.team_id, q, WEBHOOK, &id).await?,
-    )
+    json(200, &change_events(ctx, &caller, req, q, &id).await?)
 }
 
 pub async fn delete(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let caller = authorize_team_write(ctx, req, perm::WEBHOOKS_WRITE).await?;
     let id: WebhookId = known(WEBHOOK, id)?;
-    ask_events(
-        ctx,
-        &caller.team_id,
-        DeleteWebhook { id: id.clone() },
-        WEBHOOK,
-        &id,
-    )
-    .await?;
+    change_events(ctx, &caller, req, DeleteWebhook { id: id.clone() }, &id).await?;
     no_content()
 }
 
@@ -164,7 +170,7 @@ pub async fn rotate_secret(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
         secret: secret.clone(),
         now: ctx.now,
     };
-    let view = ask_events(ctx, &caller.team_id, q, WEBHOOK, &id).await?;
+    let view = change_events(ctx, &caller, req, q, &id).await?;
     json(
         200,
         &WithSecret {
@@ -213,12 +219,7 @@ pub async fn deliveries(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
                     "must be an integer from 1 to 100",
                 )))
             }
-            _ => {
-                return Err(ApiError::input(InputError::invalid(
-                    &k,
-                    "is not a query parameter of this endpoint (allowed: limit)",
-                )))
-            }
+            _ => return Err(ApiError::input(unknown_param(&k))),
         }
     }
     let id: WebhookId = known(WEBHOOK, id)?;
@@ -252,10 +253,7 @@ pub async fn retry(ctx: &Ctx, req: &Request, id: &str, event_id: &str) -> ApiRes
 pub async fn monitoring(ctx: &Ctx, req: &Request) -> ApiResult {
     let caller = authorize(ctx, req, perm::API_KEYS_READ).await?;
     if let Some((k, _)) = query_pairs(req).into_iter().next() {
-        return Err(ApiError::input(InputError::invalid(
-            &k,
-            "is not a query parameter of this endpoint (it takes none)",
-        )));
+        return Err(ApiError::input(unknown_param(&k)));
     }
     let to = crate::core::time::Timestamp::from_millis(ctx.now.millis() + 30 * 86_400_000);
     let count = CountExpiring { from: ctx.now, to };

@@ -1,6 +1,6 @@
 //! The adapters: Workers KV and the Durable Object stubs, behind one small handle.
 
-use super::events_protocol::EventsRequest;
+use super::events_protocol::{AuditedEventsCall, EventsRequest};
 use super::index::{index_name, IndexCache, IndexEntry};
 use super::key_protocol::{KeyCall, KeyReply};
 pub use super::service::{Backend, StoreError, StoreResult};
@@ -71,6 +71,21 @@ impl Stores {
             call: q.into_call(),
         };
         from_json(&call_object(&self.teams, team_id, &to_json(&call)?).await?)
+    }
+
+    /// An events call that changes something, with its origin (its audit entry is written with
+    /// it).
+    pub async fn events_audited<Q: EventsRequest>(
+        &self,
+        team_id: &TeamId,
+        q: Q,
+        origin: Origin,
+    ) -> StoreResult<TeamAnswer<Q::Reply>> {
+        let call = AuditedEventsCall {
+            origin,
+            call: q.into_call(),
+        };
+        from_json(&call_object(&self.events, team_id, &to_json(&call)?).await?)
     }
 
     /// One call to a team's events object (webhooks).

@@ -2,7 +2,7 @@
 //! for them, and their deliveries, with the rules in `core::team::webhooks`. Pure: no Workers
 //! type.
 
-use crate::core::audit::{self, AuditQuery, AuditStore, Entry};
+use crate::core::audit::{self, AuditQuery, AuditStore, Entry, Origin, Target};
 use crate::core::events::Event;
 use crate::core::ids::WebhookId;
 use crate::core::monitoring::{self, MonitorStore, Monitoring, Report};
@@ -11,6 +11,8 @@ use crate::core::team::webhooks::{self as hooks, Delivery, Endpoint, EndpointPat
 use crate::core::team::webhooks::{EndpointView, WebhookStore};
 use crate::core::time::Timestamp;
 use crate::storage::calls::object_calls;
+use crate::storage::team_protocol::AuditSpec;
+use serde_json::json;
 
 object_calls! {
     trait EventsRequest; enum EventsCall; fn events_dispatch(store: &(impl WebhookStore + MonitorStore + AuditStore));
@@ -54,4 +56,55 @@ impl EventsCall {
             EventsCall::RecordEvents(_) | EventsCall::TestWebhook(_) | EventsCall::RetryDelivery(_)
         )
     }
+}
+
+/// An events call that changes something, made through the API, with its origin: the events
+/// object writes its audit entry in the same transaction.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct AuditedEventsCall {
+    pub origin: Origin,
+    pub call: EventsCall,
+}
+
+/// The audit entry an events call records (webhook changes), if it is a change.
+pub fn audit_spec(call: &EventsCall) -> Option<AuditSpec> {
+    let hook = |id: &str| Target {
+        kind: "webhook".into(),
+        id: id.to_owned(),
+    };
+    let (action, target, changes) = match call {
+        EventsCall::CreateWebhook(q) => (
+            "webhook.created",
+            hook(&q.endpoint.id),
+            Some(json!({"url": q.endpoint.url, "events": q.endpoint.events})),
+        ),
+        EventsCall::UpdateWebhook(q) => {
+            // Only the fields the patch gave (a description set to `null` is one).
+            let p = &q.patch;
+            let mut set = serde_json::Map::new();
+            if let Some(url) = &p.url {
+                set.insert("url".into(), json!(url));
+            }
+            if let Some(events) = &p.events {
+                set.insert("events".into(), json!(events));
+            }
+            if let Some(description) = &p.description {
+                set.insert("description".into(), json!(description));
+            }
+            if let Some(enabled) = p.enabled {
+                set.insert("enabled".into(), json!(enabled));
+            }
+            ("webhook.updated", hook(&q.id), Some(set.into()))
+        }
+        EventsCall::DeleteWebhook(q) => ("webhook.deleted", hook(&q.id), None),
+        // The new secret is never in the entry: only that it changed.
+        EventsCall::RotateWebhookSecret(q) => ("webhook.secret_rotated", hook(&q.id), None),
+        _ => return None,
+    };
+    Some(AuditSpec {
+        action,
+        refused_action: None,
+        target,
+        changes,
+    })
 }

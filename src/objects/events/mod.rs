@@ -13,11 +13,12 @@
 mod deliver;
 mod sql;
 
+use crate::core::audit::record_entries;
 use crate::core::random::{OsRandom, Random};
 use crate::core::team::webhooks::{finish, take_due, Outgoing, WebhookStore};
 use crate::core::time::Timestamp;
 use crate::objects::sql::Sql;
-use crate::storage::events_protocol::{events_dispatch, EventsCall};
+use crate::storage::events_protocol::{audit_spec, events_dispatch, AuditedEventsCall, EventsCall};
 use std::cell::Cell;
 use worker::wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 use worker::{
@@ -114,12 +115,27 @@ impl EventsObject {
     /// One call, run and answered. A call that queued deliveries sets the alarm that sends
     /// them: held by `wait_until` rather than awaited, so the rules stay a plain function (a
     /// future around them costs ~25 KB of wasm).
-    fn serve(&self, call: &str) -> Result<String> {
-        let call: EventsCall =
-            serde_json::from_str(call).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    fn serve(&self, text: &str) -> Result<String> {
+        let parse_error = |e: serde_json::Error| worker::Error::RustError(e.to_string());
+        let (origin, call) = if text.starts_with(r#"{"origin""#) {
+            let a: AuditedEventsCall = serde_json::from_str(text).map_err(parse_error)?;
+            (Some(a.origin), a.call)
+        } else {
+            (
+                None,
+                serde_json::from_str::<EventsCall>(text).map_err(parse_error)?,
+            )
+        };
         let db = self.db()?;
         let wakes = call.queues_deliveries();
+        let audit = origin.and_then(|o| audit_spec(&call).map(|spec| (o, spec)));
         let answer = events_dispatch(&db, call).map_err(|e| worker::Error::RustError(e.0))?;
+        // A webhook change's audit entry, in the same transaction (this object keeps the log).
+        if let Some((origin, spec)) = audit {
+            if let Some(e) = spec.entry(&origin, answer.starts_with(r#"{"Ok""#), now()) {
+                record_entries(&db, &[e], now()).map_err(store_error)?;
+            }
+        }
         if wakes {
             if let Some(delay) = next_delay(&db)? {
                 let storage = self.state.storage();
