@@ -135,6 +135,32 @@ fn usage_is_counted_per_day_by_outcome_and_new_countries_raise_one_alert() {
     assert_eq!(location["data"]["country"], "FR");
     assert_eq!(location["data"]["id"], id.as_str());
 
+    // Both alerts are in the audit log too, by keygate itself.
+    let start = std::time::Instant::now();
+    let alerts = loop {
+        let page = c
+            .get(&format!("/v1/audit-log?target_id={id}"), &admin)
+            .expect(200)
+            .body;
+        let alerts: Vec<Value> = page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["actor"]["type"] == "system")
+            .cloned()
+            .collect();
+        if alerts.len() >= 2 || start.elapsed() > Duration::from_secs(10) {
+            break alerts;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut actions: Vec<&str> = alerts
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    actions.sort();
+    assert_eq!(actions, ["api_key.new_location", "api_key.rate_limited"]);
+
     // Another team sees neither.
     let (_, other) = c.team("Other");
     c.get(&format!("/v1/api-keys/{id}/usage"), &other)

@@ -277,6 +277,63 @@ mod tests {
     }
 
     #[test]
+    fn entries_are_kept_once_and_pruned_by_age_and_count() {
+        use crate::core::team::memory::MemoryTeam;
+        let s = MemoryTeam::default();
+        let day = 86_400_000;
+        let at = |d: i64| Timestamp::from_millis(1_800_000_000_000 + d * day);
+        let target = |id: &str| Target {
+            kind: "api_key".into(),
+            id: id.into(),
+        };
+        let ev = |id: &str, d: i64| {
+            as_event(&entry(
+                id.into(),
+                &origin(),
+                "api_key.updated",
+                target("key_1"),
+                None,
+                at(d),
+            ))
+        };
+        record_entries(
+            &s,
+            &[ev("aud_1", 0), ev("aud_1", 0), ev("aud_2", 50)],
+            at(50),
+        )
+        .unwrap();
+        let q = AuditQuery {
+            limit: 10,
+            ..AuditQuery::default()
+        };
+        assert_eq!(list(&s, &q).unwrap().items.len(), 2, "an id once");
+        // 91 days after the first: it goes, the second stays.
+        record_entries(&s, &[ev("aud_3", 91)], at(91)).unwrap();
+        let ids: Vec<String> = list(&s, &q)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(ids, ["aud_3", "aud_2"], "newest first, the 90-day window");
+        s.prune_entries(at(0), 1).unwrap();
+        assert_eq!(
+            list(&s, &q).unwrap().items.len(),
+            1,
+            "and at most MAX_ENTRIES"
+        );
+        // Non-audit events are not entries.
+        let other = Event {
+            id: "evt_1".into(),
+            kind: "api_key.created".into(),
+            created_at: at(91),
+            body: "{}".into(),
+        };
+        record_entries(&s, &[other], at(91)).unwrap();
+        assert_eq!(list(&s, &q).unwrap().items.len(), 1);
+    }
+
+    #[test]
     fn the_query_takes_its_filters_and_refuses_others() {
         let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
             v.iter().map(|(a, b)| ((*a).into(), (*b).into())).collect()

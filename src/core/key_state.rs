@@ -3,6 +3,7 @@
 //! (state, request, now); the object only loads, calls these, persists and answers.
 
 use super::access::{decide, Denial, Manager, Requirement};
+use super::audit::{key_entry, Actor as AuditActor, ActorKind, Origin};
 use super::events::{key_event, Event};
 use super::history::{self, History, Locations};
 use super::input::{InputError, KeyPatch};
@@ -14,6 +15,7 @@ use super::monitoring::{self, Counted};
 use super::ratelimit::{self, Counters, LimitState, Usage};
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 /// A key's durable state, as its object holds it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -202,9 +204,11 @@ impl KeyState {
             if let Some(country) = req.country.as_deref() {
                 if self.locations.record(country, now) {
                     let seed = format!("new_location:{country}:{}", now.millis());
-                    let extra = [("country", country.to_ascii_uppercase().into())];
+                    let code = country.to_ascii_uppercase();
+                    let extra = [("country", code.clone().into())];
                     let e = key_event("api_key.new_location", &self.record, &extra, &seed, now);
                     self.alerts.push(e);
+                    self.audit_alert("api_key.new_location", json!({"country": code}), &seed, now);
                 }
             }
         }
@@ -308,6 +312,30 @@ impl KeyState {
         let seed = format!("rate_limited:{}", window.reset);
         let e = key_event("api_key.rate_limited", &self.record, &extra, &seed, now);
         self.alerts.push(e);
+        let changes = json!({"window": window.name, "limit": window.limit, "reset": window.reset});
+        self.audit_alert("api_key.rate_limited", changes, &seed, now);
+    }
+
+    /// An alert goes into the audit log too, by keygate itself (`system`), whether or not a
+    /// webhook wants it.
+    fn audit_alert(
+        &mut self,
+        action: &str,
+        changes: serde_json::Value,
+        seed: &str,
+        now: Timestamp,
+    ) {
+        let origin = Origin::new(
+            AuditActor {
+                kind: ActorKind::System,
+                id: None,
+            },
+            None,
+            None,
+            None,
+        );
+        let entry = key_entry(action, &self.record.id, &origin, Some(changes), seed, now);
+        self.alerts.push(entry);
     }
 
     /// Rolls the key: it keeps working for `expire_old_in_secs` more (never longer than it
@@ -643,7 +671,19 @@ mod tests {
         s.check(&hash(1), &from("FR", &["tasks:write"]), t0);
         s.check(&hash(2), &from("US", &["tasks:read"]), t0);
         let kinds: Vec<&str> = s.alerts.iter().map(|e| e.kind.as_str()).collect();
-        assert_eq!(kinds, ["api_key.new_location", "api_key.rate_limited"]);
+        assert_eq!(
+            kinds,
+            [
+                "api_key.new_location",
+                "audit",
+                "api_key.rate_limited",
+                "audit"
+            ],
+            "each alert, and its audit entry by keygate itself"
+        );
+        assert!(s.alerts[1]
+            .body
+            .contains(r#""actor":{"type":"system","id":null}"#));
         let day = s.history.last(1, t0)[0];
         assert_eq!((day.admitted, day.rate_limited, day.denied), (2, 2, 1));
         let countries: Vec<&str> = s
