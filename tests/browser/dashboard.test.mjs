@@ -285,10 +285,12 @@ test("the audit log says who did what, filtered; monitoring shows the last day",
   await p.getByLabel("Target ID").fill(k.body.id);
   await p.getByRole("button", { name: "Filter" }).click();
   await p.waitForURL(/#\/audit\?target_id=/);
-  // Both changes of that key, newest first (entries arrive within a second or two).
-  for (let i = 0; i < 20 && (await p.getByRole("row").count()) < 3; i++) {
+  // Both changes of that key, newest first (entries arrive within a second or two; the page
+  // shows the filtered log once its request has answered).
+  for (let i = 0; i < 30 && (await p.getByRole("row").count()) !== 3; i++) {
     await new Promise((r) => setTimeout(r, 300));
     await p.reload();
+    await p.getByRole("heading", { name: "Audit log" }).waitFor();
   }
   const rows = p.getByRole("row");
   assert.equal(await rows.count(), 3, "a header and two entries");
