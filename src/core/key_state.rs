@@ -41,6 +41,9 @@ pub struct KeyState {
     /// The rate-limit window `api_key.rate_limited` was last raised for (its reset time).
     #[serde(default)]
     pub rate_limited_window: Option<i64>,
+    /// A new UTC day started: the earlier days must be written (their own part). Never stored.
+    #[serde(skip)]
+    pub history_rolled: bool,
     /// Events a check raised (`api_key.new_location`, `api_key.rate_limited`), for the object
     /// to hold with the counters it writes. Never stored here.
     #[serde(skip)]
@@ -54,8 +57,9 @@ pub struct KeyState {
     pub reports: Vec<(i64, monitoring::Tally)>,
 }
 
-/// What changes on every admitted request, stored apart from the record so that a check writes
-/// a few dozen bytes, not the whole key.
+/// What changes on every counted request, stored apart from the record so that a check writes a
+/// small row, not the whole key: of the history, only today (the earlier days are their own
+/// part, written once a day, when a new day starts: `KeyState::earlier_days`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CountersPart {
     pub counters: Counters,
@@ -89,10 +93,20 @@ impl KeyState {
             usage: self.usage,
             last_used: self.record.last_used,
             last_used_published: self.last_used_published,
-            history: self.history.clone(),
+            history: History {
+                days: self.history.days.last().copied().into_iter().collect(),
+            },
             locations: self.locations.clone(),
             rate_limited_window: self.rate_limited_window,
             report: self.report.clone(),
+        }
+    }
+
+    /// The history's days before the current one (a part of their own, written at rollover).
+    pub fn earlier_days(&self) -> History {
+        let n = self.history.days.len().saturating_sub(1);
+        History {
+            days: self.history.days[..n].to_vec(),
         }
     }
 
@@ -105,8 +119,9 @@ impl KeyState {
         }
     }
 
-    /// Joins the two stored parts (the counters part is absent before the first request).
-    pub fn from_parts(r: RecordPart, c: Option<CountersPart>) -> Self {
+    /// Joins the stored parts (the counters part is absent before the first request, the
+    /// earlier days before the first new day).
+    pub fn from_parts(r: RecordPart, c: Option<CountersPart>, earlier: Option<History>) -> Self {
         let mut s = KeyState::new(r.record, r.hash);
         s.revision = r.revision;
         s.notices = r.notices;
@@ -115,7 +130,10 @@ impl KeyState {
             s.usage = c.usage;
             s.record.last_used = c.last_used.or(s.record.last_used);
             s.last_used_published = c.last_used_published;
-            s.history = c.history;
+            let current = c.history.days.first().map(|d| d.day);
+            s.history = earlier.unwrap_or_default();
+            s.history.days.retain(|d| current.is_none_or(|c| d.day < c));
+            s.history.days.extend(c.history.days);
             s.locations = c.locations;
             s.rate_limited_window = c.rate_limited_window;
             s.report = c.report;
@@ -184,6 +202,7 @@ impl KeyState {
             revision: 1,
             notices: Notices::default(),
             history: History::default(),
+            history_rolled: false,
             locations: Locations::default(),
             rate_limited_window: None,
             alerts: Vec::new(),
@@ -218,7 +237,7 @@ impl KeyState {
                     Denial::RateLimited => (history::Outcome::RateLimited, Counted::RateLimited),
                     _ => (history::Outcome::Denied, Counted::Denied(denial.code())),
                 };
-                s.history.record(outcome, now);
+                s.record_history(outcome, now);
                 s.tally(counted, now);
                 if denial == Denial::RateLimited {
                     s.raise_rate_limited(&limit, now);
@@ -238,7 +257,7 @@ impl KeyState {
             match ratelimit::admit(&self.record.rate_limit, &mut self.counters, now) {
                 Ok(limit) => {
                     self.usage.record(now);
-                    self.history.record(history::Outcome::Admitted, now);
+                    self.record_history(history::Outcome::Admitted, now);
                     self.tally(Counted::Admitted, now);
                     self.record.last_used = Some(now);
                     limit
@@ -281,6 +300,15 @@ impl KeyState {
             self.revision += 1;
         }
         Ok(changed)
+    }
+
+    /// Counts a request in the history; a new day marks the earlier days for writing.
+    fn record_history(&mut self, outcome: history::Outcome, now: Timestamp) {
+        let before = self.history.days.last().map(|d| d.day);
+        self.history.record(outcome, now);
+        if before.is_some_and(|b| b != now.utc_day()) {
+            self.history_rolled = true;
+        }
     }
 
     /// Tallies a counted request for the team's monitoring; what is due to be reported goes to
@@ -591,7 +619,11 @@ mod tests {
         s.revision = 4;
         // What the object takes after each call (reports to send) is never stored.
         s.reports.clear();
-        let joined = KeyState::from_parts(s.record_part(), Some(s.counters_part()));
+        let joined = KeyState::from_parts(
+            s.record_part(),
+            Some(s.counters_part()),
+            Some(s.earlier_days()),
+        );
         assert_eq!(joined, s);
     }
 
@@ -708,10 +740,53 @@ mod tests {
         );
         assert_eq!(s.history.last(1, t0)[0].admitted, 2);
         // The parts keep it all.
-        let joined = KeyState::from_parts(s.record_part(), Some(s.counters_part()));
+        let joined = KeyState::from_parts(
+            s.record_part(),
+            Some(s.counters_part()),
+            Some(s.earlier_days()),
+        );
         assert_eq!(
             (joined.history, joined.locations),
             (s.history.clone(), s.locations.clone())
         );
+    }
+
+    #[test]
+    fn a_check_writes_only_todays_history_and_the_earlier_days_once_a_day() {
+        const DAY: i64 = 86_400_000;
+        let t0 = at(NOW);
+        let mut s = KeyState::new(record(&["tasks:read"]), hash(1));
+        s.check(&hash(1), &need(&["tasks:read"]), t0);
+        assert!(!s.history_rolled, "the first day has nothing earlier");
+        s.check(
+            &hash(1),
+            &need(&["tasks:read"]),
+            Timestamp::from_millis(t0.millis() + DAY),
+        );
+        assert!(s.history_rolled, "a new day: the earlier days are written");
+        s.history_rolled = false;
+        s.check(
+            &hash(1),
+            &need(&["tasks:read"]),
+            Timestamp::from_millis(t0.millis() + DAY + 1),
+        );
+        assert!(
+            !s.history_rolled,
+            "the same day again: only the counters row"
+        );
+        assert_eq!(s.counters_part().history.days.len(), 1);
+        assert_eq!(s.earlier_days().days.len(), 1);
+        let joined = KeyState::from_parts(
+            s.record_part(),
+            Some(s.counters_part()),
+            Some(s.earlier_days()),
+        );
+        assert_eq!(joined.history, s.history);
+        // A stale earlier-days part never duplicates today.
+        let stale = History {
+            days: s.history.days.clone(),
+        };
+        let joined = KeyState::from_parts(s.record_part(), Some(s.counters_part()), Some(stale));
+        assert_eq!(joined.history, s.history);
     }
 }

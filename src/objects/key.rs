@@ -3,7 +3,9 @@
 //! The state is cached in memory for the object's life and written back after every change, so a
 //! check costs no storage read once the object is warm, and a restart loses no count. It is
 //! stored in two parts, as JSON text in a SQLite table: the record (written when the key is
-//! managed) and the counters (written on every admitted request, a few dozen bytes). SQLite
+//! managed), the counters (written on every counted request: windows, today's history, the
+//! countries, the monitoring tally; a few hundred bytes) and the history's earlier days
+//! (written once a day, when a new day starts). SQLite
 //! writes are synchronous, and the runtime's output gate holds the answer until they are
 //! durable, so counting costs no awaited storage call. Workers deliver one event at a time to an
 //! object, and the decision is made synchronously in memory, so no two requests can both take
@@ -43,6 +45,7 @@ const RECORD: &str = "record";
 const COUNTERS: &str = "counters";
 const OUTBOX: &str = "outbox";
 const EVENTS: &str = "events";
+const HISTORY: &str = "history";
 
 #[durable_object]
 pub struct KeyObject {
@@ -163,10 +166,11 @@ impl KeyObject {
                     (s.record.team_id.clone(), reports, report_alarm)
                 })
             });
-            let parts = held.as_ref().map(|s| {
+            let parts = held.as_mut().map(|s| {
                 let saves_record = matches!(effect, Effect::Save | Effect::SaveAndRelist);
                 let record = saves_record.then(|| s.record_part());
-                (record, s.counters_part())
+                let earlier = std::mem::take(&mut s.history_rolled).then(|| s.earlier_days());
+                (record, s.counters_part(), earlier)
             });
             // The team is the key's: held before the call, or made by it (a creation).
             let events = match events.is_empty() {
@@ -193,13 +197,16 @@ impl KeyObject {
         match (effect, parts) {
             (
                 Effect::Save | Effect::SaveAndRelist | Effect::SaveCounters,
-                Some((record, counters)),
+                Some((record, counters, earlier)),
             ) => {
                 let sql = self.sql()?;
                 if let Some(r) = record {
                     put_part(&sql, RECORD, &r)?;
                 }
                 put_part(&sql, COUNTERS, &counters)?;
+                if let Some(days) = earlier {
+                    put_part(&sql, HISTORY, &days)?;
+                }
             }
             (Effect::Erase, _) => {
                 storage.delete_all().await?;
@@ -397,6 +404,7 @@ impl KeyObject {
             Some(record) => Some(KeyState::from_parts(
                 record,
                 self.part::<CountersPart>(&sql, COUNTERS).await?,
+                get_part(&sql, HISTORY)?,
             )),
             None => None,
         };
