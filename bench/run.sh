@@ -11,6 +11,7 @@
 #   BENCH_LISTING=0 npm run bench      # without the listing (it seeds 10,000 keys, ~80 s)
 #   BENCH_SCENARIOS="valid js_valid" BENCH_LISTING=0 npm run bench   # a subset, while iterating
 #   BENCH_SCALE=1 npm run bench        # also verification with 100 vs 100,000 keys (~10 min)
+#   npm run bench:startup              # only the startup measurement (bench/startup.mjs)
 set -eu
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${BENCH_SECONDS:-10}"
@@ -146,8 +147,12 @@ if [ "${BENCH_SCALE:-0}" = 1 ]; then
   node_modules/.bin/node bench/scale.mjs --keys "${BENCH_SCALE_KEYS:-100000}" --seconds "$SECONDS_EACH" --rounds "$ROUNDS"
 fi
 
-for worker in edge admin events; do
-  raw=$(wc -c < "build/$worker/index_bg.wasm")
-  gz=$(gzip -9 -c "build/$worker/index_bg.wasm" | wc -c)
-  printf 'release wasm (%s): %s bytes raw, %s bytes gzip (build/%s/index_bg.wasm)\n' "$worker" "$raw" "$gz" "$worker"
-done
+# Startup (bench/startup.mjs): a fresh isolate to its first /healthz and first verification.
+# BENCH_STARTUP=0 skips it.
+if [ "${BENCH_STARTUP:-1}" = 1 ]; then
+  node_modules/.bin/node bench/startup.mjs
+fi
+
+raw=$(wc -c < build/worker/index_bg.wasm)
+gz=$(gzip -9 -c build/worker/index_bg.wasm | wc -c)
+printf 'release wasm: %s bytes raw, %s bytes gzip (build/worker/index_bg.wasm)\n' "$raw" "$gz"

@@ -15,7 +15,7 @@ import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import readline from "node:readline";
-import { keygateWorkers, root } from "../tests/support/keygate.mjs";
+import { keygateWorker, root } from "../tests/support/keygate.mjs";
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
@@ -35,7 +35,7 @@ const mf = new Miniflare(
     cf: false,
     resourcePersistencePath: path.join(work, "state"),
     workers: [
-      ...keygateWorkers({ adminToken: operator, assets: false }),
+      keygateWorker({ adminToken: operator, assets: false }),
       {
         name: "seeder",
         routes: ["seeder.bench/*"],

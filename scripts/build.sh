@@ -1,15 +1,14 @@
 #!/bin/sh
-# Builds the three release Workers from this crate with worker-build, pointing it at the
-# wasm-bindgen, wasm-opt and esbuild already installed so that it downloads nothing:
-#   build/edge    the public Worker (`--features edge`): verification, the key objects, assets
-#   build/admin   the management Worker (`--features admin`): the API, the team objects
-#   build/events  the events Worker (`--features events`): webhooks, the events objects
-# `sh scripts/build.sh edge`, `admin` or `events` builds one (each wrangler config its own).
+# Builds the release Worker with worker-build (one wasm: every route and every Durable Object
+# class), pointing it at the wasm-bindgen, wasm-opt and esbuild already installed so that it
+# downloads nothing, and the static assets:
+#   build/worker   the Worker: index.js, index_bg.wasm and entry.mjs (wrangler.toml `main`)
+#   build/public   the dashboard and the OpenAPI document (wrangler.toml `[assets]`)
 #
-# worker-build keeps the wasm's function-name section (~175 KB raw, ~44 KB gzip). The shipped
-# module drops it; a copy with names stays in target/keygate-<worker>.names.wasm. Stripping keeps
-# every function's index, so a production stack trace's `wasm-function[N]` is function N of that
-# copy (`twiggy` or `wasm-objdump -x` name it).
+# worker-build keeps the wasm's function-name section. The shipped module drops it; a copy with
+# names stays in target/keygate.names.wasm. Stripping keeps every function's index, so a
+# production stack trace's `wasm-function[N]` is function N of that copy (`twiggy` or
+# `wasm-objdump -x` name it).
 set -eu
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -19,18 +18,16 @@ ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
 export WASM_BINDGEN_BIN WASM_OPT_BIN ESBUILD_BIN
 
 build_worker() {
-  worker="$1"
-  out="build/$worker"
-  worker-build --release --out-dir "$out" --no-default-features --features "$worker"
+  out=build/worker
+  worker-build --release --out-dir "$out"
   mkdir -p target
-  cp "$out/index_bg.wasm" "target/keygate-$worker.names.wasm"
-  "$WASM_OPT_BIN" --all-features --strip-debug "target/keygate-$worker.names.wasm" -o "$out/index_bg.wasm"
-  # The module the runtime loads: the generated one, with the object's class made RPC-capable.
-  cp "src/entry/$worker.mjs" "$out/entry.mjs"
-  cp src/entry/rpc.mjs "$out/rpc.mjs"
+  cp "$out/index_bg.wasm" target/keygate.names.wasm
+  "$WASM_OPT_BIN" --all-features --strip-debug target/keygate.names.wasm -o "$out/index_bg.wasm"
+  # The module the runtime loads: the generated one, with the objects' classes made RPC-capable.
+  cp src/entry/worker.mjs "$out/entry.mjs"
 }
 
-# The static assets (wrangler.toml `[assets]`, served by the edge Worker): the dashboard as
+# The static assets (wrangler.toml `[assets]`, served beside the Worker): the dashboard as
 # written (no build step: plain HTML, CSS and ES modules) and the OpenAPI document, minified.
 # They cost the wasm nothing; the worker serves /openapi.json from here with the API's headers.
 build_assets() {
@@ -45,8 +42,8 @@ build_assets() {
 }
 
 case "${1:-all}" in
-  edge) build_worker edge; build_assets ;;
-  admin | events) build_worker "$1" ;;
-  all) build_worker edge; build_worker admin; build_worker events; build_assets ;;
-  *) echo "usage: sh scripts/build.sh [edge|admin|events|all]" >&2; exit 2 ;;
+  worker) build_worker ;;
+  assets) build_assets ;;
+  all) build_worker; build_assets ;;
+  *) echo "usage: sh scripts/build.sh [all|worker|assets]" >&2; exit 2 ;;
 esac

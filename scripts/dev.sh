@@ -1,5 +1,5 @@
 #!/bin/sh
-# Starts keygate (its three Workers) locally with `wrangler dev`: local KV and Durable Objects persisted under
+# Starts keygate (one Worker) locally at http://127.0.0.1:8787 with `wrangler dev`: local KV and Durable Objects persisted under
 # .wrangler/state, the secrets from .dev.vars (written here on first run: the operator token
 # with the documented local default, `dev-admin-token`, and a random password pepper). Extra
 # arguments go to wrangler.
@@ -17,7 +17,4 @@ if ! grep -q '^PASSWORD_PEPPER=' .dev.vars; then
 fi
 export PATH="$HOME/.cargo/bin:$PATH"
 export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
-# The three Workers in one wrangler session: the first config (keygate, the public one) is
-# served; the others are reached through its service bindings, as in production.
-exec npx wrangler dev -c wrangler.toml -c wrangler.admin.toml -c wrangler.events.toml \
-  --persist-to .wrangler/state "$@"
+exec npx wrangler dev --ip 127.0.0.1 --port 8787 --persist-to .wrangler/state "$@"

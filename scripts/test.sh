@@ -1,6 +1,7 @@
 #!/bin/sh
 # The whole test suite, from a fresh clone: installs what is missing, checks formatting and lints
-# (host and wasm32), builds the release worker, then runs the native unit tests and the
+# (host and wasm32), builds the release worker, rehearses the deploy (wrangler deploy --dry-run,
+# which tests/deploy.rs holds to what the other tests load), then runs the native unit tests and the
 # end-to-end tests against the built worker in workerd (Miniflare, real KV and Durable Objects),
 # then the dashboard in headless Chromium (tests/browser/), then holds the API to its OpenAPI
 # document with schemathesis (scripts/schemathesis.sh).
@@ -13,12 +14,13 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== clippy (host)"
 cargo clippy --all-targets --locked -- -D warnings
-for worker in edge admin events; do
-  echo "== clippy (wasm32, $worker)"
-  cargo clippy --lib --target wasm32-unknown-unknown --locked --features "$worker" -- -D warnings
-done
-echo "== build the release workers (edge, admin, events)"
-sh scripts/build.sh
+echo "== clippy (wasm32)"
+cargo clippy --lib --target wasm32-unknown-unknown --locked -- -D warnings
+echo "== build the release worker, rehearsing the deploy (wrangler deploy --dry-run runs the build)"
+KEYGATE_DRY_RUN="$(mktemp -d)"
+export KEYGATE_DRY_RUN
+trap 'rm -rf "$KEYGATE_DRY_RUN"' EXIT
+sh scripts/dry-run.sh "$KEYGATE_DRY_RUN"
 echo "== tests (unit, then end to end in workerd)"
 cargo test --locked
 echo "== the dashboard in a real browser (headless Chromium, playwright-core)"

@@ -16,6 +16,7 @@ pub mod history;
 pub mod ids;
 pub mod input;
 pub mod key;
+pub mod key_plan;
 pub mod key_state;
 pub mod lifecycle;
 pub mod limits;

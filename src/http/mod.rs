@@ -12,19 +12,19 @@ pub mod router;
 mod auth;
 #[cfg(target_arch = "wasm32")]
 mod ctx;
-#[cfg(all(target_arch = "wasm32", feature = "admin"))]
+#[cfg(target_arch = "wasm32")]
 mod keys;
-#[cfg(all(target_arch = "wasm32", feature = "admin"))]
+#[cfg(target_arch = "wasm32")]
 mod members;
-#[cfg(all(target_arch = "wasm32", any(feature = "admin", feature = "events")))]
+#[cfg(target_arch = "wasm32")]
 mod org;
-#[cfg(all(target_arch = "wasm32", feature = "admin"))]
+#[cfg(target_arch = "wasm32")]
 mod password;
-#[cfg(all(target_arch = "wasm32", feature = "admin"))]
+#[cfg(target_arch = "wasm32")]
 mod teams;
-#[cfg(all(target_arch = "wasm32", feature = "edge"))]
+#[cfg(target_arch = "wasm32")]
 mod verify;
-#[cfg(all(target_arch = "wasm32", feature = "events"))]
+#[cfg(target_arch = "wasm32")]
 mod webhooks;
 
 #[cfg(target_arch = "wasm32")]
@@ -35,12 +35,7 @@ mod serve {
     use super::ctx::{problem_response, ApiResult, Ctx};
     use super::problem::ApiError;
     use super::router::{route, Route, RouteError};
-    #[cfg(feature = "edge")]
-    use super::verify;
-    #[cfg(feature = "events")]
-    use super::webhooks;
-    #[cfg(feature = "admin")]
-    use super::{keys, members, org, teams};
+    use super::{keys, members, org, teams, verify, webhooks};
     use crate::core::config::Config;
     use crate::core::time::Timestamp;
     use crate::storage::Stores;
@@ -61,9 +56,8 @@ mod serve {
             .map_err(|e| ApiError::misconfigured(e.clone()))
     }
 
-    /// `GET /openapi.json` (the edge's): the document from the static assets (build/public, minified by
+    /// `GET /openapi.json`: the document from the static assets (build/public, minified by
     /// scripts/build.sh), so it costs the wasm nothing; the API's headers are added by `handle`.
-    #[cfg(feature = "edge")]
     async fn openapi(req: Request, env: &Env) -> Result<Response> {
         let assets = match env.assets("ASSETS") {
             Ok(a) => a,
@@ -81,69 +75,15 @@ mod serve {
         Ok(r)
     }
 
-    /// The edge Worker's service bindings to the other two (wrangler.toml).
-    #[cfg(feature = "edge")]
-    const ADMIN: &str = "ADMIN";
-    #[cfg(feature = "edge")]
-    const EVENTS: &str = "EVENTS";
-
     /// Answers one request: routes it, runs its handler, and stamps the headers every response
-    /// carries. On the edge Worker, a request for another path goes as it came to the Worker
-    /// that serves it (whose answer already carries those headers): webhooks to the events
-    /// Worker, everything else to the admin Worker.
+    /// carries.
     pub async fn handle(req: Request, env: Env) -> Result<Response> {
-        #[cfg(feature = "edge")]
-        {
-            let path = req.path();
-            let to = match served_by(&req.inner().method(), &path) {
-                Worker::Edge => None,
-                Worker::Admin => Some(ADMIN),
-                Worker::Events => Some(EVENTS),
-            };
-            if let Some(binding) = to {
-                return match env.service(binding) {
-                    Ok(worker) => worker.fetch_request(req).await,
-                    Err(_) => problem_response(&ApiError::misconfigured(format!(
-                        "the {binding} service binding is missing (wrangler.toml)"
-                    ))),
-                };
-            }
-        }
         let mut resp = respond(req, env).await?;
         let h = resp.headers_mut();
         for (name, value) in super::headers::SECURITY_HEADERS {
             h.set(name, value)?;
         }
         Ok(resp)
-    }
-
-    /// The events Worker's paths: webhooks, monitoring and the audit log.
-    #[cfg(feature = "edge")]
-    fn events_path(path: &str) -> bool {
-        ["/v1/webhooks", "/v1/monitoring", "/v1/audit-log"]
-            .iter()
-            .any(|p| path.starts_with(p))
-    }
-
-    #[cfg(feature = "edge")]
-    enum Worker {
-        Edge,
-        Admin,
-        Events,
-    }
-
-    /// Which Worker answers a request: the edge its own routes (the runtime's floor, the
-    /// document, and what a product's backend calls on every request of its own), the events
-    /// Worker the webhooks, the admin Worker everything else (including an unknown path, which
-    /// it answers with the same router).
-    #[cfg(feature = "edge")]
-    fn served_by(method: &str, path: &str) -> Worker {
-        match route(method, path).map(|m| m.route) {
-            Ok(Route::Healthz | Route::OpenApi | Route::Verify | Route::RateLimit) => Worker::Edge,
-            Ok(r) if events_path(r.pattern()) => Worker::Events,
-            Err(_) if events_path(path) => Worker::Events,
-            _ => Worker::Admin,
-        }
     }
 
     async fn respond(mut req: Request, env: Env) -> Result<Response> {
@@ -164,7 +104,6 @@ mod serve {
                 r.headers_mut().set("Content-Type", "application/json")?;
                 return Ok(r);
             }
-            #[cfg(feature = "edge")]
             Route::OpenApi => return openapi(req, &env).await,
             _ => {}
         }
@@ -190,20 +129,7 @@ mod serve {
         let result = dispatch(matched.route, ctx, req, (id, sub)).await;
         ctx.finish(result)
     }
-    /// The edge Worker's handlers: verification only (`serves_here`), so the management
-    /// handlers are not in its wasm.
-    #[cfg(feature = "edge")]
-    async fn dispatch(route: Route, ctx: &Ctx, req: &mut Request, _: (&str, &str)) -> ApiResult {
-        match route {
-            Route::Verify => verify::verify(ctx, req).await,
-            Route::RateLimit => verify::rate_limit(ctx, req).await,
-            _ => Err(ApiError::route_not_found()),
-        }
-    }
-
-    /// The admin Worker's handlers: every route but the edge's (verification) and the events
-    /// Worker's (webhooks, monitoring, the audit log).
-    #[cfg(feature = "admin")]
+    /// Every route's handler: one match, one Worker (verification, management, webhooks).
     async fn dispatch(
         route: Route,
         ctx: &Ctx,
@@ -225,8 +151,8 @@ mod serve {
             Route::DisableKey => keys::disable(ctx, req, id).await,
             Route::RollKey => keys::roll(ctx, req, id).await,
             Route::KeyUsage => keys::usage(ctx, req, id).await,
-            // The edge's (a deployment sends them there).
-            Route::Verify | Route::RateLimit => Err(ApiError::route_not_found()),
+            Route::Verify => verify::verify(ctx, req).await,
+            Route::RateLimit => verify::rate_limit(ctx, req).await,
             Route::ListProjects => org::list_projects(ctx, req).await,
             Route::CreateProject => org::create_project(ctx, req).await,
             Route::GetProject => org::get_project(ctx, req, id).await,
@@ -252,33 +178,6 @@ mod serve {
             Route::CreateInvitation => members::invite(ctx, req).await,
             Route::AcceptInvitation => members::accept(ctx, req).await,
             Route::WithdrawInvitation => members::withdraw_invitation(ctx, req, id).await,
-            // The events Worker's (the edge sends them there).
-            Route::Monitoring
-            | Route::AuditLog
-            | Route::ListWebhooks
-            | Route::CreateWebhook
-            | Route::GetWebhook
-            | Route::UpdateWebhook
-            | Route::DeleteWebhook
-            | Route::RotateWebhookSecret
-            | Route::TestWebhook
-            | Route::ListDeliveries
-            | Route::RetryDelivery => {
-                let _ = sub;
-                Err(ApiError::route_not_found())
-            }
-        }
-    }
-
-    /// The events Worker's handlers: the webhooks (`served_by` on the edge).
-    #[cfg(feature = "events")]
-    async fn dispatch(
-        route: Route,
-        ctx: &Ctx,
-        req: &mut Request,
-        (id, sub): (&str, &str),
-    ) -> ApiResult {
-        match route {
             Route::ListWebhooks => webhooks::list_webhooks(ctx, req).await,
             Route::CreateWebhook => webhooks::create(ctx, req).await,
             Route::GetWebhook => webhooks::get(ctx, req, id).await,
@@ -290,7 +189,6 @@ mod serve {
             Route::RetryDelivery => webhooks::retry(ctx, req, id, sub).await,
             Route::Monitoring => webhooks::monitoring(ctx, req).await,
             Route::AuditLog => webhooks::audit_log(ctx, req).await,
-            _ => Err(ApiError::route_not_found()),
         }
     }
 }

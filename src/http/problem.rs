@@ -87,11 +87,11 @@ impl ApiError {
         )
     }
 
+    /// No `ADMIN_TOKEN` secret: a deployment error (`503 misconfigured`), not the caller's.
     pub fn operator_token_unset() -> Self {
-        Self::unauthorized(
-            "invalid_key",
-            "Operator token not configured",
-            "this deployment has no ADMIN_TOKEN set, so the operator endpoints are closed",
+        Self::misconfigured(
+            "ADMIN_TOKEN is not set, so the operator endpoints are closed: \
+             `npx wrangler secret put ADMIN_TOKEN`",
         )
     }
 
@@ -409,9 +409,10 @@ impl ApiError {
         e
     }
 
-    /// A deployment error (for example an invalid KEY_PREFIX): the operator must fix it.
+    /// A deployment error (a missing secret or binding, an invalid KEY_PREFIX): the operator
+    /// must fix it. `503`: the service cannot answer until then; the client is not at fault.
     pub fn misconfigured(detail: impl Into<String>) -> Self {
-        Self::new(500, "misconfigured", "Service misconfigured", detail)
+        Self::new(503, "misconfigured", "Service misconfigured", detail)
     }
 
     pub fn problem(&self) -> Problem<'_> {

@@ -1,4 +1,4 @@
-//! `/v1/webhooks`, `/v1/monitoring` and `/v1/audit-log` (the events Worker's routes). Webhooks: a team's endpoints (in its team object), their secrets (shown once: on
+//! `/v1/webhooks`, `/v1/monitoring` and `/v1/audit-log` (the events objects' routes). Webhooks: a team's endpoints (in its team object), their secrets (shown once: on
 //! creation and rotation), a test event, the delivery log and manual retries. Delivery itself
 //! runs in the team object's alarm (`objects::team`), never on a request's path.
 

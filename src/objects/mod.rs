@@ -7,11 +7,7 @@
 //!   atomic.
 //! - [`events::EventsObject`]: one per team, its webhooks: endpoints, queued events, deliveries.
 
-#[cfg(feature = "events")]
 pub mod events;
-#[cfg(feature = "edge")]
 pub mod key;
-#[cfg(any(feature = "admin", feature = "events"))]
 pub mod sql;
-#[cfg(feature = "admin")]
 pub mod team;

@@ -90,20 +90,7 @@ pub enum KeyReply {
     },
 }
 
-/// What the object must do with its storage after a call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Effect {
-    None,
-    /// Only the counters changed (an admitted request): write the small part.
-    SaveCounters,
-    /// The record was created: write both parts.
-    Save,
-    /// The record was changed by a management call: write both parts, and owe the team's
-    /// listing the new revision (`core::sync::Pending::Relist`).
-    SaveAndRelist,
-    /// The key was deleted: erase it, and owe the removal of its index entry and listing row.
-    Erase,
-}
+pub use crate::core::key_plan::Effect;
 
 /// The key object's logic, onto `core::key_state`. `state` is what the object holds (`None` when
 /// empty).

@@ -14,7 +14,7 @@ import { createHmac } from "node:crypto";
 import path from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { chromium } from "playwright-core";
-import { keygateWorkers, root } from "../support/keygate.mjs";
+import { keygateWorker, root } from "../support/keygate.mjs";
 
 const OPERATOR = "browser-operator";
 const PASSWORD = "correct horse battery staple";
@@ -34,7 +34,7 @@ async function call(method, p, { key, body, headers = {} } = {}) {
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, cf: false, workers: keygateWorkers({ adminToken: OPERATOR, extraBindings: { ALLOW_INSECURE_WEBHOOKS: "true" } }) }));
+  mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, cf: false, workers: [keygateWorker({ adminToken: OPERATOR, extraBindings: { ALLOW_INSECURE_WEBHOOKS: "true" } })] }));
   base = (await mf.ready).href.replace(/\/$/, "");
   const created = await call("POST", "/v1/teams", {
     key: OPERATOR,

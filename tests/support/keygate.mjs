@@ -1,12 +1,7 @@
-// keygate's three Workers as Miniflare serves them (build/, real KV, SQLite-backed Durable
-// Objects), as wrangler.toml, wrangler.admin.toml and wrangler.events.toml declare them: one
-// definition for the test server (server.mjs), the browser tests and the scale benchmark.
-//
-// `keygate` (build/edge) is the public Worker: /healthz, /v1/verify, /v1/rate-limit, the key
-// objects and the dashboard's assets; it hands /v1/webhooks/* to `keygate-events` (build/events:
-// webhooks, the events objects) and every other request to `keygate-admin` (build/admin: the
-// management API, the team objects) through service bindings. Each binds the others' objects
-// by `scriptName`, and all the same KV namespace.
+// keygate as Miniflare serves it (build/worker, real KV, SQLite-backed Durable Objects), as
+// wrangler.toml declares it: one Worker with its three object classes and its assets. One
+// definition for the test server (server.mjs), the browser tests and the benchmarks
+// (bench/startup.mjs, bench/scale.mjs); tests/deploy.rs holds it to wrangler.toml.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -14,13 +9,12 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 
 const COMPATIBILITY_DATE = "2026-10-01";
 
-function modules(worker) {
-  const dir = path.join(root, "build", worker);
+/** The built Worker's modules (scripts/build.sh): the entry, the generated glue, the wasm. */
+export function modules(dir = path.join(root, "build/worker")) {
   return {
     modulesRoot: dir,
     modules: [
       { type: "ESModule", path: path.join(dir, "entry.mjs") },
-      { type: "ESModule", path: path.join(dir, "rpc.mjs") },
       { type: "ESModule", path: path.join(dir, "index.js") },
       { type: "CompiledWasm", path: path.join(dir, "index_bg.wasm") },
     ],
@@ -32,22 +26,33 @@ function modules(worker) {
  * Miniflare serves assets through two extra workers (a router and an asset worker) that every
  * request passes, /v1/* included, which in production is Cloudflare's routing, not an isolate
  * of ours (measured: /healthz 3,726 → 1,182 req/s locally with them).
- * `extraBindings` are added to both Workers (e.g. ALLOW_INSECURE_WEBHOOKS for the tests).
+ * `without` lists secrets to leave out (ADMIN_TOKEN, PASSWORD_PEPPER: a deployment that forgot them).
+ * `extraBindings` are added to the Worker's (e.g. ALLOW_INSECURE_WEBHOOKS for the tests).
  */
-export function keygateWorkers({ keyPrefix = "sk", adminToken = "test-admin-token", assets = true, extraBindings = {} } = {}) {
-  const kvNamespaces = { KEY_INDEX: "keygate-key-index" };
-  const objects = (own) => ({
-    KEY_OBJECTS: own === "keygate" ? { className: "KeyObject", useSQLite: true } : { className: "KeyObject", scriptName: "keygate" },
-    TEAM_OBJECTS: own === "keygate-admin" ? { className: "TeamObject", useSQLite: true } : { className: "TeamObject", scriptName: "keygate-admin" },
-    EVENTS_OBJECTS: own === "keygate-events" ? { className: "EventsObject", useSQLite: true } : { className: "EventsObject", scriptName: "keygate-events" },
-  });
-  const edge = {
-    name: "keygate",
-    ...modules("edge"),
+export function keygateWorker({
+  keyPrefix = "sk",
+  adminToken = "test-admin-token",
+  assets = true,
+  without = [],
+  extraBindings = {},
+  name = "keygate",
+  dir,
+} = {}) {
+  // Test-only secrets: the production ones are `wrangler secret put`, never in the repository.
+  const secretBindings = Object.fromEntries(
+    Object.entries({ ADMIN_TOKEN: adminToken, PASSWORD_PEPPER: "test-pepper" }).filter(([k]) => !without.includes(k)),
+  );
+  return {
+    name,
+    ...modules(dir),
     compatibilityDate: COMPATIBILITY_DATE,
-    bindings: { KEY_PREFIX: keyPrefix, ...extraBindings },
-    kvNamespaces,
-    serviceBindings: { ADMIN: "keygate-admin", EVENTS: "keygate-events" },
+    bindings: { KEY_PREFIX: keyPrefix, ALLOW_INSECURE_WEBHOOKS: "false", ...secretBindings, ...extraBindings },
+    kvNamespaces: { KEY_INDEX: "keygate-key-index" },
+    durableObjects: {
+      KEY_OBJECTS: { className: "KeyObject", useSQLite: true },
+      TEAM_OBJECTS: { className: "TeamObject", useSQLite: true },
+      EVENTS_OBJECTS: { className: "EventsObject", useSQLite: true },
+    },
     // As wrangler.toml's [assets]: the worker first for the API, the dashboard's files otherwise.
     assets: assets ? {
       directory: path.join(root, "build/public"),
@@ -57,24 +62,5 @@ export function keygateWorkers({ keyPrefix = "sk", adminToken = "test-admin-toke
         static_routing: { user_worker: ["/v1/*", "/healthz", "/openapi.json"], asset_worker: [] },
       },
     } : undefined,
-    durableObjects: objects("keygate"),
   };
-  const admin = {
-    name: "keygate-admin",
-    ...modules("admin"),
-    compatibilityDate: COMPATIBILITY_DATE,
-    // Test-only secrets: the production ones are `wrangler secret put`, never in the repository.
-    bindings: { KEY_PREFIX: keyPrefix, ADMIN_TOKEN: adminToken, PASSWORD_PEPPER: "test-pepper", ...extraBindings },
-    kvNamespaces,
-    durableObjects: objects("keygate-admin"),
-  };
-  const events = {
-    name: "keygate-events",
-    ...modules("events"),
-    compatibilityDate: COMPATIBILITY_DATE,
-    bindings: { KEY_PREFIX: keyPrefix, ...extraBindings },
-    kvNamespaces,
-    durableObjects: objects("keygate-events"),
-  };
-  return [edge, admin, events];
 }

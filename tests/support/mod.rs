@@ -26,10 +26,14 @@ pub struct Server {
 impl Server {
     /// Starts a server; with `persist`, KV and Durable Object state live in that folder.
     pub fn start(persist: Option<&Path>) -> Server {
+        Server::start_with(persist, &[])
+    }
+
+    /// Starts a server with flags for tests/support/server.mjs (e.g. `--no-secrets`).
+    pub fn start_with(persist: Option<&Path>, flags: &[&str]) -> Server {
         let root = root();
         assert!(
-            root.join("build/edge/index_bg.wasm").exists()
-                && root.join("build/admin/index_bg.wasm").exists(),
+            root.join("build/worker/index_bg.wasm").exists(),
             "build/ is missing: run `npm test` (or `sh scripts/build.sh`) first"
         );
         let node = root.join("node_modules/.bin/node");
@@ -46,6 +50,7 @@ impl Server {
         if let Some(dir) = persist {
             cmd.arg("--persist").arg(dir);
         }
+        cmd.args(flags);
         let mut child = cmd.spawn().expect("start node");
         let stdin = child.stdin.take().expect("stdin");
         let mut line = String::new();

@@ -3,13 +3,14 @@
 // runs until its standard input closes (so it never outlives the test process that started it).
 //
 //   node tests/support/server.mjs [--persist DIR] [--admin-token TOKEN] [--key-prefix sk]
-//                                 [--reference] [--no-assets]
+//                                 [--reference] [--no-assets] [--without ADMIN_TOKEN,…]
 // `--reference` also serves the benchmark's JavaScript reference worker (bench/reference/) in the
 // same process, for requests to the host `reference.bench` (keygate answers every other host).
 // `--no-assets` serves keygate without its static assets (see keygate.mjs: the benchmark's way).
+// `--without NAMES` serves it without these secrets (comma-separated: a deployment that forgot them).
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import path from "node:path";
-import { keygateWorkers, root } from "./keygate.mjs";
+import { keygateWorker, root } from "./keygate.mjs";
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
@@ -17,10 +18,11 @@ const args = Object.fromEntries(
 
 const persist = args.persist; // undefined: in memory, gone when the process exits
 const keyPrefix = args["key-prefix"] ?? "sk";
-const keygate = keygateWorkers({
+const keygate = keygateWorker({
   keyPrefix,
   adminToken: args["admin-token"] ?? "test-admin-token",
   assets: !("no-assets" in args),
+  without: (args.without ?? "").split(",").filter(Boolean),
   // The tests' webhook receivers listen on 127.0.0.1 over plain HTTP.
   extraBindings: { ALLOW_INSECURE_WEBHOOKS: "true" },
 });
@@ -41,7 +43,7 @@ const mf = new Miniflare(
     cf: false,
     // Miniflare 5: one folder for all local state (KV, Durable Objects). Absent: in memory.
     ...(persist ? { resourcePersistencePath: persist } : {}),
-    workers: "reference" in args ? [...keygate, reference] : keygate,
+    workers: "reference" in args ? [keygate, reference] : [keygate],
   }),
 );
 

@@ -1,4 +1,4 @@
-//! The events object: one per team, in the `keygate-events` Worker. It keeps the team's webhook
+//! The events object: one per team. It keeps the team's webhook
 //! endpoints, the events queued for them (handed over by key objects and the team object) and
 //! the log of delivery attempts, in SQLite tables (`sql.rs`), and delivers from its alarm
 //! (`deliver.rs`). Every rule is `core::team::webhooks`; this file loads, calls, persists,

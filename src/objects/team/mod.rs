@@ -6,6 +6,7 @@
 //! `await` in between: atomic, since the object runs one event at a time. Records are stored as
 //! JSON bodies beside the columns that queries filter on.
 
+mod member_sql;
 mod sql;
 
 use crate::core::team::{MemberStore, TeamStore};

@@ -17,35 +17,33 @@
 //! listing and the KV index still owe, written with the change itself, and an alarm that
 //! retries it until it holds. The worker tries the same follow-ups at once, so the alarm usually
 //! finds them done (they are idempotent) and only clears the outbox.
+//!
+//! What to write, hold, send and schedule after a call or at the alarm is decided in
+//! `core::key_plan`; this file loads, calls, persists and sends (the parts: `parts.rs`).
+
+mod parts;
 
 use crate::core::events::Event;
 use crate::core::ids::TeamId;
+use crate::core::key_plan::{after_call, at_alarm, next_alarm, Writes};
 use crate::core::key_state::{CountersPart, KeyState, RecordPart};
 use crate::core::monitoring::Report;
 use crate::core::sync::{EventOutbox, Outbox, Pending};
 use crate::core::time::Timestamp;
 use crate::storage::events_protocol::{RecordEvents, ReportUsage};
-use crate::storage::key_protocol::{
-    key_dispatch, key_dispatch_with_events, Effect, KeyCall, KeyReply,
-};
+use crate::storage::key_protocol::{key_dispatch, key_dispatch_with_events, KeyCall, KeyReply};
 use crate::storage::service::{forget_key, relist};
 use crate::storage::team_protocol::TouchKey;
 use crate::storage::Backend;
 use crate::storage::Stores;
+use parts::{COUNTERS, EVENTS, HISTORY, OUTBOX, RECORD};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use std::cell::{Cell, RefCell};
 use worker::wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 use worker::{
     console_error, durable_object, Date, DurableObject, Env, Request, Response, Result, SqlStorage,
-    SqlStorageValue, State, Storage,
+    State,
 };
-
-const RECORD: &str = "record";
-const COUNTERS: &str = "counters";
-const OUTBOX: &str = "outbox";
-const EVENTS: &str = "events";
-const HISTORY: &str = "history";
 
 #[durable_object]
 pub struct KeyObject {
@@ -57,53 +55,15 @@ pub struct KeyObject {
     table_ready: Cell<bool>,
 }
 
-const PARTS_TABLE: &str =
-    "CREATE TABLE IF NOT EXISTS parts (name TEXT PRIMARY KEY, body TEXT NOT NULL)";
-
-fn json_error(key: &str, e: impl std::fmt::Display) -> worker::Error {
-    worker::Error::RustError(format!("stored {key}: {e}"))
-}
-
-async fn get_json<T: DeserializeOwned>(storage: &Storage, key: &str) -> Result<Option<T>> {
-    match storage.get::<String>(key).await? {
-        Some(text) => serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| worker::Error::RustError(format!("stored {key}: {e}"))),
-        None => Ok(None),
-    }
-}
-
-/// Writes a part, synchronously (durable before the answer leaves, by the output gate).
-fn put_part<T: Serialize>(sql: &SqlStorage, name: &str, value: &T) -> Result<()> {
-    let text = serde_json::to_string(value).map_err(|e| json_error(name, e))?;
-    sql.exec(
-        "INSERT OR REPLACE INTO parts (name, body) VALUES (?, ?)",
-        vec![name.into(), text.into()],
-    )?;
-    Ok(())
-}
-
-fn get_part<T: DeserializeOwned>(sql: &SqlStorage, name: &str) -> Result<Option<T>> {
-    // Read positionally (`raw`), as the team object's tables are: no second deserializer.
-    let row = sql
-        .exec("SELECT body FROM parts WHERE name = ?", vec![name.into()])?
-        .raw()
-        .next()
-        .transpose()?;
-    match row.as_deref() {
-        None => Ok(None),
-        Some([SqlStorageValue::String(body)]) => serde_json::from_str(body)
-            .map(Some)
-            .map_err(|e| json_error(name, e)),
-        Some(_) => Err(json_error(name, "a row without one text column")),
-    }
+fn now() -> Timestamp {
+    Timestamp::from_millis(Date::now().as_millis() as i64)
 }
 
 impl KeyObject {
     fn sql(&self) -> Result<SqlStorage> {
         let sql = self.state.storage().sql();
         if !self.table_ready.get() {
-            sql.exec(PARTS_TABLE, None)?;
+            sql.exec(parts::TABLE, None)?;
             self.table_ready.set(true);
         }
         Ok(sql)
@@ -111,122 +71,72 @@ impl KeyObject {
 
     /// A part from the table, or (for an object written before the table) the key-value API.
     async fn part<T: DeserializeOwned>(&self, sql: &SqlStorage, name: &str) -> Result<Option<T>> {
-        match get_part(sql, name)? {
+        match parts::get(sql, name)? {
             Some(v) => Ok(Some(v)),
-            None => get_json(&self.state.storage(), name).await,
+            None => parts::read_legacy(&self.state.storage(), name).await,
         }
     }
 
-    /// Runs one call: the decision in memory (`key_dispatch_with_events`), then its effect on
-    /// storage, with the events it made, then the reply.
+    /// The writes `core::key_plan` decided, synchronous but for an erase.
+    async fn write(&self, w: Writes) -> Result<()> {
+        if w.erase {
+            self.state.storage().delete_all().await?;
+            self.table_ready.set(false);
+        }
+        let nothing = w.record.is_none() && w.counters.is_none() && w.history.is_none();
+        if nothing && w.outbox.is_none() {
+            return Ok(());
+        }
+        let sql = self.sql()?;
+        if let Some(r) = w.record {
+            parts::put(&sql, RECORD, &r)?;
+        }
+        if let Some(c) = w.counters {
+            parts::put(&sql, COUNTERS, &c)?;
+        }
+        if let Some(days) = w.history {
+            parts::put(&sql, HISTORY, &days)?;
+        }
+        if let Some(outbox) = w.outbox {
+            // Written with the change: from here on the follow-up cannot be lost.
+            parts::put(&sql, OUTBOX, &outbox)?;
+        }
+        Ok(())
+    }
+
+    /// Runs one call: the decision in memory (`key_dispatch`), what follows from it
+    /// (`core::key_plan::after_call`), its writes, then the reply.
     async fn serve(&self, call: KeyCall) -> Result<KeyReply> {
         self.load().await?;
-        let now = Timestamp::from_millis(Date::now().as_millis() as i64);
+        let now = now();
         let checking = matches!(call, KeyCall::Check { .. });
-        let (reply, effect, events, parts, publish, erased, reports) = {
+        let (reply, plan) = {
             let mut slot = self.slot.borrow_mut();
             let held = slot.as_mut().expect("loaded above");
-            let ids = held
+            let before = held
                 .as_ref()
                 .map(|s| (s.record.team_id.clone(), s.record.id.clone()));
             let (reply, effect, events) = if checking {
                 let (r, e) = key_dispatch(held, call, now);
-                // Alerts a check raised (new location, rate limited): rare, held like events.
-                let alerts = held.as_mut().map(|s| std::mem::take(&mut s.alerts));
-                (r, e, alerts.unwrap_or_default())
+                (r, e, Vec::new())
             } else {
                 key_dispatch_with_events(held, call, now)
             };
-            let erased = if effect == Effect::Erase {
-                ids.clone()
-            } else {
-                None
+            let deleted = match &reply {
+                KeyReply::Deleted { hash } => Some(*hash),
+                _ => None,
             };
-            let publish = held.as_mut().and_then(|s| {
-                s.take_last_used_publish(now)
-                    .map(|t| (s.record.team_id.clone(), s.record.id.clone(), t))
-            });
-            // Monitoring reports due (at most once a minute per key), and whether a quiet key
-            // will owe one (its alarm then sends it).
-            let reports = held.as_mut().and_then(|s| {
-                let due = std::mem::take(&mut s.reports);
-                let report_alarm = (checking && s.report.tally.total() == 1)
-                    .then(|| s.next_deadline(now))
-                    .flatten();
-                (!due.is_empty() || report_alarm.is_some()).then(|| {
-                    let reports = due
-                        .into_iter()
-                        .map(|(hour, tally)| Report {
-                            key_id: s.record.id.to_string(),
-                            name: s.record.name.clone(),
-                            hour,
-                            tally,
-                        })
-                        .collect::<Vec<_>>();
-                    (s.record.team_id.clone(), reports, report_alarm)
-                })
-            });
-            let parts = held.as_mut().map(|s| {
-                let saves_record = matches!(effect, Effect::Save | Effect::SaveAndRelist);
-                let record = saves_record.then(|| s.record_part());
-                let earlier = std::mem::take(&mut s.history_rolled).then(|| s.earlier_days());
-                (record, s.counters_part(), earlier)
-            });
-            // The team is the key's: held before the call, or made by it (a creation).
-            let events = match events.is_empty() {
-                true => None,
-                false => ids
-                    .map(|(team_id, _)| team_id)
-                    .or_else(|| held.as_ref().map(|s| s.record.team_id.clone()))
-                    .map(|team_id| (team_id, events)),
-            };
-            (reply, effect, events, parts, publish, erased, reports)
+            let plan = after_call(held, before, effect, deleted, checking, events, now);
+            (reply, plan)
         };
-        let storage = self.state.storage();
-        let owed = match (&effect, &reply) {
-            (Effect::SaveAndRelist, _) => Some(Pending::Relist),
-            (Effect::Erase, KeyReply::Deleted { hash }) => {
-                erased.map(|(team_id, key_id)| Pending::Remove {
-                    team_id,
-                    key_id,
-                    hash: *hash,
-                })
-            }
-            _ => None,
-        };
-        match (effect, parts) {
-            (
-                Effect::Save | Effect::SaveAndRelist | Effect::SaveCounters,
-                Some((record, counters, earlier)),
-            ) => {
-                let sql = self.sql()?;
-                if let Some(r) = record {
-                    put_part(&sql, RECORD, &r)?;
-                }
-                put_part(&sql, COUNTERS, &counters)?;
-                if let Some(days) = earlier {
-                    put_part(&sql, HISTORY, &days)?;
-                }
-            }
-            (Effect::Erase, _) => {
-                storage.delete_all().await?;
-                self.table_ready.set(false);
-            }
-            _ => {}
-        }
-        if let Some(pending) = owed {
-            // Written with the change: from here on the follow-up cannot be lost.
-            put_part(&self.sql()?, OUTBOX, &Outbox::new(pending))?;
-        }
-        let events_held = events.is_some();
-        if let Some((team_id, events)) = events {
-            // With the change too (an event is never lost, never made for nothing). Every
-            // change makes one, so this alarm, set for now, also hands over the outbox and
-            // reschedules the key's deadlines, off this call's path.
+        self.write(plan.writes).await?;
+        if let Some((team_id, events)) = plan.events {
+            // With the change (an event is never lost, never made for nothing); the alarm, set
+            // for now, hands them over, runs the outbox and reschedules, off this call's path.
             self.hold_events(team_id, events)?;
+            let storage = self.state.storage();
             if checking {
                 // A check's alert: the alarm is set without holding the verification's answer.
-                let storage = self.state.storage();
                 self.state.wait_until(async move {
                     if let Err(e) = storage.set_alarm(0).await {
                         console_error!("setting the alarm for an alert failed: {e}");
@@ -236,14 +146,10 @@ impl KeyObject {
                 storage.set_alarm(0).await?;
             }
         }
-        if let Some((team_id, reports, alarm_at)) = reports {
-            // An alarm set for now (held events) reschedules by every deadline itself.
-            let alarm_in = alarm_at
-                .filter(|_| !events_held)
-                .map(|t| t.millis() - now.millis());
-            self.send_reports(team_id, reports, alarm_in);
+        if let Some(r) = plan.reports {
+            self.send_reports(r.team_id, r.due, r.alarm_in);
         }
-        if let Some((team_id, id, last_used)) = publish {
+        if let Some((team_id, id, last_used)) = plan.publish {
             // Off the request's path: the listing's `last_used` may lag, the answer may not.
             let env = self.env.clone();
             self.state.wait_until(async move {
@@ -268,15 +174,17 @@ impl KeyObject {
         let storage = self.state.storage();
         self.state.wait_until(async move {
             if let Some(delay) = alarm_in {
-                if let Err(e) = storage.set_alarm(delay.max(0)).await {
+                if let Err(e) = storage.set_alarm(delay).await {
                     console_error!("setting the report alarm failed: {e}");
                 }
             }
             if reports.is_empty() {
                 return;
             }
-            let now = Timestamp::from_millis(Date::now().as_millis() as i64);
-            let call = ReportUsage { reports, now };
+            let call = ReportUsage {
+                reports,
+                now: now(),
+            };
             let result = match Stores::from_env(&env) {
                 Ok(stores) => stores.events(&team_id, call).await.map(|_| ()),
                 Err(e) => Err(e),
@@ -291,73 +199,15 @@ impl KeyObject {
     fn hold_events(&self, team_id: TeamId, events: Vec<Event>) -> Result<()> {
         let sql = self.sql()?;
         let mut held =
-            get_part::<EventOutbox>(&sql, EVENTS)?.unwrap_or_else(|| EventOutbox::new(team_id));
+            parts::get::<EventOutbox>(&sql, EVENTS)?.unwrap_or_else(|| EventOutbox::new(team_id));
         held.add(events);
-        put_part(&sql, EVENTS, &held)
-    }
-
-    /// Runs the key's schedule (notices, expiry, renewal) for `now`, storing what it did with
-    /// the events it made. Returns when it next needs the object.
-    fn run_schedule(&self, now: Timestamp) -> Result<Option<Timestamp>> {
-        let ran = {
-            let mut slot = self.slot.borrow_mut();
-            match slot.as_mut().and_then(Option::as_mut) {
-                Some(s) => {
-                    let (events, renewed) = s.run_schedule(now);
-                    let next = s.next_deadline(now);
-                    let changed = !events.is_empty();
-                    Some((
-                        changed.then(|| (s.record_part(), s.record.team_id.clone(), events)),
-                        renewed,
-                        next,
-                    ))
-                }
-                None => None,
-            }
-        };
-        let Some((changed, renewed, next)) = ran else {
-            return Ok(None);
-        };
-        if let Some((part, team_id, events)) = changed {
-            let sql = self.sql()?;
-            put_part(&sql, RECORD, &part)?;
-            self.hold_events(team_id, events)?;
-            if renewed {
-                // The listing shows the new expiry once the outbox has run.
-                put_part(&sql, OUTBOX, &Outbox::new(Pending::Relist))?;
-            }
-        }
-        Ok(next)
-    }
-
-    /// The monitoring report a quiet key still owes (the alarm's, so it lags a minute at most).
-    fn flush_report(&self, now: Timestamp) -> Result<()> {
-        let taken = {
-            let mut slot = self.slot.borrow_mut();
-            slot.as_mut().and_then(Option::as_mut).and_then(|s| {
-                s.report.take(now, true).map(|(hour, tally)| {
-                    let report = Report {
-                        key_id: s.record.id.to_string(),
-                        name: s.record.name.clone(),
-                        hour,
-                        tally,
-                    };
-                    (s.record.team_id.clone(), report, s.counters_part())
-                })
-            })
-        };
-        if let Some((team_id, report, counters)) = taken {
-            put_part(&self.sql()?, COUNTERS, &counters)?;
-            self.send_reports(team_id, vec![report], None);
-        }
-        Ok(())
+        parts::put(&sql, EVENTS, &held)
     }
 
     /// Hands the held events to the team's events object. Returns the delay before trying again, if
     /// that failed.
     async fn hand_over_events(&self, stores: &Stores, now: Timestamp) -> Result<Option<i64>> {
-        let sql = self.sql()?;
-        let Some(held) = get_part::<EventOutbox>(&sql, EVENTS)? else {
+        let Some(held) = parts::get::<EventOutbox>(&self.sql()?, EVENTS)? else {
             return Ok(None);
         };
         let ids: Vec<String> = held.events.iter().map(|e| e.id.clone()).collect();
@@ -368,7 +218,7 @@ impl KeyObject {
         let outcome = stores.events(&held.team_id, call).await;
         // Read again: a change may have added events while the call was out.
         let sql = self.sql()?;
-        let mut held = get_part::<EventOutbox>(&sql, EVENTS)?
+        let mut held = parts::get::<EventOutbox>(&sql, EVENTS)?
             .unwrap_or_else(|| EventOutbox::new(held.team_id));
         let retry = match outcome {
             // Taken; or the team is gone, and its events with it.
@@ -388,9 +238,9 @@ impl KeyObject {
             }
         };
         if held.events.is_empty() {
-            sql.exec("DELETE FROM parts WHERE name = ?", vec![EVENTS.into()])?;
+            parts::delete(&sql, EVENTS)?;
         } else {
-            put_part(&sql, EVENTS, &held)?;
+            parts::put(&sql, EVENTS, &held)?;
         }
         Ok(retry)
     }
@@ -404,7 +254,7 @@ impl KeyObject {
             Some(record) => Some(KeyState::from_parts(
                 record,
                 self.part::<CountersPart>(&sql, COUNTERS).await?,
-                get_part(&sql, HISTORY)?,
+                parts::get(&sql, HISTORY)?,
             )),
             None => None,
         };
@@ -432,27 +282,29 @@ impl DurableObject for KeyObject {
         Response::error("the key object is called over RPC (`call`)", 400)
     }
 
-    /// The key's own work, off every request's path: its schedule (expiry notices, expiry,
-    /// renewal; `core::lifecycle`), handing its events to the team's events object, and the outbox
-    /// (the listing and, for a deleted key, the index). Then the alarm is set for the earliest
-    /// of the next deadline and any retry. Alarms are at least once; each step is idempotent.
+    /// The key's own work, off every request's path (`core::key_plan::at_alarm`): its schedule
+    /// (expiry notices, expiry, renewal; `core::lifecycle`) and a quiet key's report, handing
+    /// its events to the team's events object, and the outbox (the listing and, for a deleted
+    /// key, the index). Then the alarm is set for the earliest of the next deadline and any
+    /// retry. Alarms are at least once; each step is idempotent.
     async fn alarm(&self) -> Result<Response> {
         self.load().await?;
-        let now = Timestamp::from_millis(Date::now().as_millis() as i64);
-        let deadline = self.run_schedule(now)?;
-        self.flush_report(now)?;
+        let now = now();
+        let scheduled = at_alarm(
+            self.slot.borrow_mut().as_mut().and_then(Option::as_mut),
+            now,
+        );
+        self.write(scheduled.writes).await?;
+        if let Some((team_id, events)) = scheduled.events {
+            self.hold_events(team_id, events)?;
+        }
+        if let Some((team_id, report)) = scheduled.report {
+            self.send_reports(team_id, vec![report], None);
+        }
         let stores = Stores::from_env(&self.env).map_err(|e| worker::Error::RustError(e.0))?;
         let events_retry = self.hand_over_events(&stores, now).await?;
         let outbox_retry = self.run_outbox(&stores).await?;
-        let next = [
-            deadline.map(|d| (d.millis() - now.millis()).max(0)),
-            events_retry,
-            outbox_retry,
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        if let Some(delay) = next {
+        if let Some(delay) = next_alarm(now, scheduled.next, &[events_retry, outbox_retry]) {
             self.state.storage().set_alarm(delay).await?;
         }
         Response::ok("done")
@@ -463,7 +315,6 @@ impl KeyObject {
     /// Brings the listing (and, for a deleted key, the index) up to date. Returns the delay
     /// before trying again, doubling up to an hour, if that failed.
     async fn run_outbox(&self, stores: &Stores) -> Result<Option<i64>> {
-        let storage = self.state.storage();
         let sql = self.sql()?;
         let Some(mut outbox) = self.part::<Outbox>(&sql, OUTBOX).await? else {
             return Ok(None);
@@ -492,9 +343,9 @@ impl KeyObject {
         let sql = self.sql()?;
         match failed {
             None => {
-                sql.exec("DELETE FROM parts WHERE name = ?", vec![OUTBOX.into()])?;
+                parts::delete(&sql, OUTBOX)?;
                 // An outbox written before the table (key-value API) is done too.
-                storage.delete(OUTBOX).await?;
+                self.state.storage().delete(OUTBOX).await?;
                 Ok(None)
             }
             Some(e) => {
@@ -505,7 +356,7 @@ impl KeyObject {
                     delay / 1000,
                     e.0
                 );
-                put_part(&sql, OUTBOX, &outbox)?;
+                parts::put(&sql, OUTBOX, &outbox)?;
                 Ok(Some(delay))
             }
         }
@@ -515,7 +366,7 @@ impl KeyObject {
 /// The object's RPC method, `call`: the worker's path to it (`storage::edge`). One JSON call in,
 /// one JSON reply out, as the HTTP `fetch` above carries them, without building a request and a
 /// response around them on both sides. The runtime offers RPC only to a class that extends its
-/// `DurableObject`; `src/entry.mjs` is that class, and hands each call to this one.
+/// `DurableObject`; `src/entry/worker.mjs` makes that class, and hands each call to this one.
 #[wasm_bindgen(
     wasm_bindgen = ::worker::wasm_bindgen,
     wasm_bindgen_futures = ::worker::wasm_bindgen_futures,
