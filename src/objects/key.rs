@@ -156,12 +156,7 @@ impl KeyObject {
                 (!due.is_empty() || report_alarm.is_some()).then(|| {
                     let reports = due
                         .into_iter()
-                        .map(|(hour, tally)| Report {
-                            key_id: s.record.id.to_string(),
-                            name: s.record.name.clone(),
-                            hour,
-                            tally,
-                        })
+                        .map(|(hour, tally)| Report::of(&s.record, hour, tally))
                         .collect::<Vec<_>>();
                     (s.record.team_id.clone(), reports, report_alarm)
                 })
@@ -336,12 +331,7 @@ impl KeyObject {
             let mut slot = self.slot.borrow_mut();
             slot.as_mut().and_then(Option::as_mut).and_then(|s| {
                 s.report.take(now, true).map(|(hour, tally)| {
-                    let report = Report {
-                        key_id: s.record.id.to_string(),
-                        name: s.record.name.clone(),
-                        hour,
-                        tally,
-                    };
+                    let report = Report::of(&s.record, hour, tally);
                     (s.record.team_id.clone(), report, s.counters_part())
                 })
             })

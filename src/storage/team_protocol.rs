@@ -39,9 +39,10 @@ object_calls! {
     TouchKey { id: KeyId, last_used: Timestamp } -> () =
         |s, q| rules::touch_key(s, &q.id, q.last_used);
     ListKeys { query: ListQuery } -> Page<KeyRecord> = |s, q| rules::list_keys(s, &q.query);
-    /// Keys (not disabled) expiring in `[from, to)`: the monitoring's `keys_expiring_30d`.
-    CountExpiring { from: Timestamp, to: Timestamp } -> u64 =
-        |s, q| Ok(s.count_expiring(q.from, q.to)?);
+    /// Keys (not disabled) expiring in `[from, to)`: the monitoring's `keys_expiring_30d`, of
+    /// the caller's project (`project_id`; `None`: a team-wide caller, every project).
+    CountExpiring { from: Timestamp, to: Timestamp, project_id: Option<ProjectId> } -> u64 =
+        |s, q| Ok(s.count_expiring(q.from, q.to, q.project_id.as_deref())?);
     CreateProject { project: Project } -> Project = |s, q| rules::create_project(s, q.project);
     ListProjects { query: ListQuery } -> Page<Project> = |s, q| rules::list_projects(s, &q.query);
     GetProject { id: ProjectId } -> Project = |s, q| rules::get_project(s, &q.id);
