@@ -13,13 +13,19 @@
 //! An entry about a key carries the key's project; every other entry is team-wide. A
 //! project-scoped caller sees only its project's entries ([`visible`], the rule of
 //! `core::access::sees`), never a team-wide one.
+//!
+//! Ids are unique: an entry about a key derives its id from the key's revision (the change it
+//! records), so the key object's alarm re-sending it keeps it once; any other entry is made once,
+//! in its change's transaction, with a random id ([`random_entry_id`]), and travels with that id.
 
 use super::access::sees;
+use super::base62;
 use super::events::{derived_id, Event};
 use super::ids::ProjectId;
 use super::input::InputError;
 use super::model::KeyRecord;
 use super::page::{page_param, unknown_param, Page, DEFAULT_PAGE_LIMIT};
+use super::random::Random;
 use super::store::{StoreError, StoreResult};
 use super::team::TeamResult;
 use super::time::Timestamp;
@@ -151,6 +157,12 @@ pub fn key_entry(
     let mut e = entry(id, origin, action, target, changes, now);
     e.project_id = record.project_id.clone();
     as_event(&e)
+}
+
+/// The id of an entry made once, in the transaction of its change, and kept with it: random, so
+/// two changes of one target in the same millisecond are two entries.
+pub fn random_entry_id(rng: &mut impl Random) -> String {
+    format!("aud_{}", base62::random_string(rng, 20))
 }
 
 /// Does a caller of project `viewer` (`None`: team-wide) see an entry of project `entry`? A
@@ -467,6 +479,14 @@ mod tests {
             ..AuditQuery::default()
         };
         assert_eq!(list(&s, &q, None).unwrap().items.len(), 2);
+    }
+
+    #[test]
+    fn random_entry_ids_look_like_ids() {
+        let mut rng = crate::core::random::FixedRandom((0..=255).collect(), 0);
+        let (a, b) = (random_entry_id(&mut rng), random_entry_id(&mut rng));
+        assert!(a.starts_with("aud_") && a.len() == 24 && a != b);
+        assert!(a[4..].bytes().all(base62::is_base62));
     }
 
     #[test]
