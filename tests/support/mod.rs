@@ -26,6 +26,11 @@ pub struct Server {
 impl Server {
     /// Starts a server; with `persist`, KV and Durable Object state live in that folder.
     pub fn start(persist: Option<&Path>) -> Server {
+        Server::start_with(persist, &[])
+    }
+
+    /// [`Server::start`] with more of server.mjs's flags (e.g. `--secure-webhooks`).
+    pub fn start_with(persist: Option<&Path>, flags: &[&str]) -> Server {
         let root = root();
         assert!(
             root.join("build/edge/index_bg.wasm").exists()
@@ -46,6 +51,7 @@ impl Server {
         if let Some(dir) = persist {
             cmd.arg("--persist").arg(dir);
         }
+        cmd.args(flags);
         let mut child = cmd.spawn().expect("start node");
         let stdin = child.stdin.take().expect("stdin");
         let mut line = String::new();

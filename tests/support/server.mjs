@@ -3,10 +3,11 @@
 // runs until its standard input closes (so it never outlives the test process that started it).
 //
 //   node tests/support/server.mjs [--persist DIR] [--admin-token TOKEN] [--key-prefix sk]
-//                                 [--reference] [--no-assets]
+//                                 [--reference] [--no-assets] [--secure-webhooks]
 // `--reference` also serves the benchmark's JavaScript reference worker (bench/reference/) in the
 // same process, for requests to the host `reference.bench` (keygate answers every other host).
 // `--no-assets` serves keygate without its static assets (see keygate.mjs: the benchmark's way).
+// `--secure-webhooks` keeps production's webhook URL rule (https:// and public hosts only).
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import path from "node:path";
 import { keygateWorkers, root } from "./keygate.mjs";
@@ -22,7 +23,7 @@ const keygate = keygateWorkers({
   adminToken: args["admin-token"] ?? "test-admin-token",
   assets: !("no-assets" in args),
   // The tests' webhook receivers listen on 127.0.0.1 over plain HTTP.
-  extraBindings: { ALLOW_INSECURE_WEBHOOKS: "true" },
+  extraBindings: { ALLOW_INSECURE_WEBHOOKS: "secure-webhooks" in args ? "false" : "true" },
 });
 const reference = {
   name: "reference",
