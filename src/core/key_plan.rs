@@ -62,12 +62,7 @@ pub struct AfterCall {
 }
 
 fn report(s: &KeyState, hour: i64, tally: Tally) -> Report {
-    Report {
-        key_id: s.record.id.to_string(),
-        name: s.record.name.clone(),
-        hour,
-        tally,
-    }
+    Report::of(&s.record, hour, tally)
 }
 
 /// After a call: `held` is the state after the dispatch, `before` the key's team and id before

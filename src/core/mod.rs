@@ -13,6 +13,7 @@ pub mod events;
 #[cfg(test)]
 pub mod fixtures;
 pub mod history;
+pub mod host;
 pub mod ids;
 pub mod input;
 pub mod key;

@@ -221,20 +221,20 @@ pub fn key_dispatch_with_events(
                 .collect();
             let seed = format!("{kind}:{}", s.revision);
             let e = key_event(kind, &s.record, &extra, &seed, now);
-            Some((e, s.record.id.to_string(), seed))
+            Some((e, s.record.clone(), seed))
         }
         (Effect::Erase, _, Some(record)) => Some((
             key_event(kind, &record, &[], kind, now),
-            record.id.to_string(),
+            record,
             kind.to_owned(),
         )),
         _ => None,
     };
-    let Some((event, key_id, seed)) = event else {
+    let Some((event, record, seed)) = event else {
         return (reply, effect, Vec::new());
     };
     // The audit entry of an audited change, in the same write as the change and its event.
-    let entry = origin.map(|o| key_entry(kind, &key_id, &o, changes, &seed, now));
+    let entry = origin.map(|o| key_entry(kind, &record, &o, changes, &seed, now));
     (reply, effect, std::iter::once(event).chain(entry).collect())
 }
 

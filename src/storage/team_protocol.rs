@@ -1,14 +1,15 @@
 //! The team object's protocol (see `storage::calls`): one request type per call, with its reply
 //! type and its rule in `core::team`. Pure: no Workers type.
 
-use crate::core::audit::{as_event, entry, Origin, Target};
-use crate::core::events::{derived_id, Event};
+use crate::core::audit::{as_event, entry, random_entry_id, Origin, Target};
+use crate::core::events::Event;
 use crate::core::ids::{InvitationId, KeyId, MemberId, ProjectId, RoleId, ServiceAccountId};
 use crate::core::limits::LimitsPatch;
 use crate::core::members::{Changer, Invitation, InvitationView, Member, MemberRole, MemberView};
 use crate::core::model::{KeyRecord, Project, Role, ServiceAccount, Team};
 use crate::core::page::{ListQuery, Page};
 use crate::core::permission::PermissionSet;
+use crate::core::random::Random;
 use crate::core::team::membership::{self as people, Credentials, SignedIn};
 use crate::core::team::{self as rules, MemberStore, TeamStore};
 use crate::core::time::Timestamp;
@@ -39,9 +40,10 @@ object_calls! {
     TouchKey { id: KeyId, last_used: Timestamp } -> () =
         |s, q| rules::touch_key(s, &q.id, q.last_used);
     ListKeys { query: ListQuery } -> Page<KeyRecord> = |s, q| rules::list_keys(s, &q.query);
-    /// Keys (not disabled) expiring in `[from, to)`: the monitoring's `keys_expiring_30d`.
-    CountExpiring { from: Timestamp, to: Timestamp } -> u64 =
-        |s, q| Ok(s.count_expiring(q.from, q.to)?);
+    /// Keys (not disabled) expiring in `[from, to)`: the monitoring's `keys_expiring_30d`, of
+    /// the caller's project (`project_id`; `None`: a team-wide caller, every project).
+    CountExpiring { from: Timestamp, to: Timestamp, project_id: Option<ProjectId> } -> u64 =
+        |s, q| Ok(s.count_expiring(q.from, q.to, q.project_id.as_deref())?);
     CreateProject { project: Project } -> Project = |s, q| rules::create_project(s, q.project);
     ListProjects { query: ListQuery } -> Page<Project> = |s, q| rules::list_projects(s, &q.query);
     GetProject { id: ProjectId } -> Project = |s, q| rules::get_project(s, &q.id);
@@ -221,14 +223,24 @@ pub fn audit_spec(call: &TeamCall) -> Option<AuditSpec> {
 impl AuditSpec {
     /// The entry, as it travels; `accepted`: the call was answered, not refused. A refused
     /// change records nothing, except where the refusal is what is audited (a failed sign-in).
-    pub fn entry(self, origin: &Origin, accepted: bool, now: Timestamp) -> Option<Event> {
+    ///
+    /// Made once, in the transaction of its change, and kept with its id from there on (the
+    /// team object's outbox hands the same event over until it is taken; the events object
+    /// stores it at once): so the id is random, and two changes of one target in the same
+    /// millisecond are two entries.
+    pub fn entry(
+        self,
+        origin: &Origin,
+        accepted: bool,
+        now: Timestamp,
+        rng: &mut impl Random,
+    ) -> Option<Event> {
         let action = if accepted {
             self.action
         } else {
             self.refused_action?
         };
-        let seed = format!("{action}:{}:{}", self.target.id, now.millis());
-        let id = derived_id("aud_", &seed);
+        let id = random_entry_id(rng);
         let mut origin = origin.clone();
         if origin.actor.id.is_none() && self.target.kind == "member" && accepted {
             // A sign-in or an accepted invitation: the actor is the member it concerns.
@@ -294,6 +306,7 @@ mod tests {
             None,
         );
         let now = Timestamp::from_millis(0);
+        let mut rng = crate::core::random::FixedRandom((0..=255).collect(), 0);
         assert!(audit_spec(&GetTeam {}.into_call()).is_none());
         let del = audit_spec(&RemoveKey { id: "key_1".into() }.into_call());
         assert!(
@@ -310,10 +323,13 @@ mod tests {
         )
         .unwrap();
         assert!(
-            removed.clone().entry(&origin, false, now).is_none(),
+            removed
+                .clone()
+                .entry(&origin, false, now, &mut rng)
+                .is_none(),
             "refused: nothing"
         );
-        let e = removed.entry(&origin, true, now).unwrap();
+        let e = removed.entry(&origin, true, now, &mut rng).unwrap();
         assert!(e.body.contains("member.removed"));
         let failed = SignInFinish {
             email_key: "who@acme.test".into(),
@@ -323,7 +339,7 @@ mod tests {
         };
         let e = audit_spec(&failed.into_call())
             .unwrap()
-            .entry(&origin, true, now)
+            .entry(&origin, true, now, &mut rng)
             .unwrap();
         let body: serde_json::Value = serde_json::from_str(&e.body).unwrap();
         assert_eq!(body["action"], "session.created");
@@ -337,13 +353,55 @@ mod tests {
             .into_call(),
         )
         .unwrap()
-        .entry(&origin, false, now)
+        .entry(&origin, false, now, &mut rng)
         .unwrap();
         let body: serde_json::Value = serde_json::from_str(&e.body).unwrap();
         assert_eq!(
             (body["action"].as_str(), body["target"]["type"].as_str()),
             (Some("session.refused"), Some("email"))
         );
+    }
+
+    /// Issue 17: an id derived from action + target + millisecond made two changes of one
+    /// target in one millisecond one entry (the second was dropped as a repeat). The id is now
+    /// made once, with the entry, and the entry travels with it: a repeated hand-over of the
+    /// outbox still keeps it once.
+    #[test]
+    fn two_changes_in_one_millisecond_are_two_entries_and_a_repeat_is_one() {
+        use crate::core::audit::{list, record_entries, Actor, ActorKind, AuditQuery};
+        let origin = Origin::new(
+            Actor {
+                kind: ActorKind::Key,
+                id: Some("key_1".into()),
+            },
+            None,
+            None,
+            None,
+        );
+        let now = Timestamp::from_millis(1_800_000_000_000);
+        let mut rng = crate::core::random::FixedRandom((0..=255).collect(), 0);
+        let rename = |name: &str| {
+            audit_spec(
+                &UpdateTeam {
+                    name: Some(name.into()),
+                    limits: LimitsPatch::default(),
+                }
+                .into_call(),
+            )
+            .unwrap()
+        };
+        let first = rename("a").entry(&origin, true, now, &mut rng).unwrap();
+        let second = rename("b").entry(&origin, true, now, &mut rng).unwrap();
+        assert_ne!(first.id, second.id, "same action, target and millisecond");
+        let s = MemoryTeam::default();
+        record_entries(&s, &[first.clone(), second], now).unwrap();
+        record_entries(&s, &[first], now).unwrap();
+        let q = AuditQuery {
+            limit: 10,
+            ..AuditQuery::default()
+        };
+        let kept = list(&s, &q, None).unwrap().items;
+        assert_eq!(kept.len(), 2, "both changes, and the repeat once");
     }
 
     #[test]

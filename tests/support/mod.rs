@@ -29,7 +29,8 @@ impl Server {
         Server::start_with(persist, &[])
     }
 
-    /// Starts a server with flags for tests/support/server.mjs (e.g. `--no-secrets`).
+    /// Starts a server with flags for tests/support/server.mjs (e.g. `--without ADMIN_TOKEN`,
+    /// `--secure-webhooks`).
     pub fn start_with(persist: Option<&Path>, flags: &[&str]) -> Server {
         let root = root();
         assert!(

@@ -4,10 +4,12 @@
 //
 //   node tests/support/server.mjs [--persist DIR] [--admin-token TOKEN] [--key-prefix sk]
 //                                 [--reference] [--no-assets] [--without ADMIN_TOKEN,…]
+//                                 [--secure-webhooks]
 // `--reference` also serves the benchmark's JavaScript reference worker (bench/reference/) in the
 // same process, for requests to the host `reference.bench` (keygate answers every other host).
 // `--no-assets` serves keygate without its static assets (see keygate.mjs: the benchmark's way).
 // `--without NAMES` serves it without these secrets (comma-separated: a deployment that forgot them).
+// `--secure-webhooks` keeps production's webhook URL rule (https:// and public hosts only).
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import path from "node:path";
 import { keygateWorker, root } from "./keygate.mjs";
@@ -24,7 +26,7 @@ const keygate = keygateWorker({
   assets: !("no-assets" in args),
   without: (args.without ?? "").split(",").filter(Boolean),
   // The tests' webhook receivers listen on 127.0.0.1 over plain HTTP.
-  extraBindings: { ALLOW_INSECURE_WEBHOOKS: "true" },
+  extraBindings: { ALLOW_INSECURE_WEBHOOKS: "secure-webhooks" in args ? "false" : "true" },
 });
 const reference = {
   name: "reference",

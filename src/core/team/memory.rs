@@ -236,12 +236,18 @@ impl TeamStore for MemoryTeam {
         })
     }
 
-    fn count_expiring(&self, from: Timestamp, to: Timestamp) -> StoreResult<u64> {
+    fn count_expiring(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        project: Option<&str>,
+    ) -> StoreResult<u64> {
         self.with(|s| {
             s.keys
                 .rows
                 .iter()
                 .filter(|(_, (r, _))| r.disabled_at.is_none())
+                .filter(|(_, (r, _))| project.is_none() || r.project_id.as_deref() == project)
                 .filter(|(_, (r, _))| r.expires_at.is_some_and(|e| e >= from && e < to))
                 .count() as u64
         })
@@ -578,23 +584,14 @@ impl WebhookStore for MemoryTeam {
 
 impl crate::core::monitoring::MonitorStore for MemoryTeam {
     fn add_usage(&self, r: &crate::core::monitoring::Report) -> StoreResult<()> {
+        use crate::core::monitoring::HourRow;
         self.with(|s| {
-            match s
+            let at = s
                 .usage
-                .iter_mut()
-                .find(|row| row.hour == r.hour && row.key_id == r.key_id)
-            {
-                Some(row) => {
-                    row.tally.add(&r.tally);
-                    row.name.clone_from(&r.name);
-                }
-                None => s.usage.push(crate::core::monitoring::HourRow {
-                    hour: r.hour,
-                    key_id: r.key_id.clone(),
-                    name: r.name.clone(),
-                    tally: r.tally.clone(),
-                }),
-            }
+                .iter()
+                .position(|row| row.hour == r.hour && row.key_id == r.key_id);
+            let old = at.map(|i| s.usage.remove(i));
+            s.usage.push(HourRow::with_report(old, r));
         })
     }
 
@@ -639,6 +636,9 @@ impl crate::core::audit::AuditStore for MemoryTeam {
                         .as_ref()
                         .is_none_or(|a| e.actor.id.as_ref() == Some(a))
                     && q.target_id.as_ref().is_none_or(|t| &e.target.id == t)
+                    && q.project_id.as_deref().is_none_or(|p| {
+                        crate::core::audit::visible(Some(p), e.project_id.as_deref())
+                    })
             })
         })
     }

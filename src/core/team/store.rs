@@ -38,8 +38,13 @@ pub trait TeamStore {
     fn remove_key(&self, id: &str) -> StoreResult<()>;
     fn list_keys(&self, query: &ListQuery) -> StoreResult<Page<KeyRecord>>;
     fn project_has_keys(&self, project_id: &str) -> StoreResult<bool>;
-    /// Keys not disabled whose expiry is in `[from, to)`.
-    fn count_expiring(&self, from: Timestamp, to: Timestamp) -> StoreResult<u64>;
+    /// Keys not disabled whose expiry is in `[from, to)`; with `project`, only that project's.
+    fn count_expiring(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        project: Option<&str>,
+    ) -> StoreResult<u64>;
 
     fn project(&self, id: &str) -> StoreResult<Option<Project>>;
     fn insert_project(&self, project: &Project) -> StoreResult<()>;

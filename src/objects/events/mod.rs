@@ -132,7 +132,8 @@ impl EventsObject {
         let answer = events_dispatch(&db, call).map_err(|e| worker::Error::RustError(e.0))?;
         // A webhook change's audit entry, in the same transaction (this object keeps the log).
         if let Some((origin, spec)) = audit {
-            if let Some(e) = spec.entry(&origin, answer.starts_with(r#"{"Ok""#), now()) {
+            let accepted = answer.starts_with(r#"{"Ok""#);
+            if let Some(e) = spec.entry(&origin, accepted, now(), &mut OsRandom) {
                 record_entries(&db, &[e], now()).map_err(store_error)?;
             }
         }

@@ -9,6 +9,7 @@
 mod member_sql;
 mod sql;
 
+use crate::core::random::OsRandom;
 use crate::core::team::{MemberStore, TeamStore};
 use crate::core::time::Timestamp;
 use crate::objects::sql::Sql;
@@ -132,7 +133,8 @@ impl TeamObject {
         let answer = team_dispatch(&db, call).map_err(|e| worker::Error::RustError(e.0))?;
         if let Some((origin, spec)) = audit {
             let now = Timestamp::from_millis(Date::now().as_millis() as i64);
-            if let Some(entry) = spec.entry(&origin, answer.starts_with(r#"{"Ok""#), now) {
+            let accepted = answer.starts_with(r#"{"Ok""#);
+            if let Some(entry) = spec.entry(&origin, accepted, now, &mut OsRandom) {
                 db.hold_event(&entry).map_err(store_error)?;
             }
         }
