@@ -224,15 +224,13 @@ async fn session(ctx: &Ctx, req: &Request, cookie: &str) -> Result<SessionCaller
         now: ctx.now,
     };
     match ctx.stores.team(&team_id, call).await? {
-        Ok(a) => {
-            ctx.member_limit.set(Some(a.window));
-            Ok(SessionCaller {
-                team_id,
-                team: a.signed_in.team,
-                member: a.signed_in.member,
-                session_hash,
-            })
-        }
+        // A member's answers carry no windows, but for the one that refuses them.
+        Ok(a) => Ok(SessionCaller {
+            team_id,
+            team: a.signed_in.team,
+            member: a.signed_in.member,
+            session_hash,
+        }),
         Err(TeamRefusal::MemberRateLimited { retry_after }) => {
             ctx.member_limit.set(Some(MemberWindow {
                 limit: MEMBER_REQUESTS_PER_MINUTE,

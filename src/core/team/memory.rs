@@ -689,11 +689,11 @@ impl crate::core::audit::AuditStore for MemoryTeam {
         })
     }
 
-    fn prune_entries(&self, before: Timestamp, keep: i64) -> StoreResult<()> {
-        self.with(|s| {
-            s.audit.remove(|e| e.at < before);
-            let excess = s.audit.rows.len().saturating_sub(keep.max(0) as usize);
-            s.audit.rows.drain(..excess);
-        })
+    fn prune_entries(&self, before: Timestamp) -> StoreResult<()> {
+        self.with(|s| s.audit.remove(|e| e.at < before))
+    }
+
+    fn entry_span(&self) -> StoreResult<i64> {
+        self.with(|s| s.audit.rows.len() as i64)
     }
 }
