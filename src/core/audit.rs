@@ -32,9 +32,12 @@ use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Entries are kept at least this long.
+/// Entries are kept at least this long, and never evicted before it to make room.
 pub const RETENTION_MS: i64 = 90 * 86_400_000;
-/// And at most this many per team (the oldest go first): a bound on the object's storage.
+/// The alert mark: a team's log holding more than this many entries is reported (an error in
+/// the Worker's logs on each hand-over) rather than trimmed. What writes entries is rate-limited
+/// (keys by their limits, members 600 requests a minute, refused sign-ins once a minute per
+/// email and client), which bounds the growth.
 pub const MAX_ENTRIES: i64 = 200_000;
 /// The kind an entry travels under through the events outboxes (never delivered to webhooks).
 pub const AUDIT_EVENT: &str = "audit";
@@ -198,8 +201,10 @@ pub trait AuditStore {
     /// One page, newest first, with the query's filters; with `q.project_id`, only the entries
     /// of that project (see [`visible`]).
     fn entries(&self, q: &AuditQuery) -> StoreResult<Page<Entry>>;
-    /// Removes entries made before `before`, and the oldest beyond `keep`.
-    fn prune_entries(&self, before: Timestamp, keep: i64) -> StoreResult<()>;
+    /// Removes entries made before `before` (and only those: nothing younger goes to make room).
+    fn prune_entries(&self, before: Timestamp) -> StoreResult<()>;
+    /// About how many entries are kept (the span of their positions: cheap to read).
+    fn entry_span(&self) -> StoreResult<i64>;
 }
 
 /// Keeps the audit entries among handed-over events (kind [`AUDIT_EVENT`]), and prunes.
@@ -213,9 +218,14 @@ pub fn record_entries(s: &impl AuditStore, events: &[Event], now: Timestamp) -> 
     }
     if any {
         let before = Timestamp::from_millis(now.millis() - RETENTION_MS);
-        s.prune_entries(before, MAX_ENTRIES)?;
+        s.prune_entries(before)?;
     }
     Ok(())
+}
+
+/// Is the log past its alert mark ([`MAX_ENTRIES`])? Then the events object reports it.
+pub fn past_alert_mark(s: &impl AuditStore) -> StoreResult<bool> {
+    Ok(s.entry_span()? > MAX_ENTRIES)
 }
 
 /// A page of the log as a caller of project `viewer` (`None`: team-wide) sees it: a scoped
@@ -324,7 +334,7 @@ mod tests {
     }
 
     #[test]
-    fn entries_are_kept_once_and_pruned_by_age_and_count() {
+    fn entries_are_kept_once_pruned_by_age_and_never_evicted_younger() {
         use crate::core::team::memory::MemoryTeam;
         let s = MemoryTeam::default();
         let day = 86_400_000;
@@ -363,12 +373,13 @@ mod tests {
             .map(|e| e.id)
             .collect();
         assert_eq!(ids, ["aud_3", "aud_2"], "newest first, the 90-day window");
-        s.prune_entries(at(0), 1).unwrap();
-        assert_eq!(
-            list(&s, &q, None).unwrap().items.len(),
-            1,
-            "and at most MAX_ENTRIES"
-        );
+        // Entries younger than 90 days are never evicted to make room: the log reports
+        // itself past the alert mark instead.
+        for i in 0..5 {
+            record_entries(&s, &[ev(&format!("aud_x{i}"), 91)], at(91)).unwrap();
+        }
+        assert_eq!(list(&s, &q, None).unwrap().items.len(), 7, "none evicted");
+        assert!(!past_alert_mark(&s).unwrap());
         // Non-audit events are not entries.
         let other = Event {
             id: "evt_1".into(),
@@ -377,7 +388,7 @@ mod tests {
             body: "{}".into(),
         };
         record_entries(&s, &[other], at(91)).unwrap();
-        assert_eq!(list(&s, &q, None).unwrap().items.len(), 1);
+        assert_eq!(list(&s, &q, None).unwrap().items.len(), 7);
     }
 
     /// Issue 17, rule 6: a key scoped to project A read B's `api_key.created` entries.

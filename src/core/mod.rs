@@ -31,5 +31,6 @@ pub mod ratelimit;
 pub mod store;
 pub mod sync;
 pub mod team;
+pub mod throttle;
 pub mod time;
 pub mod webhooks;

@@ -74,10 +74,16 @@ pub enum TeamRefusal {
     InvalidInvitation,
     /// An invitation past its 7 days.
     InvitationExpired,
+    /// An invitation withdrawn because its inviter no longer holds what it grants (`410`).
+    InvitationWithdrawn,
     /// Wrong email or wrong password (the same answer for both).
     InvalidCredentials,
     /// Too many failed sign-ins for this email or client: try again in this many seconds.
     SignInThrottled {
+        retry_after: i64,
+    },
+    /// The member made more session-authenticated requests this minute than they may.
+    MemberRateLimited {
         retry_after: i64,
     },
     /// No live session has this token (signed out, expired, ended by a role or password
@@ -422,6 +428,7 @@ pub fn delete_account(s: &impl TeamStore, id: &str) -> TeamResult<()> {
 }
 
 pub mod membership;
+pub mod signin;
 mod store;
 pub mod webhooks;
 pub use webhooks::WebhookStore;

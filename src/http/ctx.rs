@@ -20,6 +20,9 @@ pub struct Ctx {
     pub now: Timestamp,
     /// The calling key's windows, once its check has run: every later response carries them.
     pub limit: Cell<Option<LimitState>>,
+    /// The signed-in member's minute of requests, once their session was read: every later
+    /// response carries it.
+    pub member_limit: Cell<Option<crate::core::throttle::MemberWindow>>,
     /// Where the request came from (`request.cf.country`; absent locally and in tests that do
     /// not set it).
     pub country: Option<String>,
@@ -39,6 +42,7 @@ impl Ctx {
             env: env.clone(),
             now,
             limit: Cell::new(None),
+            member_limit: Cell::new(None),
             country: req.cf().and_then(|cf| cf.country()),
         }
     }
@@ -53,6 +57,12 @@ impl Ctx {
         if let Some(limit) = self.limit.get() {
             let h = resp.headers_mut();
             for (name, value) in rate_limit_headers(&limit, self.now) {
+                h.set(name, &value)?;
+            }
+        }
+        if let Some(w) = self.member_limit.get() {
+            let h = resp.headers_mut();
+            for (name, value) in super::headers::member_limit_headers(&w, self.now) {
                 h.set(name, &value)?;
             }
         }

@@ -6,7 +6,7 @@
 //! `await` in between: atomic, since the object runs one event at a time. Records are stored as
 //! JSON bodies beside the columns that queries filter on.
 
-mod member_sql;
+mod people;
 mod sql;
 
 use crate::core::random::OsRandom;
@@ -63,6 +63,8 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE INDEX IF NOT EXISTS sessions_created ON sessions (created_ms);
 CREATE INDEX IF NOT EXISTS sessions_member ON sessions (member_id);
 CREATE TABLE IF NOT EXISTS sign_in_failures (key TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS withdrawn_invitations (
+  token_hash TEXT PRIMARY KEY, expires_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS event_outbox (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 ";
 

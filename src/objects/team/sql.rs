@@ -82,6 +82,7 @@ impl TeamStore for Sql {
             "invitations",
             "sessions",
             "sign_in_failures",
+            "withdrawn_invitations",
             "event_outbox",
         ] {
             self.exec(&format!("DELETE FROM {t}"), vec![])?;
@@ -95,6 +96,8 @@ impl TeamStore for Sql {
             Counted::Projects => "projects",
             Counted::Roles => "roles",
             Counted::ServiceAccounts => "service_accounts",
+            Counted::Members => "members",
+            Counted::Invitations => "invitations",
             // Counted by the team's events object, which holds them.
             Counted::Webhooks => return Ok(0),
         };
