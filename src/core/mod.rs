@@ -17,6 +17,7 @@ pub mod ids;
 pub mod input;
 pub mod key;
 pub mod key_state;
+pub mod leaks;
 pub mod lifecycle;
 pub mod limits;
 pub mod members;

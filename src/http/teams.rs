@@ -50,6 +50,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         name: input.name,
         created_at: ctx.now,
         limits: input.limits.apply(TeamLimits::default()),
+        leak_policy: Default::default(),
     };
     ask(
         ctx,
@@ -85,6 +86,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         auto_renew: false,
         rolled_from: None,
         renewed_at: None,
+        leaked: None,
     };
     // The team's first key: made by the operator.
     let origin = operator_origin(ctx, req);
@@ -127,6 +129,7 @@ pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
     let q = UpdateTeam {
         name: input.name,
         limits: input.limits,
+        leak_policy: input.leak_policy,
     };
     let origin = operator_origin(ctx, req);
     json(

@@ -368,6 +368,7 @@ mod tests {
             name: "Acme".into(),
             created_at: at(0),
             limits: Default::default(),
+            leak_policy: Default::default(),
         })
         .unwrap();
         s
