@@ -15,6 +15,8 @@ mod ctx;
 #[cfg(all(target_arch = "wasm32", feature = "admin"))]
 mod keys;
 #[cfg(all(target_arch = "wasm32", feature = "admin"))]
+mod leaks;
+#[cfg(all(target_arch = "wasm32", feature = "admin"))]
 mod members;
 #[cfg(all(target_arch = "wasm32", any(feature = "admin", feature = "events")))]
 mod org;
@@ -40,7 +42,7 @@ mod serve {
     #[cfg(feature = "events")]
     use super::webhooks;
     #[cfg(feature = "admin")]
-    use super::{keys, members, org, teams};
+    use super::{keys, leaks, members, org, teams};
     use crate::core::config::Config;
     use crate::core::time::Timestamp;
     use crate::storage::Stores;
@@ -252,6 +254,8 @@ mod serve {
             Route::CreateInvitation => members::invite(ctx, req).await,
             Route::AcceptInvitation => members::accept(ctx, req).await,
             Route::WithdrawInvitation => members::withdraw_invitation(ctx, req, id).await,
+            Route::ReportLeaks => leaks::report(ctx, req).await,
+            Route::GithubLeaks => leaks::github(ctx, req).await,
             // The events Worker's (the edge sends them there).
             Route::Monitoring
             | Route::AuditLog

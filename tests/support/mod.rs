@@ -26,6 +26,11 @@ pub struct Server {
 impl Server {
     /// Starts a server; with `persist`, KV and Durable Object state live in that folder.
     pub fn start(persist: Option<&Path>) -> Server {
+        Server::start_with(persist, &[])
+    }
+
+    /// [`Server::start`] with environment variables for server.mjs (`GITHUB_SCANNING_KEYS`).
+    pub fn start_with(persist: Option<&Path>, env: &[(&str, &str)]) -> Server {
         let root = root();
         assert!(
             root.join("build/edge/index_bg.wasm").exists()
@@ -46,6 +51,7 @@ impl Server {
         if let Some(dir) = persist {
             cmd.arg("--persist").arg(dir);
         }
+        cmd.envs(env.iter().copied());
         let mut child = cmd.spawn().expect("start node");
         let stdin = child.stdin.take().expect("stdin");
         let mut line = String::new();

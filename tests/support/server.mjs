@@ -21,8 +21,12 @@ const keygate = keygateWorkers({
   keyPrefix,
   adminToken: args["admin-token"] ?? "test-admin-token",
   assets: !("no-assets" in args),
-  // The tests' webhook receivers listen on 127.0.0.1 over plain HTTP.
-  extraBindings: { ALLOW_INSECURE_WEBHOOKS: "true" },
+  // The tests' webhook receivers listen on 127.0.0.1 over plain HTTP. GITHUB_SCANNING_KEYS (from
+  // the environment) pins GitHub's secret scanning keys to a pair a test made (tests/leaks.rs).
+  extraBindings: {
+    ALLOW_INSECURE_WEBHOOKS: "true",
+    ...(process.env.GITHUB_SCANNING_KEYS ? { GITHUB_SCANNING_KEYS: process.env.GITHUB_SCANNING_KEYS } : {}),
+  },
 });
 const reference = {
   name: "reference",

@@ -16,6 +16,16 @@ pub const GITHUB_KEYS_URL: &str = "https://api.github.com/meta/public_keys/secre
 /// How often an isolate may fetch GitHub's keys again on an unknown identifier.
 pub const REFRESH_INTERVAL_MS: i64 = 60_000;
 
+/// The regex a deployment gives GitHub for its keys (README, "When a key leaks"): the prefix,
+/// the environment, then the 32 random and 6 checksum base62 characters (`core::key`).
+pub fn token_regex(prefix: &crate::core::config::KeyPrefix) -> String {
+    let body = crate::core::key::RANDOM_LEN + crate::core::key::CHECKSUM_LEN;
+    format!(
+        r"\b{}_(?:live|test)_[0-9A-Za-z]{{{body}}}\b",
+        prefix.as_str()
+    )
+}
+
 /// One of GitHub's public keys.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublicKey {

@@ -262,7 +262,8 @@ impl KeyState {
             return LeakOutcome::Unchanged;
         }
         if first {
-            self.record.leaked = Some(leak.clone());
+            // At the key's own clock, the one `disabled_at` is written with.
+            self.record.leaked = Some(Leak { at: now, ..leak });
             self.record.updated_at = now;
         }
         if disabling {
@@ -282,10 +283,11 @@ impl KeyState {
         }
         if first {
             let seed = "leaked";
+            let leak = self.record.leaked.as_ref();
             let about = json!({
-                "url": leak.url,
-                "source": leak.source,
-                "reporter": leak.reporter,
+                "url": leak.and_then(|l| l.url.as_deref()),
+                "source": leak.and_then(|l| l.source.as_deref()),
+                "reporter": leak.map(|l| l.reporter),
                 "policy": policy,
             });
             let extra: Vec<(&str, Value)> = about

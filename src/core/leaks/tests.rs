@@ -1,4 +1,4 @@
-use super::github::{der_signature_to_raw, find, may_refresh, parse_public_keys, pem_to_der};
+use super::github::{self, der_signature_to_raw, find, may_refresh, parse_public_keys, pem_to_der};
 use super::*;
 use crate::core::config::Config;
 use crate::core::fixtures::{at, NOW};
@@ -280,6 +280,18 @@ fn policy_parses_and_defaults_to_disable() {
 
 const PEM: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE6CbBoorPwythCpiFXDGD+bETyaoK\nF5DcCTjCeOCHBmEK1+XEpXs98AV1zmIltLued0jJZoKJD2Tznw0Z7BRBvA==\n-----END PUBLIC KEY-----\n";
 const DER_HEX: &str = "3059301306072a8648ce3d020106082a8648ce3d03010703420004e826c1a28acfc32b610a98855c3183f9b113c9aa0a1790dc0938c278e08706610ad7e5c4a57b3df00575ce6225b4bb9e7748c96682890f64f39f0d19ec1441bc";
+
+#[test]
+fn the_regex_for_github_follows_the_prefix() {
+    let acme = KeyPrefix::parse("acme").unwrap();
+    assert_eq!(
+        github::token_regex(&acme),
+        r"\bacme_(?:live|test)_[0-9A-Za-z]{38}\b"
+    );
+    let k = a_key(3);
+    let body = k.expose_secret().rsplit('_').next().unwrap();
+    assert_eq!(body.len(), 38, "the regex's length is the key's");
+}
 
 #[test]
 fn pem_becomes_spki_der() {
