@@ -19,6 +19,7 @@ pub mod input;
 pub mod key;
 pub mod key_plan;
 pub mod key_state;
+pub mod leaks;
 pub mod lifecycle;
 pub mod limits;
 pub mod members;

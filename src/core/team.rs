@@ -155,11 +155,19 @@ pub fn get(s: &impl TeamStore) -> TeamResult<Team> {
     found(s.team()?)
 }
 
-/// The operator's change: a new name, and limits that replace the ones given.
-pub fn update(s: &impl TeamStore, name: Option<String>, limits: LimitsPatch) -> TeamResult<Team> {
+/// The operator's change: a new name, limits that replace the ones given, the leak policy.
+pub fn update(
+    s: &impl TeamStore,
+    name: Option<String>,
+    limits: LimitsPatch,
+    leak_policy: Option<super::leaks::LeakPolicy>,
+) -> TeamResult<Team> {
     let mut team = found(s.team()?)?;
     if let Some(n) = name {
         team.name = n;
+    }
+    if let Some(p) = leak_policy {
+        team.leak_policy = p;
     }
     team.limits = limits.apply(team.limits);
     s.update_team(&team)?;

@@ -123,6 +123,11 @@ impl Body {
         }
     }
 
+    /// The bytes as sent, whatever their media type (a signature covers them).
+    pub fn raw(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// Nothing was sent (for endpoints whose body is optional: no media type is needed then).
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
@@ -133,6 +138,15 @@ impl Body {
 /// at once, whether or not `Content-Length` was sent, so a chunked body of any size costs at
 /// most 16 KiB of memory and no authentication work.
 pub async fn read_body(req: &mut Request) -> std::result::Result<Body, ApiError> {
+    read_body_within(req, MAX_BODY_BYTES, ApiError::payload_too_large).await
+}
+
+/// [`read_body`] with another bound, and its `413` (a leak report: `core::leaks::MAX_REPORT_BYTES`).
+pub async fn read_body_within(
+    req: &mut Request,
+    max: usize,
+    too_large: fn() -> ApiError,
+) -> std::result::Result<Body, ApiError> {
     use futures_util::StreamExt;
     let headers = req.headers();
     let content_type = headers
@@ -146,8 +160,8 @@ pub async fn read_body(req: &mut Request) -> std::result::Result<Body, ApiError>
         .ok()
         .flatten()
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(ApiError::payload_too_large());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
     }
     let mut bytes = Vec::new();
     if req.inner().body().is_none() {
@@ -167,14 +181,14 @@ pub async fn read_body(req: &mut Request) -> std::result::Result<Body, ApiError>
         let mut stream = req.stream().map_err(|e| internal("opening the body", e))?;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| internal("reading the body", e))?;
-            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(ApiError::payload_too_large());
+            if bytes.len() + chunk.len() > max {
+                return Err(too_large());
             }
             bytes.extend_from_slice(&chunk);
         }
     }
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::payload_too_large());
+    if bytes.len() > max {
+        return Err(too_large());
     }
     Ok(Body {
         media_is_json,

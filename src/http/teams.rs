@@ -50,6 +50,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         name: input.name,
         created_at: ctx.now,
         limits: input.limits.apply(TeamLimits::default()),
+        leak_policy: Default::default(),
     };
     // The marker first: a team object never exists without it (see `Stores::team_exists`).
     ctx.stores.mark_team(&team.id).await?;
@@ -87,6 +88,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         auto_renew: false,
         rolled_from: None,
         renewed_at: None,
+        leaked: None,
     };
     // The team's first key: made by the operator.
     let origin = operator_origin(ctx, req);
@@ -142,6 +144,7 @@ pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
     let q = UpdateTeam {
         name: input.name,
         limits: input.limits,
+        leak_policy: input.leak_policy,
     };
     let origin = operator_origin(ctx, req);
     let team = super::org::ask_audited(ctx, &id, q, origin, "team", &id).await?;

@@ -55,6 +55,13 @@ pub enum KeyCall {
     Delete {
         manager: Option<Manager>,
     },
+    /// The key whose hash is given was reported leaked; `policy` is its team's
+    /// (`KeyState::report_leak`). Answers the key, or `NotFound` for another hash.
+    Leak {
+        hash: KeyHash,
+        leak: crate::core::leaks::Leak,
+        policy: crate::core::leaks::LeakPolicy,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -166,6 +173,14 @@ pub fn key_dispatch(
             *state = None;
             (KeyReply::Deleted { hash }, Effect::Erase)
         }
+        (KeyCall::Leak { hash, leak, policy }, s) => {
+            use crate::core::leaks::LeakOutcome;
+            match s.report_leak(&hash, leak, policy, now) {
+                LeakOutcome::NotThisKey => (KeyReply::NotFound, Effect::None),
+                LeakOutcome::Unchanged => (key_reply(s, now), Effect::None),
+                LeakOutcome::Changed { .. } => (key_reply(s, now), Effect::SaveAndRelist),
+            }
+        }
         (KeyCall::Create { .. }, _) => (KeyReply::Exists, Effect::None),
         (KeyCall::Audited { .. }, _) => (KeyReply::NotFound, Effect::None),
     }
@@ -181,6 +196,12 @@ pub fn key_dispatch_with_events(
 ) -> (KeyReply, Effect, Vec<Event>) {
     let (origin, call) = match call {
         KeyCall::Audited { origin, call } => (Some(origin), *call),
+        // A leak makes its own events and audit entries (by `system`), held with the change.
+        call @ KeyCall::Leak { .. } => {
+            let (reply, effect) = key_dispatch(state, call, now);
+            let events = state.as_mut().map(|s| std::mem::take(&mut s.alerts));
+            return (reply, effect, events.unwrap_or_default());
+        }
         call => (None, call),
     };
     // What an update set, for its audit entry (a patch holds no secret).
@@ -206,7 +227,7 @@ pub fn key_dispatch_with_events(
         KeyCall::Disable { .. } => "api_key.disabled",
         KeyCall::Roll { .. } => "api_key.rolled",
         KeyCall::Delete { .. } => "api_key.deleted",
-        KeyCall::Check { .. } | KeyCall::Get | KeyCall::Audited { .. } => "",
+        KeyCall::Check { .. } | KeyCall::Get | KeyCall::Audited { .. } | KeyCall::Leak { .. } => "",
     };
     let new_key = match &call {
         KeyCall::Roll { new_key_id, .. } => Some(new_key_id.to_string()),
@@ -431,6 +452,38 @@ mod tests {
         assert_eq!(e[0].kind, "api_key.deleted");
         let body: serde_json::Value = serde_json::from_str(&e[0].body).unwrap();
         assert_eq!(body["data"]["id"], "key_1");
+    }
+
+    #[test]
+    fn a_leak_is_held_with_its_events_and_a_repeat_makes_none() {
+        let now = at("2026-10-14T00:00:00Z");
+        let mut slot = Some(state());
+        let leak = KeyCall::Leak {
+            hash: state().hash,
+            leak: crate::core::leaks::Leak {
+                at: now,
+                url: Some("https://github.com/o/r".into()),
+                source: Some("content".into()),
+                reporter: crate::core::leaks::Reporter::Github,
+            },
+            policy: crate::core::leaks::LeakPolicy::Disable,
+        };
+        let (r, eff, e) = key_dispatch_with_events(&mut slot, leak.clone(), now);
+        assert_eq!(eff, Effect::SaveAndRelist);
+        assert!(matches!(r, KeyReply::Key { ref record, .. } if record.disabled_at == Some(now)));
+        assert_eq!(e.len(), 4, "disabled and leaked, each with its audit entry");
+        let (r, eff, e) = key_dispatch_with_events(&mut slot, leak.clone(), now);
+        assert!(matches!(r, KeyReply::Key { .. }) && eff == Effect::None && e.is_empty());
+        let KeyCall::Leak { leak, policy, .. } = leak else {
+            unreachable!()
+        };
+        let other = KeyCall::Leak {
+            hash: KeyHash::from_hex(&"cd".repeat(32)).unwrap(),
+            leak,
+            policy,
+        };
+        let (r, eff, e) = key_dispatch_with_events(&mut slot, other, now);
+        assert!(matches!(r, KeyReply::NotFound) && eff == Effect::None && e.is_empty());
     }
 
     #[test]

@@ -26,8 +26,11 @@ object_calls! {
         |s, q| people::create_team(s, q.team, q.owner);
     GetTeam {} -> Team = |s, _q| rules::get(s);
     /// The operator's change of name or limits.
-    UpdateTeam { name: Option<String>, limits: LimitsPatch } -> Team =
-        |s, q| rules::update(s, q.name, q.limits);
+    UpdateTeam {
+        name: Option<String>,
+        limits: LimitsPatch,
+        leak_policy: Option<crate::core::leaks::LeakPolicy>,
+    } -> Team = |s, q| rules::update(s, q.name, q.limits, q.leak_policy);
     /// Removes the team (only to undo a team whose first key could not be made).
     Destroy {} -> () = |s, _q| rules::destroy(s);
     /// Adds a key to the listing, with the team's atomic checks (see `core::team::insert_key`).
@@ -165,7 +168,7 @@ pub fn audit_spec(call: &TeamCall) -> Option<AuditSpec> {
         TeamCall::UpdateTeam(q) => spec(
             "team.updated",
             target("team", ""),
-            Some(json!({"name": q.name, "limits": q.limits})),
+            Some(json!({"name": q.name, "limits": q.limits, "leak_policy": q.leak_policy})),
         ),
         TeamCall::CreateProject(q) => spec(
             "project.created",
@@ -293,6 +296,7 @@ mod tests {
             name: "Acme".into(),
             created_at: Timestamp::from_millis(0),
             limits: Default::default(),
+            leak_policy: Default::default(),
         };
         assert_eq!(
             send(
@@ -400,6 +404,7 @@ mod tests {
                 &UpdateTeam {
                     name: Some(name.into()),
                     limits: LimitsPatch::default(),
+                    leak_policy: None,
                 }
                 .into_call(),
             )

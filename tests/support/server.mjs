@@ -25,8 +25,12 @@ const keygate = keygateWorker({
   adminToken: args["admin-token"] ?? "test-admin-token",
   assets: !("no-assets" in args),
   without: (args.without ?? "").split(",").filter(Boolean),
-  // The tests' webhook receivers listen on 127.0.0.1 over plain HTTP.
-  extraBindings: { ALLOW_INSECURE_WEBHOOKS: "secure-webhooks" in args ? "false" : "true" },
+  // The tests' webhook receivers listen on 127.0.0.1 over plain HTTP. GITHUB_SCANNING_KEYS (from
+  // the environment) pins GitHub's secret scanning keys to a pair a test made (tests/leaks.rs).
+  extraBindings: {
+    ALLOW_INSECURE_WEBHOOKS: "secure-webhooks" in args ? "false" : "true",
+    ...(process.env.GITHUB_SCANNING_KEYS ? { GITHUB_SCANNING_KEYS: process.env.GITHUB_SCANNING_KEYS } : {}),
+  },
 });
 const reference = {
   name: "reference",

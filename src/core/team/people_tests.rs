@@ -17,6 +17,7 @@ fn team() -> MemoryTeam {
         name: "Acme".into(),
         created_at: at(0),
         limits: Default::default(),
+        leak_policy: Default::default(),
     })
     .unwrap();
     s
