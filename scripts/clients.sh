@@ -35,6 +35,6 @@ echo "== clients: TypeScript (tsc, then node --test)"
 (cd "$TS" && "$NODE" node_modules/typescript/bin/tsc -p tsconfig.json \
   && "$NODE" --test --test-reporter=spec test/*.test.mjs) || status=1
 echo "== clients: Python (mypy --strict, then pytest)"
-"$VENV/bin/mypy" --strict clients/python/src || status=1
+"$VENV/bin/mypy" --strict clients/python/src clients/python/tests || status=1
 "$VENV/bin/pytest" -q clients/python/tests || status=1
 exit $status
