@@ -190,6 +190,8 @@ export function createKeygate(options: KeygateOptions) {
     },
     monitoring: () => unwrap(api.GET("/v1/monitoring")),
     auditLog: (query?: Query<"/v1/audit-log", "get">) => unwrap(api.GET("/v1/audit-log", { params: { query } })),
+    /** `POST /v1/leaks`: your own scanner's findings; your team's keys among them are handled by its `leak_policy`. */
+    reportLeaks: (report: Body<"/v1/leaks", "post">) => unwrap(api.POST("/v1/leaks", { body: report })),
   };
 }
 

@@ -104,6 +104,12 @@ class Keygate:
     def audit_log(self, **query: Query) -> models.AuditPage:
         return cast(models.AuditPage, self.request("GET", "/v1/audit-log", params=query))
 
+    def report_leaks(self, report: models.LeakReport) -> models.LeakFeedback:
+        """``POST /v1/leaks``: your own scanner's findings (``[{"token", "type"?, "url"?,
+        "source"?}]``); your team's keys among them are handled by its ``leak_policy``. The answer
+        labels each token by its SHA-256 (``true_positive`` for a key of your team)."""
+        return cast(models.LeakFeedback, self.request("POST", "/v1/leaks", json=report))
+
 
 class _Resource:
     def __init__(self, client: Keygate) -> None:

@@ -12,39 +12,13 @@ class Problem(TypedDict):
     title: str
     status: int
     detail: str
-    code: Literal['missing_key', 'malformed_key', 'invalid_key', 'expired_key', 'disabled_key', 'insufficient_permissions', 'rate_limited', 'not_found', 'method_not_allowed', 'invalid_json', 'unknown_field', 'missing_field', 'invalid_field', 'payload_too_large', 'unsupported_media_type', 'permissions_immutable', 'project_in_use', 'role_in_use', 'name_taken', 'service_unavailable', 'misconfigured', 'project_mismatch', 'limit_reached', 'rate_limit_ceiling', 'ambiguous_credentials', 'csrf_rejected', 'key_required', 'session_required', 'invalid_session', 'invalid_credentials', 'email_taken', 'owner_required', 'last_owner', 'invalid_invitation', 'invitation_expired', 'wrong_password']
+    code: Literal['missing_key', 'malformed_key', 'invalid_key', 'expired_key', 'disabled_key', 'insufficient_permissions', 'rate_limited', 'not_found', 'method_not_allowed', 'invalid_json', 'unknown_field', 'missing_field', 'invalid_field', 'payload_too_large', 'unsupported_media_type', 'permissions_immutable', 'project_in_use', 'role_in_use', 'name_taken', 'service_unavailable', 'misconfigured', 'project_mismatch', 'limit_reached', 'rate_limit_ceiling', 'ambiguous_credentials', 'csrf_rejected', 'key_required', 'session_required', 'invalid_session', 'invalid_credentials', 'email_taken', 'owner_required', 'last_owner', 'invalid_invitation', 'invitation_expired', 'wrong_password', 'invalid_report', 'invalid_signature']
 
 
 class RateLimit(TypedDict):
     plan: Literal['free', 'professional', 'enterprise']
     per_minute: int
     per_hour: int
-
-
-class Key(TypedDict):
-    id: str
-    name: str
-    description: str | None
-    prefix: str
-    environment: Literal['live', 'test']
-    permissions: list[str]
-    roles: list[str]
-    status: Literal['active', 'disabled', 'expired']
-    rate_limit: RateLimit
-    project_id: str | None
-    service_account_id: str | None
-    metadata: dict[str, Any] | None
-    created_at: str
-    updated_at: str
-    expires_at: str | None
-    disabled_at: str | None
-    last_used: str | None
-    auto_renew: bool
-    rolled_from: str | None
-
-
-class CreatedKey(Key):
-    key: str
 
 
 class Usage(TypedDict):
@@ -136,6 +110,7 @@ class TeamLimits(TypedDict):
     max_roles: int
     max_service_accounts: int
     max_webhooks: int
+    max_members: int
     max_per_minute: int
     max_per_hour: int
 
@@ -146,6 +121,7 @@ class TeamLimitsInput(TypedDict, closed=True):
     max_roles: NotRequired[int]
     max_service_accounts: NotRequired[int]
     max_webhooks: NotRequired[int]
+    max_members: NotRequired[int]
     max_per_minute: NotRequired[int]
     max_per_hour: NotRequired[int]
 
@@ -190,7 +166,7 @@ class OwnerInput(TypedDict, closed=True):
     password: Password
 
 
-WebhookEventName: TypeAlias = Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'member.added', 'member.removed', 'webhook.test', '*']
+WebhookEventName: TypeAlias = Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'api_key.leaked', 'member.added', 'member.removed', 'webhook.test', '*']
 
 
 class Webhook(TypedDict):
@@ -236,7 +212,7 @@ class EventQueued(TypedDict):
 
 class WebhookEvent(TypedDict):
     id: str
-    type: Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'member.added', 'member.removed', 'webhook.test']
+    type: Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'api_key.leaked', 'member.added', 'member.removed', 'webhook.test']
     created_at: str
     team_id: str
     data: dict[str, Any]
@@ -290,6 +266,7 @@ class AuditEntry(TypedDict):
     action: str
     actor: Actor
     target: Target
+    project_id: str | None
     changes: NotRequired[dict[str, Any]]
     at: str
     ip: str | None
@@ -301,6 +278,35 @@ class AuditPage(TypedDict):
     data: list[AuditEntry]
     has_more: bool
     next_cursor: str | None
+
+
+LeakPolicy: TypeAlias = Literal['disable', 'notify']
+
+
+class Leak(TypedDict, closed=True):
+    at: str
+    url: str | None
+    source: str | None
+    reporter: Literal['github', 'team']
+
+
+class LeakReportItem(TypedDict):
+    token: Any
+    type: NotRequired[Any]
+    url: NotRequired[Any]
+    source: NotRequired[Any]
+
+
+LeakReport: TypeAlias = list[LeakReportItem]
+
+
+class LeakFeedbackItem(TypedDict, closed=True):
+    token_hash: str
+    token_type: str
+    label: Literal['true_positive', 'false_positive']
+
+
+LeakFeedback: TypeAlias = list[LeakFeedbackItem]
 
 
 class HealthzGetResponse(TypedDict):
@@ -324,12 +330,7 @@ class V1TeamsPostRequest(TypedDict, closed=True):
 class V1TeamsIdPatchRequest(TypedDict, closed=True):
     name: NotRequired[Name]
     limits: NotRequired[TeamLimitsInput]
-
-
-class V1ApiKeysGetResponse(TypedDict):
-    data: list[Key]
-    has_more: bool
-    next_cursor: str | None
+    leak_policy: NotRequired[LeakPolicy]
 
 
 class V1ProjectsGetResponse(TypedDict):
@@ -413,12 +414,34 @@ class Team(TypedDict):
     name: str
     created_at: str
     limits: TeamLimits
+    leak_policy: LeakPolicy
 
 
-class CreatedTeam(TypedDict):
-    team: Team
-    api_key: CreatedKey
-    owner: NotRequired[Member]
+class Key(TypedDict):
+    id: str
+    name: str
+    description: str | None
+    prefix: str
+    environment: Literal['live', 'test']
+    permissions: list[str]
+    roles: list[str]
+    status: Literal['active', 'disabled', 'expired']
+    rate_limit: RateLimit
+    project_id: str | None
+    service_account_id: str | None
+    metadata: dict[str, Any] | None
+    created_at: str
+    updated_at: str
+    expires_at: str | None
+    disabled_at: str | None
+    last_used: str | None
+    auto_renew: bool
+    rolled_from: str | None
+    leaked: NotRequired[Leak]
+
+
+class CreatedKey(Key):
+    key: str
 
 
 class KeyWithUsage(Key):
@@ -484,3 +507,15 @@ class Me(TypedDict):
     member: Member
     team: Team
     permissions: list[str]
+
+
+class V1ApiKeysGetResponse(TypedDict):
+    data: list[Key]
+    has_more: bool
+    next_cursor: str | None
+
+
+class CreatedTeam(TypedDict):
+    team: Team
+    api_key: CreatedKey
+    owner: NotRequired[Member]

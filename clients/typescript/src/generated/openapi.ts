@@ -184,7 +184,7 @@ export interface paths {
         head?: never;
         /**
          * Update a team
-         * @description Operator only (`ADMIN_TOKEN`); an API key answers 403. Renames the team or changes its limits; each limit given replaces the current one.
+         * @description Operator only (`ADMIN_TOKEN`); an API key answers 403. Renames the team, changes its limits (each limit given replaces the current one) or its `leak_policy`.
          */
         patch: {
             parameters: {
@@ -201,6 +201,7 @@ export interface paths {
                     "application/json": {
                         name?: components["schemas"]["Name"];
                         limits?: components["schemas"]["TeamLimitsInput"];
+                        leak_policy?: components["schemas"]["LeakPolicy"];
                     };
                 };
             };
@@ -1367,7 +1368,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in
-         * @description An email and a password of a member of the team → the session cookie. Needs no other credential.
+         * @description An email and a password of a member of the team → the session cookie. Needs no other credential. A team that does not exist answers `401 invalid_credentials` and stores nothing. Refused sign-ins are audited at most once a minute per (email, client), as `session.refused` with `changes.count`.
          */
         post: {
             parameters: {
@@ -1409,7 +1410,7 @@ export interface paths {
                 };
                 413: components["responses"]["PayloadTooLarge"];
                 415: components["responses"]["UnsupportedMediaType"];
-                /** @description `rate_limited`: 10 failed sign-ins for this email (or this client) within 15 minutes; wait `Retry-After` seconds. */
+                /** @description `rate_limited`: too many failed sign-ins within 15 minutes: 10 for this email from this client, 50 from this client, or 100 for this email (a client with no failures of its own meets only the last). Each attempt is counted before its password is checked; IPv6 clients are counted by their /64. Wait `Retry-After` seconds. */
                 429: {
                     headers: {
                         "Retry-After"?: number;
@@ -1484,6 +1485,7 @@ export interface paths {
                 };
                 400: components["responses"]["BadRequest"];
                 401: components["responses"]["Unauthorized"];
+                429: components["responses"]["RateLimited"];
                 503: components["responses"]["Unavailable"];
             };
         };
@@ -1506,7 +1508,7 @@ export interface paths {
         put?: never;
         /**
          * Change my password
-         * @description Checks `current_password` (`400 wrong_password`), sets `new_password` and ends every other session of the member.
+         * @description Checks `current_password` (`400 wrong_password`), sets `new_password` and ends every other session of the member. A wrong `current_password` counts as a failed sign-in of the member from this client: past the bounds of `POST /v1/session`, `429 rate_limited` with `Retry-After`.
          */
         post: {
             parameters: {
@@ -1536,6 +1538,16 @@ export interface paths {
                 403: components["responses"]["Forbidden"];
                 413: components["responses"]["PayloadTooLarge"];
                 415: components["responses"]["UnsupportedMediaType"];
+                /** @description `rate_limited`: too many wrong passwords (counted with failed sign-ins: 10 per email and client within 15 minutes); wait `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 503: components["responses"]["Unavailable"];
             };
         };
@@ -1646,7 +1658,7 @@ export interface paths {
         head?: never;
         /**
          * Change a member's role
-         * @description Takes effect on the member's very next request. Only an owner makes or demotes an owner (`403 owner_required`); the last owner cannot be demoted (`409 last_owner`).
+         * @description Takes effect on the member's very next request. Giving a role grants it: the caller must hold every permission of the new role and of the member's current one (`403 insufficient_permissions` naming what is missing). Demoting a member withdraws their pending invitations their new role could not make. Only an owner makes or demotes an owner (`403 owner_required`); the last owner cannot be demoted (`409 last_owner`).
          *
          *     Needs `members:write` (not a project-scoped key).
          */
@@ -1738,7 +1750,7 @@ export interface paths {
         put?: never;
         /**
          * Invite someone
-         * @description `201` with the token, shown once (valid 7 days, single use). An email a member has: `409 email_taken`. A pending invitation for the same email is replaced. Inviting an `owner` takes an owner.
+         * @description `201` with the token, shown once (valid 7 days, single use). An email a member has: `409 email_taken`. A pending invitation for the same email is replaced. Inviting an `owner` takes an owner. Inviting as a role grants it: the caller must hold every permission the role holds (`403 insufficient_permissions` naming what is missing). At most 100 pending invitations, and none past `max_members` (`409 limit_reached`); expired ones are deleted.
          *
          *     Needs `members:write` (not a project-scoped key).
          */
@@ -1794,7 +1806,7 @@ export interface paths {
         put?: never;
         /**
          * Accept an invitation
-         * @description Needs no credential: the token is one. Makes the member (the invitation's email and role), uses the invitation up and signs them in. `400 invalid_invitation` (unknown, used or withdrawn), `400 invitation_expired`, `409 email_taken`.
+         * @description Needs no credential: the token is one. Makes the member (the invitation's email and role), uses the invitation up and signs them in. `400 invalid_invitation` (unknown, used or withdrawn, or naming a team that does not exist: nothing is stored), `410 invalid_invitation` (withdrawn because its inviter was demoted or removed, or no longer holds what it grants), `400 invitation_expired`, `409 email_taken`. `409 limit_reached` when the team has `max_members`.
          */
         post: {
             parameters: {
@@ -1825,6 +1837,15 @@ export interface paths {
                 };
                 400: components["responses"]["BadRequest"];
                 409: components["responses"]["Conflict"];
+                /** @description `invalid_invitation`: withdrawn because whoever made it can no longer give this role (demoted, removed, or a key that no longer holds it). */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 413: components["responses"]["PayloadTooLarge"];
                 415: components["responses"]["UnsupportedMediaType"];
                 503: components["responses"]["Unavailable"];
@@ -2014,7 +2035,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @description `https://` with a public host and no user-info; `http://`, loopback and private addresses are refused unless the deployment sets `ALLOW_INSECURE_WEBHOOKS="true"` (local development only). */
+                        /** @description `https://` with a public host and no user-info; `http://`, loopback, private and other special-purpose addresses are refused unless the deployment sets `ALLOW_INSECURE_WEBHOOKS="true"` (local development only). The host is read as the WHATWG URL standard reads it: numeric IPv4 forms (`0x7f.1`, `0177.0.0.1`, `2130706433`) are the address they denote, a host whose last label is a number must be an IPv4 address, and IPv6 addresses carrying an IPv4 address (mapped, compatible, SIIT, NAT64, 6to4, Teredo) are judged by it; site-local `fec0::/10` is refused. */
                         url: string;
                         events: components["schemas"]["WebhookEventName"][];
                         description?: components["schemas"]["Description"] | null;
@@ -2163,7 +2184,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @description `https://` with a public host and no user-info; `http://`, loopback and private addresses are refused unless the deployment sets `ALLOW_INSECURE_WEBHOOKS="true"` (local development only). */
+                        /** @description `https://` with a public host and no user-info; `http://`, loopback, private and other special-purpose addresses are refused unless the deployment sets `ALLOW_INSECURE_WEBHOOKS="true"` (local development only). The host is read as the WHATWG URL standard reads it: numeric IPv4 forms (`0x7f.1`, `0177.0.0.1`, `2130706433`) are the address they denote, a host whose last label is a number must be an IPv4 address, and IPv6 addresses carrying an IPv4 address (mapped, compatible, SIIT, NAT64, 6to4, Teredo) are judged by it; site-local `fec0::/10` is refused. */
                         url?: string;
                         events?: components["schemas"]["WebhookEventName"][];
                         description?: components["schemas"]["Description"] | null;
@@ -2506,7 +2527,7 @@ export interface paths {
         };
         /**
          * The team's last 24 hours
-         * @description Requests made with the team's keys (admitted, rate limited, denied by reason), its busiest keys, and its keys expiring within 30 days. Each key reports its counts off the request's path at most once a minute, so this may lag a minute; a key's own `/usage` is exact. Takes no query parameters.
+         * @description Requests made with the team's keys (admitted, rate limited, denied by reason), its busiest keys, and its keys expiring within 30 days. A project-scoped key sees only its project's keys: their requests, their busiest, their expiring. Each key reports its counts off the request's path at most once a minute, so this may lag a minute; a key's own `/usage` is exact. Takes no query parameters.
          *
          *     Needs `api_keys:read`.
          */
@@ -2557,7 +2578,7 @@ export interface paths {
         };
         /**
          * The team's audit log
-         * @description Who changed what, newest first. Every change made through the API is recorded in the transaction of the change itself: keys (`api_key.created`, `updated`, `rolled`, `disabled`, `deleted`) in the key's Durable Object; projects, roles, service accounts (`project.created`, `role.updated`, `service_account.deleted`, …), members and invitations (`member.role_changed`, `member.removed`, `member.added`, `member.password_changed`, `invitation.created`, `invitation.withdrawn`), the team's name and limits (`team.updated`, by the operator) and sign-ins (`session.created`, and `session.refused` for a wrong email or password, whose target is the email tried) in the team's object. Entries reach this log within a second or two; they are kept 90 days, at most 200,000 per team. A refused change records nothing (a refused sign-in is the exception). Webhook endpoints' changes (`webhook.created`, `updated`, `secret_rotated`, `deleted`; never the secret) are recorded in the team's events object, which keeps the log.
+         * @description Who changed what, newest first. Every change made through the API is recorded in the transaction of the change itself: keys (`api_key.created`, `updated`, `rolled`, `disabled`, `deleted`) in the key's Durable Object; projects, roles, service accounts (`project.created`, `role.updated`, `service_account.deleted`, …), members and invitations (`member.role_changed`, `member.removed`, `member.added`, `member.password_changed`, `invitation.created`, `invitation.withdrawn`), the team's name and limits (`team.updated`, by the operator) and sign-ins (`session.created`, and `session.refused` for a wrong email or password, whose target is the email tried) in the team's object. Entries reach this log within a second or two; they are kept 90 days, at most 200,000 per team. A refused change records nothing (a refused sign-in is the exception). A project-scoped key sees only the entries about its project's keys (`project_id`), never a team-wide one. Webhook endpoints' changes (`webhook.created`, `updated`, `secret_rotated`, `deleted`; never the secret) are recorded in the team's events object, which keeps the log.
          *
          *     Needs `audit_log:read`.
          */
@@ -2603,6 +2624,124 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/leaks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report leaked keys
+         * @description For a team's own scanners: the same body as GitHub's (`POST /v1/leaks/github`) and the same answer. Only the caller's team's keys are acted on (each by the team's `leak_policy`) and labelled `true_positive`; any other token, another team's key included, is `false_positive` and untouched. A key reported again changes nothing and sends nothing. (The caller shows each key's full secret, so reporting it grants nothing the caller does not already hold.)
+         *
+         *     Needs `api_keys:write`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["LeakReport"];
+                };
+            };
+            responses: {
+                /** @description The feedback array. */
+                200: {
+                    headers: {
+                        "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                        "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                        "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                        "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                        RateLimit: components["headers"]["RateLimit"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LeakFeedback"];
+                    };
+                };
+                400: components["responses"]["InvalidReport"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                413: components["responses"]["ReportTooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                429: components["responses"]["RateLimited"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/leaks/github": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GitHub secret scanning
+         * @description The endpoint of GitHub's secret scanning partner program (README, "When a key leaks"). Accepted only when `Github-Public-Key-Signature` is a valid ECDSA P-256 / SHA-256 signature of the raw body by the key `Github-Public-Key-Identifier` names, among GitHub's published secret-scanning keys (fetched and cached by the deployment) or those pinned by the setting `GITHUB_SCANNING_KEYS`. Anything else is `401` and the body is not read further. Each token that is a live keygate key is handled by its team's `leak_policy`; a repeated report changes nothing and sends nothing twice.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description Which of GitHub's keys signed the body. */
+                    "Github-Public-Key-Identifier": string;
+                    /** @description Base64 of the ASN.1 DER ECDSA signature of the raw body. */
+                    "Github-Public-Key-Signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["LeakReport"];
+                };
+            };
+            responses: {
+                /** @description The feedback array. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LeakFeedback"];
+                    };
+                };
+                400: components["responses"]["InvalidReport"];
+                /** @description `invalid_signature`: unsigned, badly signed, or signed by a key that is not GitHub's. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                413: components["responses"]["ReportTooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -2743,7 +2882,10 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** api_key.disabled */
+        /**
+         * api_key.disabled
+         * @description A key disabled because it leaked (its team's `leak_policy`) has `reason: "leaked"` in `data`.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -3021,6 +3163,57 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "api_key.leaked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * api_key.leaked
+         * @description A key of the team was reported leaked (once per key). `data` is the key (with `leaked`) and `url`, `source`, `reporter` (`github` or `team`) and `policy` (`disable`: the key is disabled, and `api_key.disabled` with `reason: "leaked"` is sent too; `notify`: it keeps working).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent"] & {
+                        /** @constant */
+                        type?: "api_key.leaked";
+                        data?: components["schemas"]["Key"] & {
+                            url: string | null;
+                            source: string | null;
+                            /** @enum {string} */
+                            reporter: "github" | "team";
+                            policy: components["schemas"]["LeakPolicy"];
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Received. Any other answer (or none within 10 s) is retried; `410` disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "member.added": {
         parameters: {
             query?: never;
@@ -3158,7 +3351,7 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {unknown} */
-            code: "missing_key" | "malformed_key" | "invalid_key" | "expired_key" | "disabled_key" | "insufficient_permissions" | "rate_limited" | "not_found" | "method_not_allowed" | "invalid_json" | "unknown_field" | "missing_field" | "invalid_field" | "payload_too_large" | "unsupported_media_type" | "permissions_immutable" | "project_in_use" | "role_in_use" | "name_taken" | "service_unavailable" | "misconfigured" | "project_mismatch" | "limit_reached" | "rate_limit_ceiling" | "ambiguous_credentials" | "csrf_rejected" | "key_required" | "session_required" | "invalid_session" | "invalid_credentials" | "email_taken" | "owner_required" | "last_owner" | "invalid_invitation" | "invitation_expired" | "wrong_password";
+            code: "missing_key" | "malformed_key" | "invalid_key" | "expired_key" | "disabled_key" | "insufficient_permissions" | "rate_limited" | "not_found" | "method_not_allowed" | "invalid_json" | "unknown_field" | "missing_field" | "invalid_field" | "payload_too_large" | "unsupported_media_type" | "permissions_immutable" | "project_in_use" | "role_in_use" | "name_taken" | "service_unavailable" | "misconfigured" | "project_mismatch" | "limit_reached" | "rate_limit_ceiling" | "ambiguous_credentials" | "csrf_rejected" | "key_required" | "session_required" | "invalid_session" | "invalid_credentials" | "email_taken" | "owner_required" | "last_owner" | "invalid_invitation" | "invitation_expired" | "wrong_password" | "invalid_report" | "invalid_signature";
         };
         Team: {
             id: string;
@@ -3169,6 +3362,7 @@ export interface components {
              */
             created_at: string;
             limits: components["schemas"]["TeamLimits"];
+            leak_policy: components["schemas"]["LeakPolicy"];
         };
         CreatedTeam: {
             team: components["schemas"]["Team"];
@@ -3225,6 +3419,8 @@ export interface components {
             auto_renew: boolean;
             /** @description The key this one was rolled from (`POST /v1/api-keys/{id}/roll`). */
             rolled_from: string | null;
+            /** @description Present once the key was reported leaked (absent otherwise). */
+            leaked?: components["schemas"]["Leak"];
         };
         CreatedKey: components["schemas"]["Key"] & {
             /**
@@ -3459,6 +3655,11 @@ export interface components {
              */
             max_webhooks: number;
             /**
+             * @description Members. Pending invitations count when they are accepted; besides, a team has at most 100 pending invitations (`409 limit_reached`).
+             * @default 1000
+             */
+            max_members: number;
+            /**
              * @description The highest `rate_limit.per_minute` a key of the team may be given.
              * @default 10000
              */
@@ -3481,6 +3682,8 @@ export interface components {
             max_service_accounts?: number;
             /** @description Webhook endpoints. */
             max_webhooks?: number;
+            /** @description Members. Pending invitations count when they are accepted; besides, a team has at most 100 pending invitations (`409 limit_reached`). */
+            max_members?: number;
             /** @description The highest `rate_limit.per_minute` a key of the team may be given. */
             max_per_minute?: number;
             /** @description The highest `rate_limit.per_hour` a key of the team may be given. */
@@ -3544,7 +3747,7 @@ export interface components {
          * @description An event, or `*` for all of them.
          * @enum {unknown}
          */
-        WebhookEventName: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "member.added" | "member.removed" | "webhook.test" | "*";
+        WebhookEventName: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.leaked" | "member.added" | "member.removed" | "webhook.test" | "*";
         Webhook: {
             id: string;
             /** Format: uri */
@@ -3599,11 +3802,11 @@ export interface components {
             /** @description Also the `webhook-id` header: the same for every attempt, so receivers deduplicate by it. */
             id: string;
             /** @enum {unknown} */
-            type: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "member.added" | "member.removed" | "webhook.test";
+            type: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.leaked" | "member.added" | "member.removed" | "webhook.test";
             /** Format: date-time */
             created_at: string;
             team_id: string;
-            /** @description Key events: the `Key` (never its secret or hash), plus `new_key_id` (`api_key.rolled`), `days_before_expiry` (30, 7 or 1: `api_key.expiring`), `previous_expires_at` (`api_key.renewed`), `country` (`api_key.new_location`), `window`, `limit` and `reset` (`api_key.rate_limited`, at most once per key and window). Member events: the `Member`. `webhook.test`: `{"webhook_id"}`. */
+            /** @description Key events: the `Key` (never its secret or hash), plus `new_key_id` (`api_key.rolled`), `days_before_expiry` (30, 7 or 1: `api_key.expiring`), `previous_expires_at` (`api_key.renewed`), `country` (`api_key.new_location`), `window`, `limit` and `reset` (`api_key.rate_limited`, at most once per key and window), `reason: "leaked"` (`api_key.disabled` by a leak), `url`, `source`, `reporter` and `policy` (`api_key.leaked`). Member events: the `Member`. `webhook.test`: `{"webhook_id"}`. */
             data: Record<string, never>;
         };
         Location: {
@@ -3643,7 +3846,7 @@ export interface components {
             denied_by_reason: {
                 [key: string]: number;
             };
-            /** @description Keys not disabled whose expiry is within 30 days. */
+            /** @description Keys not disabled whose expiry is within 30 days (a project-scoped caller: of its project). */
             keys_expiring_30d: number;
             /** @description The busiest keys, most requests first. */
             top_keys: {
@@ -3668,6 +3871,8 @@ export interface components {
                 type: string;
                 id: string;
             };
+            /** @description The project of the key the entry is about; `null`: a team-wide entry (anything other than a key of a project). A project-scoped caller sees only its project's entries. */
+            project_id: string | null;
             /** @description What the change set (a patch's fields, a new role's permissions, an invitation's email and role). Never a secret, a hash or a password. */
             changes?: Record<string, never>;
             /** Format: date-time */
@@ -3682,6 +3887,50 @@ export interface components {
             has_more: boolean;
             next_cursor: string | null;
         };
+        /**
+         * @description What a key of the team reported leaked becomes: `disable` (default) disables it at once, as `POST /v1/api-keys/{id}/disable` does (`api_key.disabled` with `reason: "leaked"`); `notify` keeps it working. Either way `api_key.leaked` is sent and an audit entry is written by `system`.
+         * @enum {string}
+         */
+        LeakPolicy: "disable" | "notify";
+        /** @description Where and when the key was (first) reported leaked. Kept for the key's life; a later report changes nothing. */
+        Leak: {
+            /** Format: date-time */
+            at: string;
+            /** @description Where it was found, as reported (GitHub's `url`). */
+            url: string | null;
+            /** @description GitHub's `source` (`content`, `commit`, `npm`, …), as reported. */
+            source: string | null;
+            /**
+             * @description `github`: GitHub's secret scanning; `team`: the team's own report (`POST /v1/leaks`).
+             * @enum {string}
+             */
+            reporter: "github" | "team";
+        };
+        /** @description GitHub's secret scanning partner request: what was found, possibly many (GitHub batches). Unknown fields are ignored. At most 1 MiB (1,000 tokens with GitHub's fields take about 250 KB). */
+        LeakReport: {
+            /**
+             * @description The string found. Anything that is not a string is a `false_positive`.
+             * @example sk_live_…
+             */
+            token: unknown;
+            /** @description The token type name the deployment enrolled (echoed as `token_type`; a value that is not a string is read as empty). */
+            type?: unknown;
+            /** @description Where it was found (a value that is not a string is ignored). */
+            url?: unknown;
+            /** @description `content`, `commit`, `pull_request_comment`, `npm`, … (a value that is not a string is ignored). */
+            source?: unknown;
+        }[];
+        /** @description One entry per reported token, in order. Never the token itself. */
+        LeakFeedback: {
+            /** @description SHA-256 (hex) of the token as sent (of its JSON text if it was not a string). */
+            token_hash: string;
+            token_type: string;
+            /**
+             * @description `true_positive`: a key of this deployment (for `POST /v1/leaks`: of the caller's team), handled by its team's `leak_policy`. `false_positive`: anything else (a bad checksum, an unknown or deleted key, another team's key), which touches no Durable Object.
+             * @enum {string}
+             */
+            label: "true_positive" | "false_positive";
+        }[];
     };
     responses: {
         /** @description `invalid_json`, `unknown_field`, `missing_field` or `invalid_field`; `detail` names the field (and the limit, for a service account whose roles would give a key more than 100 permissions). `ambiguous_credentials` when a request carries both a key and a session cookie. */
@@ -3748,7 +3997,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `rate_limited`. */
+        /** @description `rate_limited`: the key's window is spent, or (with a session) the member's 600 requests a minute. */
         RateLimited: {
             headers: {
                 /** @description Seconds until a request can be admitted. */
@@ -3764,10 +4013,28 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `service_unavailable`: storage did not answer; nothing was changed. Retry. */
+        /** @description `service_unavailable`: storage did not answer; nothing was changed. Retry. `misconfigured`: the deployment lacks a secret or binding this operation needs (`ADMIN_TOKEN` for the team endpoints, `PASSWORD_PEPPER` for passwords); the detail names the command that sets it (`npx wrangler secret put …`), and retrying does not help until the operator has. */
         Unavailable: {
             headers: {
                 "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `invalid_report`: not a JSON array, or an entry that is not an object with a `token` (checked after authentication). */
+        InvalidReport: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `payload_too_large`: a report is at most 1 MiB (1,048,576 bytes). */
+        ReportTooLarge: {
+            headers: {
                 [name: string]: unknown;
             };
             content: {
