@@ -7,10 +7,14 @@
 //   POST /verify-fetch the same verification as an HTTP request over a plain service binding to
 //                      keygate's fetch handler (no network, but a request and JSON text)
 //   POST /verify-url   the same over the network, to the URL in the `X-Keygate-Url` header
+//   POST /loop?via=verify|verify-fetch|verify-url&n=N  N of those verifications one after the
+//                      other inside this Worker, answering {"ok": {"ms_per_call"}} (the benchmark:
+//                      no client round trip in the figure; workerd's clock advances across awaits)
 // It answers `{"ok": answer}` or, when the call throws, `{"error": {name, message, code, status}}`.
 export default {
   async fetch(request, env) {
-    const path = new URL(request.url).pathname;
+    const url = new URL(request.url);
+    const path = url.pathname;
     const body = await request.text();
     const http = async (fetcher, base) => {
       const res = await fetcher(`${base}/v1/verify`, {
@@ -22,6 +26,21 @@ export default {
     };
     try {
       let answer;
+      if (path === "/loop") {
+        const via = url.searchParams.get("via");
+        const n = Number(url.searchParams.get("n") ?? 100);
+        const one = {
+          verify: () => env.KEYGATE.verify(JSON.parse(body)),
+          "verify-fetch": () => http((u, i) => env.KEYGATE_HTTP.fetch(u, i), "http://keygate"),
+          "verify-url": () => http(fetch, request.headers.get("X-Keygate-Url")),
+        }[via];
+        const start = Date.now();
+        for (let i = 0; i < n; i++) {
+          const v = await one();
+          if (v.valid !== true) throw new Error(`not valid: ${v.code}`);
+        }
+        return Response.json({ ok: { ms_per_call: (Date.now() - start) / n } });
+      }
       if (path === "/verify") answer = await env.KEYGATE.verify(JSON.parse(body));
       else if (path === "/rate-limit") answer = await env.KEYGATE.rateLimit(JSON.parse(body));
       else if (path === "/verify-fetch") answer = await http((u, i) => env.KEYGATE_HTTP.fetch(u, i), "http://keygate");
