@@ -2,7 +2,8 @@
 # Builds the release Worker with worker-build (one wasm: every route and every Durable Object
 # class), pointing it at the wasm-bindgen, wasm-opt and esbuild already installed so that it
 # downloads nothing, and the static assets:
-#   build/worker   the Worker: index.js, index_bg.wasm and entry.mjs (wrangler.toml `main`)
+#   build/worker   the Worker: index.js, index_bg.wasm, entry.mjs (wrangler.toml `main`) and
+#                  verifier.mjs (the `Verifier` entrypoint, which entry.mjs re-exports)
 #   build/public   the dashboard and the OpenAPI document (wrangler.toml `[assets]`)
 #
 # worker-build keeps the wasm's function-name section. The shipped module drops it; a copy with
@@ -25,6 +26,8 @@ build_worker() {
   "$WASM_OPT_BIN" --all-features --strip-debug target/keygate.names.wasm -o "$out/index_bg.wasm"
   # The module the runtime loads: the generated one, with the objects' classes made RPC-capable.
   cp src/entry/worker.mjs "$out/entry.mjs"
+  # The service binding's entrypoint, `Verifier`, which the entry re-exports (its own module).
+  cp src/entry/verifier.mjs "$out/verifier.mjs"
 }
 
 # The static assets (wrangler.toml `[assets]`, served beside the Worker): the dashboard as

@@ -45,3 +45,4 @@ export const KeyObject = rpcCapable(GeneratedKeyObject);
 export const TeamObject = rpcCapable(GeneratedTeamObject);
 export const EventsObject = rpcCapable(GeneratedEventsObject);
 export default worker;
+export { Verifier } from "./verifier.mjs";

@@ -47,6 +47,19 @@ impl Ctx {
         }
     }
 
+    /// The context of a call that comes with no request: the `Verifier` entrypoint's (a service
+    /// binding's RPC). It has no `request.cf`, so no country.
+    pub fn for_call(stores: Stores, config: &'static Config, env: &Env, now: Timestamp) -> Self {
+        Ctx {
+            stores,
+            config,
+            env: env.clone(),
+            now,
+            limit: Cell::new(None),
+            country: None,
+        }
+    }
+
     /// Turns a handler's result into the response, with the rate-limit headers of the calling
     /// key on every response to a key-authenticated request, errors included.
     pub fn finish(&self, result: ApiResult) -> Result<Response> {

@@ -23,6 +23,8 @@ mod org;
 #[cfg(target_arch = "wasm32")]
 mod password;
 #[cfg(target_arch = "wasm32")]
+mod rpc;
+#[cfg(target_arch = "wasm32")]
 mod teams;
 #[cfg(target_arch = "wasm32")]
 mod verify;
@@ -47,7 +49,7 @@ mod serve {
     /// Read once per isolate: settings never change while an isolate lives.
     static CONFIG: OnceLock<std::result::Result<Config, String>> = OnceLock::new();
 
-    fn config(env: &Env) -> std::result::Result<&'static Config, ApiError> {
+    pub(super) fn config(env: &Env) -> std::result::Result<&'static Config, ApiError> {
         CONFIG
             .get_or_init(|| {
                 let prefix = env.var("KEY_PREFIX").ok().map(|v| v.to_string());

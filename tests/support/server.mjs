@@ -7,12 +7,14 @@
 //                                 [--secure-webhooks]
 // `--reference` also serves the benchmark's JavaScript reference worker (bench/reference/) in the
 // same process, for requests to the host `reference.bench` (keygate answers every other host).
+// `--product` also serves a product's Worker bound to keygate's `Verifier` entrypoint
+// (tests/support/product.mjs), for requests to the host `product.test`.
 // `--no-assets` serves keygate without its static assets (see keygate.mjs: the benchmark's way).
 // `--without NAMES` serves it without these secrets (comma-separated: a deployment that forgot them).
 // `--secure-webhooks` keeps production's webhook URL rule (https:// and public hosts only).
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import path from "node:path";
-import { keygateWorker, root } from "./keygate.mjs";
+import { keygateWorker, productWorker, root } from "./keygate.mjs";
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
@@ -49,7 +51,11 @@ const mf = new Miniflare(
     cf: false,
     // Miniflare 5: one folder for all local state (KV, Durable Objects). Absent: in memory.
     ...(persist ? { resourcePersistencePath: persist } : {}),
-    workers: "reference" in args ? [keygate, reference] : [keygate],
+    workers: [
+      keygate,
+      ...("reference" in args ? [reference] : []),
+      ...("product" in args ? [productWorker()] : []),
+    ],
   }),
 );
 
