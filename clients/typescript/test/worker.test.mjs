@@ -1,6 +1,7 @@
 // The Hono middleware inside a Worker in workerd (Miniflare), verifying through a real service
-// binding over RPC (`env.KEYGATE.verify(...)`, entrypoint "Verifier"). The entrypoint is a
-// stand-in that asks the running keygate (test/worker/verifier.mjs) until keygate exports its own.
+// binding over RPC (`env.KEYGATE.verify(...)`) to keygate's own `Verifier` entrypoint: keygate's
+// built Worker (build/worker, as tests/support/keygate.mjs defines it) and the product's Worker in
+// one Miniflare, the keys made through keygate's API in that same Miniflare.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
@@ -9,18 +10,17 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createKeygate } from "../dist/index.js";
-import { newTeam, startKeygate } from "./keygate.mjs";
+import { newTeam } from "./keygate.mjs";
 
 const pkg = fileURLToPath(new URL("..", import.meta.url));
 const root = path.join(pkg, "../..");
 // Miniflare and esbuild are the repository's own (its package.json), not this package's.
 const { Miniflare, convertV4MiniflareOptions } = await import(createRequire(path.join(root, "package.json")).resolve("miniflare"));
+const { keygateWorker } = await import(path.join(root, "tests/support/keygate.mjs"));
+const OPERATOR = "client-worker-operator";
 
-let server, mf, kg, dir;
+let mf, kg, dir;
 before(async () => {
-  server = await startKeygate();
-  const { adminKey } = await newTeam(server, "ts-client worker");
-  kg = createKeygate({ baseUrl: server.baseUrl, token: adminKey });
   // Inside the package: workerd loads no module from above the directory it starts in.
   dir = path.join(pkg, "test/.build");
   rmSync(dir, { recursive: true, force: true });
@@ -34,29 +34,27 @@ before(async () => {
     convertV4MiniflareOptions({
       host: "127.0.0.1",
       workers: [
+        // keygate first: Miniflare's URL serves it (its API makes the team and keys below).
+        keygateWorker({ assets: false, adminToken: OPERATOR }),
         {
           name: "product",
           modules: true,
           scriptPath: bundle,
           compatibilityDate: "2026-10-01",
-          serviceBindings: { KEYGATE: { name: "keygate-verifier", entrypoint: "Verifier" } },
-        },
-        {
-          name: "keygate-verifier",
-          modules: true,
-          scriptPath: path.join(pkg, "test/worker/verifier.mjs"),
-          compatibilityDate: "2026-10-01",
-          bindings: { KEYGATE_URL: server.baseUrl },
+          routes: ["product.test/*"],
+          serviceBindings: { KEYGATE: { name: "keygate", entrypoint: "Verifier" } },
         },
       ],
     }),
   );
-  await miniflare.ready;
+  const url = await miniflare.ready;
   mf = miniflare;
+  const server = { baseUrl: url.href.replace(/\/$/, ""), operatorToken: OPERATOR };
+  const { adminKey } = await newTeam(server, "ts-client worker");
+  kg = createKeygate({ baseUrl: server.baseUrl, token: adminKey });
 });
 after(async () => {
   await mf?.dispose();
-  server?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
