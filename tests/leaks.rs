@@ -365,6 +365,42 @@ fn a_teams_own_report_touches_only_its_own_keys() {
         .expect_problem(400, "invalid_report");
 }
 
+/// A key scoped to a project acts only inside it (contract 1.1), leak reports included: holding
+/// another project's key's secret is not the right to disable it (found by the attacker review).
+#[test]
+fn a_project_scoped_reporter_touches_only_its_projects_keys() {
+    let c = client();
+    let (_, admin) = c.team("Scoped reporter");
+    let project = |name: &str| -> String {
+        let p = c
+            .post("/v1/projects", &admin, json!({ "name": name }))
+            .expect(201);
+        p.body["id"].as_str().unwrap().to_owned()
+    };
+    let (pa, pb) = (project("a"), project("b"));
+    let (_, reporter, _) = c.key(
+        &admin,
+        json!({"name": "scanner", "project_id": pa, "permissions": ["api_keys:write"]}),
+    );
+    let (_, in_a, _) = c.key(&admin, json!({"name": "in a", "project_id": pa}));
+    let (b_id, in_b, _) = c.key(&admin, json!({"name": "in b", "project_id": pb}));
+    let r = c
+        .post(
+            "/v1/leaks",
+            &reporter,
+            json!([{ "token": in_a }, { "token": in_b }]),
+        )
+        .expect(200);
+    assert_eq!(labels(&r), ["true_positive", "false_positive"]);
+    assert_eq!(c.verify(json!({"key": in_a}))["code"], "disabled_key");
+    assert_eq!(c.verify(json!({"key": in_b}))["valid"], true, "B's key untouched");
+    let b = c
+        .get(&format!("/v1/api-keys/{b_id}"), &admin)
+        .expect(200)
+        .body;
+    assert!(b.get("leaked").is_none(), "{b}");
+}
+
 #[test]
 fn a_thousand_tokens_in_one_report() {
     let c = client();

@@ -56,6 +56,7 @@ impl Ctx {
             env: env.clone(),
             now,
             limit: Cell::new(None),
+            member_limit: Cell::new(None),
             country: None,
         }
     }

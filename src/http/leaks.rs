@@ -14,7 +14,7 @@
 use super::auth::{confirm, needs, present};
 use super::ctx::{internal, json, read_body_within, ApiResult, Ctx};
 use super::problem::ApiError;
-use crate::core::ids::TeamId;
+use crate::core::ids::{ProjectId, TeamId};
 use crate::core::key::KeyHash;
 use crate::core::leaks::github::{self, PublicKey};
 use crate::core::leaks::{self, LeakPolicy, Reported, Reporter, KV_BULK_READ, MAX_REPORT_BYTES};
@@ -114,7 +114,7 @@ pub async fn github(ctx: &Ctx, req: &mut Request) -> ApiResult {
         return Err(bad_signature("the signature does not match the body"));
     }
     let report = leaks::parse_report(body.json()?).map_err(bad_report)?;
-    answer(ctx, &report, None, Reporter::Github).await
+    answer(ctx, &report, None, None, Reporter::Github).await
 }
 
 /// `POST /v1/leaks`: the same report from the team's own tools; only its own keys are touched.
@@ -125,7 +125,8 @@ pub async fn report(ctx: &Ctx, req: &mut Request) -> ApiResult {
     let p = present(ctx, req).await?;
     let caller = confirm(ctx, &p, needs(&[perm::API_KEYS_WRITE])).await?;
     let report = leaks::parse_report(body.json()?).map_err(bad_report)?;
-    answer(ctx, &report, Some(&caller.team_id), Reporter::Team).await
+    let within = caller.manager.project_id.as_ref();
+    answer(ctx, &report, Some(&caller.team_id), within, Reporter::Team).await
 }
 
 /// The key `id` names: from `GITHUB_SCANNING_KEYS` when set, else from GitHub's published keys
@@ -241,21 +242,25 @@ async fn index_entries(
 }
 
 /// Handles every token of a report and answers the feedback array. `team`: only that team's
-/// keys are acted on (and labelled `true_positive`).
+/// keys are acted on (and labelled `true_positive`); `within`: only that project's (a
+/// project-scoped reporter), decided by each key's object.
 async fn answer(
     ctx: &Ctx,
     report: &[Reported],
     team: Option<&TeamId>,
+    within: Option<&ProjectId>,
     reporter: Reporter,
 ) -> ApiResult {
     let prefix = &ctx.config.key_prefix;
     let candidates: Vec<Option<KeyHash>> = report.iter().map(|r| r.candidate(prefix)).collect();
-    let mut distinct: Vec<KeyHash> = Vec::new();
-    for h in candidates.iter().flatten() {
-        if !distinct.contains(h) {
-            distinct.push(*h);
-        }
-    }
+    // In report order, each once (a set beside the list: a report may hold thousands).
+    let mut seen = std::collections::HashSet::new();
+    let distinct: Vec<KeyHash> = candidates
+        .iter()
+        .flatten()
+        .filter(|h| seen.insert(**h))
+        .copied()
+        .collect();
     let entries = index_entries(ctx, &distinct).await?;
     let mut policies: HashMap<TeamId, LeakPolicy> = HashMap::new();
     let mut known: HashMap<KeyHash, bool> = HashMap::new();
@@ -281,6 +286,7 @@ async fn answer(
             hash: *hash,
             leak: report[i].leak(reporter, ctx.now),
             policy,
+            within: within.cloned(),
         };
         let (reply, follow_up) = service::change_key(&ctx.stores, &entry.key_id, &call).await?;
         if let Some(e) = follow_up {

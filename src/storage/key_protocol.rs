@@ -56,11 +56,15 @@ pub enum KeyCall {
         manager: Option<Manager>,
     },
     /// The key whose hash is given was reported leaked; `policy` is its team's
-    /// (`KeyState::report_leak`). Answers the key, or `NotFound` for another hash.
+    /// (`KeyState::report_leak`). Answers the key, or `NotFound` for another hash or for a key
+    /// outside `within`, the reporter's project (a project-scoped key reports only its own
+    /// project's keys: another project's is not its to act on, as everywhere else).
     Leak {
         hash: KeyHash,
         leak: crate::core::leaks::Leak,
         policy: crate::core::leaks::LeakPolicy,
+        #[serde(default)]
+        within: Option<crate::core::ids::ProjectId>,
     },
 }
 
@@ -173,8 +177,19 @@ pub fn key_dispatch(
             *state = None;
             (KeyReply::Deleted { hash }, Effect::Erase)
         }
-        (KeyCall::Leak { hash, leak, policy }, s) => {
+        (
+            KeyCall::Leak {
+                hash,
+                leak,
+                policy,
+                within,
+            },
+            s,
+        ) => {
             use crate::core::leaks::LeakOutcome;
+            if !crate::core::access::sees(within.as_deref(), s.record.project_id.as_deref()) {
+                return (KeyReply::NotFound, Effect::None);
+            }
             match s.report_leak(&hash, leak, policy, now) {
                 LeakOutcome::NotThisKey => (KeyReply::NotFound, Effect::None),
                 LeakOutcome::Unchanged => (key_reply(s, now), Effect::None),
@@ -467,7 +482,21 @@ mod tests {
                 reporter: crate::core::leaks::Reporter::Github,
             },
             policy: crate::core::leaks::LeakPolicy::Disable,
+            within: None,
         };
+        // Issue 17's review: a key scoped to another project reported this one (it holds the
+        // secret, not the right to act on another project's key): nothing changes.
+        let KeyCall::Leak { hash, leak: l, policy, .. } = leak.clone() else {
+            unreachable!()
+        };
+        let scoped = KeyCall::Leak {
+            hash,
+            leak: l,
+            policy,
+            within: Some("proj_other".into()),
+        };
+        let (r, eff, e) = key_dispatch_with_events(&mut slot, scoped, now);
+        assert!(matches!(r, KeyReply::NotFound) && eff == Effect::None && e.is_empty());
         let (r, eff, e) = key_dispatch_with_events(&mut slot, leak.clone(), now);
         assert_eq!(eff, Effect::SaveAndRelist);
         assert!(matches!(r, KeyReply::Key { ref record, .. } if record.disabled_at == Some(now)));
@@ -481,6 +510,7 @@ mod tests {
             hash: KeyHash::from_hex(&"cd".repeat(32)).unwrap(),
             leak,
             policy,
+            within: None,
         };
         let (r, eff, e) = key_dispatch_with_events(&mut slot, other, now);
         assert!(matches!(r, KeyReply::NotFound) && eff == Effect::None && e.is_empty());

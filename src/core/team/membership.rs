@@ -154,6 +154,9 @@ pub fn remove_member(
 ) -> TeamResult<()> {
     let m = member(s, id)?;
     may_remove(&by, m.role, s.count_owners()?).map_err(denied)?;
+    // Removing someone takes away what their role holds: only a caller holding all of it may
+    // (a key with `members:write` alone removes no admin, as it demotes none).
+    holds_role(&by, m.role)?;
     s.delete_member(id)?;
     withdraw_beyond(s, id, None)?;
     if let Some(team) = s.team()? {
@@ -188,6 +191,8 @@ pub fn invite(
         }));
     }
     if let Some(old) = replaced {
+        // Replacing it ends its token: as withdrawing what it grants, only by who could grant it.
+        holds_role(&by, old.role)?;
         s.delete_invitation(&old.id)?;
     }
     s.insert_invitation(&invitation)?;
@@ -216,7 +221,9 @@ pub fn withdraw_invitation(s: &impl MemberStore, id: &str) -> TeamResult<()> {
 /// role that could make it; a key must still be listed, not disabled, and hold it.
 fn inviter_still_holds(s: &(impl TeamStore + MemberStore), inv: &Invitation) -> TeamResult<bool> {
     Ok(match &inv.invited_by {
-        None => true,
+        // Made before invitations named their inviter: no one can say it was within the
+        // inviter's rights, so only the least role is still honoured (README, "Upgrading").
+        None => inv.role == MemberRole::Viewer,
         Some(Inviter::Member(id)) => s
             .member(id)?
             .is_some_and(|m| could_invite(m.role, inv.role)),

@@ -196,7 +196,7 @@ fn invitations_are_used_once_and_expire() {
         created_at: at(0),
         expires_at: at(1000),
         token_hash: hash.into(),
-        invited_by: None,
+        invited_by: Some(Inviter::Member("mem_o".into())),
     };
     invite(&s, inv("inv_1", "tok1", "new@acme.test"), admin_key()).unwrap();
     let done = accept(&s, "tok1", "mem_n".into(), "pw".into(), "sess-n", at(10)).unwrap();
