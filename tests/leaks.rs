@@ -393,7 +393,11 @@ fn a_project_scoped_reporter_touches_only_its_projects_keys() {
         .expect(200);
     assert_eq!(labels(&r), ["true_positive", "false_positive"]);
     assert_eq!(c.verify(json!({"key": in_a}))["code"], "disabled_key");
-    assert_eq!(c.verify(json!({"key": in_b}))["valid"], true, "B's key untouched");
+    assert_eq!(
+        c.verify(json!({"key": in_b}))["valid"],
+        true,
+        "B's key untouched"
+    );
     let b = c
         .get(&format!("/v1/api-keys/{b_id}"), &admin)
         .expect(200)

@@ -486,7 +486,13 @@ mod tests {
         };
         // Issue 17's review: a key scoped to another project reported this one (it holds the
         // secret, not the right to act on another project's key): nothing changes.
-        let KeyCall::Leak { hash, leak: l, policy, .. } = leak.clone() else {
+        let KeyCall::Leak {
+            hash,
+            leak: l,
+            policy,
+            ..
+        } = leak.clone()
+        else {
             unreachable!()
         };
         let scoped = KeyCall::Leak {
