@@ -1,4 +1,4 @@
-"""The README's Python snippet (clients/README.md), as written, run against the running keygate
+"""The README's Python snippet (its "Use keygate from your code"), as written, run against the running keygate
 (only its URL and operator token are put in place of `http://localhost:8787` and
 `dev-admin-token`), and type-checked with mypy --strict."""
 
@@ -11,11 +11,14 @@ from pathlib import Path
 
 from .conftest import Server
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 def snippet() -> str:
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    text = README.read_text()
+    start = text.index("## Use keygate from your code\n")
+    section = text[start : text.index("\n## ", start + 1)]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     assert len(blocks) == 1, "the README has one Python snippet"
     return str(blocks[0])
 

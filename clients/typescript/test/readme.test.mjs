@@ -1,4 +1,4 @@
-// The README's TypeScript and Hono snippets (clients/README.md), as written, type-checked by tsc
+// The README's TypeScript and Hono snippets (its "Use keygate from your code"), as written, type-checked by tsc
 // against this package and run against the running keygate (only its URL and operator token are
 // put in place of `http://localhost:8787` and `dev-admin-token`).
 import assert from "node:assert/strict";
@@ -16,7 +16,10 @@ const work = path.join(pkg, "test/.readme"); // inside the package: "@keygate/cl
 let server;
 before(async () => {
   server = await startKeygate();
-  const blocks = [...readFileSync(path.join(pkg, "../README.md"), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const readme = readFileSync(path.join(pkg, "../../README.md"), "utf8");
+  const from = readme.indexOf("## Use keygate from your code\n");
+  const section = readme.slice(from, readme.indexOf("\n## ", from + 1));
+  const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
   assert.equal(blocks.length, 2, "the README has a TypeScript and a Hono snippet");
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
