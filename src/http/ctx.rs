@@ -37,13 +37,8 @@ impl Ctx {
         now: Timestamp,
     ) -> Self {
         Ctx {
-            stores,
-            config,
-            env: env.clone(),
-            now,
-            limit: Cell::new(None),
-            member_limit: Cell::new(None),
             country: req.cf().and_then(|cf| cf.country()),
+            ..Ctx::for_call(stores, config, env, now)
         }
     }
 
