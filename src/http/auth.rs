@@ -2,7 +2,7 @@
 //! both kinds of credential, so every rule (no escalation, project scope, `404` across teams)
 //! holds for members exactly as for keys.
 //!
-//! [`present`] reads the credential. An API key (`Authorization: Bearer`): parse it (format and
+//! [`present`] reads the credential. An API key (`Authorization: Bearer` or `X-API-Key`): parse it (format and
 //! checksum), hash it, find it in the KV index, with no Durable Object touched, so garbage
 //! traffic never reaches, or creates, an object. A session (the `__Host-keygate_session`
 //! cookie): the cross-site check for changes, then one call to the team's object, which answers
@@ -13,9 +13,7 @@
 //! counting the request in the same round trip; for a member, the same decision
 //! (`Manager::decide`) runs here on the role's permissions, and nothing is counted.
 
-use super::credentials::{
-    bearer_token, origin_of, same_origin_or_safe, session_cookie, BearerError,
-};
+use super::credentials::{key_token, origin_of, same_origin_or_safe, session_cookie, BearerError};
 use super::ctx::Ctx;
 use super::problem::ApiError;
 use crate::core::access::{Denial, Manager, Requirement, Scope};
@@ -145,13 +143,17 @@ pub fn request_origin(ctx: &Ctx, req: &Request, actor: AuditActor) -> Origin {
     )
 }
 
+/// The key (or operator token) of a request: `Authorization: Bearer` or `X-API-Key`.
 fn token(req: &Request) -> Result<String, ApiError> {
-    let header = req.headers().get("Authorization").ok().flatten();
-    bearer_token(header.as_deref())
+    let headers = req.headers();
+    let authorization = headers.get("Authorization").ok().flatten();
+    let api_key = headers.get("X-API-Key").ok().flatten();
+    key_token(authorization.as_deref(), api_key.as_deref())
         .map(str::to_owned)
         .map_err(|e| match e {
             BearerError::Missing => ApiError::missing_key(),
             BearerError::Malformed => ApiError::malformed_header(),
+            BearerError::Ambiguous => ApiError::two_keys(),
         })
 }
 
@@ -187,7 +189,11 @@ pub async fn find_key(ctx: &Ctx, text: &str) -> Result<Presented, KeyRejection> 
 
 pub async fn present(ctx: &Ctx, req: &Request) -> Result<Credential, ApiError> {
     let headers = req.headers();
-    let authorization = headers.get("Authorization").ok().flatten();
+    let authorization = headers
+        .get("Authorization")
+        .ok()
+        .flatten()
+        .or_else(|| headers.get("X-API-Key").ok().flatten());
     let cookie_header = headers.get("Cookie").ok().flatten();
     let cookie = session_cookie(cookie_header.as_deref());
     match (authorization, cookie) {
