@@ -363,6 +363,34 @@ pub async fn authorize_team_write(
     confirm(ctx, &p, needs_team_wide(&[perm])).await
 }
 
+/// Who calls an operator endpoint that a team's own credential may use too.
+pub enum OperatorOr {
+    Operator,
+    Team(Caller),
+}
+
+/// The operator (the `ADMIN_TOKEN`), or else a key or session confirmed for `requirement`
+/// (counted like any request of that key). A request carrying neither answers as [`operator`].
+pub async fn operator_or(
+    ctx: &Ctx,
+    req: &Request,
+    requirement: Requirement,
+) -> Result<OperatorOr, ApiError> {
+    let headers = req.headers();
+    let key_header =
+        headers.has("Authorization").unwrap_or(false) || headers.has("X-API-Key").unwrap_or(false);
+    let cookie = headers.get("Cookie").ok().flatten();
+    let has_session = session_cookie(cookie.as_deref()).is_some();
+    let is_key = token(req)
+        .ok()
+        .is_some_and(|t| PlainKey::parse(&ctx.config.key_prefix, &t).is_ok());
+    if is_key || (has_session && !key_header) {
+        let p = present(ctx, req).await?;
+        return Ok(OperatorOr::Team(confirm(ctx, &p, requirement).await?));
+    }
+    operator(ctx, req).map(|()| OperatorOr::Operator)
+}
+
 /// The operator endpoints: only the `ADMIN_TOKEN` secret opens them. An API key is refused
 /// with `403` (it is a real credential, just not for this), anything else with `401`.
 pub fn operator(ctx: &Ctx, req: &Request) -> Result<(), ApiError> {
