@@ -12,6 +12,7 @@
 #   BENCH_SCENARIOS="valid js_valid" BENCH_LISTING=0 npm run bench   # a subset, while iterating
 #   BENCH_SCALE=1 npm run bench        # also verification with 100 vs 100,000 keys (~10 min)
 #   npm run bench:startup              # only the startup measurement (bench/startup.mjs)
+#   npm run bench:micro                # only the in-isolate microbenchmark (bench/micro.mjs)
 set -eu
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${BENCH_SECONDS:-10}"
@@ -145,6 +146,12 @@ fi
 # BENCH_SCALE=1 (BENCH_SCALE_KEYS sets the population).
 if [ "${BENCH_SCALE:-0}" = 1 ]; then
   node_modules/.bin/node bench/scale.mjs --keys "${BENCH_SCALE_KEYS:-100000}" --seconds "$SECONDS_EACH" --rounds "$ROUNDS"
+fi
+
+# The in-isolate microbenchmark (bench/micro.mjs): µs per request through keygate's entry and the
+# reference's in one isolate, with the ratio (far steadier than wrk here). BENCH_MICRO=0 skips it.
+if [ "${BENCH_MICRO:-1}" = 1 ]; then
+  node_modules/.bin/node bench/micro.mjs
 fi
 
 # Startup (bench/startup.mjs): a fresh isolate to its first /healthz and first verification.

@@ -1,0 +1,42 @@
+// The microbenchmark's wrapper Worker (bench/micro.mjs serves it): keygate's entry (the module
+// wrangler deploys, build/worker/entry.mjs) and the JavaScript reference (bench/reference/) in
+// ONE isolate, each with its Durable Object classes exported here under their own bindings.
+//
+// `POST /__loop` {target, n, method, path, body} runs n synthetic requests through the chosen
+// Worker's own `fetch(request, env, ctx)`, reading each answer's body, and answers the last
+// status and body. workerd's clock does not advance without I/O, so the caller times this call
+// from outside (and subtracts an n = 0 call). `POST /seed` goes to the reference (it makes a
+// key), any other request to keygate.
+import keygate, { KeyObject, TeamObject, EventsObject } from "../build/worker/entry.mjs";
+import reference, { KeyObject as ReferenceKeyObject } from "./reference/worker.js";
+
+export { KeyObject, TeamObject, EventsObject, ReferenceKeyObject };
+
+// A default export that is a class (worker-build's generated entry) is constructed per request,
+// as the runtime does; an object's `fetch` is called as it is.
+const call = (w) =>
+  typeof w === "function" ? (req, env, ctx) => new w(ctx, env).fetch(req) : (req, env, ctx) => w.fetch(req, env, ctx);
+const workers = { keygate: call(keygate), reference: call(reference) };
+
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (url.pathname === "/__loop") {
+      const { target, n, method, path, body } = await request.json();
+      const worker = workers[target];
+      const init =
+        method === "GET" ? { method } : { method, headers: { "Content-Type": "application/json" }, body };
+      const href = `http://bench.local${path}`;
+      let status = 0;
+      let text = "";
+      for (let i = 0; i < n; i++) {
+        const r = await worker(new Request(href, init), env, ctx);
+        status = r.status;
+        text = await r.text();
+      }
+      return Response.json({ status, body: text });
+    }
+    const w = url.pathname === "/seed" ? workers.reference : workers.keygate;
+    return w(request, env, ctx);
+  },
+};

@@ -1,0 +1,126 @@
+// The in-isolate microbenchmark: µs per request through keygate's own `fetch` and through the
+// JavaScript reference's, in ONE workerd isolate (bench/micro-worker.mjs imports both), so that
+// no HTTP server, socket or wrk thread is in the figure: only each Worker's request path, its
+// glue and, for `unknown` and `valid`, its KV read or Durable Object call.
+//
+// For each run, route and Worker: one call to the wrapper's loop with n requests and one with
+// n = 0, timed from here (workerd's clock stands still without I/O); (t_n - t_0) / n is the cost
+// of one request. A warm-up loop precedes the runs. Runs are interleaved (every route and Worker
+// once per run); the table shows the median of the runs, their spread (min–max) and the median
+// of the per-run ratios keygate / reference (below 1.00: keygate is faster).
+//
+//   npm run bench:micro                   5 runs (scripts/build.sh first: it measures build/worker)
+//   node bench/micro.mjs --runs 9 --n 4000 --routes healthz,malformed
+// Not part of `npm test`: timings belong in bench/. `npm run bench` runs it too.
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { readdirSync } from "node:fs";
+import path from "node:path";
+import { keygateWorker, root } from "../tests/support/keygate.mjs";
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+);
+const RUNS = Number(args.runs ?? 5);
+const N = Number(args.n ?? 2000);
+const operator = "micro-operator";
+
+// The Worker keygate deploys (every module scripts/build.sh puts in build/worker), the
+// reference, and the wrapper, all named from the repository's root.
+const dir = path.join(root, "build/worker");
+const built = readdirSync(dir).map((f) => path.join(dir, f));
+const base = keygateWorker({ adminToken: operator, assets: false });
+const micro = {
+  ...base,
+  name: "micro",
+  modulesRoot: root,
+  modules: [
+    { type: "ESModule", path: path.join(root, "bench/micro-worker.mjs") },
+    ...built.filter((f) => /\.m?js$/.test(f)).map((p) => ({ type: "ESModule", path: p })),
+    ...built.filter((f) => f.endsWith(".wasm")).map((p) => ({ type: "CompiledWasm", path: p })),
+    { type: "ESModule", path: path.join(root, "bench/reference/worker.js") },
+  ],
+  kvNamespaces: { ...base.kvNamespaces, INDEX: "reference-index" },
+  durableObjects: { ...base.durableObjects, KEYS: { className: "ReferenceKeyObject", useSQLite: true } },
+};
+const mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, cf: false, workers: [micro] }));
+const url = (await mf.ready).href.replace(/\/$/, "");
+
+async function call(p, { method = "POST", body, headers = {} } = {}) {
+  const h = { "Content-Type": "application/json", ...headers };
+  const r = await fetch(url + p, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${p}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+// A team and a key for keygate, the same kind of key for the reference, never limited in practice.
+const big = 1_000_000_000;
+const team = await call("/v1/teams", {
+  headers: { Authorization: `Bearer ${operator}` },
+  body: { name: "micro", limits: { max_per_minute: big, max_per_hour: big } },
+});
+const auth = { Authorization: `Bearer ${team.api_key.key}` };
+const unlimited = { plan: "enterprise", per_minute: big, per_hour: big };
+const key = (await call("/v1/api-keys", { headers: auth, body: { name: "micro", permissions: ["tasks:read"], rate_limit: unlimited } })).key;
+const refKey = (await call("/v1/api-keys", { headers: auth, body: { name: "for the reference" } })).key;
+await call("/seed", { body: { key: refKey, permissions: ["tasks:read"], per_minute: big, per_hour: big } });
+
+const verify = (k) => ({ method: "POST", path: "/v1/verify", body: k });
+const ROUTES = {
+  healthz: { n: N, expect: '"ok"', req: () => ({ method: "GET", path: "/healthz" }) },
+  malformed: { n: N, expect: "malformed_key", req: () => verify('{"key":"sk_live_this-is-not-a-key"}') },
+  unknown: { n: N / 2, expect: "invalid_key", req: () => verify('{"key":"sk_live_0123456789ABCDEFGHIJKLMNOPQRSTUV28hqg7"}') },
+  valid: {
+    n: N / 4,
+    expect: '"valid"',
+    req: (t) => verify(JSON.stringify({ key: t === "keygate" ? key : refKey, permissions: ["tasks:read"] })),
+  },
+};
+const routes = (args.routes ?? Object.keys(ROUTES).join(",")).split(",");
+const targets = ["keygate", "reference"];
+
+async function loop(target, route, n) {
+  const t0 = performance.now();
+  const out = await call("/__loop", { body: { target, n, ...ROUTES[route].req(target) } });
+  const ms = performance.now() - t0;
+  if (n > 0 && !out.body.includes(ROUTES[route].expect)) {
+    throw new Error(`${target} ${route}: expected ${ROUTES[route].expect}, got ${out.status} ${out.body}`);
+  }
+  return ms;
+}
+
+// Warm-up: every path compiled and every cache (KV index, objects) filled before timing.
+for (const route of routes) for (const t of targets) await loop(t, route, Math.min(ROUTES[route].n, 500));
+
+const results = {}; // route -> target -> [µs per run]
+for (let run = 0; run < RUNS; run++) {
+  for (const route of routes) {
+    for (const t of targets) {
+      const n = ROUTES[route].n;
+      const empty = await loop(t, route, 0);
+      const full = await loop(t, route, n);
+      ((results[route] ??= {})[t] ??= []).push(((full - empty) * 1000) / n);
+    }
+  }
+}
+await mf.dispose();
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const f = (x) => x.toFixed(1);
+const spread = (xs) => `${f(Math.min(...xs))}–${f(Math.max(...xs))}`;
+const TARGETS = { healthz: "<= 1.00", malformed: "<= 1.00", unknown: "<= 1.00", valid: "<= 0.80" };
+console.log(`keygate in-isolate microbenchmark: µs per request, ${RUNS} interleaved runs (medians, min–max), one workerd isolate, n = ${N} (unknown n/2, valid n/4)`);
+console.log(
+  `${"route".padEnd(10)} ${"keygate µs".padStart(11)} ${"(spread)".padStart(13)} ${"JS ref µs".padStart(10)} ${"(spread)".padStart(13)}  keygate/JS  target`,
+);
+for (const route of routes) {
+  const k = results[route].keygate;
+  const r = results[route].reference;
+  const ratios = k.map((v, i) => v / r[i]);
+  console.log(
+    `${route.padEnd(10)} ${f(median(k)).padStart(11)} ${spread(k).padStart(13)} ${f(median(r)).padStart(10)} ${spread(r).padStart(13)}  ${median(ratios).toFixed(2).padStart(10)}  ${TARGETS[route]} (ratios ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
+  );
+}
