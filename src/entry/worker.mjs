@@ -1,21 +1,76 @@
-// keygate's main module (wrangler.toml `main`, copied to build/worker/entry.mjs by
-// scripts/build.sh): the generated fetch handler and the three Durable Object classes, each made
-// RPC-capable.
+// keygate's main module (wrangler.toml `main`; scripts/build.sh copies every src/entry/*.mjs into
+// build/worker, this one as entry.mjs): the fetch handler and the three Durable Object classes.
 //
-// worker-build generates index.js: the fetch handler and one class per Durable Object, each a
-// thin wrapper around the Rust struct. Those classes do not extend the runtime's
-// `DurableObject`, and the runtime offers RPC only to classes that do. So each object is
-// exported as such a class, holding the generated one and handing it every event: `fetch` and
-// `alarm` as before, and the RPC method `call` (see `objects::key`, `objects::team`,
-// `objects::events`), which the worker and the objects use instead of an HTTP request to an
-// object (measured in bench/: the same job in JavaScript answers ~17% more verifications per
-// second over RPC than over fetch). Nothing else lives here: every decision stays in Rust.
+// It decides nothing (docs/architecture.md, "The entry"; STYLE.md item 13): it moves strings and
+// bytes across the wasm boundary once each way. Each request's method, URL, Content-Type and
+// Content-Length go to Rust's synchronous `front` (src/entry.rs, src/http/front.rs), which
+// answers everything that needs no storage at once (framed as `status\nName: value…\n\nbody`),
+// or asks for the body's bytes (and is called again with them), or says the full path is
+// needed: the asynchronous Rust handler, `fetch`, or `fetch_with_body` when the body was read.
+//
+// worker-build's generated index.js exports a default class with each wasm export on its
+// prototype, behind a Proxy that re-creates the wasm instance after a fatal error. Its exports
+// are taken from that prototype and called directly: no class constructed and no Proxy per
+// request (measured: bench/micro.mjs). The Proxy's recovery is kept: after a
+// `WebAssembly.RuntimeError` the next request constructs the generated class once, which
+// re-creates the instance.
+//
+// The objects: worker-build's classes do not extend the runtime's `DurableObject`, and the
+// runtime offers RPC only to classes that do. So each object is exported as such a class,
+// holding the generated one and handing it every event: `fetch` and `alarm` as before, and the
+// RPC method `call` (see `objects::key`, `objects::team`, `objects::events`), which the worker
+// uses instead of an HTTP request to an object.
 import { DurableObject } from "cloudflare:workers";
-import worker, {
+import Generated, {
   KeyObject as GeneratedKeyObject,
   TeamObject as GeneratedTeamObject,
   EventsObject as GeneratedEventsObject,
 } from "./index.js";
+
+const { front, fetch: full, fetch_with_body: fullWithBody } = Generated.prototype;
+const FULL = "";
+const NEEDS_BODY = "?";
+const state = globalThis.__worker_init_state;
+
+/** A framed answer from `front` as a Response. */
+function response(framed) {
+  const end = framed.indexOf("\n\n");
+  const lines = framed.slice(0, end).split("\n");
+  const headers = [];
+  for (let i = 1; i < lines.length; i++) {
+    const colon = lines[i].indexOf(": ");
+    headers.push([lines[i].slice(0, colon), lines[i].slice(colon + 2)]);
+  }
+  return new Response(framed.slice(end + 2), { status: Number(lines[0]), headers });
+}
+
+async function serve(request, env, ctx) {
+  const h = request.headers;
+  const method = request.method;
+  const url = request.url;
+  const type = h.get("Content-Type");
+  const length = h.get("Content-Length");
+  let framed = front(env, method, url, type, length, undefined);
+  if (framed === NEEDS_BODY) {
+    const body = new Uint8Array(await request.arrayBuffer());
+    framed = front(env, method, url, type, length, body);
+    if (framed === FULL) return fullWithBody(request, env, body);
+  }
+  if (framed === FULL) return full.call({ env, ctx }, request);
+  return response(framed);
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    if (state?.criticalError) Reflect.construct(Generated, [ctx, env]);
+    try {
+      return await serve(request, env, ctx);
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError && state) state.criticalError = true;
+      throw e;
+    }
+  },
+};
 
 /** The generated class `Generated`, as a class the runtime offers RPC to. */
 function rpcCapable(Generated) {
@@ -44,4 +99,3 @@ function rpcCapable(Generated) {
 export const KeyObject = rpcCapable(GeneratedKeyObject);
 export const TeamObject = rpcCapable(GeneratedTeamObject);
 export const EventsObject = rpcCapable(GeneratedEventsObject);
-export default worker;

@@ -23,6 +23,8 @@ pub struct Ctx {
     /// Where the request came from (`request.cf.country`; absent locally and in tests that do
     /// not set it).
     pub country: Option<String>,
+    /// The body, when the entry's front read it already (`POST /v1/verify`): `read_body` takes it.
+    pub pre_read: Cell<Option<Vec<u8>>>,
 }
 
 impl Ctx {
@@ -40,6 +42,7 @@ impl Ctx {
             now,
             limit: Cell::new(None),
             country: req.cf().and_then(|cf| cf.country()),
+            pre_read: Cell::new(None),
         }
     }
 
@@ -123,6 +126,14 @@ impl Body {
 /// at once, whether or not `Content-Length` was sent, so a chunked body of any size costs at
 /// most 16 KiB of memory and no authentication work.
 pub async fn read_body(req: &mut Request) -> std::result::Result<Body, ApiError> {
+    read_body_or(req, None).await
+}
+
+/// [`read_body`], or the bytes the entry's front already read (within the limit: it checked).
+pub async fn read_body_or(
+    req: &mut Request,
+    read: Option<Vec<u8>>,
+) -> std::result::Result<Body, ApiError> {
     use futures_util::StreamExt;
     let headers = req.headers();
     let content_type = headers
@@ -131,6 +142,15 @@ pub async fn read_body(req: &mut Request) -> std::result::Result<Body, ApiError>
         .flatten()
         .unwrap_or_default();
     let media_is_json = crate::core::input::is_json_media_type(&content_type);
+    if let Some(bytes) = read {
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(ApiError::payload_too_large());
+        }
+        return Ok(Body {
+            media_is_json,
+            bytes,
+        });
+    }
     let declared = headers
         .get("Content-Length")
         .ok()

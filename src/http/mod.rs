@@ -4,6 +4,7 @@
 //! and are unit-tested natively; the handlers run only on Workers.
 
 pub mod credentials;
+pub mod front;
 pub mod headers;
 pub mod problem;
 pub mod router;
@@ -28,7 +29,7 @@ mod verify;
 mod webhooks;
 
 #[cfg(target_arch = "wasm32")]
-pub use serve::handle;
+pub use serve::{config, handle};
 
 #[cfg(target_arch = "wasm32")]
 mod serve {
@@ -45,7 +46,7 @@ mod serve {
     /// Read once per isolate: settings never change while an isolate lives.
     static CONFIG: OnceLock<std::result::Result<Config, String>> = OnceLock::new();
 
-    fn config(env: &Env) -> std::result::Result<&'static Config, ApiError> {
+    pub fn config(env: &Env) -> std::result::Result<&'static Config, ApiError> {
         CONFIG
             .get_or_init(|| {
                 let prefix = env.var("KEY_PREFIX").ok().map(|v| v.to_string());
@@ -76,9 +77,9 @@ mod serve {
     }
 
     /// Answers one request: routes it, runs its handler, and stamps the headers every response
-    /// carries.
-    pub async fn handle(req: Request, env: Env) -> Result<Response> {
-        let mut resp = respond(req, env).await?;
+    /// carries. `body`: the request's body, when the entry's front has already read it.
+    pub async fn handle(req: Request, env: Env, body: Option<Vec<u8>>) -> Result<Response> {
+        let mut resp = respond(req, env, body).await?;
         let h = resp.headers_mut();
         for (name, value) in super::headers::SECURITY_HEADERS {
             h.set(name, value)?;
@@ -86,7 +87,7 @@ mod serve {
         Ok(resp)
     }
 
-    async fn respond(mut req: Request, env: Env) -> Result<Response> {
+    async fn respond(mut req: Request, env: Env, body: Option<Vec<u8>>) -> Result<Response> {
         let now = Timestamp::from_millis(Date::now().as_millis() as i64);
         let path = req.path();
         // The method as sent: `Request::method()` maps methods it does not know to GET.
@@ -121,6 +122,7 @@ mod serve {
             }
         };
         let ctx = Ctx::new(stores, config, &req, &env, now);
+        ctx.pre_read.set(body);
         let id = matched.id.map(str::to_owned);
         let id = id.as_deref().unwrap_or("");
         let sub = matched.sub.map(str::to_owned);

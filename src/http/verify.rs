@@ -2,38 +2,16 @@
 //! `GET /v1/rate-limit` (the caller's windows, not counted).
 
 use super::auth::{check, confirm, find_key, present, KeyRejection};
-use super::ctx::{json, read_body, ApiResult, Ctx};
+use super::ctx::{json, read_body_or, ApiResult, Ctx};
+use super::front::{Limit, Verification};
 use super::problem::ApiError;
 use crate::core::access::{Denial, Requirement, Scope};
 use crate::core::input::parse_verify;
-use crate::core::key::Environment;
 use crate::core::key_state::CheckResult;
-use crate::core::permission::PermissionSet;
 use crate::core::ratelimit::{LimitState, WindowState};
 use crate::core::time::Timestamp;
 use serde::Serialize;
 use worker::Request;
-
-#[derive(Serialize)]
-struct Limit {
-    limit: u32,
-    remaining: u32,
-    reset: i64,
-}
-
-#[derive(Serialize, Default)]
-struct Verification<'a> {
-    valid: bool,
-    code: &'static str,
-    key_id: Option<&'a str>,
-    team_id: Option<&'a str>,
-    name: Option<&'a str>,
-    environment: Option<Environment>,
-    permissions: Option<&'a PermissionSet>,
-    project_id: Option<&'a str>,
-    expires_at: Option<Timestamp>,
-    rate_limit: Option<Limit>,
-}
 
 fn code(d: Option<&Denial>) -> &'static str {
     d.map_or("valid", Denial::code)
@@ -41,7 +19,7 @@ fn code(d: Option<&Denial>) -> &'static str {
 
 /// Always `200` for a well-formed request: the answer is in `valid` and `code`.
 pub async fn verify(ctx: &Ctx, req: &mut Request) -> ApiResult {
-    let body = read_body(req).await?;
+    let body = read_body_or(req, ctx.pre_read.take()).await?;
     let input = parse_verify(body.json()?).map_err(ApiError::input)?;
     let presented = match find_key(ctx, &input.key).await {
         Ok(p) => p,
