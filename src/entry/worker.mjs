@@ -36,10 +36,12 @@ const state = globalThis.__worker_init_state;
 function response(framed) {
   const end = framed.indexOf("\n\n");
   const lines = framed.slice(0, end).split("\n");
-  const headers = [];
+  // An object, not an array of pairs: measured cheaper for workerd to take (bench/micro.mjs).
+  // The names are distinct (Rust sets each once).
+  const headers = {};
   for (let i = 1; i < lines.length; i++) {
     const colon = lines[i].indexOf(": ");
-    headers.push([lines[i].slice(0, colon), lines[i].slice(colon + 2)]);
+    headers[lines[i].slice(0, colon)] = lines[i].slice(colon + 2);
   }
   return new Response(framed.slice(end + 2), { status: Number(lines[0]), headers });
 }
