@@ -62,6 +62,7 @@ fn main() {
             auto_renew: false,
             rolled_from: None,
             renewed_at: None,
+            leaked: None,
         };
         let entry = IndexEntry {
             key_id: record.id.clone(),

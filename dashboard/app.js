@@ -397,8 +397,14 @@ async function keyPage(id) {
       ["Metadata", k.metadata ? h("code", {}, JSON.stringify(k.metadata)) : "—"],
       ["Created", when(k.created_at)], ["Last used", when(k.last_used)], ["Expires", k.expires_at ? when(k.expires_at) : "never"],
       ["Auto-renew", k.auto_renew ? "on: renews when 30 days remain" : "off"],
-      ["Rolled from", k.rolled_from ? h("a", { href: `#/keys/${k.rolled_from}` }, h("code", {}, k.rolled_from)) : "—"]]
+      ["Rolled from", k.rolled_from ? h("a", { href: `#/keys/${k.rolled_from}` }, h("code", {}, k.rolled_from)) : "—"],
+      ...(k.leaked ? [["Leaked", leakedWhere(k.leaked)]] : [])]
       .flatMap(([t, d]) => [h("dt", {}, t), h("dd", {}, d)]));
+  const leakedAlert = k.leaked
+    ? h("p", { class: "alert", role: "alert", id: "key-leaked" },
+        `This key was reported leaked ${when(k.leaked.at)} by ${k.leaked.reporter === "github" ? "GitHub secret scanning" : "your team"}`,
+        k.status === "disabled" ? " and is disabled." : ": it still works (the team's leak policy is to notify). Roll or disable it.")
+    : null;
   const usage = h("section", { "aria-labelledby": "usage-title" },
     h("h2", { id: "usage-title" }, "Usage"),
     h("dl", { class: "stats" },
@@ -436,7 +442,15 @@ async function keyPage(id) {
           },
         }) }, "Delete"))
     : null;
-  return [h("p", {}, h("a", { href: "#/keys" }, "← API keys")), h("h1", {}, k.name), info, usage, edit, actions];
+  return [h("p", {}, h("a", { href: "#/keys" }, "← API keys")), h("h1", {}, k.name), leakedAlert, info, usage, edit, actions];
+}
+
+// Where a leak was found: the URL as a link only when it is https (it is what the reporter sent).
+function leakedWhere(leak) {
+  const where = leak.url && /^https:\/\//.test(leak.url)
+    ? h("a", { href: leak.url, rel: "noopener noreferrer", target: "_blank" }, leak.url)
+    : leak.url || "an unknown place";
+  return h("span", { id: "key-leaked-where" }, when(leak.at), " — ", where, leak.source ? ` (${leak.source})` : "");
 }
 
 function editKeyForm(k) {
@@ -510,7 +524,7 @@ function rollDialog(k) {
 // Webhooks.
 
 const EVENTS = ["api_key.created", "api_key.updated", "api_key.rolled", "api_key.disabled", "api_key.deleted",
-  "api_key.expiring", "api_key.expired", "api_key.renewed", "api_key.rate_limited", "api_key.new_location",
+  "api_key.expiring", "api_key.expired", "api_key.renewed", "api_key.rate_limited", "api_key.new_location", "api_key.leaked",
   "member.added", "member.removed"];
 
 const hookStatus = (w) => (w.enabled ? "enabled" : w.disabled_reason ? `disabled (${w.disabled_reason === "gone" ? "it answered 410 Gone" : "failing for 5 days"})` : "disabled");

@@ -43,8 +43,11 @@ run --include-path-regex '^/v1/teams' || status=1
 # every other operation is tested with a working key.
 SELF_ENDING='^(POST /v1/api-keys/\{id\}/disable|POST /v1/api-keys/\{id\}/roll|DELETE /v1/api-keys/\{id\}|PATCH /v1/api-keys/\{id\})$'
 echo "== schemathesis: every other endpoint"
-# (One regex: schemathesis ANDs separate filters of one kind.)
-run --exclude-name-regex "^[A-Z]+ /v1/teams|$SELF_ENDING" || status=1
+# (One regex: schemathesis ANDs separate filters of one kind.) GitHub's secret scanning endpoint
+# is left out: it answers only requests signed by GitHub's keys (anything else is 401 before the
+# body is read), which schemathesis cannot make; tests/leaks.rs signs its requests with a key
+# pair pinned in GITHUB_SCANNING_KEYS and holds its 200, 400, 401 and 413.
+run --exclude-name-regex "^[A-Z]+ /v1/teams|^POST /v1/leaks/github$|$SELF_ENDING" || status=1
 echo "== schemathesis: the operations that can end the key itself"
 run --include-name-regex "$SELF_ENDING" || status=1
 exit $status

@@ -4,7 +4,8 @@
 # which tests/deploy.rs holds to what the other tests load), then runs the native unit tests and the
 # end-to-end tests against the built worker in workerd (Miniflare, real KV and Durable Objects),
 # then the dashboard in headless Chromium (tests/browser/), then holds the API to its OpenAPI
-# document with schemathesis (scripts/schemathesis.sh).
+# document with schemathesis (scripts/schemathesis.sh), then runs the client libraries' tests
+# against it (scripts/clients.sh), and the gateway example (scripts/examples.sh).
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
@@ -31,3 +32,7 @@ else
 fi
 echo "== the OpenAPI document against the running worker (schemathesis, --checks all)"
 sh scripts/schemathesis.sh
+echo "== the client libraries (TypeScript with its Hono middleware, Python) against the running worker"
+sh scripts/clients.sh
+echo "== the examples (the gateway in front of a local origin, through keygate's Verifier binding)"
+sh scripts/examples.sh

@@ -115,9 +115,21 @@ fn the_dry_run_bundles_the_wasm_and_the_entry_the_tests_load() {
         fs::read_to_string(root().join("src/entry/worker.mjs")).unwrap(),
         "build/worker/entry.mjs is stale: run scripts/build.sh"
     );
-    let want: BTreeSet<String> = ["default", "KeyObject", "TeamObject", "EventsObject"]
-        .map(String::from)
-        .into();
+    // The entrypoint a product's Worker binds (`Verifier`), from its own module beside the entry.
+    assert_eq!(
+        fs::read_to_string(root().join("build/worker/verifier.mjs")).unwrap(),
+        fs::read_to_string(root().join("src/entry/verifier.mjs")).unwrap(),
+        "build/worker/verifier.mjs is stale: run scripts/build.sh"
+    );
+    let want: BTreeSet<String> = [
+        "default",
+        "KeyObject",
+        "TeamObject",
+        "EventsObject",
+        "Verifier",
+    ]
+    .map(String::from)
+    .into();
     assert_eq!(exports(&entry), want);
     let bundle = files
         .iter()

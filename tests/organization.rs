@@ -450,7 +450,7 @@ fn every_management_permission_is_enforced() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 39, "every permissioned operation was checked");
+    assert_eq!(checked, 40, "every permissioned operation was checked");
 }
 
 /// Deleting a project and scoping a new key to it race; the team object makes them atomic, so

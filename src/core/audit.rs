@@ -9,19 +9,35 @@
 //! Key changes are recorded by the key object (`KeyCall::Audited`), team changes and sign-ins by
 //! the team object (`AuditedTeamCall`), webhook changes by the events object
 //! (`AuditedEventsCall`): docs/architecture.md, "The audit log".
+//!
+//! An entry about a key carries the key's project; every other entry is team-wide. A
+//! project-scoped caller sees only its project's entries ([`visible`], the rule of
+//! `core::access::sees`), never a team-wide one.
+//!
+//! Ids are unique: an entry about a key derives its id from the key's revision (the change it
+//! records), so the key object's alarm re-sending it keeps it once; any other entry is made once,
+//! in its change's transaction, with a random id ([`random_entry_id`]), and travels with that id.
 
+use super::access::sees;
+use super::base62;
 use super::events::{derived_id, Event};
+use super::ids::ProjectId;
 use super::input::InputError;
+use super::model::KeyRecord;
 use super::page::{page_param, unknown_param, Page, DEFAULT_PAGE_LIMIT};
+use super::random::Random;
 use super::store::{StoreError, StoreResult};
 use super::team::TeamResult;
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Entries are kept at least this long.
+/// Entries are kept at least this long, and never evicted before it to make room.
 pub const RETENTION_MS: i64 = 90 * 86_400_000;
-/// And at most this many per team (the oldest go first): a bound on the object's storage.
+/// The alert mark: a team's log holding more than this many entries is reported (an error in
+/// the Worker's logs on each hand-over) rather than trimmed. What writes entries is rate-limited
+/// (keys by their limits, members 600 requests a minute, refused sign-ins once a minute per
+/// email and client), which bounds the growth.
 pub const MAX_ENTRIES: i64 = 200_000;
 /// The kind an entry travels under through the events outboxes (never delivered to webhooks).
 pub const AUDIT_EVENT: &str = "audit";
@@ -81,6 +97,10 @@ pub struct Entry {
     pub action: String,
     pub actor: Actor,
     pub target: Target,
+    /// The project of the key the entry is about; `None` (and every entry stored before
+    /// entries had it): team-wide.
+    #[serde(default)]
+    pub project_id: Option<ProjectId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<Value>,
     pub at: Timestamp,
@@ -102,6 +122,7 @@ pub fn entry(
         action: action.to_owned(),
         actor: origin.actor.clone(),
         target,
+        project_id: None,
         changes,
         at: now,
         ip: origin.ip.clone(),
@@ -120,22 +141,37 @@ pub fn as_event(e: &Entry) -> Event {
     }
 }
 
-/// The audit entry of a change to a key, as it travels (`as_event`); its id derives from the
-/// same seed as the change's event, so a retried hand-over keeps it once.
+/// The audit entry of a change to a key, as it travels (`as_event`), in the key's project. Its
+/// id derives from the same seed as the change's event (the key's revision, or what an alert is
+/// about), so it is unique per change and a retried hand-over keeps it once.
 pub fn key_entry(
     action: &str,
-    key_id: &str,
+    record: &KeyRecord,
     origin: &Origin,
     changes: Option<Value>,
     seed: &str,
     now: Timestamp,
 ) -> Event {
-    let id = derived_id("aud_", &format!("{key_id}:{seed}"));
+    let id = derived_id("aud_", &format!("{}:{seed}", record.id));
     let target = Target {
         kind: "api_key".into(),
-        id: key_id.to_owned(),
+        id: record.id.to_string(),
     };
-    as_event(&entry(id, origin, action, target, changes, now))
+    let mut e = entry(id, origin, action, target, changes, now);
+    e.project_id = record.project_id.clone();
+    as_event(&e)
+}
+
+/// The id of an entry made once, in the transaction of its change, and kept with it: random, so
+/// two changes of one target in the same millisecond are two entries.
+pub fn random_entry_id(rng: &mut impl Random) -> String {
+    format!("aud_{}", base62::random_string(rng, 20))
+}
+
+/// Does a caller of project `viewer` (`None`: team-wide) see an entry of project `entry`? A
+/// team-wide caller sees every entry; a scoped one only its project's, never a team-wide one.
+pub fn visible(viewer: Option<&str>, entry: Option<&str>) -> bool {
+    sees(viewer, entry)
 }
 
 /// The fields a change set, from the JSON it was given (a patch): names and values, except
@@ -162,10 +198,13 @@ pub fn changes(given: &Value, shown: &[&str]) -> Option<Value> {
 pub trait AuditStore {
     /// Stores an entry (an id already stored is ignored).
     fn insert_entry(&self, e: &Entry) -> StoreResult<()>;
-    /// One page, newest first, with the query's filters.
+    /// One page, newest first, with the query's filters; with `q.project_id`, only the entries
+    /// of that project (see [`visible`]).
     fn entries(&self, q: &AuditQuery) -> StoreResult<Page<Entry>>;
-    /// Removes entries made before `before`, and the oldest beyond `keep`.
-    fn prune_entries(&self, before: Timestamp, keep: i64) -> StoreResult<()>;
+    /// Removes entries made before `before` (and only those: nothing younger goes to make room).
+    fn prune_entries(&self, before: Timestamp) -> StoreResult<()>;
+    /// About how many entries are kept (the span of their positions: cheap to read).
+    fn entry_span(&self) -> StoreResult<i64>;
 }
 
 /// Keeps the audit entries among handed-over events (kind [`AUDIT_EVENT`]), and prunes.
@@ -179,13 +218,28 @@ pub fn record_entries(s: &impl AuditStore, events: &[Event], now: Timestamp) -> 
     }
     if any {
         let before = Timestamp::from_millis(now.millis() - RETENTION_MS);
-        s.prune_entries(before, MAX_ENTRIES)?;
+        s.prune_entries(before)?;
     }
     Ok(())
 }
 
-pub fn list(s: &impl AuditStore, q: &AuditQuery) -> TeamResult<Page<Entry>> {
-    Ok(s.entries(q)?)
+/// Is the log past its alert mark ([`MAX_ENTRIES`])? Then the events object reports it.
+pub fn past_alert_mark(s: &impl AuditStore) -> StoreResult<bool> {
+    Ok(s.entry_span()? > MAX_ENTRIES)
+}
+
+/// A page of the log as a caller of project `viewer` (`None`: team-wide) sees it: a scoped
+/// caller's query is confined to its project, whatever it asked.
+pub fn list(
+    s: &impl AuditStore,
+    q: &AuditQuery,
+    viewer: Option<&ProjectId>,
+) -> TeamResult<Page<Entry>> {
+    let q = AuditQuery {
+        project_id: viewer.cloned(),
+        ..q.clone()
+    };
+    Ok(s.entries(&q)?)
 }
 
 /// `GET /v1/audit-log` query.
@@ -196,6 +250,9 @@ pub struct AuditQuery {
     pub action: Option<String>,
     pub actor_id: Option<String>,
     pub target_id: Option<String>,
+    /// Only this project's entries: set by [`list`] from the caller, never from the request.
+    #[serde(default)]
+    pub project_id: Option<ProjectId>,
 }
 
 pub fn parse_audit_query(pairs: &[(String, String)]) -> Result<AuditQuery> {
@@ -277,7 +334,7 @@ mod tests {
     }
 
     #[test]
-    fn entries_are_kept_once_and_pruned_by_age_and_count() {
+    fn entries_are_kept_once_pruned_by_age_and_never_evicted_younger() {
         use crate::core::team::memory::MemoryTeam;
         let s = MemoryTeam::default();
         let day = 86_400_000;
@@ -306,22 +363,23 @@ mod tests {
             limit: 10,
             ..AuditQuery::default()
         };
-        assert_eq!(list(&s, &q).unwrap().items.len(), 2, "an id once");
+        assert_eq!(list(&s, &q, None).unwrap().items.len(), 2, "an id once");
         // 91 days after the first: it goes, the second stays.
         record_entries(&s, &[ev("aud_3", 91)], at(91)).unwrap();
-        let ids: Vec<String> = list(&s, &q)
+        let ids: Vec<String> = list(&s, &q, None)
             .unwrap()
             .items
             .into_iter()
             .map(|e| e.id)
             .collect();
         assert_eq!(ids, ["aud_3", "aud_2"], "newest first, the 90-day window");
-        s.prune_entries(at(0), 1).unwrap();
-        assert_eq!(
-            list(&s, &q).unwrap().items.len(),
-            1,
-            "and at most MAX_ENTRIES"
-        );
+        // Entries younger than 90 days are never evicted to make room: the log reports
+        // itself past the alert mark instead.
+        for i in 0..5 {
+            record_entries(&s, &[ev(&format!("aud_x{i}"), 91)], at(91)).unwrap();
+        }
+        assert_eq!(list(&s, &q, None).unwrap().items.len(), 7, "none evicted");
+        assert!(!past_alert_mark(&s).unwrap());
         // Non-audit events are not entries.
         let other = Event {
             id: "evt_1".into(),
@@ -330,7 +388,116 @@ mod tests {
             body: "{}".into(),
         };
         record_entries(&s, &[other], at(91)).unwrap();
-        assert_eq!(list(&s, &q).unwrap().items.len(), 1);
+        assert_eq!(list(&s, &q, None).unwrap().items.len(), 7);
+    }
+
+    /// Issue 17, rule 6: a key scoped to project A read B's `api_key.created` entries.
+    #[test]
+    fn a_scoped_caller_sees_its_projects_entries_and_no_team_wide_one() {
+        use crate::core::model::sample_record;
+        use crate::core::team::memory::MemoryTeam;
+        let s = MemoryTeam::default();
+        let now = Timestamp::from_millis(1_800_000_000_000);
+        let key = |id: &str, project: Option<&str>| {
+            let mut r = sample_record(id, now);
+            r.project_id = project.map(Into::into);
+            key_entry("api_key.created", &r, &origin(), None, "created:1", now)
+        };
+        let team_wide = as_event(&entry(
+            "aud_team".into(),
+            &origin(),
+            "project.created",
+            Target {
+                kind: "project".into(),
+                id: "proj_a".into(),
+            },
+            None,
+            now,
+        ));
+        let events = [
+            key("key_a", Some("proj_a")),
+            key("key_b", Some("proj_b")),
+            key("key_all", None),
+            team_wide,
+        ];
+        record_entries(&s, &events, now).unwrap();
+        let targets = |viewer: Option<&str>, q: AuditQuery| -> Vec<String> {
+            let viewer = viewer.map(ProjectId::from);
+            list(&s, &q, viewer.as_ref())
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|e| e.target.id)
+                .collect()
+        };
+        let all = AuditQuery {
+            limit: 10,
+            ..AuditQuery::default()
+        };
+        assert_eq!(
+            targets(Some("proj_a"), all.clone()),
+            ["key_a"],
+            "neither B's key, an unscoped key's nor a team-wide entry"
+        );
+        assert_eq!(targets(Some("proj_b"), all.clone()), ["key_b"]);
+        assert_eq!(
+            targets(None, all.clone()),
+            ["proj_a", "key_all", "key_b", "key_a"],
+            "a team-wide caller sees everything"
+        );
+        // A filter cannot reach past the scope, and a query cannot widen it.
+        let of_b = AuditQuery {
+            target_id: Some("key_b".into()),
+            project_id: Some("proj_b".into()),
+            ..all.clone()
+        };
+        assert!(targets(Some("proj_a"), of_b).is_empty());
+        // The entry says its project; one stored before entries had it is team-wide.
+        let shown = list(&s, &all, Some(&"proj_a".into())).unwrap().items;
+        assert_eq!(shown[0].project_id.as_deref(), Some("proj_a"));
+        let mut old: Value = serde_json::from_str(&events[1].body).unwrap();
+        old.as_object_mut().unwrap().remove("project_id");
+        let old: Entry = serde_json::from_value(old).unwrap();
+        assert_eq!(old.project_id, None);
+        assert!(visible(None, None) && !visible(Some("proj_a"), None));
+        assert!(
+            !visible(Some("proj_a"), Some("proj_b")) && visible(Some("proj_a"), Some("proj_a"))
+        );
+    }
+
+    /// Issue 17: ids derived from action + target + millisecond collided. A key's entries derive
+    /// theirs from the change (the key's revision), so two changes in one millisecond are two
+    /// entries and the same change handed over twice is one.
+    #[test]
+    fn a_keys_entries_are_one_per_change_and_kept_once() {
+        use crate::core::model::sample_record;
+        use crate::core::team::memory::MemoryTeam;
+        let s = MemoryTeam::default();
+        let now = Timestamp::from_millis(1_800_000_000_000);
+        let r = sample_record("key_1", now);
+        let change = |revision: u64| {
+            let seed = format!("api_key.updated:{revision}");
+            key_entry("api_key.updated", &r, &origin(), None, &seed, now)
+        };
+        let (first, second) = (change(2), change(3));
+        assert_ne!(first.id, second.id, "same action, target and millisecond");
+        assert_eq!(first, change(2), "the same change makes the same entry");
+        // The key's alarm hands the outbox over again (its answer was lost): once each.
+        record_entries(&s, &[first.clone(), second], now).unwrap();
+        record_entries(&s, &[first], now).unwrap();
+        let q = AuditQuery {
+            limit: 10,
+            ..AuditQuery::default()
+        };
+        assert_eq!(list(&s, &q, None).unwrap().items.len(), 2);
+    }
+
+    #[test]
+    fn random_entry_ids_look_like_ids() {
+        let mut rng = crate::core::random::FixedRandom((0..=255).collect(), 0);
+        let (a, b) = (random_entry_id(&mut rng), random_entry_id(&mut rng));
+        assert!(a.starts_with("aud_") && a.len() == 24 && a != b);
+        assert!(a[4..].bytes().all(base62::is_base62));
     }
 
     #[test]

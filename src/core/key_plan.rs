@@ -10,7 +10,7 @@ use super::ids::{KeyId, TeamId};
 use super::key::KeyHash;
 use super::key_state::{CountersPart, KeyState, RecordPart};
 use super::monitoring::{Report, Tally};
-use super::sync::{Outbox, Pending};
+use super::sync::{EventOutbox, Outbox, Pending};
 use super::time::Timestamp;
 
 /// What the object must do with its storage after a call (the dispatch's verdict,
@@ -62,12 +62,7 @@ pub struct AfterCall {
 }
 
 fn report(s: &KeyState, hour: i64, tally: Tally) -> Report {
-    Report {
-        key_id: s.record.id.to_string(),
-        name: s.record.name.clone(),
-        hour,
-        tally,
-    }
+    Report::of(&s.record, hour, tally)
 }
 
 /// After a call: `held` is the state after the dispatch, `before` the key's team and id before
@@ -183,6 +178,20 @@ pub fn at_alarm(held: Option<&mut KeyState>, now: Timestamp) -> Scheduled {
         out.writes.counters = Some(s.counters_part());
     }
     out
+}
+
+/// After handing the held events with these `ids` to the team's events object (`taken`: it
+/// has them, or the team is gone and its events with it): they are released, and events held
+/// while the call was out go at once, since an alarm set during the alarm's own run is replaced
+/// by the alarm's reschedule; or, if it failed, they stay and the next try backs off. Returns
+/// the delay (ms) before the next hand-over, if one is needed.
+pub fn after_hand_over(held: &mut EventOutbox, ids: &[String], taken: bool) -> Option<i64> {
+    if taken {
+        held.handed_over(ids);
+        (!held.events.is_empty()).then_some(0)
+    } else {
+        Some(held.failed())
+    }
 }
 
 /// When the alarm runs next (ms from now): the earliest of the schedule's deadline and the
@@ -363,6 +372,26 @@ mod tests {
         assert_eq!(next_alarm(now, Some(soon), &[Some(120_000)]), Some(60_000));
         let past = at("2026-10-13T00:00:00Z");
         assert_eq!(next_alarm(now, Some(past), &[]), Some(0));
+    }
+
+    #[test]
+    fn events_held_during_a_hand_over_go_at_once_and_a_failure_backs_off() {
+        let now = at("2026-10-14T00:00:00Z");
+        let s = state();
+        let ev = |seed: &str| {
+            crate::core::events::key_event("api_key.updated", &s.record, &[], seed, now)
+        };
+        let mut held = EventOutbox::new(s.record.team_id.clone());
+        held.add(vec![ev("a")]);
+        let ids: Vec<String> = held.events.iter().map(|e| e.id.clone()).collect();
+        held.add(vec![ev("b")]); // held while the call was out
+        assert_eq!(after_hand_over(&mut held, &ids, true), Some(0));
+        assert_eq!(held.events.len(), 1);
+        let ids: Vec<String> = held.events.iter().map(|e| e.id.clone()).collect();
+        assert!(after_hand_over(&mut held, &ids, false).is_some_and(|d| d > 0));
+        assert_eq!(held.events.len(), 1, "kept after a failure");
+        assert_eq!(after_hand_over(&mut held, &ids, true), None);
+        assert!(held.events.is_empty());
     }
 
     #[test]

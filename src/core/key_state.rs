@@ -362,7 +362,7 @@ impl KeyState {
             None,
             None,
         );
-        let entry = key_entry(action, &self.record.id, &origin, Some(changes), seed, now);
+        let entry = key_entry(action, &self.record, &origin, Some(changes), seed, now);
         self.alerts.push(entry);
     }
 

@@ -19,6 +19,8 @@ pub struct TeamLimits {
     pub max_roles: u32,
     pub max_service_accounts: u32,
     pub max_webhooks: u32,
+    /// Members (pending invitations count against it when they are accepted).
+    pub max_members: u32,
     /// The highest `rate_limit.per_minute` a key of the team may be given.
     pub max_per_minute: u32,
     /// The highest `rate_limit.per_hour` a key of the team may be given.
@@ -35,6 +37,7 @@ impl Default for TeamLimits {
             max_roles: 100,
             max_service_accounts: 100,
             max_webhooks: 10,
+            max_members: 1_000,
             max_per_minute: 10_000,
             max_per_hour: 600_000,
         }
@@ -50,6 +53,9 @@ pub enum Counted {
     Roles,
     ServiceAccounts,
     Webhooks,
+    Members,
+    /// Pending invitations: at most `MAX_PENDING_INVITATIONS`, not a team setting.
+    Invitations,
 }
 
 impl Counted {
@@ -61,6 +67,8 @@ impl Counted {
             Counted::Roles => "max_roles",
             Counted::ServiceAccounts => "max_service_accounts",
             Counted::Webhooks => "max_webhooks",
+            Counted::Members => "max_members",
+            Counted::Invitations => "pending invitations",
         }
     }
 }
@@ -74,6 +82,12 @@ pub struct LimitReached {
 
 impl LimitReached {
     pub fn detail(&self) -> String {
+        if self.what == Counted::Invitations {
+            return format!(
+                "this team has {} pending invitations, the most it may have; withdraw some first",
+                self.limit
+            );
+        }
         format!(
             "this team has reached its limit `{}` of {}; delete some or ask the operator to raise it",
             self.what.field(),
@@ -108,6 +122,8 @@ impl TeamLimits {
             Counted::Roles => self.max_roles,
             Counted::ServiceAccounts => self.max_service_accounts,
             Counted::Webhooks => self.max_webhooks,
+            Counted::Members => self.max_members,
+            Counted::Invitations => crate::core::members::MAX_PENDING_INVITATIONS as u32,
         };
         if current < u64::from(limit) {
             Ok(())
@@ -193,6 +209,7 @@ pub struct LimitsPatch {
     pub max_roles: Option<u32>,
     pub max_service_accounts: Option<u32>,
     pub max_webhooks: Option<u32>,
+    pub max_members: Option<u32>,
     pub max_per_minute: Option<u32>,
     pub max_per_hour: Option<u32>,
 }
@@ -208,13 +225,15 @@ impl LimitsPatch {
                 "max_roles" => (&mut out.max_roles, 0, MAX_COUNT_LIMIT),
                 "max_service_accounts" => (&mut out.max_service_accounts, 0, MAX_COUNT_LIMIT),
                 "max_webhooks" => (&mut out.max_webhooks, 0, MAX_COUNT_LIMIT),
+                "max_members" => (&mut out.max_members, 0, MAX_COUNT_LIMIT),
                 "max_per_minute" => (&mut out.max_per_minute, 1, MAX_LIMIT),
                 "max_per_hour" => (&mut out.max_per_hour, 1, MAX_LIMIT),
                 other => {
                     let shown: String = other.chars().take(64).collect();
                     return Err(LimitsError::Unknown(format!(
                         "`limits.{shown}` is not a limit; the limits are max_keys, max_projects, \
-                         max_roles, max_service_accounts, max_webhooks, max_per_minute, max_per_hour"
+                         max_roles, max_service_accounts, max_webhooks, max_members, max_per_minute, \
+                         max_per_hour"
                     )));
                 }
             };
@@ -251,6 +270,7 @@ impl LimitsPatch {
                 .max_service_accounts
                 .unwrap_or(base.max_service_accounts),
             max_webhooks: self.max_webhooks.unwrap_or(base.max_webhooks),
+            max_members: self.max_members.unwrap_or(base.max_members),
             max_per_minute: self.max_per_minute.unwrap_or(base.max_per_minute),
             max_per_hour: self.max_per_hour.unwrap_or(base.max_per_hour),
         }

@@ -127,6 +127,17 @@ pub struct Invitation {
     pub expires_at: Timestamp,
     /// SHA-256 of the token (hex); internal, never in a view.
     pub token_hash: String,
+    /// Who made it (none for invitations stored before inviters were).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invited_by: Option<Inviter>,
+}
+
+/// Who made an invitation: its grant is judged against them again when it is accepted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Inviter {
+    Member(MemberId),
+    Key(super::ids::KeyId),
 }
 
 /// An invitation as clients see it (`token` only in the answer that creates it).
@@ -161,25 +172,55 @@ pub enum MemberDenial {
     LastOwner,
 }
 
-/// Who asks for a change to the members: a member (with their role) or an API key (never an
-/// owner, whatever it holds).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Who asks for a change to the members: a member (with their role) or an API key (with what
+/// it holds; never an owner, whatever it holds).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Changer {
     Member(MemberRole),
-    Key,
+    Key(PermissionSet),
 }
 
 impl Changer {
-    fn is_owner(self) -> bool {
-        self == Changer::Member(MemberRole::Owner)
+    fn is_owner(&self) -> bool {
+        *self == Changer::Member(MemberRole::Owner)
+    }
+
+    /// What the caller holds: a member's role's permissions, or the key's.
+    pub fn permissions(&self) -> PermissionSet {
+        match self {
+            Changer::Member(role) => role.permissions(),
+            Changer::Key(p) => p.clone(),
+        }
     }
 }
 
+/// Giving someone `role` grants what it holds: the first permission of it the caller lacks
+/// (the same no-escalation rule as for keys, `PermissionSet::first_uncovered`).
+pub fn missing_for(by: &Changer, role: MemberRole) -> Option<Permission> {
+    by.permissions()
+        .first_uncovered(role.permissions().iter())
+        .cloned()
+}
+
+/// Could `by` make an invitation as `role` now: it writes members, and holds what `role` holds
+/// (owners only by an owner)? A pending invitation never grants more than its inviter holds.
+pub fn could_invite_as(by: &Changer, role: MemberRole) -> bool {
+    let writes = Permission::new_static(needs::MEMBERS_WRITE);
+    by.permissions().covers(&writes)
+        && may_invite(by, role).is_ok()
+        && missing_for(by, role).is_none()
+}
+
+/// [`could_invite_as`] for a member of role `inviter`.
+pub fn could_invite(inviter: MemberRole, role: MemberRole) -> bool {
+    could_invite_as(&Changer::Member(inviter), role)
+}
+
 /// May `by` give the member who is `current` the role `new`? `owners` is how many owners the team
-/// has now.
+/// has now. (That `by` holds what `new` holds is [`missing_for`].)
 pub fn may_change_role(
-    by: Changer,
+    by: &Changer,
     current: MemberRole,
     new: MemberRole,
     owners: usize,
@@ -195,7 +236,7 @@ pub fn may_change_role(
 }
 
 /// May `by` remove the member who is `current`?
-pub fn may_remove(by: Changer, current: MemberRole, owners: usize) -> Result<(), MemberDenial> {
+pub fn may_remove(by: &Changer, current: MemberRole, owners: usize) -> Result<(), MemberDenial> {
     if current == MemberRole::Owner {
         if !by.is_owner() {
             return Err(MemberDenial::OwnerOnly);
@@ -207,8 +248,9 @@ pub fn may_remove(by: Changer, current: MemberRole, owners: usize) -> Result<(),
     Ok(())
 }
 
-/// May `by` invite someone as `role`?
-pub fn may_invite(by: Changer, role: MemberRole) -> Result<(), MemberDenial> {
+/// May `by` invite someone as `role`? (Owners only by an owner; that `by` holds what `role`
+/// holds is [`missing_for`].)
+pub fn may_invite(by: &Changer, role: MemberRole) -> Result<(), MemberDenial> {
     if role == MemberRole::Owner && !by.is_owner() {
         return Err(MemberDenial::OwnerOnly);
     }
@@ -469,41 +511,13 @@ pub fn hashes_equal(a: &str, b: &str) -> bool {
     secrets_equal(a, b)
 }
 
-/// Failed sign-ins for one email or one client: after [`MAX_FAILURES`] within
-/// [`FAILURE_WINDOW_MS`], sign-in answers `429` until the window's end.
-pub const MAX_FAILURES: u32 = 10;
-pub const FAILURE_WINDOW_MS: i64 = 15 * 60_000;
+/// The counts of failed sign-ins live in [`super::throttle`].
+pub use super::throttle::{Failures, FAILURE_WINDOW_MS};
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Failures {
-    pub window_start: i64,
-    pub count: u32,
-}
-
-impl Failures {
-    /// `Some(seconds)` to wait when sign-in is throttled at `now`.
-    pub fn retry_after(&self, now: Timestamp) -> Option<i64> {
-        let end = self.window_start + FAILURE_WINDOW_MS;
-        let now = now.millis();
-        (self.count >= MAX_FAILURES && now < end).then(|| ((end - now) + 999) / 1000)
-    }
-
-    /// One more failure at `now`.
-    pub fn failed(self, now: Timestamp) -> Self {
-        let now = now.millis();
-        if now - self.window_start >= FAILURE_WINDOW_MS {
-            Failures {
-                window_start: now,
-                count: 1,
-            }
-        } else {
-            Failures {
-                count: self.count.saturating_add(1),
-                ..self
-            }
-        }
-    }
-}
+/// At most this many pending invitations per team (`409 limit_reached` past it).
+pub const MAX_PENDING_INVITATIONS: usize = 100;
+/// At most this many live sessions per member: a new one past it ends the oldest.
+pub const MAX_SESSIONS_PER_MEMBER: usize = 50;
 
 #[cfg(test)]
 #[path = "members_tests.rs"]

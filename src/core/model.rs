@@ -19,6 +19,10 @@ pub struct Team {
     /// Teams stored before limits existed have the defaults.
     #[serde(default)]
     pub limits: super::limits::TeamLimits,
+    /// What a key of the team reported leaked becomes (`core::leaks`); teams stored before it
+    /// existed have the default, `disable`.
+    #[serde(default)]
+    pub leak_policy: super::leaks::LeakPolicy,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +65,9 @@ pub struct KeyRecord {
     /// When the current lifetime began, if not at creation: the last renewal.
     #[serde(default)]
     pub renewed_at: Option<Timestamp>,
+    /// Reported leaked (`core::leaks`): when, where, by whom. Kept for the key's life.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaked: Option<super::leaks::Leak>,
 }
 
 impl KeyRecord {
@@ -96,6 +103,7 @@ impl KeyRecord {
             last_used: self.last_used,
             auto_renew: self.auto_renew,
             rolled_from: self.rolled_from.as_deref(),
+            leaked: self.leaked.as_ref(),
         }
     }
 
@@ -132,6 +140,9 @@ pub struct KeyView<'a> {
     pub last_used: Option<Timestamp>,
     pub auto_renew: bool,
     pub rolled_from: Option<&'a str>,
+    /// Present once the key was reported leaked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leaked: Option<&'a super::leaks::Leak>,
 }
 
 /// `Key` plus the full key: the only view that ever carries the secret.
@@ -232,5 +243,6 @@ pub fn sample_record(id: &str, now: Timestamp) -> KeyRecord {
         auto_renew: false,
         rolled_from: None,
         renewed_at: None,
+        leaked: None,
     }
 }

@@ -4,7 +4,14 @@
 //!
 //! Reports go off the request's path (`wait_until`, or the key's alarm for a key that falls
 //! quiet), so the team view may lag a minute; the key's own history (`core::history`) is exact.
+//!
+//! Each report and hourly row carries its key's project, so a project-scoped caller's view is
+//! summed from its project's keys only (`core::access::sees`); a row stored before rows had a
+//! project is team-wide, shown to team-wide callers only.
 
+use super::access::sees;
+use super::ids::ProjectId;
+use super::model::KeyRecord;
 use super::store::StoreResult;
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -63,8 +70,24 @@ pub struct Pending {
 pub struct Report {
     pub key_id: String,
     pub name: String,
+    /// The key's project (`None`: an unscoped key).
+    #[serde(default)]
+    pub project_id: Option<ProjectId>,
     pub hour: i64,
     pub tally: Tally,
+}
+
+impl Report {
+    /// The report of `record`'s key for one hour.
+    pub fn of(record: &KeyRecord, hour: i64, tally: Tally) -> Report {
+        Report {
+            key_id: record.id.to_string(),
+            name: record.name.clone(),
+            project_id: record.project_id.clone(),
+            hour,
+            tally,
+        }
+    }
 }
 
 /// How a counted request ended, for the tally (`None`: admitted; `rate_limited`; a denial code).
@@ -125,7 +148,29 @@ pub struct HourRow {
     pub hour: i64,
     pub key_id: String,
     pub name: String,
+    /// The key's project; `None`: an unscoped key, or a row stored before rows had a project
+    /// (team-wide either way).
+    #[serde(default)]
+    pub project_id: Option<ProjectId>,
     pub tally: Tally,
+}
+
+impl HourRow {
+    /// The row of (hour, key) with a report added (`old`: the row so far, if any). The name and
+    /// project are the key's as it reports them now (a row of an older build gets its project).
+    pub fn with_report(old: Option<HourRow>, r: &Report) -> HourRow {
+        let mut row = old.unwrap_or(HourRow {
+            hour: r.hour,
+            key_id: r.key_id.clone(),
+            name: String::new(),
+            project_id: None,
+            tally: Tally::default(),
+        });
+        row.tally.add(&r.tally);
+        row.name.clone_from(&r.name);
+        row.project_id.clone_from(&r.project_id);
+        row
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,12 +192,20 @@ pub struct Monitoring {
     pub top_keys: Vec<TopKey>,
 }
 
-/// Sums the rows of the 24 hours up to `now` (the current hour and the 23 before it).
-pub fn summarize(rows: &[HourRow], keys_expiring_30d: u64, now: Timestamp) -> Monitoring {
+/// Sums the rows of the 24 hours up to `now` (the current hour and the 23 before it) that a
+/// caller of project `viewer` sees (`None`: a team-wide caller, who sees every row; a scoped
+/// caller sees its project's keys only).
+pub fn summarize(
+    rows: &[HourRow],
+    keys_expiring_30d: u64,
+    viewer: Option<&ProjectId>,
+    now: Timestamp,
+) -> Monitoring {
     let first = hour_of(now) - 23;
     let mut total = Tally::default();
     let mut by_key: BTreeMap<&str, (&str, u64)> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.hour >= first) {
+    let seen = |r: &&HourRow| sees(viewer.map(|p| p.as_str()), r.project_id.as_deref());
+    for r in rows.iter().filter(|r| r.hour >= first).filter(seen) {
         total.add(&r.tally);
         let e = by_key.entry(&r.key_id).or_insert((&r.name, 0));
         e.1 += r.tally.total();
@@ -201,14 +254,16 @@ pub fn record_reports(
     Ok(())
 }
 
-/// The team's last 24 hours (`keys_expiring_30d` comes from its team object).
+/// The team's last 24 hours as a caller of project `viewer` sees them (`keys_expiring_30d`
+/// comes from the team object, counted for the same viewer).
 pub fn monitor(
     s: &impl MonitorStore,
     keys_expiring_30d: u64,
+    viewer: Option<&ProjectId>,
     now: Timestamp,
 ) -> Result<Monitoring, crate::core::team::TeamError> {
     let rows = s.usage_since(hour_of(now) - 23)?;
-    Ok(summarize(&rows, keys_expiring_30d, now))
+    Ok(summarize(&rows, keys_expiring_30d, viewer, now))
 }
 
 #[cfg(test)]
@@ -251,6 +306,7 @@ mod tests {
             hour: hour_of(now) - hours_ago,
             key_id: key.into(),
             name: format!("name of {key}"),
+            project_id: None,
             tally: Tally {
                 admitted,
                 rate_limited: 0,
@@ -263,7 +319,7 @@ mod tests {
             row(24, "key_c", 100, &[]), // 25 hours ago: outside
             row(3, "key_a", 1, &[("insufficient_permissions", 1)]),
         ];
-        let m = summarize(&rows, 4, now);
+        let m = summarize(&rows, 4, None, now);
         assert_eq!((m.requests, m.admitted, m.rate_limited), (18, 15, 0));
         assert_eq!(m.denied_by_reason["expired_key"], 2);
         assert_eq!(m.keys_expiring_30d, 4);
@@ -273,5 +329,52 @@ mod tests {
             .map(|k| (k.key_id.as_str(), k.requests))
             .collect();
         assert_eq!(top, [("key_a", 9), ("key_b", 9)], "by requests, then by id");
+    }
+
+    /// Issue 17, rule 6: a key scoped to project A saw B's keys in `top_keys`.
+    #[test]
+    fn a_scoped_caller_sees_its_projects_keys_only() {
+        use crate::core::model::sample_record;
+        let now = at(0);
+        let report = |key: &str, project: Option<&str>, admitted: u64| {
+            let mut r = sample_record(key, now);
+            r.name = format!("name of {key}");
+            r.project_id = project.map(Into::into);
+            let tally = Tally {
+                admitted,
+                denied: [("expired_key".to_owned(), 1)].into(),
+                ..Tally::default()
+            };
+            Report::of(&r, hour_of(now), tally)
+        };
+        let rows: Vec<HourRow> = [
+            report("key_a", Some("proj_a"), 3),
+            report("key_b", Some("proj_b"), 50),
+            report("key_all", None, 7),
+        ]
+        .iter()
+        .map(|r| HourRow::with_report(None, r))
+        .collect();
+        let names =
+            |m: &Monitoring| -> Vec<String> { m.top_keys.iter().map(|k| k.name.clone()).collect() };
+        let a = summarize(&rows, 1, Some(&"proj_a".into()), now);
+        assert_eq!(names(&a), ["name of key_a"]);
+        assert_eq!((a.requests, a.admitted), (4, 3), "its keys' requests only");
+        assert_eq!(a.denied_by_reason["expired_key"], 1);
+        let team = summarize(&rows, 1, None, now);
+        assert_eq!(team.top_keys.len(), 3, "a team-wide caller sees every key");
+        assert_eq!(team.requests, 63);
+        // A row stored before rows had a project is team-wide; the next report gives it one.
+        let mut old = serde_json::to_value(&rows[0]).unwrap();
+        old.as_object_mut().unwrap().remove("project_id");
+        let old: HourRow = serde_json::from_value(old).unwrap();
+        assert!(
+            summarize(std::slice::from_ref(&old), 0, Some(&"proj_a".into()), now)
+                .top_keys
+                .is_empty()
+        );
+        let merged = HourRow::with_report(Some(old), &report("key_a", Some("proj_a"), 1));
+        assert_eq!(merged.project_id.as_deref(), Some("proj_a"));
+        assert_eq!(merged.tally.admitted, 4);
     }
 }

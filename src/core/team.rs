@@ -74,10 +74,16 @@ pub enum TeamRefusal {
     InvalidInvitation,
     /// An invitation past its 7 days.
     InvitationExpired,
+    /// An invitation withdrawn because its inviter no longer holds what it grants (`410`).
+    InvitationWithdrawn,
     /// Wrong email or wrong password (the same answer for both).
     InvalidCredentials,
     /// Too many failed sign-ins for this email or client: try again in this many seconds.
     SignInThrottled {
+        retry_after: i64,
+    },
+    /// The member made more session-authenticated requests this minute than they may.
+    MemberRateLimited {
         retry_after: i64,
     },
     /// No live session has this token (signed out, expired, ended by a role or password
@@ -149,11 +155,19 @@ pub fn get(s: &impl TeamStore) -> TeamResult<Team> {
     found(s.team()?)
 }
 
-/// The operator's change: a new name, and limits that replace the ones given.
-pub fn update(s: &impl TeamStore, name: Option<String>, limits: LimitsPatch) -> TeamResult<Team> {
+/// The operator's change: a new name, limits that replace the ones given, the leak policy.
+pub fn update(
+    s: &impl TeamStore,
+    name: Option<String>,
+    limits: LimitsPatch,
+    leak_policy: Option<super::leaks::LeakPolicy>,
+) -> TeamResult<Team> {
     let mut team = found(s.team()?)?;
     if let Some(n) = name {
         team.name = n;
+    }
+    if let Some(p) = leak_policy {
+        team.leak_policy = p;
     }
     team.limits = limits.apply(team.limits);
     s.update_team(&team)?;
@@ -422,6 +436,7 @@ pub fn delete_account(s: &impl TeamStore, id: &str) -> TeamResult<()> {
 }
 
 pub mod membership;
+pub mod signin;
 mod store;
 pub mod webhooks;
 pub use webhooks::WebhookStore;

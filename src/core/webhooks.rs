@@ -4,17 +4,18 @@
 //!
 //! URLs are parsed by hand, narrowly: a full URL parser (the `url` crate) brings IDNA tables that
 //! would cost the wasm more than everything here. What is accepted is a strict subset:
-//! `https://host[:port][/path][?query]`, ASCII only, no user-info, no fragment.
+//! `https://host[:port][/path][?query]`, ASCII only, no user-info, no fragment; the host is read
+//! as the URL standard reads it and judged by the address it denotes (`core::host`).
 
+pub use super::host::Host;
 use super::random::Random;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use hmac::{Mac, SimpleHmac};
 use sha2::Sha256;
-use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Every event a webhook can subscribe to (`"*"` is all of them).
-pub const EVENTS: [&str; 13] = [
+pub const EVENTS: [&str; 14] = [
     "api_key.created",
     "api_key.updated",
     "api_key.rolled",
@@ -25,6 +26,7 @@ pub const EVENTS: [&str; 13] = [
     "api_key.renewed",
     "api_key.rate_limited",
     "api_key.new_location",
+    "api_key.leaked",
     "member.added",
     "member.removed",
     "webhook.test",
@@ -50,7 +52,8 @@ pub enum UrlError {
     UserInfo,
     Fragment,
     BadPort,
-    /// Loopback, private, link-local, shared, documentation, multicast or otherwise not public.
+    /// Loopback, private, link-local, shared, documentation, multicast or otherwise not public,
+    /// in any notation (`core::host`).
     NotPublic,
 }
 
@@ -64,7 +67,8 @@ impl UrlError {
             UrlError::Fragment => "must not have a fragment (`#…`)",
             UrlError::BadPort => "has a port outside 1–65535",
             UrlError::NotPublic => {
-                "must name a public host: loopback, private and link-local addresses are refused"
+                "must name a public host: loopback, private, link-local and other special-purpose \
+                 addresses, in any notation, are refused"
             }
         }
     }
@@ -74,14 +78,16 @@ impl UrlError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EndpointUrl {
     pub url: String,
-    pub host: String,
+    pub host: Host,
     pub port: Option<u16>,
 }
 
 pub const MAX_URL_LEN: usize = 2048;
 
-/// Checks an endpoint URL. `allow_insecure` (the `ALLOW_INSECURE_WEBHOOKS` setting, local
-/// development and tests only) also accepts `http://` and loopback or private hosts.
+/// Checks an endpoint URL. Its host is read as `fetch` will read it (`core::host`: numeric
+/// IPv4 forms, IPv4 carried in IPv6) and must be public. `allow_insecure` (the
+/// `ALLOW_INSECURE_WEBHOOKS` setting, local development and tests only) also accepts `http://`
+/// and loopback or private hosts (still well-formed).
 pub fn parse_endpoint_url(s: &str, allow_insecure: bool) -> Result<EndpointUrl, UrlError> {
     if s.len() > MAX_URL_LEN {
         return Err(UrlError::TooLong);
@@ -105,10 +111,7 @@ pub fn parse_endpoint_url(s: &str, allow_insecure: bool) -> Result<EndpointUrl, 
         return Err(UrlError::UserInfo);
     }
     let (host, port) = split_host_port(authority)?;
-    if host.is_empty() {
-        return Err(UrlError::Malformed);
-    }
-    if !allow_insecure && !is_public_host(&host)? {
+    if !allow_insecure && !host.is_public() {
         return Err(UrlError::NotPublic);
     }
     Ok(EndpointUrl {
@@ -123,19 +126,24 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
         .then(|| &s[prefix.len()..])
 }
 
-/// `host`, `host:port`, `[v6]` or `[v6]:port`; the host lowercased (IPv6 without brackets).
-fn split_host_port(authority: &str) -> Result<(String, Option<u16>), UrlError> {
-    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
-        let (v6, after) = rest.split_once(']').ok_or(UrlError::Malformed)?;
-        let port = match after {
-            "" => None,
-            p => Some(p.strip_prefix(':').ok_or(UrlError::Malformed)?),
-        };
-        (v6.to_owned(), port)
+/// `host`, `host:port`, `[v6]` or `[v6]:port`: the host as the URL standard reads it, and the
+/// port.
+fn split_host_port(authority: &str) -> Result<(Host, Option<u16>), UrlError> {
+    let (host, port) = if authority.starts_with('[') {
+        match authority.find(']') {
+            Some(end) => {
+                let port = match &authority[end + 1..] {
+                    "" => None,
+                    p => Some(p.strip_prefix(':').ok_or(UrlError::Malformed)?),
+                };
+                (&authority[..=end], port)
+            }
+            None => return Err(UrlError::Malformed),
+        }
     } else {
         match authority.rsplit_once(':') {
-            Some((h, p)) => (h.to_owned(), Some(p)),
-            None => (authority.to_owned(), None),
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
         }
     };
     let port = match port {
@@ -148,75 +156,8 @@ fn split_host_port(authority: &str) -> Result<(String, Option<u16>), UrlError> {
             Some(n as u16)
         }
     };
-    Ok((host.to_ascii_lowercase(), port))
-}
-
-/// A public host: a DNS name that is not local by convention, or an IP address outside every
-/// special-purpose range. (A name can still resolve to a private address; Workers' outbound
-/// `fetch` cannot reach private networks, which is the other half of this guard.)
-fn is_public_host(host: &str) -> Result<bool, UrlError> {
-    if let Ok(v4) = host.parse::<Ipv4Addr>() {
-        return Ok(public_v4(v4));
-    }
-    if host.contains(':') {
-        let v6: Ipv6Addr = host.parse().map_err(|_| UrlError::Malformed)?;
-        return Ok(public_v6(v6));
-    }
-    let name = host.trim_end_matches('.');
-    let labels_ok = !name.is_empty()
-        && name.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        });
-    if !labels_ok {
-        return Err(UrlError::Malformed);
-    }
-    // Digits and dots only, but not a valid address (`127.1`, `0x7f.1` forms): refuse.
-    if name
-        .split('.')
-        .all(|l| l.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Ok(false);
-    }
-    let local_suffix = [".localhost", ".local", ".internal", ".home.arpa", ".lan"];
-    Ok(
-        name.contains('.')
-            && name != "localhost"
-            && !local_suffix.iter().any(|s| name.ends_with(s)),
-    )
-}
-
-fn public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, c, _] = ip.octets();
-    !(ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || ip.is_documentation()
-        || a == 0
-        || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
-        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
-        || (a == 198 && (b == 18 || b == 19)) // benchmarking
-        || a >= 240) // reserved
-}
-
-fn public_v6(ip: Ipv6Addr) -> bool {
-    if let Some(v4) = ip.to_ipv4_mapped() {
-        return public_v4(v4);
-    }
-    let first = ip.segments()[0];
-    !(ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
-        || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
-        || first == 0x2001 && ip.segments()[1] == 0x0db8 // documentation
-        || first == 0x0064 && ip.segments()[1] == 0xff9b) // NAT64
+    let host = Host::parse(&host.to_ascii_lowercase()).map_err(|_| UrlError::Malformed)?;
+    Ok((host, port))
 }
 
 /// A new endpoint secret: `whsec_` and the base64 of 32 random bytes. Shown once.

@@ -93,10 +93,73 @@ fn only_https_urls_of_public_hosts() {
     );
 }
 
+/// Issue 17, rule 9: every host the outside review got through, and its neighbours, each in a
+/// URL; and the public hosts that must still pass. (`core::host` has the full tables.)
+#[test]
+fn numeric_and_embedded_forms_of_local_addresses_are_refused() {
+    for url in [
+        "https://0x7f.0.0.1/h",
+        "https://0x7f.1/h",
+        "https://0177.0.0.1/h",
+        "https://0177.1/h",
+        "https://2130706433/h",
+        "https://0x7f000001/h",
+        "https://127.0.1/h",
+        "https://0xa.0.0.1/h",
+        "https://012.0.0.1/h",
+        "https://10.1/h",
+        "https://0xA9FEA9FE/latest/meta-data",
+        "https://[::127.0.0.1]/h",
+        "https://[::ffff:7f00:1]/h",
+        "https://[::ffff:0:7f00:1]/h",
+        "https://[::ffff:0:10.0.0.1]:8443/h",
+        "https://[64:ff9b::7f00:1]/h",
+        "https://[2002:7f00:1::]/h",
+        "https://[2002:a00:1::]/h",
+        "https://[2001:0:7f00:1::]/h",
+        "https://[2001:0:5db8:d822::f5ff:fffe]/h",
+        "https://[fec0::1]/h",
+        "https://[FEC0::1]/h",
+    ] {
+        assert_eq!(
+            parse_endpoint_url(url, false),
+            Err(UrlError::NotPublic),
+            "{url}"
+        );
+    }
+    for url in [
+        "https://1.2.3.4.5/h",
+        "https://256.0.0.1/h",
+        "https://09.0.0.1/h",
+        "https://hooks.example.123/h",
+        "https://1:2::3:443/h",
+    ] {
+        assert_eq!(
+            parse_endpoint_url(url, false),
+            Err(UrlError::Malformed),
+            "{url}"
+        );
+    }
+    for url in [
+        "https://hooks.example.com/h",
+        "https://0x7f.example.com/h",
+        "https://93.184.216.34:8443/h",
+        "https://0x5db8d822/h",
+        "https://[2606:4700:4700::1111]/h",
+        "https://[2002:5db8:d822::1]/h",
+        "https://[64:ff9b::93.184.216.34]/h",
+    ] {
+        assert!(parse_endpoint_url(url, false).is_ok(), "{url}");
+    }
+}
+
 #[test]
 fn insecure_urls_only_when_the_deployment_allows_them() {
     let local = parse_endpoint_url("http://127.0.0.1:9000/hook", true).unwrap();
-    assert_eq!((local.host.as_str(), local.port), ("127.0.0.1", Some(9000)));
+    assert_eq!(
+        (local.host.to_string().as_str(), local.port),
+        ("127.0.0.1", Some(9000))
+    );
     assert!(parse_endpoint_url("http://127.0.0.1:9000/hook", false).is_err());
     assert_eq!(
         parse_endpoint_url("https://u@127.0.0.1/", true),

@@ -101,3 +101,4 @@ function rpcCapable(Generated) {
 export const KeyObject = rpcCapable(GeneratedKeyObject);
 export const TeamObject = rpcCapable(GeneratedTeamObject);
 export const EventsObject = rpcCapable(GeneratedEventsObject);
+export { Verifier } from "./verifier.mjs";

@@ -23,10 +23,12 @@ use crate::core::audit::{Actor as AuditActor, ActorKind, Origin};
 use crate::core::ids::TeamId;
 use crate::core::key::{secrets_equal, KeyFormatError, KeyHash, PlainKey};
 use crate::core::key_state::CheckResult;
-use crate::core::members::{Changer, MemberView, SessionToken};
+use crate::core::members::{Changer, Inviter, MemberView, SessionToken};
 use crate::core::model::Team;
 use crate::core::model::{KeyRecord, UsageView};
 use crate::core::permission::Permission;
+use crate::core::team::TeamRefusal;
+use crate::core::throttle::{MemberWindow, MEMBER_REQUESTS_PER_MINUTE};
 use crate::storage::index::IndexEntry;
 use crate::storage::key_protocol::{KeyCall, KeyReply};
 use crate::storage::team_protocol::Authenticate;
@@ -114,11 +116,19 @@ impl Caller {
         request_origin(ctx, req, actor)
     }
 
-    /// Who changes members, for the rules about owners.
+    /// Who changes members: a member's role, or what the key holds (giving a role needs it).
     pub fn changer(&self) -> Changer {
         match &self.actor {
-            Actor::Key { .. } => Changer::Key,
+            Actor::Key { record, .. } => Changer::Key(record.permissions.clone()),
             Actor::Member(m) => Changer::Member(m.member.role),
+        }
+    }
+
+    /// Who an invitation made by this caller is judged against when it is accepted.
+    pub fn inviter(&self) -> Inviter {
+        match &self.actor {
+            Actor::Key { record, .. } => Inviter::Key(record.id.clone()),
+            Actor::Member(m) => Inviter::Member(m.member.id.clone()),
         }
     }
 }
@@ -204,18 +214,35 @@ async fn session(ctx: &Ctx, req: &Request, cookie: &str) -> Result<SessionCaller
     }
     let (token, team) = SessionToken::parse(cookie).ok_or_else(ApiError::invalid_session)?;
     let team_id = TeamId::parse(&team).ok_or_else(ApiError::invalid_session)?;
+    // A team that does not exist: no object is touched (none would be made).
+    if !ctx.stores.team_exists(&team_id).await? {
+        return Err(ApiError::invalid_session());
+    }
     let session_hash = token.hash();
     let call = Authenticate {
         session_hash: session_hash.clone(),
         now: ctx.now,
     };
     match ctx.stores.team(&team_id, call).await? {
-        Ok(signed_in) => Ok(SessionCaller {
+        // A member's answers carry no windows, but for the one that refuses them.
+        Ok(a) => Ok(SessionCaller {
             team_id,
-            team: signed_in.team,
-            member: signed_in.member,
+            team: a.signed_in.team,
+            member: a.signed_in.member,
             session_hash,
         }),
+        Err(TeamRefusal::MemberRateLimited { retry_after }) => {
+            ctx.member_limit.set(Some(MemberWindow {
+                limit: MEMBER_REQUESTS_PER_MINUTE,
+                remaining: 0,
+                reset: retry_after,
+            }));
+            Err(ApiError::refused(
+                TeamRefusal::MemberRateLimited { retry_after },
+                "",
+                "",
+            ))
+        }
         Err(_) => Err(ApiError::invalid_session()),
     }
 }

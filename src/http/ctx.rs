@@ -20,6 +20,9 @@ pub struct Ctx {
     pub now: Timestamp,
     /// The calling key's windows, once its check has run: every later response carries them.
     pub limit: Cell<Option<LimitState>>,
+    /// The signed-in member's minute of requests, once their session was read: every later
+    /// response carries it.
+    pub member_limit: Cell<Option<crate::core::throttle::MemberWindow>>,
     /// Where the request came from (`request.cf.country`; absent locally and in tests that do
     /// not set it).
     pub country: Option<String>,
@@ -36,12 +39,22 @@ impl Ctx {
         now: Timestamp,
     ) -> Self {
         Ctx {
+            country: req.cf().and_then(|cf| cf.country()),
+            ..Ctx::for_call(stores, config, env, now)
+        }
+    }
+
+    /// The context of a call that comes with no request: the `Verifier` entrypoint's (a service
+    /// binding's RPC). It has no `request.cf`, so no country.
+    pub fn for_call(stores: Stores, config: &'static Config, env: &Env, now: Timestamp) -> Self {
+        Ctx {
             stores,
             config,
             env: env.clone(),
             now,
             limit: Cell::new(None),
-            country: req.cf().and_then(|cf| cf.country()),
+            member_limit: Cell::new(None),
+            country: None,
             pre_read: Cell::new(None),
         }
     }
@@ -56,6 +69,12 @@ impl Ctx {
         if let Some(limit) = self.limit.get() {
             let h = resp.headers_mut();
             for (name, value) in rate_limit_headers(&limit, self.now) {
+                h.set(name, &value)?;
+            }
+        }
+        if let Some(w) = self.member_limit.get() {
+            let h = resp.headers_mut();
+            for (name, value) in super::headers::member_limit_headers(&w, self.now) {
                 h.set(name, &value)?;
             }
         }
@@ -116,6 +135,11 @@ impl Body {
         }
     }
 
+    /// The bytes as sent, whatever their media type (a signature covers them).
+    pub fn raw(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// Nothing was sent (for endpoints whose body is optional: no media type is needed then).
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
@@ -134,6 +158,24 @@ pub async fn read_body_or(
     req: &mut Request,
     read: Option<Vec<u8>>,
 ) -> std::result::Result<Body, ApiError> {
+    read_body_bounded(req, MAX_BODY_BYTES, ApiError::payload_too_large, read).await
+}
+
+/// [`read_body`] with another bound, and its `413` (a leak report: `core::leaks::MAX_REPORT_BYTES`).
+pub async fn read_body_within(
+    req: &mut Request,
+    max: usize,
+    too_large: fn() -> ApiError,
+) -> std::result::Result<Body, ApiError> {
+    read_body_bounded(req, max, too_large, None).await
+}
+
+async fn read_body_bounded(
+    req: &mut Request,
+    max: usize,
+    too_large: fn() -> ApiError,
+    read: Option<Vec<u8>>,
+) -> std::result::Result<Body, ApiError> {
     use futures_util::StreamExt;
     let headers = req.headers();
     let content_type = headers
@@ -143,8 +185,8 @@ pub async fn read_body_or(
         .unwrap_or_default();
     let media_is_json = crate::core::input::is_json_media_type(&content_type);
     if let Some(bytes) = read {
-        if bytes.len() > MAX_BODY_BYTES {
-            return Err(ApiError::payload_too_large());
+        if bytes.len() > max {
+            return Err(too_large());
         }
         return Ok(Body {
             media_is_json,
@@ -156,8 +198,8 @@ pub async fn read_body_or(
         .ok()
         .flatten()
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(ApiError::payload_too_large());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
     }
     let mut bytes = Vec::new();
     if req.inner().body().is_none() {
@@ -177,14 +219,14 @@ pub async fn read_body_or(
         let mut stream = req.stream().map_err(|e| internal("opening the body", e))?;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| internal("reading the body", e))?;
-            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(ApiError::payload_too_large());
+            if bytes.len() + chunk.len() > max {
+                return Err(too_large());
             }
             bytes.extend_from_slice(&chunk);
         }
     }
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::payload_too_large());
+    if bytes.len() > max {
+        return Err(too_large());
     }
     Ok(Body {
         media_is_json,

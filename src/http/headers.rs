@@ -54,6 +54,23 @@ pub fn rate_limit_headers(s: &LimitState, now: Timestamp) -> [(&'static str, Str
     ]
 }
 
+/// The same headers for a signed-in member's one window (a minute; see `core::throttle`).
+pub fn member_limit_headers(
+    w: &crate::core::throttle::MemberWindow,
+    now: Timestamp,
+) -> [(&'static str, String); 5] {
+    [
+        ("X-RateLimit-Limit", w.limit.to_string()),
+        ("X-RateLimit-Remaining", w.remaining.to_string()),
+        ("X-RateLimit-Reset", (now.secs() + w.reset).to_string()),
+        ("RateLimit-Policy", format!("\"minute\";q={};w=60", w.limit)),
+        (
+            "RateLimit",
+            format!("\"minute\";r={};t={}", w.remaining, w.reset),
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -113,6 +113,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         auto_renew: input.auto_renew,
         rolled_from: None,
         renewed_at: None,
+        leaked: None,
     };
     let origin = caller.origin(ctx, req);
     let record = issue_key(
@@ -378,6 +379,7 @@ pub async fn roll(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
         disabled_at: None,
         last_used: None,
         renewed_at: None,
+        leaked: None,
         rolled_from: Some(target.id.clone()),
         ..target.clone()
     };

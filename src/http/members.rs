@@ -51,6 +51,11 @@ fn client(req: &Request) -> Option<String> {
 pub async fn sign_in(ctx: &Ctx, req: &mut Request) -> ApiResult {
     let body = read_body(req).await?;
     let input = parse_sign_in(body.json()?).map_err(ApiError::input)?;
+    // A team that does not exist: nothing is stored anywhere and no object is touched; the
+    // answer is a wrong password's (with no derivation: see docs/architecture.md, "People").
+    if !ctx.stores.team_exists(&input.team_id).await? {
+        return Err(ApiError::invalid_credentials());
+    }
     let email_key = input.email.key();
     let client = client(req);
     let start = SignInStart {
@@ -65,14 +70,16 @@ pub async fn sign_in(ctx: &Ctx, req: &mut Request) -> ApiResult {
         (true, Some(id)) => Some((id, token.hash())),
         _ => None,
     };
+    // Audited either way: a refused sign-in is recorded too, at most once a minute per
+    // (email, client), by the team object's rule.
+    let origin = anonymous_member(ctx, req);
     let finish = SignInFinish {
         email_key,
         client,
         session,
+        origin: Some(origin.clone()),
         now: ctx.now,
     };
-    // Audited either way: a refused sign-in is recorded too.
-    let origin = anonymous_member(ctx, req);
     let answer = ask_audited(ctx, &input.team_id, finish, origin, "team", "").await?;
     signed_in(200, &answer, &token)
 }
@@ -126,8 +133,12 @@ pub async fn change_password(ctx: &Ctx, req: &mut Request) -> ApiResult {
     let caller = confirm(ctx, &p, needs(&[])).await?;
     let m = caller.member()?;
     let (current, new) = input?;
+    // A guess of the current password counts as a sign-in attempt of the member from this
+    // client (counted before it is checked; `429` past the bounds).
     let q = PasswordOf {
         member_id: m.member.id.clone(),
+        client: client(req),
+        now: ctx.now,
     };
     let stored = ask(ctx, &m.team_id, q, MEMBER, &m.member.id).await?;
     if !password::matches(ctx, &current, Some(&stored)).await? {
@@ -137,6 +148,7 @@ pub async fn change_password(ctx: &Ctx, req: &mut Request) -> ApiResult {
         member_id: m.member.id.clone(),
         password: password::hash_new(ctx, &new).await?,
         keep_session: m.session_hash.clone(),
+        client: client(req),
     };
     let origin = caller.origin(ctx, req);
     ask_audited(ctx, &m.team_id, set, origin, MEMBER, &m.member.id).await?;
@@ -213,6 +225,7 @@ pub async fn invite(ctx: &Ctx, req: &mut Request) -> ApiResult {
         created_at: ctx.now,
         expires_at: Timestamp::from_millis(ctx.now.millis() + INVITATION_TTL_MS),
         token_hash: token_hash(&token),
+        invited_by: Some(caller.inviter()),
     };
     let q = Invite {
         invitation,
@@ -258,6 +271,14 @@ pub async fn accept(ctx: &Ctx, req: &mut Request) -> ApiResult {
         .ok_or_else(|| {
             ApiError::refused(crate::core::team::TeamRefusal::InvalidInvitation, "", "")
         })?;
+    // A team that does not exist: nothing is stored, no derivation, no object touched.
+    if !ctx.stores.team_exists(&team_id).await? {
+        return Err(ApiError::refused(
+            crate::core::team::TeamRefusal::InvalidInvitation,
+            "",
+            "",
+        ));
+    }
     let session = SessionToken::generate(&team_id, &mut OsRandom);
     let q = AcceptInvitation {
         token_hash: token_hash(&token),

@@ -16,11 +16,15 @@ mod ctx;
 #[cfg(target_arch = "wasm32")]
 mod keys;
 #[cfg(target_arch = "wasm32")]
+mod leaks;
+#[cfg(target_arch = "wasm32")]
 mod members;
 #[cfg(target_arch = "wasm32")]
 mod org;
 #[cfg(target_arch = "wasm32")]
 mod password;
+#[cfg(target_arch = "wasm32")]
+mod rpc;
 #[cfg(target_arch = "wasm32")]
 mod teams;
 #[cfg(target_arch = "wasm32")]
@@ -36,7 +40,7 @@ mod serve {
     use super::ctx::{problem_response, ApiResult, Ctx};
     use super::problem::ApiError;
     use super::router::{route, Route, RouteError};
-    use super::{keys, members, org, teams, verify, webhooks};
+    use super::{keys, leaks, members, org, teams, verify, webhooks};
     use crate::core::config::Config;
     use crate::core::time::Timestamp;
     use crate::storage::Stores;
@@ -180,6 +184,8 @@ mod serve {
             Route::CreateInvitation => members::invite(ctx, req).await,
             Route::AcceptInvitation => members::accept(ctx, req).await,
             Route::WithdrawInvitation => members::withdraw_invitation(ctx, req, id).await,
+            Route::ReportLeaks => leaks::report(ctx, req).await,
+            Route::GithubLeaks => leaks::github(ctx, req).await,
             Route::ListWebhooks => webhooks::list_webhooks(ctx, req).await,
             Route::CreateWebhook => webhooks::create(ctx, req).await,
             Route::GetWebhook => webhooks::get(ctx, req, id).await,

@@ -308,6 +308,24 @@ impl ApiError {
                 "Invitation expired",
                 "this invitation is more than 7 days old; ask for a new one",
             ),
+            R::InvitationWithdrawn => Self::new(
+                410,
+                "invalid_invitation",
+                "Invitation withdrawn",
+                "this invitation was withdrawn: whoever made it can no longer give this role; ask for a new invitation",
+            ),
+            R::MemberRateLimited { retry_after } => {
+                let mut e = Self::new(
+                    429,
+                    "rate_limited",
+                    "Rate limit exceeded",
+                    format!(
+                        "this member has made too many requests this minute; retry in {retry_after} s"
+                    ),
+                );
+                e.headers.push(("Retry-After", retry_after.to_string()));
+                e
+            }
             R::InvalidCredentials => Self::invalid_credentials(),
             R::SignInThrottled { retry_after } => {
                 let mut e = Self::new(

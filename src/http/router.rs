@@ -85,6 +85,8 @@ routes! {
     TestWebhook = "POST" "/v1/webhooks/{id}/test";
     ListDeliveries = "GET" "/v1/webhooks/{id}/deliveries";
     RetryDelivery = "POST" "/v1/webhooks/{id}/deliveries/{event_id}/retry";
+    ReportLeaks = "POST" "/v1/leaks";
+    GithubLeaks = "POST" "/v1/leaks/github";
 }
 
 /// A matched route, its `{id}` segment and its second variable segment (`{event_id}`), if any.

@@ -50,7 +50,10 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         name: input.name,
         created_at: ctx.now,
         limits: input.limits.apply(TeamLimits::default()),
+        leak_policy: Default::default(),
     };
+    // The marker first: a team object never exists without it (see `Stores::team_exists`).
+    ctx.stores.mark_team(&team.id).await?;
     ask(
         ctx,
         &team.id,
@@ -85,6 +88,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         auto_renew: false,
         rolled_from: None,
         renewed_at: None,
+        leaked: None,
     };
     // The team's first key: made by the operator.
     let origin = operator_origin(ctx, req);
@@ -94,6 +98,8 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
             // A team without its first key is useless: take it back.
             if let Err(e2) = ctx.stores.team(&team.id, Destroy {}).await {
                 console_error!("undoing team {} failed: {}", team.id, e2.0);
+            } else if let Err(e2) = ctx.stores.unmark_team(&team.id).await {
+                console_error!("removing team {}'s marker failed: {}", team.id, e2.0);
             }
             return Err(e);
         }
@@ -114,7 +120,18 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
 pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     operator(ctx, req)?;
     let id = known::<TeamId>("team", id)?;
-    json(200, &ask(ctx, &id, GetTeam {}, "team", &id).await?)
+    let team = ask(ctx, &id, GetTeam {}, "team", &id).await?;
+    mark_existing(ctx, &id).await?;
+    json(200, &team)
+}
+
+/// A team made before teams had a KV marker gets one when the operator reads or changes it
+/// (the upgrade path: README, "Upgrading"); a team that has one costs a cached read.
+async fn mark_existing(ctx: &Ctx, id: &TeamId) -> Result<(), ApiError> {
+    if !ctx.stores.team_exists(id).await? {
+        ctx.stores.mark_team(id).await?;
+    }
+    Ok(())
 }
 
 /// `PATCH /v1/teams/{id}`: the operator renames a team or changes its limits. Lowering a limit
@@ -127,12 +144,12 @@ pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
     let q = UpdateTeam {
         name: input.name,
         limits: input.limits,
+        leak_policy: input.leak_policy,
     };
     let origin = operator_origin(ctx, req);
-    json(
-        200,
-        &super::org::ask_audited(ctx, &id, q, origin, "team", &id).await?,
-    )
+    let team = super::org::ask_audited(ctx, &id, q, origin, "team", &id).await?;
+    mark_existing(ctx, &id).await?;
+    json(200, &team)
 }
 
 /// The operator, for the audit entries of what the operator endpoints change.

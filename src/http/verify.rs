@@ -1,42 +1,85 @@
 //! `POST /v1/verify` (for product backends: the key in the body is the credential) and
 //! `GET /v1/rate-limit` (the caller's windows, not counted).
 
-use super::auth::{check, confirm, find_key, present, KeyRejection};
-use super::ctx::{json, read_body_or, ApiResult, Ctx};
+use super::auth::{check, confirm, find_key, present, Credential, KeyRejection};
+use super::ctx::{internal, json, read_body_or, ApiResult, Ctx};
 use super::front::{Limit, Verification};
 use super::problem::ApiError;
 use crate::core::access::{Denial, Requirement, Scope};
 use crate::core::input::parse_verify;
 use crate::core::key_state::CheckResult;
+use crate::core::model::KeyRecord;
 use crate::core::ratelimit::{LimitState, WindowState};
 use crate::core::time::Timestamp;
 use serde::Serialize;
-use worker::Request;
+use worker::{Request, Response};
 
 fn code(d: Option<&Denial>) -> &'static str {
     d.map_or("valid", Denial::code)
 }
 
-/// Always `200` for a well-formed request: the answer is in `valid` and `code`.
-pub async fn verify(ctx: &Ctx, req: &mut Request) -> ApiResult {
-    let body = read_body_or(req, ctx.pre_read.take()).await?;
-    let input = parse_verify(body.json()?).map_err(ApiError::input)?;
+/// What a verification found: refused before any object was asked (`malformed_key`,
+/// `invalid_key`), or the key's object's decision with the key as it stands. One value for both
+/// ways in: `POST /v1/verify` serializes it as its body, the `Verifier` entrypoint (`rpc`) hands
+/// the same JSON object to the calling Worker.
+pub enum Verdict {
+    Refused(&'static str),
+    Checked {
+        denial: Option<Denial>,
+        record: Box<KeyRecord>,
+        limit: LimitState,
+    },
+}
+
+impl Verdict {
+    fn body(&self) -> Verification<'_> {
+        match self {
+            Verdict::Refused(code) => Verification {
+                code,
+                ..Default::default()
+            },
+            Verdict::Checked {
+                denial,
+                record,
+                limit,
+            } => {
+                let b = limit.binding();
+                Verification {
+                    valid: denial.is_none(),
+                    code: code(denial.as_ref()),
+                    key_id: Some(&record.id),
+                    team_id: Some(&record.team_id),
+                    name: Some(&record.name),
+                    environment: Some(record.environment),
+                    permissions: Some(&record.permissions),
+                    project_id: record.project_id.as_deref(),
+                    expires_at: record.expires_at,
+                    rate_limit: Some(Limit {
+                        limit: b.limit,
+                        remaining: b.remaining,
+                        reset: b.reset,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// The answer's JSON text, as `POST /v1/verify` sends it.
+    pub fn to_json(&self) -> Result<String, ApiError> {
+        serde_json::to_string(&self.body()).map_err(|e| internal("serializing a verification", e))
+    }
+}
+
+/// Verifies a key as the verify body (JSON) asks, counting it as a request of the key: the one
+/// path of `POST /v1/verify` and of the service binding's `verify`. An input error is the
+/// `400` problem; every answer about the key is a verdict.
+pub async fn decide(ctx: &Ctx, body: &[u8]) -> Result<Verdict, ApiError> {
+    let input = parse_verify(body).map_err(ApiError::input)?;
     let presented = match find_key(ctx, &input.key).await {
         Ok(p) => p,
         Err(KeyRejection::Store(e)) => return Err(e.into()),
-        Err(e) => {
-            let code = match e {
-                KeyRejection::Malformed(_) => "malformed_key",
-                _ => Denial::InvalidKey.code(),
-            };
-            return json(
-                200,
-                &Verification {
-                    code,
-                    ..Default::default()
-                },
-            );
-        }
+        Err(KeyRejection::Malformed(_)) => return Ok(Verdict::Refused("malformed_key")),
+        Err(KeyRejection::Unknown) => return Ok(Verdict::Refused(Denial::InvalidKey.code())),
     };
     let requirement = Requirement {
         permissions: input.permissions.iter().cloned().collect(),
@@ -44,43 +87,34 @@ pub async fn verify(ctx: &Ctx, req: &mut Request) -> ApiResult {
         count: true,
         ..Default::default()
     };
-    let (denial, record, limit) = match check(ctx, &presented, requirement).await? {
-        CheckResult::Invalid => {
-            return json(
-                200,
-                &Verification {
-                    code: Denial::InvalidKey.code(),
-                    ..Default::default()
-                },
-            )
-        }
+    Ok(match check(ctx, &presented, requirement).await? {
+        CheckResult::Invalid => Verdict::Refused(Denial::InvalidKey.code()),
         CheckResult::Denied {
             denial,
             record,
             limit,
-        } => (Some(denial), record, limit),
-        CheckResult::Admitted { record, limit, .. } => (None, record, limit),
-    };
-    let b = limit.binding();
-    json(
-        200,
-        &Verification {
-            valid: denial.is_none(),
-            code: code(denial.as_ref()),
-            key_id: Some(&record.id),
-            team_id: Some(&record.team_id),
-            name: Some(&record.name),
-            environment: Some(record.environment),
-            permissions: Some(&record.permissions),
-            project_id: record.project_id.as_deref(),
-            expires_at: record.expires_at,
-            rate_limit: Some(Limit {
-                limit: b.limit,
-                remaining: b.remaining,
-                reset: b.reset,
-            }),
+        } => Verdict::Checked {
+            denial: Some(denial),
+            record,
+            limit,
         },
-    )
+        CheckResult::Admitted { record, limit, .. } => Verdict::Checked {
+            denial: None,
+            record,
+            limit,
+        },
+    })
+}
+
+/// Always `200` for a well-formed request: the answer is in `valid` and `code`.
+pub async fn verify(ctx: &Ctx, req: &mut Request) -> ApiResult {
+    let body = read_body_or(req, ctx.pre_read.take()).await?;
+    let verdict = decide(ctx, body.json()?).await?;
+    let mut resp = Response::ok(verdict.to_json()?).map_err(|e| internal("a response", e))?;
+    resp.headers_mut()
+        .set("Content-Type", "application/json")
+        .map_err(|e| internal("a response", e))?;
+    Ok(resp)
 }
 
 #[derive(Serialize)]
@@ -127,11 +161,17 @@ fn rate_limit_body(l: &LimitState) -> RateLimitBody {
 /// The caller's windows. Needs no permission and is not counted.
 pub async fn rate_limit(ctx: &Ctx, req: &Request) -> ApiResult {
     let p = present(ctx, req).await?;
-    let caller = confirm(ctx, &p, Requirement::default()).await?;
+    json(200, &windows(ctx, &p).await?)
+}
+
+/// A key's windows, as `GET /v1/rate-limit` answers them (refusals as its problems): the one
+/// path of that endpoint and of the service binding's `rateLimit`.
+pub async fn windows(ctx: &Ctx, credential: &Credential) -> Result<impl Serialize, ApiError> {
+    let caller = confirm(ctx, credential, Requirement::default()).await?;
     caller.key()?;
     let limit = ctx
         .limit
         .get()
-        .ok_or_else(|| super::ctx::internal("rate limit", "a confirmed key without windows"))?;
-    json(200, &rate_limit_body(&limit))
+        .ok_or_else(|| internal("rate limit", "a confirmed key without windows"))?;
+    Ok(rate_limit_body(&limit))
 }

@@ -249,27 +249,37 @@ pub async fn retry(ctx: &Ctx, req: &Request, id: &str, event_id: &str) -> ApiRes
 }
 
 /// `GET /v1/monitoring`: the team's last 24 hours, from its keys' reports (which may lag a
-/// minute), and its keys expiring within 30 days (from its listing).
+/// minute), and its keys expiring within 30 days (from its listing); a scoped caller's, of its
+/// project's keys only.
 pub async fn monitoring(ctx: &Ctx, req: &Request) -> ApiResult {
     let caller = authorize(ctx, req, perm::API_KEYS_READ).await?;
     if let Some((k, _)) = query_pairs(req).into_iter().next() {
         return Err(ApiError::input(unknown_param(&k)));
     }
+    let project_id = caller.manager.project_id.clone();
     let to = crate::core::time::Timestamp::from_millis(ctx.now.millis() + 30 * 86_400_000);
-    let count = CountExpiring { from: ctx.now, to };
+    let count = CountExpiring {
+        from: ctx.now,
+        to,
+        project_id: project_id.clone(),
+    };
     let expiring = ask(ctx, &caller.team_id, count, "team", &caller.team_id).await?;
     let q = Monitor {
         keys_expiring_30d: expiring,
+        project_id,
         now: ctx.now,
     };
     json(200, &ask_events(ctx, &caller.team_id, q, "team", "").await?)
 }
 
 /// `GET /v1/audit-log`: who changed what, newest first, with filters (`action`, `actor_id`,
-/// `target_id`) and a cursor.
+/// `target_id`) and a cursor; a scoped caller sees its project's entries only.
 pub async fn audit_log(ctx: &Ctx, req: &Request) -> ApiResult {
     let caller = authorize(ctx, req, perm::AUDIT_LOG_READ).await?;
     let query = parse_audit_query(&query_pairs(req)).map_err(ApiError::input)?;
-    let q = AuditLog { query };
+    let q = AuditLog {
+        query,
+        project_id: caller.manager.project_id.clone(),
+    };
     super::org::page(ask_events(ctx, &caller.team_id, q, "team", "").await?)
 }

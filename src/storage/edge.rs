@@ -1,7 +1,7 @@
 //! The adapters: Workers KV and the Durable Object stubs, behind one small handle.
 
 use super::events_protocol::{AuditedEventsCall, EventsRequest};
-use super::index::{index_name, IndexCache, IndexEntry};
+use super::index::{index_name, team_marker_name, IndexCache, IndexEntry, KnownTeams};
 use super::key_protocol::{KeyCall, KeyReply};
 pub use super::service::{Backend, StoreError, StoreResult};
 use super::team_protocol::{AuditedTeamCall, TeamAnswer, TeamRequest};
@@ -27,6 +27,8 @@ const INDEX_CACHE_CAPACITY: usize = 10_000;
 thread_local! {
     static INDEX_CACHE: std::cell::RefCell<IndexCache> =
         std::cell::RefCell::new(IndexCache::new(INDEX_CACHE_CAPACITY));
+    static KNOWN_TEAMS: std::cell::RefCell<KnownTeams> =
+        std::cell::RefCell::new(KnownTeams::new(INDEX_CACHE_CAPACITY));
 }
 
 impl From<worker::Error> for StoreError {
@@ -108,6 +110,34 @@ impl Stores {
             INDEX_CACHE.with(|c| c.borrow_mut().insert(*hash, e.clone()));
         }
         Ok(entry)
+    }
+
+    /// Does the team exist? Its KV marker says, with no Durable Object touched (see
+    /// [`team_marker_name`]).
+    pub async fn team_exists(&self, team: &TeamId) -> StoreResult<bool> {
+        if KNOWN_TEAMS.with(|k| k.borrow().contains(team)) {
+            return Ok(true);
+        }
+        let found = self.kv.get(&team_marker_name(team)).text().await?.is_some();
+        if found {
+            KNOWN_TEAMS.with(|k| k.borrow_mut().insert(team.clone()));
+        }
+        Ok(found)
+    }
+
+    /// Writes the team's marker (when it is made, and for teams made before markers existed,
+    /// when the operator reads or changes them).
+    pub async fn mark_team(&self, team: &TeamId) -> StoreResult<()> {
+        self.kv.put(&team_marker_name(team), "1")?.execute().await?;
+        KNOWN_TEAMS.with(|k| k.borrow_mut().insert(team.clone()));
+        Ok(())
+    }
+
+    /// Removes the marker of a team that was taken back.
+    pub async fn unmark_team(&self, team: &TeamId) -> StoreResult<()> {
+        KNOWN_TEAMS.with(|k| k.borrow_mut().remove(team));
+        self.kv.delete(&team_marker_name(team)).await?;
+        Ok(())
     }
 
     /// Drops a key from this isolate's index cache (its object reported it gone).

@@ -4,7 +4,7 @@
 
 use crate::core::audit::{self, AuditQuery, AuditStore, Entry, Origin, Target};
 use crate::core::events::Event;
-use crate::core::ids::WebhookId;
+use crate::core::ids::{ProjectId, WebhookId};
 use crate::core::monitoring::{self, MonitorStore, Monitoring, Report};
 use crate::core::page::Page;
 use crate::core::team::webhooks::{self as hooks, Delivery, Endpoint, EndpointPatch};
@@ -23,7 +23,9 @@ object_calls! {
         hooks::record_events(s, &q.events, q.now)
             .and_then(|()| audit::record_entries(s, &q.events, q.now))
     };
-    AuditLog { query: AuditQuery } -> Page<Entry> = |s, q| audit::list(s, &q.query);
+    /// `project_id`: the caller's project (`None`: a team-wide caller, who sees every entry).
+    AuditLog { query: AuditQuery, project_id: Option<ProjectId> } -> Page<Entry> =
+        |s, q| audit::list(s, &q.query, q.project_id.as_ref());
     /// `max_webhooks`: the team's limit, from its team object.
     CreateWebhook { endpoint: Endpoint, max_webhooks: u32 } -> EndpointView =
         |s, q| hooks::create_endpoint(s, q.endpoint, q.max_webhooks).map(|e| e.view());
@@ -44,8 +46,10 @@ object_calls! {
     /// Keys' hourly tallies, for the team's monitoring.
     ReportUsage { reports: Vec<Report>, now: Timestamp } -> () =
         |s, q| monitoring::record_reports(s, &q.reports, q.now);
-    Monitor { keys_expiring_30d: u64, now: Timestamp } -> Monitoring =
-        |s, q| monitoring::monitor(s, q.keys_expiring_30d, q.now);
+    /// `project_id`: the caller's project (`None`: team-wide); `keys_expiring_30d` is counted
+    /// for the same caller.
+    Monitor { keys_expiring_30d: u64, project_id: Option<ProjectId>, now: Timestamp } -> Monitoring =
+        |s, q| monitoring::monitor(s, q.keys_expiring_30d, q.project_id.as_ref(), q.now);
 }
 
 impl EventsCall {

@@ -74,9 +74,66 @@ pub fn index_name(hash: &KeyHash) -> String {
     format!("h:{}", hash.to_hex())
 }
 
+/// The KV name of a team's marker, `t:<team id>`: written when the team is made, so that a
+/// sign-in, an invitation acceptance or a session cookie naming a team can be judged at the edge
+/// without touching (and so creating) the team's object. A name with no marker is no team.
+pub fn team_marker_name(team_id: &TeamId) -> String {
+    format!("t:{team_id}")
+}
+
+/// Teams this isolate has found a marker for (a team's marker lives as long as the team).
+/// Bounded like [`IndexCache`]; absences are never cached (a team made a moment ago must sign
+/// in).
+pub struct KnownTeams {
+    set: std::collections::HashSet<TeamId>,
+    capacity: usize,
+}
+
+impl KnownTeams {
+    pub fn new(capacity: usize) -> Self {
+        KnownTeams {
+            set: std::collections::HashSet::new(),
+            capacity,
+        }
+    }
+
+    pub fn contains(&self, team: &TeamId) -> bool {
+        self.set.contains(team)
+    }
+
+    pub fn insert(&mut self, team: TeamId) {
+        if self.set.len() >= self.capacity {
+            self.set.clear();
+        }
+        self.set.insert(team);
+    }
+
+    pub fn remove(&mut self, team: &TeamId) {
+        self.set.remove(team);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_team_marker_is_named_by_the_team_and_known_teams_are_bounded() {
+        let t: TeamId = "team_0123456789ABCDEFGHIJ".into();
+        assert_eq!(team_marker_name(&t), "t:team_0123456789ABCDEFGHIJ");
+        assert_ne!(
+            team_marker_name(&t),
+            index_name(&KeyHash::from_hex(&hex::encode([0; 32])).unwrap())
+        );
+        let mut k = KnownTeams::new(1);
+        assert!(!k.contains(&t));
+        k.insert(t.clone());
+        assert!(k.contains(&t));
+        k.insert("team_other".into());
+        assert!(!k.contains(&t), "full: it started over");
+        k.remove(&"team_other".into());
+        assert!(!k.contains(&"team_other".into()));
+    }
 
     #[test]
     fn index_entry_round_trip() {

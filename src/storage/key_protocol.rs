@@ -55,6 +55,17 @@ pub enum KeyCall {
     Delete {
         manager: Option<Manager>,
     },
+    /// The key whose hash is given was reported leaked; `policy` is its team's
+    /// (`KeyState::report_leak`). Answers the key, or `NotFound` for another hash or for a key
+    /// outside `within`, the reporter's project (a project-scoped key reports only its own
+    /// project's keys: another project's is not its to act on, as everywhere else).
+    Leak {
+        hash: KeyHash,
+        leak: crate::core::leaks::Leak,
+        policy: crate::core::leaks::LeakPolicy,
+        #[serde(default)]
+        within: Option<crate::core::ids::ProjectId>,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -166,6 +177,25 @@ pub fn key_dispatch(
             *state = None;
             (KeyReply::Deleted { hash }, Effect::Erase)
         }
+        (
+            KeyCall::Leak {
+                hash,
+                leak,
+                policy,
+                within,
+            },
+            s,
+        ) => {
+            use crate::core::leaks::LeakOutcome;
+            if !crate::core::access::sees(within.as_deref(), s.record.project_id.as_deref()) {
+                return (KeyReply::NotFound, Effect::None);
+            }
+            match s.report_leak(&hash, leak, policy, now) {
+                LeakOutcome::NotThisKey => (KeyReply::NotFound, Effect::None),
+                LeakOutcome::Unchanged => (key_reply(s, now), Effect::None),
+                LeakOutcome::Changed { .. } => (key_reply(s, now), Effect::SaveAndRelist),
+            }
+        }
         (KeyCall::Create { .. }, _) => (KeyReply::Exists, Effect::None),
         (KeyCall::Audited { .. }, _) => (KeyReply::NotFound, Effect::None),
     }
@@ -181,6 +211,12 @@ pub fn key_dispatch_with_events(
 ) -> (KeyReply, Effect, Vec<Event>) {
     let (origin, call) = match call {
         KeyCall::Audited { origin, call } => (Some(origin), *call),
+        // A leak makes its own events and audit entries (by `system`), held with the change.
+        call @ KeyCall::Leak { .. } => {
+            let (reply, effect) = key_dispatch(state, call, now);
+            let events = state.as_mut().map(|s| std::mem::take(&mut s.alerts));
+            return (reply, effect, events.unwrap_or_default());
+        }
         call => (None, call),
     };
     // What an update set, for its audit entry (a patch holds no secret).
@@ -206,7 +242,7 @@ pub fn key_dispatch_with_events(
         KeyCall::Disable { .. } => "api_key.disabled",
         KeyCall::Roll { .. } => "api_key.rolled",
         KeyCall::Delete { .. } => "api_key.deleted",
-        KeyCall::Check { .. } | KeyCall::Get | KeyCall::Audited { .. } => "",
+        KeyCall::Check { .. } | KeyCall::Get | KeyCall::Audited { .. } | KeyCall::Leak { .. } => "",
     };
     let new_key = match &call {
         KeyCall::Roll { new_key_id, .. } => Some(new_key_id.to_string()),
@@ -221,20 +257,20 @@ pub fn key_dispatch_with_events(
                 .collect();
             let seed = format!("{kind}:{}", s.revision);
             let e = key_event(kind, &s.record, &extra, &seed, now);
-            Some((e, s.record.id.to_string(), seed))
+            Some((e, s.record.clone(), seed))
         }
         (Effect::Erase, _, Some(record)) => Some((
             key_event(kind, &record, &[], kind, now),
-            record.id.to_string(),
+            record,
             kind.to_owned(),
         )),
         _ => None,
     };
-    let Some((event, key_id, seed)) = event else {
+    let Some((event, record, seed)) = event else {
         return (reply, effect, Vec::new());
     };
     // The audit entry of an audited change, in the same write as the change and its event.
-    let entry = origin.map(|o| key_entry(kind, &key_id, &o, changes, &seed, now));
+    let entry = origin.map(|o| key_entry(kind, &record, &o, changes, &seed, now));
     (reply, effect, std::iter::once(event).chain(entry).collect())
 }
 
@@ -431,6 +467,59 @@ mod tests {
         assert_eq!(e[0].kind, "api_key.deleted");
         let body: serde_json::Value = serde_json::from_str(&e[0].body).unwrap();
         assert_eq!(body["data"]["id"], "key_1");
+    }
+
+    #[test]
+    fn a_leak_is_held_with_its_events_and_a_repeat_makes_none() {
+        let now = at("2026-10-14T00:00:00Z");
+        let mut slot = Some(state());
+        let leak = KeyCall::Leak {
+            hash: state().hash,
+            leak: crate::core::leaks::Leak {
+                at: now,
+                url: Some("https://github.com/o/r".into()),
+                source: Some("content".into()),
+                reporter: crate::core::leaks::Reporter::Github,
+            },
+            policy: crate::core::leaks::LeakPolicy::Disable,
+            within: None,
+        };
+        // Issue 17's review: a key scoped to another project reported this one (it holds the
+        // secret, not the right to act on another project's key): nothing changes.
+        let KeyCall::Leak {
+            hash,
+            leak: l,
+            policy,
+            ..
+        } = leak.clone()
+        else {
+            unreachable!()
+        };
+        let scoped = KeyCall::Leak {
+            hash,
+            leak: l,
+            policy,
+            within: Some("proj_other".into()),
+        };
+        let (r, eff, e) = key_dispatch_with_events(&mut slot, scoped, now);
+        assert!(matches!(r, KeyReply::NotFound) && eff == Effect::None && e.is_empty());
+        let (r, eff, e) = key_dispatch_with_events(&mut slot, leak.clone(), now);
+        assert_eq!(eff, Effect::SaveAndRelist);
+        assert!(matches!(r, KeyReply::Key { ref record, .. } if record.disabled_at == Some(now)));
+        assert_eq!(e.len(), 4, "disabled and leaked, each with its audit entry");
+        let (r, eff, e) = key_dispatch_with_events(&mut slot, leak.clone(), now);
+        assert!(matches!(r, KeyReply::Key { .. }) && eff == Effect::None && e.is_empty());
+        let KeyCall::Leak { leak, policy, .. } = leak else {
+            unreachable!()
+        };
+        let other = KeyCall::Leak {
+            hash: KeyHash::from_hex(&"cd".repeat(32)).unwrap(),
+            leak,
+            policy,
+            within: None,
+        };
+        let (r, eff, e) = key_dispatch_with_events(&mut slot, other, now);
+        assert!(matches!(r, KeyReply::NotFound) && eff == Effect::None && e.is_empty());
     }
 
     #[test]

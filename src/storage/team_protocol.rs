@@ -1,15 +1,16 @@
 //! The team object's protocol (see `storage::calls`): one request type per call, with its reply
 //! type and its rule in `core::team`. Pure: no Workers type.
 
-use crate::core::audit::{as_event, entry, Origin, Target};
-use crate::core::events::{derived_id, Event};
+use crate::core::audit::{as_event, entry, random_entry_id, Origin, Target};
+use crate::core::events::Event;
 use crate::core::ids::{InvitationId, KeyId, MemberId, ProjectId, RoleId, ServiceAccountId};
 use crate::core::limits::LimitsPatch;
 use crate::core::members::{Changer, Invitation, InvitationView, Member, MemberRole, MemberView};
 use crate::core::model::{KeyRecord, Project, Role, ServiceAccount, Team};
 use crate::core::page::{ListQuery, Page};
 use crate::core::permission::PermissionSet;
-use crate::core::team::membership::{self as people, Credentials, SignedIn};
+use crate::core::random::Random;
+use crate::core::team::membership::{self as people, Authenticated, Credentials, SignedIn};
 use crate::core::team::{self as rules, MemberStore, TeamStore};
 use crate::core::time::Timestamp;
 use crate::storage::calls::object_calls;
@@ -25,8 +26,11 @@ object_calls! {
         |s, q| people::create_team(s, q.team, q.owner);
     GetTeam {} -> Team = |s, _q| rules::get(s);
     /// The operator's change of name or limits.
-    UpdateTeam { name: Option<String>, limits: LimitsPatch } -> Team =
-        |s, q| rules::update(s, q.name, q.limits);
+    UpdateTeam {
+        name: Option<String>,
+        limits: LimitsPatch,
+        leak_policy: Option<crate::core::leaks::LeakPolicy>,
+    } -> Team = |s, q| rules::update(s, q.name, q.limits, q.leak_policy);
     /// Removes the team (only to undo a team whose first key could not be made).
     Destroy {} -> () = |s, _q| rules::destroy(s);
     /// Adds a key to the listing, with the team's atomic checks (see `core::team::insert_key`).
@@ -39,9 +43,10 @@ object_calls! {
     TouchKey { id: KeyId, last_used: Timestamp } -> () =
         |s, q| rules::touch_key(s, &q.id, q.last_used);
     ListKeys { query: ListQuery } -> Page<KeyRecord> = |s, q| rules::list_keys(s, &q.query);
-    /// Keys (not disabled) expiring in `[from, to)`: the monitoring's `keys_expiring_30d`.
-    CountExpiring { from: Timestamp, to: Timestamp } -> u64 =
-        |s, q| Ok(s.count_expiring(q.from, q.to)?);
+    /// Keys (not disabled) expiring in `[from, to)`: the monitoring's `keys_expiring_30d`, of
+    /// the caller's project (`project_id`; `None`: a team-wide caller, every project).
+    CountExpiring { from: Timestamp, to: Timestamp, project_id: Option<ProjectId> } -> u64 =
+        |s, q| Ok(s.count_expiring(q.from, q.to, q.project_id.as_deref())?);
     CreateProject { project: Project } -> Project = |s, q| rules::create_project(s, q.project);
     ListProjects { query: ListQuery } -> Page<Project> = |s, q| rules::list_projects(s, &q.query);
     GetProject { id: ProjectId } -> Project = |s, q| rules::get_project(s, &q.id);
@@ -95,22 +100,35 @@ object_calls! {
     };
     SignInStart { email_key: String, client: Option<String>, now: Timestamp } -> Credentials =
         |s, q| people::sign_in_start(s, &q.email_key, q.client.as_deref(), q.now);
-    /// `session`: (member id, session token hash) when the password matched.
+    /// `session`: (member id, session token hash) when the password matched. `origin`: for the
+    /// audit entry of a refusal (at most one a minute per email and client, with a count).
     SignInFinish {
         email_key: String,
         client: Option<String>,
         session: Option<(MemberId, String)>,
+        origin: Option<Origin>,
         now: Timestamp,
     } -> SignedIn = |s, q| {
         let success = q.session.as_ref().map(|(m, h)| (m.as_ref(), h.as_str()));
-        people::sign_in_finish(s, &q.email_key, q.client.as_deref(), success, q.now)
+        let client = q.client.as_deref();
+        people::sign_in_finish(s, &q.email_key, client, success, q.origin.as_ref(), q.now)
     };
-    Authenticate { session_hash: String, now: Timestamp } -> SignedIn =
+    /// The member of a session, counted in their minute of requests.
+    Authenticate { session_hash: String, now: Timestamp } -> Authenticated =
         |s, q| people::authenticate(s, &q.session_hash, q.now);
     EndSession { session_hash: String } -> () = |s, q| people::end_session(s, &q.session_hash);
-    PasswordOf { member_id: MemberId } -> String = |s, q| people::password_of(s, &q.member_id);
-    SetPassword { member_id: MemberId, password: String, keep_session: String } -> () =
-        |s, q| people::set_password(s, &q.member_id, q.password, &q.keep_session);
+    /// The stored hash, for checking the current password: counted as a sign-in attempt.
+    PasswordOf { member_id: MemberId, client: Option<String>, now: Timestamp } -> String =
+        |s, q| people::password_of(s, &q.member_id, q.client.as_deref(), q.now);
+    SetPassword {
+        member_id: MemberId,
+        password: String,
+        keep_session: String,
+        client: Option<String>,
+    } -> () = |s, q| {
+        let client = q.client.as_deref();
+        people::set_password(s, &q.member_id, q.password, &q.keep_session, client)
+    };
 }
 
 /// A team call that changes something, made through the API: its audit entry is written in
@@ -150,7 +168,7 @@ pub fn audit_spec(call: &TeamCall) -> Option<AuditSpec> {
         TeamCall::UpdateTeam(q) => spec(
             "team.updated",
             target("team", ""),
-            Some(json!({"name": q.name, "limits": q.limits})),
+            Some(json!({"name": q.name, "limits": q.limits, "leak_policy": q.leak_policy})),
         ),
         TeamCall::CreateProject(q) => spec(
             "project.created",
@@ -206,7 +224,9 @@ pub fn audit_spec(call: &TeamCall) -> Option<AuditSpec> {
         ),
         TeamCall::SignInFinish(q) => AuditSpec {
             action: "session.created",
-            refused_action: Some("session.refused"),
+            // A refusal is recorded by the rule itself, at most once a minute per email and
+            // client (`core::team::signin`).
+            refused_action: None,
             // The member when the password matched; the address tried otherwise (not secret).
             target: match &q.session {
                 Some((member, _)) => target("member", member),
@@ -221,14 +241,24 @@ pub fn audit_spec(call: &TeamCall) -> Option<AuditSpec> {
 impl AuditSpec {
     /// The entry, as it travels; `accepted`: the call was answered, not refused. A refused
     /// change records nothing, except where the refusal is what is audited (a failed sign-in).
-    pub fn entry(self, origin: &Origin, accepted: bool, now: Timestamp) -> Option<Event> {
+    ///
+    /// Made once, in the transaction of its change, and kept with its id from there on (the
+    /// team object's outbox hands the same event over until it is taken; the events object
+    /// stores it at once): so the id is random, and two changes of one target in the same
+    /// millisecond are two entries.
+    pub fn entry(
+        self,
+        origin: &Origin,
+        accepted: bool,
+        now: Timestamp,
+        rng: &mut impl Random,
+    ) -> Option<Event> {
         let action = if accepted {
             self.action
         } else {
             self.refused_action?
         };
-        let seed = format!("{action}:{}:{}", self.target.id, now.millis());
-        let id = derived_id("aud_", &seed);
+        let id = random_entry_id(rng);
         let mut origin = origin.clone();
         if origin.actor.id.is_none() && self.target.kind == "member" && accepted {
             // A sign-in or an accepted invitation: the actor is the member it concerns.
@@ -266,6 +296,7 @@ mod tests {
             name: "Acme".into(),
             created_at: Timestamp::from_millis(0),
             limits: Default::default(),
+            leak_policy: Default::default(),
         };
         assert_eq!(
             send(
@@ -294,6 +325,7 @@ mod tests {
             None,
         );
         let now = Timestamp::from_millis(0);
+        let mut rng = crate::core::random::FixedRandom((0..=255).collect(), 0);
         assert!(audit_spec(&GetTeam {}.into_call()).is_none());
         let del = audit_spec(&RemoveKey { id: "key_1".into() }.into_call());
         assert!(
@@ -303,47 +335,93 @@ mod tests {
         let removed = audit_spec(
             &RemoveMember {
                 id: "mem_1".into(),
-                by: Changer::Key,
+                by: Changer::Key(PermissionSet::default()),
                 now,
             }
             .into_call(),
         )
         .unwrap();
         assert!(
-            removed.clone().entry(&origin, false, now).is_none(),
+            removed
+                .clone()
+                .entry(&origin, false, now, &mut rng)
+                .is_none(),
             "refused: nothing"
         );
-        let e = removed.entry(&origin, true, now).unwrap();
+        let e = removed.entry(&origin, true, now, &mut rng).unwrap();
         assert!(e.body.contains("member.removed"));
         let failed = SignInFinish {
             email_key: "who@acme.test".into(),
             client: None,
             session: None,
+            origin: None,
             now,
         };
         let e = audit_spec(&failed.into_call())
             .unwrap()
-            .entry(&origin, true, now)
+            .entry(&origin, true, now, &mut rng)
             .unwrap();
         let body: serde_json::Value = serde_json::from_str(&e.body).unwrap();
         assert_eq!(body["action"], "session.created");
-        let e = audit_spec(
-            &SignInFinish {
-                email_key: "who@acme.test".into(),
-                client: None,
-                session: None,
-                now,
-            }
-            .into_call(),
-        )
-        .unwrap()
-        .entry(&origin, false, now)
-        .unwrap();
-        let body: serde_json::Value = serde_json::from_str(&e.body).unwrap();
-        assert_eq!(
-            (body["action"].as_str(), body["target"]["type"].as_str()),
-            (Some("session.refused"), Some("email"))
+        assert!(
+            audit_spec(
+                &SignInFinish {
+                    email_key: "who@acme.test".into(),
+                    client: None,
+                    session: None,
+                    origin: None,
+                    now,
+                }
+                .into_call(),
+            )
+            .unwrap()
+            .entry(&origin, false, now, &mut rng)
+            .is_none(),
+            "a refusal is recorded by the rule, not per call"
         );
+    }
+
+    /// Issue 17: an id derived from action + target + millisecond made two changes of one
+    /// target in one millisecond one entry (the second was dropped as a repeat). The id is now
+    /// made once, with the entry, and the entry travels with it: a repeated hand-over of the
+    /// outbox still keeps it once.
+    #[test]
+    fn two_changes_in_one_millisecond_are_two_entries_and_a_repeat_is_one() {
+        use crate::core::audit::{list, record_entries, Actor, ActorKind, AuditQuery};
+        let origin = Origin::new(
+            Actor {
+                kind: ActorKind::Key,
+                id: Some("key_1".into()),
+            },
+            None,
+            None,
+            None,
+        );
+        let now = Timestamp::from_millis(1_800_000_000_000);
+        let mut rng = crate::core::random::FixedRandom((0..=255).collect(), 0);
+        let rename = |name: &str| {
+            audit_spec(
+                &UpdateTeam {
+                    name: Some(name.into()),
+                    limits: LimitsPatch::default(),
+                    leak_policy: None,
+                }
+                .into_call(),
+            )
+            .unwrap()
+        };
+        let first = rename("a").entry(&origin, true, now, &mut rng).unwrap();
+        let second = rename("b").entry(&origin, true, now, &mut rng).unwrap();
+        assert_ne!(first.id, second.id, "same action, target and millisecond");
+        let s = MemoryTeam::default();
+        record_entries(&s, &[first.clone(), second], now).unwrap();
+        record_entries(&s, &[first], now).unwrap();
+        let q = AuditQuery {
+            limit: 10,
+            ..AuditQuery::default()
+        };
+        let kept = list(&s, &q, None).unwrap().items;
+        assert_eq!(kept.len(), 2, "both changes, and the repeat once");
     }
 
     #[test]

@@ -334,6 +334,23 @@ test("a service account's key shows the roles it inherits; a project scopes a ke
   await p.context().close();
 });
 
+test("a key reported leaked says so on its page: where, when, and that it is disabled", async () => {
+  const made = await call("POST", "/v1/api-keys", { key: adminKey, body: { name: "Pushed by mistake" } });
+  assert.equal(made.status, 201);
+  const url = "https://github.com/acme/app/blob/abc/.env";
+  const reported = await call("POST", "/v1/leaks", { key: adminKey, body: [{ token: made.body.key, type: "t", url, source: "content" }] });
+  assert.equal(reported.status, 200);
+  assert.equal(reported.body[0].label, "true_positive");
+  const p = await page();
+  await signIn(p, "owner@acme.test");
+  await p.goto(`${base}/dashboard/#/keys/${made.body.id}`);
+  const alert = p.locator("#key-leaked");
+  await alert.waitFor();
+  assert.match(await alert.innerText(), /reported leaked .* by your team and is disabled/);
+  assert.equal(await p.getByRole("link", { name: url }).getAttribute("href"), url);
+  await p.context().close();
+});
+
 test("a viewer sees no write actions, and the API refuses them anyway", async () => {
   const token = await invite("viewer@acme.test", "viewer");
   const p = await page();

@@ -15,6 +15,7 @@ export function modules(dir = path.join(root, "build/worker")) {
     modulesRoot: dir,
     modules: [
       { type: "ESModule", path: path.join(dir, "entry.mjs") },
+      { type: "ESModule", path: path.join(dir, "verifier.mjs") },
       { type: "ESModule", path: path.join(dir, "index.js") },
       { type: "CompiledWasm", path: path.join(dir, "index_bg.wasm") },
     ],
@@ -62,5 +63,23 @@ export function keygateWorker({
         static_routing: { user_worker: ["/v1/*", "/healthz", "/openapi.json"], asset_worker: [] },
       },
     } : undefined,
+  };
+}
+
+/**
+ * A product's Worker bound to keygate's `Verifier` entrypoint (tests/support/product.mjs), for
+ * the host `product.test`: the service binding's end-to-end tests and benchmark.
+ */
+export function productWorker({ keygate = "keygate" } = {}) {
+  return {
+    name: "product",
+    routes: ["product.test/*"],
+    modules: true,
+    scriptPath: path.join(root, "tests/support/product.mjs"),
+    compatibilityDate: COMPATIBILITY_DATE,
+    serviceBindings: {
+      KEYGATE: { name: keygate, entrypoint: "Verifier" },
+      KEYGATE_HTTP: keygate,
+    },
   };
 }

@@ -29,8 +29,18 @@ impl Server {
         Server::start_with(persist, &[])
     }
 
-    /// Starts a server with flags for tests/support/server.mjs (e.g. `--no-secrets`).
+    /// Starts a server with flags for tests/support/server.mjs (e.g. `--without ADMIN_TOKEN`,
+    /// `--secure-webhooks`).
     pub fn start_with(persist: Option<&Path>, flags: &[&str]) -> Server {
+        Server::start_full(persist, flags, &[])
+    }
+
+    /// [`Server::start`] with environment variables for server.mjs (`GITHUB_SCANNING_KEYS`).
+    pub fn start_with_env(persist: Option<&Path>, env: &[(&str, &str)]) -> Server {
+        Server::start_full(persist, &[], env)
+    }
+
+    fn start_full(persist: Option<&Path>, flags: &[&str], env: &[(&str, &str)]) -> Server {
         let root = root();
         assert!(
             root.join("build/worker/index_bg.wasm").exists(),
@@ -51,6 +61,7 @@ impl Server {
             cmd.arg("--persist").arg(dir);
         }
         cmd.args(flags);
+        cmd.envs(env.iter().copied());
         let mut child = cmd.spawn().expect("start node");
         let stdin = child.stdin.take().expect("stdin");
         let mut line = String::new();

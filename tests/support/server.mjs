@@ -4,13 +4,17 @@
 //
 //   node tests/support/server.mjs [--persist DIR] [--admin-token TOKEN] [--key-prefix sk]
 //                                 [--reference] [--no-assets] [--without ADMIN_TOKEN,…]
+//                                 [--secure-webhooks]
 // `--reference` also serves the benchmark's JavaScript reference worker (bench/reference/) in the
 // same process, for requests to the host `reference.bench` (keygate answers every other host).
+// `--product` also serves a product's Worker bound to keygate's `Verifier` entrypoint
+// (tests/support/product.mjs), for requests to the host `product.test`.
 // `--no-assets` serves keygate without its static assets (see keygate.mjs: the benchmark's way).
 // `--without NAMES` serves it without these secrets (comma-separated: a deployment that forgot them).
+// `--secure-webhooks` keeps production's webhook URL rule (https:// and public hosts only).
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import path from "node:path";
-import { keygateWorker, root } from "./keygate.mjs";
+import { keygateWorker, productWorker, root } from "./keygate.mjs";
 
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
@@ -23,8 +27,12 @@ const keygate = keygateWorker({
   adminToken: args["admin-token"] ?? "test-admin-token",
   assets: !("no-assets" in args),
   without: (args.without ?? "").split(",").filter(Boolean),
-  // The tests' webhook receivers listen on 127.0.0.1 over plain HTTP.
-  extraBindings: { ALLOW_INSECURE_WEBHOOKS: "true" },
+  // The tests' webhook receivers listen on 127.0.0.1 over plain HTTP. GITHUB_SCANNING_KEYS (from
+  // the environment) pins GitHub's secret scanning keys to a pair a test made (tests/leaks.rs).
+  extraBindings: {
+    ALLOW_INSECURE_WEBHOOKS: "secure-webhooks" in args ? "false" : "true",
+    ...(process.env.GITHUB_SCANNING_KEYS ? { GITHUB_SCANNING_KEYS: process.env.GITHUB_SCANNING_KEYS } : {}),
+  },
 });
 const reference = {
   name: "reference",
@@ -43,7 +51,11 @@ const mf = new Miniflare(
     cf: false,
     // Miniflare 5: one folder for all local state (KV, Durable Objects). Absent: in memory.
     ...(persist ? { resourcePersistencePath: persist } : {}),
-    workers: "reference" in args ? [keygate, reference] : [keygate],
+    workers: [
+      keygate,
+      ...("reference" in args ? [reference] : []),
+      ...("product" in args ? [productWorker()] : []),
+    ],
   }),
 );
 

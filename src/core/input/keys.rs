@@ -223,6 +223,12 @@ pub fn parse_verify(bytes: &[u8]) -> Result<VerifyRequest> {
     })
 }
 
+/// The input of the `Verifier` entrypoint's `rateLimit({key})` (the service binding): the key,
+/// nothing else, judged as the verify body is.
+pub fn parse_key_only(bytes: &[u8]) -> Result<String> {
+    Body::parse(bytes, &["key"])?.required_string("key")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +264,34 @@ mod tests {
         assert_eq!(k.expires_at.unwrap().to_string(), "2026-12-31T23:00:00Z");
         assert_eq!(k.rate_limit.per_hour, 50);
         assert_eq!(k.metadata.unwrap()["a"], serde_json::json!([1]));
+    }
+
+    #[test]
+    fn key_only_input_takes_the_key_and_nothing_else() {
+        use InputErrorKind::*;
+        assert_eq!(parse_key_only(br#"{"key":"sk_x"}"#).unwrap(), "sk_x");
+        assert_eq!(parse_key_only(b"{}").unwrap_err().kind, MissingField);
+        assert_eq!(
+            parse_key_only(br#"{"key":1}"#).unwrap_err().kind,
+            InvalidField
+        );
+        assert_eq!(
+            parse_key_only(br#"{"key":"k","cost":1}"#).unwrap_err().kind,
+            UnknownField
+        );
+    }
+
+    #[test]
+    fn verify_input_refuses_the_usage_policy_fields_until_they_exist() {
+        // `ip` and `cost` are 1.2's usage policy (issue 21): until it is built, the body and the
+        // service binding refuse them alike, rather than ignore a limit the caller asked for.
+        for body in [
+            &br#"{"key":"k","ip":"203.0.113.7"}"#[..],
+            br#"{"key":"k","cost":2}"#,
+        ] {
+            let e = parse_verify(body).unwrap_err();
+            assert_eq!(e.kind, InputErrorKind::UnknownField, "{e:?}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use super::members::{parse_owner, Credentials};
 use super::{Body, InputError, InputErrorKind, Result};
+use crate::core::leaks::LeakPolicy;
 use crate::core::limits::LimitsPatch;
 use crate::core::permission::PermissionSet;
 /// `POST /v1/teams` and `PATCH /v1/teams/{id}`: a name (required on create) and limits
@@ -12,6 +13,8 @@ pub struct TeamInput<N> {
     pub name: N,
     pub limits: LimitsPatch,
     pub owner: Option<Credentials>,
+    /// `leak_policy` (`PATCH` only): what a key of the team reported leaked becomes.
+    pub leak_policy: Option<LeakPolicy>,
 }
 
 /// `POST /v1/roles` and `PATCH /v1/roles/{id}` (on a patch, absent fields stay as they are).
@@ -49,16 +52,24 @@ pub fn parse_new_team(bytes: &[u8]) -> Result<TeamInput<String>> {
         name,
         limits,
         owner,
+        leak_policy: None,
     })
 }
 
 pub fn parse_team_patch(bytes: &[u8]) -> Result<TeamInput<Option<String>>> {
-    let b = Body::parse(bytes, &["name", "limits"])?;
-    no_nulls(&b, &["name", "limits"])?;
+    let b = Body::parse(bytes, &["name", "limits", "leak_policy"])?;
+    no_nulls(&b, &["name", "limits", "leak_policy"])?;
+    let leak_policy = match b.get_raw("leak_policy") {
+        None => None,
+        Some(v) => Some(v.as_str().and_then(LeakPolicy::parse).ok_or_else(|| {
+            InputError::invalid("leak_policy", "must be \"disable\" or \"notify\"")
+        })?),
+    };
     Ok(TeamInput {
         name: b.name("name")?,
         limits: b.limits("limits")?.unwrap_or_default(),
         owner: None,
+        leak_policy,
     })
 }
 
@@ -136,5 +147,18 @@ mod tests {
             err(parse_team_patch(br#"{"limits":null}"#)).kind,
             InputErrorKind::InvalidField
         );
+        let t = parse_team_patch(br#"{"leak_policy":"notify"}"#).unwrap();
+        assert_eq!(t.leak_policy, Some(LeakPolicy::Notify));
+        assert_eq!(parse_team_patch(b"{}").unwrap().leak_policy, None);
+        for bad in [
+            r#"{"leak_policy":"revoke"}"#,
+            r#"{"leak_policy":null}"#,
+            r#"{"leak_policy":1}"#,
+        ] {
+            assert_eq!(
+                err(parse_team_patch(bad.as_bytes())).kind,
+                InputErrorKind::InvalidField
+            );
+        }
     }
 }

@@ -6,10 +6,11 @@ use super::{MemberStore, Named, TeamStore};
 use crate::core::events::Event;
 use crate::core::ids::RoleId;
 use crate::core::limits::Counted;
-use crate::core::members::{Failures, Invitation, Member, MemberRole, Session};
+use crate::core::members::{Invitation, Member, MemberRole, Session};
 use crate::core::model::{AccountRecord, KeyRecord, Project, Role, Team};
 use crate::core::page::{encode_cursor, ListQuery, Page};
 use crate::core::store::{StoreError, StoreResult};
+use crate::core::throttle::Failures;
 use crate::core::time::Timestamp;
 use std::cell::{Cell, RefCell};
 
@@ -80,6 +81,8 @@ struct State {
     /// (token hash, session).
     sessions: Vec<(String, Session)>,
     failures: Vec<(String, Failures)>,
+    /// (token hash, would-have-expired-at) of withdrawn invitations.
+    withdrawn: Vec<(String, Timestamp)>,
     endpoints: Vec<Endpoint>,
     events: Vec<Event>,
     /// Queue entries in the order queued.
@@ -110,6 +113,7 @@ impl State {
             invitations: Table::new(),
             sessions: Vec::new(),
             failures: Vec::new(),
+            withdrawn: Vec::new(),
             endpoints: Vec::new(),
             events: Vec::new(),
             queue: Vec::new(),
@@ -164,6 +168,8 @@ impl TeamStore for MemoryTeam {
                 Counted::Roles => s.roles.rows.len(),
                 Counted::ServiceAccounts => s.accounts.rows.len(),
                 Counted::Webhooks => s.endpoints.len(),
+                Counted::Members => s.members.rows.len(),
+                Counted::Invitations => s.invitations.rows.len(),
             }) as u64
         })
     }
@@ -236,12 +242,18 @@ impl TeamStore for MemoryTeam {
         })
     }
 
-    fn count_expiring(&self, from: Timestamp, to: Timestamp) -> StoreResult<u64> {
+    fn count_expiring(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        project: Option<&str>,
+    ) -> StoreResult<u64> {
         self.with(|s| {
             s.keys
                 .rows
                 .iter()
                 .filter(|(_, (r, _))| r.disabled_at.is_none())
+                .filter(|(_, (r, _))| project.is_none() || r.project_id.as_deref() == project)
                 .filter(|(_, (r, _))| r.expires_at.is_some_and(|e| e >= from && e < to))
                 .count() as u64
         })
@@ -385,6 +397,10 @@ impl MemberStore for MemoryTeam {
         })
     }
 
+    fn count_members(&self) -> StoreResult<u64> {
+        self.with(|s| s.members.rows.len() as u64)
+    }
+
     fn invitation(&self, id: &str) -> StoreResult<Option<Invitation>> {
         self.with(|s| s.invitations.find(|i| i.id == id).cloned())
     }
@@ -407,6 +423,25 @@ impl MemberStore for MemoryTeam {
 
     fn list_invitations(&self, q: &ListQuery) -> StoreResult<Page<Invitation>> {
         self.with(|s| s.invitations.page(q, |_| true))
+    }
+
+    fn invitations(&self) -> StoreResult<Vec<Invitation>> {
+        self.with(|s| s.invitations.rows.iter().map(|(_, i)| i.clone()).collect())
+    }
+
+    fn prune_invitations(&self, now: Timestamp) -> StoreResult<()> {
+        self.with(|s| {
+            s.invitations.remove(|i| i.expires_at <= now);
+            s.withdrawn.retain(|(_, e)| *e > now);
+        })
+    }
+
+    fn mark_withdrawn(&self, token_hash: &str, expires_at: Timestamp) -> StoreResult<()> {
+        self.with(|s| s.withdrawn.push((token_hash.to_owned(), expires_at)))
+    }
+
+    fn is_withdrawn(&self, token_hash: &str) -> StoreResult<bool> {
+        self.with(|s| s.withdrawn.iter().any(|(h, _)| h == token_hash))
     }
 
     fn session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
@@ -440,6 +475,16 @@ impl MemberStore for MemoryTeam {
         self.with(|s| s.sessions.retain(|(_, x)| x.created_at >= created_before))
     }
 
+    fn sessions_of(&self, member_id: &str) -> StoreResult<Vec<(String, Session)>> {
+        self.with(|s| {
+            s.sessions
+                .iter()
+                .filter(|(_, x)| x.member_id == member_id)
+                .cloned()
+                .collect()
+        })
+    }
+
     fn failures(&self, key: &str) -> StoreResult<Failures> {
         self.with(|s| {
             s.failures
@@ -454,6 +499,13 @@ impl MemberStore for MemoryTeam {
         self.with(|s| {
             s.failures.retain(|(k, _)| k != key);
             s.failures.push((key.to_owned(), *failures));
+        })
+    }
+
+    fn prune_failures(&self, window_start_before: i64) -> StoreResult<()> {
+        self.with(|s| {
+            s.failures
+                .retain(|(_, f)| f.window_start >= window_start_before)
         })
     }
 
@@ -578,23 +630,14 @@ impl WebhookStore for MemoryTeam {
 
 impl crate::core::monitoring::MonitorStore for MemoryTeam {
     fn add_usage(&self, r: &crate::core::monitoring::Report) -> StoreResult<()> {
+        use crate::core::monitoring::HourRow;
         self.with(|s| {
-            match s
+            let at = s
                 .usage
-                .iter_mut()
-                .find(|row| row.hour == r.hour && row.key_id == r.key_id)
-            {
-                Some(row) => {
-                    row.tally.add(&r.tally);
-                    row.name.clone_from(&r.name);
-                }
-                None => s.usage.push(crate::core::monitoring::HourRow {
-                    hour: r.hour,
-                    key_id: r.key_id.clone(),
-                    name: r.name.clone(),
-                    tally: r.tally.clone(),
-                }),
-            }
+                .iter()
+                .position(|row| row.hour == r.hour && row.key_id == r.key_id);
+            let old = at.map(|i| s.usage.remove(i));
+            s.usage.push(HourRow::with_report(old, r));
         })
     }
 
@@ -639,15 +682,18 @@ impl crate::core::audit::AuditStore for MemoryTeam {
                         .as_ref()
                         .is_none_or(|a| e.actor.id.as_ref() == Some(a))
                     && q.target_id.as_ref().is_none_or(|t| &e.target.id == t)
+                    && q.project_id.as_deref().is_none_or(|p| {
+                        crate::core::audit::visible(Some(p), e.project_id.as_deref())
+                    })
             })
         })
     }
 
-    fn prune_entries(&self, before: Timestamp, keep: i64) -> StoreResult<()> {
-        self.with(|s| {
-            s.audit.remove(|e| e.at < before);
-            let excess = s.audit.rows.len().saturating_sub(keep.max(0) as usize);
-            s.audit.rows.drain(..excess);
-        })
+    fn prune_entries(&self, before: Timestamp) -> StoreResult<()> {
+        self.with(|s| s.audit.remove(|e| e.at < before))
+    }
+
+    fn entry_span(&self) -> StoreResult<i64> {
+        self.with(|s| s.audit.rows.len() as i64)
     }
 }

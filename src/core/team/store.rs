@@ -4,10 +4,11 @@
 use crate::core::events::Event;
 use crate::core::ids::RoleId;
 use crate::core::limits::Counted;
-use crate::core::members::{Failures, Invitation, Member, Session};
+use crate::core::members::{Invitation, Member, Session};
 use crate::core::model::{AccountRecord, KeyRecord, Project, Role, Team};
 use crate::core::page::{ListQuery, Page};
 use crate::core::store::StoreResult;
+use crate::core::throttle::Failures;
 use crate::core::time::Timestamp;
 
 /// The kinds of named objects (names are unique per kind within a team).
@@ -38,8 +39,13 @@ pub trait TeamStore {
     fn remove_key(&self, id: &str) -> StoreResult<()>;
     fn list_keys(&self, query: &ListQuery) -> StoreResult<Page<KeyRecord>>;
     fn project_has_keys(&self, project_id: &str) -> StoreResult<bool>;
-    /// Keys not disabled whose expiry is in `[from, to)`.
-    fn count_expiring(&self, from: Timestamp, to: Timestamp) -> StoreResult<u64>;
+    /// Keys not disabled whose expiry is in `[from, to)`; with `project`, only that project's.
+    fn count_expiring(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        project: Option<&str>,
+    ) -> StoreResult<u64>;
 
     fn project(&self, id: &str) -> StoreResult<Option<Project>>;
     fn insert_project(&self, project: &Project) -> StoreResult<()>;
@@ -79,6 +85,7 @@ pub trait MemberStore {
     fn delete_member(&self, id: &str) -> StoreResult<()>;
     fn list_members(&self, query: &ListQuery) -> StoreResult<Page<Member>>;
     fn count_owners(&self) -> StoreResult<usize>;
+    fn count_members(&self) -> StoreResult<u64>;
 
     fn invitation(&self, id: &str) -> StoreResult<Option<Invitation>>;
     fn invitation_by_token(&self, token_hash: &str) -> StoreResult<Option<Invitation>>;
@@ -86,6 +93,13 @@ pub trait MemberStore {
     fn insert_invitation(&self, invitation: &Invitation) -> StoreResult<()>;
     fn delete_invitation(&self, id: &str) -> StoreResult<()>;
     fn list_invitations(&self, query: &ListQuery) -> StoreResult<Page<Invitation>>;
+    /// Every pending invitation (at most 100, see `MAX_PENDING_INVITATIONS`).
+    fn invitations(&self) -> StoreResult<Vec<Invitation>>;
+    /// Deletes the invitations expired at `now`, and the withdrawn marks past their expiry.
+    fn prune_invitations(&self, now: Timestamp) -> StoreResult<()>;
+    /// Remembers a withdrawn invitation's token hash until it would have expired.
+    fn mark_withdrawn(&self, token_hash: &str, expires_at: Timestamp) -> StoreResult<()>;
+    fn is_withdrawn(&self, token_hash: &str) -> StoreResult<bool>;
 
     fn session(&self, token_hash: &str) -> StoreResult<Option<Session>>;
     fn put_session(&self, token_hash: &str, session: &Session) -> StoreResult<()>;
@@ -94,9 +108,13 @@ pub trait MemberStore {
     fn delete_sessions_of(&self, member_id: &str, except: Option<&str>) -> StoreResult<()>;
     /// Removes the sessions made before this time (past their absolute timeout).
     fn prune_sessions(&self, created_before: Timestamp) -> StoreResult<()>;
+    /// A member's sessions, (token hash, session).
+    fn sessions_of(&self, member_id: &str) -> StoreResult<Vec<(String, Session)>>;
 
     fn failures(&self, key: &str) -> StoreResult<Failures>;
     fn put_failures(&self, key: &str, failures: &Failures) -> StoreResult<()>;
+    /// Removes the counts whose window started before `window_start_before` (ms).
+    fn prune_failures(&self, window_start_before: i64) -> StoreResult<()>;
 
     /// Events of the team's own changes (`member.added`, `member.removed`), held with the change
     /// until the team's events object has them.

@@ -23,6 +23,7 @@ fn team(limits: TeamLimits) -> MemoryTeam {
         name: "Acme".into(),
         created_at: now(),
         limits,
+        leak_policy: Default::default(),
     };
     init(&s, t).unwrap();
     s
@@ -80,20 +81,23 @@ fn a_team_is_made_once_and_its_limits_change_by_field() {
         name: "Again".into(),
         created_at: now(),
         limits: TeamLimits::default(),
+        leak_policy: Default::default(),
     };
     assert_eq!(refusal(init(&s, again)), TeamRefusal::Exists);
     let patch = LimitsPatch {
         max_roles: Some(3),
         ..Default::default()
     };
-    let t = update(&s, Some("Acme 2".into()), patch).unwrap();
+    let notify = Some(crate::core::leaks::LeakPolicy::Notify);
+    let t = update(&s, Some("Acme 2".into()), patch, notify).unwrap();
     assert_eq!((t.name.as_str(), t.limits.max_roles), ("Acme 2", 3));
+    assert_eq!(t.leak_policy, crate::core::leaks::LeakPolicy::Notify);
     assert_eq!(t.limits.max_keys, TeamLimits::default().max_keys);
     assert_eq!(get(&s).unwrap(), t);
     destroy(&s).unwrap();
     assert_eq!(refusal(get(&s)), TeamRefusal::NotFound);
     assert_eq!(
-        refusal(update(&s, None, LimitsPatch::default())),
+        refusal(update(&s, None, LimitsPatch::default(), None)),
         TeamRefusal::NotFound
     );
 }

@@ -13,7 +13,7 @@
 mod deliver;
 mod sql;
 
-use crate::core::audit::record_entries;
+use crate::core::audit::{past_alert_mark, record_entries};
 use crate::core::random::{OsRandom, Random};
 use crate::core::team::webhooks::{finish, take_due, Outgoing, WebhookStore};
 use crate::core::time::Timestamp;
@@ -129,10 +129,20 @@ impl EventsObject {
         let db = self.db()?;
         let wakes = call.queues_deliveries();
         let audit = origin.and_then(|o| audit_spec(&call).map(|spec| (o, spec)));
+        let records = matches!(call, EventsCall::RecordEvents(_));
         let answer = events_dispatch(&db, call).map_err(|e| worker::Error::RustError(e.0))?;
+        // Entries younger than 90 days are never evicted to make room: a log past its alert
+        // mark is reported instead (docs/architecture.md, "The audit log").
+        if records && past_alert_mark(&db).map_err(store_error)? {
+            console_error!(
+                "audit log past its alert mark of {} entries: nothing younger than 90 days is evicted",
+                crate::core::audit::MAX_ENTRIES
+            );
+        }
         // A webhook change's audit entry, in the same transaction (this object keeps the log).
         if let Some((origin, spec)) = audit {
-            if let Some(e) = spec.entry(&origin, answer.starts_with(r#"{"Ok""#), now()) {
+            let accepted = answer.starts_with(r#"{"Ok""#);
+            if let Some(e) = spec.entry(&origin, accepted, now(), &mut OsRandom) {
                 record_entries(&db, &[e], now()).map_err(store_error)?;
             }
         }

@@ -25,7 +25,7 @@ mod parts;
 
 use crate::core::events::Event;
 use crate::core::ids::TeamId;
-use crate::core::key_plan::{after_call, at_alarm, next_alarm, Writes};
+use crate::core::key_plan::{after_call, after_hand_over, at_alarm, next_alarm, Writes};
 use crate::core::key_state::{CountersPart, KeyState, RecordPart};
 use crate::core::monitoring::Report;
 use crate::core::sync::{EventOutbox, Outbox, Pending};
@@ -220,23 +220,15 @@ impl KeyObject {
         let sql = self.sql()?;
         let mut held = parts::get::<EventOutbox>(&sql, EVENTS)?
             .unwrap_or_else(|| EventOutbox::new(held.team_id));
-        let retry = match outcome {
-            // Taken; or the team is gone, and its events with it.
-            Ok(_) => {
-                held.handed_over(&ids);
-                None
-            }
-            Err(e) => {
-                let delay = held.failed();
-                console_error!(
-                    "handing events to the team failed {} time(s), next try in {} s: {}",
-                    held.failures,
-                    delay / 1000,
-                    e.0
-                );
-                Some(delay)
-            }
-        };
+        let retry = after_hand_over(&mut held, &ids, outcome.is_ok());
+        if let (Err(e), Some(delay)) = (outcome, retry) {
+            console_error!(
+                "handing events to the team failed {} time(s), next try in {} s: {}",
+                held.failures,
+                delay / 1000,
+                e.0
+            );
+        }
         if held.events.is_empty() {
             parts::delete(&sql, EVENTS)?;
         } else {

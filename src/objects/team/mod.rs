@@ -6,9 +6,10 @@
 //! `await` in between: atomic, since the object runs one event at a time. Records are stored as
 //! JSON bodies beside the columns that queries filter on.
 
-mod member_sql;
+mod people;
 mod sql;
 
+use crate::core::random::OsRandom;
 use crate::core::team::{MemberStore, TeamStore};
 use crate::core::time::Timestamp;
 use crate::objects::sql::Sql;
@@ -62,6 +63,8 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE INDEX IF NOT EXISTS sessions_created ON sessions (created_ms);
 CREATE INDEX IF NOT EXISTS sessions_member ON sessions (member_id);
 CREATE TABLE IF NOT EXISTS sign_in_failures (key TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS withdrawn_invitations (
+  token_hash TEXT PRIMARY KEY, expires_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS event_outbox (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 ";
 
@@ -132,7 +135,8 @@ impl TeamObject {
         let answer = team_dispatch(&db, call).map_err(|e| worker::Error::RustError(e.0))?;
         if let Some((origin, spec)) = audit {
             let now = Timestamp::from_millis(Date::now().as_millis() as i64);
-            if let Some(entry) = spec.entry(&origin, answer.starts_with(r#"{"Ok""#), now) {
+            let accepted = answer.starts_with(r#"{"Ok""#);
+            if let Some(entry) = spec.entry(&origin, accepted, now, &mut OsRandom) {
                 db.hold_event(&entry).map_err(store_error)?;
             }
         }

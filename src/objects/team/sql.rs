@@ -82,6 +82,7 @@ impl TeamStore for Sql {
             "invitations",
             "sessions",
             "sign_in_failures",
+            "withdrawn_invitations",
             "event_outbox",
         ] {
             self.exec(&format!("DELETE FROM {t}"), vec![])?;
@@ -95,6 +96,8 @@ impl TeamStore for Sql {
             Counted::Projects => "projects",
             Counted::Roles => "roles",
             Counted::ServiceAccounts => "service_accounts",
+            Counted::Members => "members",
+            Counted::Invitations => "invitations",
             // Counted by the team's events object, which holds them.
             Counted::Webhooks => return Ok(0),
         };
@@ -156,14 +159,23 @@ impl TeamStore for Sql {
         self.page("keys", &filters, query)
     }
 
-    fn count_expiring(&self, from: Timestamp, to: Timestamp) -> StoreResult<u64> {
+    fn count_expiring(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        project: Option<&str>,
+    ) -> StoreResult<u64> {
         // Bodies are JSON with RFC 3339 UTC times; julianday() compares them as times.
-        let n = self.count_of(
-            "SELECT COUNT(*) FROM keys WHERE json_extract(body, '$.disabled_at') IS NULL \
+        let mut q = "SELECT COUNT(*) FROM keys WHERE json_extract(body, '$.disabled_at') IS NULL \
              AND julianday(json_extract(body, '$.expires_at')) >= julianday(?) \
-             AND julianday(json_extract(body, '$.expires_at')) < julianday(?)",
-            vec![from.to_string().into(), to.to_string().into()],
-        )?;
+             AND julianday(json_extract(body, '$.expires_at')) < julianday(?)"
+            .to_owned();
+        let mut binds = vec![from.to_string().into(), to.to_string().into()];
+        if let Some(p) = project {
+            q.push_str(" AND project_id = ?");
+            binds.push(p.into());
+        }
+        let n = self.count_of(&q, binds)?;
         Ok(n.max(0) as u64)
     }
 

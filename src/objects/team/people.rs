@@ -1,12 +1,12 @@
-//! The team's members, invitations, sessions, sign-in failures and held events: its SQLite
-//! tables as a `core::team::MemberStore` (the rest of the team's tables: `sql.rs`). Every call
-//! runs synchronously.
+//! The team's people tables (members, invitations, sessions, the sign-in counts, withdrawn
+//! invitations) as a `core::team::MemberStore`. Every call runs synchronously.
 
 use crate::core::events::Event;
-use crate::core::members::{Failures, Invitation, Member, MemberRole, Session};
+use crate::core::members::{Invitation, Member, MemberRole, Session};
 use crate::core::page::{ListQuery, Page};
 use crate::core::store::StoreResult;
 use crate::core::team::MemberStore;
+use crate::core::throttle::Failures;
 use crate::core::time::Timestamp;
 use crate::objects::sql::{json, parse, text, Sql};
 use worker::SqlStorageValue as V;
@@ -57,6 +57,44 @@ impl MemberStore for Sql {
             vec![MemberRole::Owner.as_str().into()],
         )?;
         Ok(n as usize)
+    }
+
+    fn count_members(&self) -> StoreResult<u64> {
+        let n = self.count_of("SELECT COUNT(*) AS n FROM members", vec![])?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn invitations(&self) -> StoreResult<Vec<Invitation>> {
+        self.rows("SELECT seq, body FROM invitations ORDER BY seq", vec![])?
+            .iter()
+            .map(|r| parse(text(r, 1)?))
+            .collect()
+    }
+
+    fn prune_invitations(&self, now: Timestamp) -> StoreResult<()> {
+        for inv in self.invitations()? {
+            if inv.expires_at <= now {
+                self.delete_invitation(&inv.id)?;
+            }
+        }
+        self.exec(
+            "DELETE FROM withdrawn_invitations WHERE expires_ms <= ?",
+            vec![V::from(now.millis())],
+        )
+    }
+
+    fn mark_withdrawn(&self, token_hash: &str, expires_at: Timestamp) -> StoreResult<()> {
+        self.exec(
+            "INSERT OR REPLACE INTO withdrawn_invitations (token_hash, expires_ms) VALUES (?, ?)",
+            vec![token_hash.into(), V::from(expires_at.millis())],
+        )
+    }
+
+    fn is_withdrawn(&self, token_hash: &str) -> StoreResult<bool> {
+        self.exists(
+            "SELECT 1 FROM withdrawn_invitations WHERE token_hash = ?",
+            vec![token_hash.into()],
+        )
     }
 
     fn invitation(&self, id: &str) -> StoreResult<Option<Invitation>> {
@@ -135,6 +173,23 @@ impl MemberStore for Sql {
         self.exec(
             "DELETE FROM sessions WHERE created_ms < ?",
             vec![V::from(created_before.millis())],
+        )
+    }
+
+    fn sessions_of(&self, member_id: &str) -> StoreResult<Vec<(String, Session)>> {
+        self.rows(
+            "SELECT token_hash, body FROM sessions WHERE member_id = ?",
+            vec![member_id.into()],
+        )?
+        .iter()
+        .map(|r| Ok((text(r, 0)?.to_owned(), parse(text(r, 1)?)?)))
+        .collect()
+    }
+
+    fn prune_failures(&self, window_start_before: i64) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM sign_in_failures WHERE json_extract(body, '$.window_start') < ?",
+            vec![V::from(window_start_before)],
         )
     }
 
