@@ -8,22 +8,36 @@
 //!
 //! The Durable Objects' entries are their classes in `objects`.
 
-use crate::http::front::{Front, Head};
+use crate::http::front::{Constant, Front, Head};
+use std::cell::RefCell;
 use worker::wasm_bindgen::prelude::wasm_bindgen;
 use worker::{event, Context, Env, Request, Response, Result};
 
 /// What [`front`] answers when the full path must: the entry calls `fetch`.
-const FULL: &str = "";
-/// What [`front`] answers when it needs the body: the entry calls it again with the bytes.
-const NEEDS_BODY: &str = "?";
+const FULL: i32 = 0;
+/// What [`front`] answers when its answer is ready: the entry takes it with [`answer`].
+const ANSWER: i32 = 1;
+/// What [`front`] answers when it needs the body and its declared length is within the bound:
+/// the entry reads it at once and calls again with the bytes.
+const BODY: i32 = -1;
+// A [`Constant`]'s id (2 and up): the entry frames it once with [`constant`].
+// Any other negative number -n: the body is needed and no length was declared: the entry reads
+// at most n bytes of it (and the chunk that went past), then calls again.
+
+thread_local! {
+    /// The answer [`front`] made, until the entry takes it with [`answer`] (at once: both calls
+    /// run in one synchronous turn of the entry, so no other request comes between them).
+    static ANSWERED: RefCell<String> = const { RefCell::new(String::new()) };
+}
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     crate::http::handle(req, env, None).await
 }
 
-/// Decides a request from its head (and `body`, once asked for): the framed answer
-/// (`http::front::Answer::encode`), [`NEEDS_BODY`] or [`FULL`].
+/// Decides a request from its head (and `body`, once asked for): [`FULL`], [`ANSWER`] (then
+/// [`answer`] holds it, framed by `http::front::Answer::encode`), a constant answer's id, or
+/// minus the most bytes of body to read.
 #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
 pub fn front(
     env: &Env,
@@ -32,18 +46,35 @@ pub fn front(
     content_type: Option<String>,
     content_length: Option<String>,
     body: Option<Box<[u8]>>,
-) -> String {
+) -> i32 {
     let head = Head {
         method,
         path: crate::http::front::path_of(url),
         content_type: content_type.as_deref(),
         content_length: content_length.as_deref(),
     };
-    match crate::http::front::front(&head, crate::http::config(env), body.as_deref()) {
-        Front::Answer(a) => a.encode(),
-        Front::NeedsBody => NEEDS_BODY.to_owned(),
-        Front::Full => FULL.to_owned(),
+    match crate::http::front::front(&head, crate::http::ready(env), body.as_deref()) {
+        Front::Answer(a) => {
+            ANSWERED.with(|slot| *slot.borrow_mut() = a.encode());
+            ANSWER
+        }
+        Front::Constant(c) => c as i32,
+        Front::NeedsBody { declared: true } => BODY,
+        Front::NeedsBody { declared: false } => -(crate::core::input::MAX_BODY_BYTES as i32),
+        Front::Full => FULL,
     }
+}
+
+/// The answer [`front`] just made (framed), taken.
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
+pub fn answer() -> String {
+    ANSWERED.with(|slot| std::mem::take(&mut *slot.borrow_mut()))
+}
+
+/// A constant answer (framed), by its id: the entry asks once per isolate.
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
+pub fn constant(id: u32) -> String {
+    Constant::from_id(id).map_or_else(String::new, |c| c.answer().encode())
 }
 
 /// The full path, for a request whose body [`front`] has read (its bytes).

@@ -4,9 +4,12 @@
 // It decides nothing (docs/architecture.md, "The entry"; STYLE.md item 13): it moves strings and
 // bytes across the wasm boundary once each way. Each request's method, URL, Content-Type and
 // Content-Length go to Rust's synchronous `front` (src/entry.rs, src/http/front.rs), which
-// answers everything that needs no storage at once (framed as `status\nName: value…\n\nbody`),
-// or asks for the body's bytes (and is called again with them), or says the full path is
-// needed: the asynchronous Rust handler, `fetch`, or `fetch_with_body` when the body was read.
+// answers everything that needs no storage at once (a constant answer by id, framed by Rust
+// once per isolate, or an answer framed as `status\nName: value…\n\nbody`), or asks for the
+// body's bytes, up to a bound it gives (and is called again with them), or says the full path
+// is needed: the asynchronous Rust handler, `fetch`, or `fetch_with_body` when the body was
+// read. `request.cf` is never read here and read in Rust only when a request needs the country
+// (`Ctx::country`).
 //
 // worker-build's generated index.js exports a default class with each wasm export on its
 // prototype, behind a Proxy that re-creates the wasm instance after a fatal error. Its exports
@@ -27,13 +30,17 @@ import Generated, {
   EventsObject as GeneratedEventsObject,
 } from "./index.js";
 
-const { front, fetch: full, fetch_with_body: fullWithBody } = Generated.prototype;
-const FULL = "";
-const NEEDS_BODY = "?";
+const { front, answer, constant, fetch: full, fetch_with_body: fullWithBody } = Generated.prototype;
+// What `front` answers (src/entry.rs): the full path, an answer to take, a constant answer's id
+// (2 and up), the body (its declared length is within the bound: read it at once), or minus
+// the most bytes of body to read (no length declared: read in chunks, stop past it).
+const FULL = 0;
+const ANSWER = 1;
+const BODY = -1;
 const state = globalThis.__worker_init_state;
 
-/** A framed answer from `front` as a Response. */
-function response(framed) {
+/** A framed answer from Rust (`status\nName: value…\n\nbody`) as a Response's parts. */
+function parts(framed) {
   const end = framed.indexOf("\n\n");
   const lines = framed.slice(0, end).split("\n");
   // An object, not an array of pairs: measured cheaper for workerd to take (bench/micro.mjs).
@@ -43,8 +50,47 @@ function response(framed) {
     const colon = lines[i].indexOf(": ");
     headers[lines[i].slice(0, colon)] = lines[i].slice(colon + 2);
   }
-  return new Response(framed.slice(end + 2), { status: Number(lines[0]), headers });
+  return { body: framed.slice(end + 2), init: { status: Number(lines[0]), headers } };
 }
+
+/** The constant answers' parts, framed by Rust once per isolate (`constant`), by id. */
+const constants = [];
+
+function respond(code) {
+  const p = code === ANSWER ? parts(answer()) : (constants[code] ??= parts(constant(code)));
+  return new Response(p.body, p.init);
+}
+
+/**
+ * The body's bytes: at once (`code` is BODY: the declared length, which HTTP framing holds
+ * the body to, is within the bound), or at most `-code` bytes and the chunk that goes past
+ * them (Rust then answers 413).
+ */
+async function body(request, code) {
+  if (code === BODY || request.body === null) return new Uint8Array(await request.arrayBuffer());
+  const max = -code;
+  const reader = request.body.getReader();
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    total += value.byteLength;
+    if (total > max) {
+      reader.cancel().catch(() => {});
+      break;
+    }
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) bytes.set(c, at), (at += c.byteLength);
+  return bytes;
+}
+
+/** `request.cf` hidden (see `Ctx::country`): converting the request reads nothing then. */
+const NO_CF = { value: undefined, configurable: true };
 
 async function serve(request, env, ctx) {
   const h = request.headers;
@@ -52,14 +98,14 @@ async function serve(request, env, ctx) {
   const url = request.url;
   const type = h.get("Content-Type");
   const length = h.get("Content-Length");
-  let framed = front(env, method, url, type, length, undefined);
-  if (framed === NEEDS_BODY) {
-    const body = new Uint8Array(await request.arrayBuffer());
-    framed = front(env, method, url, type, length, body);
-    if (framed === FULL) return fullWithBody(request, env, body);
+  let code = front(env, method, url, type, length, undefined);
+  if (code < 0) {
+    const bytes = await body(request, code);
+    code = front(env, method, url, type, length, bytes);
+    if (code === FULL) return fullWithBody(Object.defineProperty(request, "cf", NO_CF), env, bytes);
   }
-  if (framed === FULL) return full.call({ env, ctx }, request);
-  return response(framed);
+  if (code === FULL) return full.call({ env, ctx }, Object.defineProperty(request, "cf", NO_CF));
+  return respond(code);
 }
 
 export default {

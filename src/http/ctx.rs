@@ -23,9 +23,10 @@ pub struct Ctx {
     /// The signed-in member's minute of requests, once their session was read: every later
     /// response carries it.
     pub member_limit: Cell<Option<crate::core::throttle::MemberWindow>>,
-    /// Where the request came from (`request.cf.country`; absent locally and in tests that do
-    /// not set it).
-    pub country: Option<String>,
+    /// The request, for [`Ctx::country`] (none for a service binding's call).
+    request: Option<worker::worker_sys::web_sys::Request>,
+    /// Where the request came from, once asked for ([`Ctx::country`]).
+    country: std::cell::OnceCell<Option<String>>,
     /// The body, when the entry's front read it already (`POST /v1/verify`): `read_body` takes it.
     pub pre_read: Cell<Option<Vec<u8>>>,
 }
@@ -39,7 +40,7 @@ impl Ctx {
         now: Timestamp,
     ) -> Self {
         Ctx {
-            country: req.cf().and_then(|cf| cf.country()),
+            request: Some(Clone::clone(req.inner())),
             ..Ctx::for_call(stores, config, env, now)
         }
     }
@@ -54,9 +55,27 @@ impl Ctx {
             now,
             limit: Cell::new(None),
             member_limit: Cell::new(None),
-            country: None,
+            request: None,
+            country: std::cell::OnceCell::new(),
             pre_read: Cell::new(None),
         }
+    }
+
+    /// Where the request came from (`request.cf.country`; absent locally, in tests that do not
+    /// set it, and for a service binding's call), read only when asked: by a counted check (a
+    /// key's locations) and an audited change. `request.cf` is costly to read (the runtime
+    /// builds the object on first access), so the entry (src/entry/worker.mjs) hides it behind
+    /// an own property holding `undefined` before the request reaches `worker::Request` (which
+    /// reads it on conversion); here that property is removed and the runtime's `cf` read.
+    pub fn country(&self) -> Option<String> {
+        self.country
+            .get_or_init(|| {
+                use worker::worker_sys::ext::RequestExt;
+                let req = self.request.as_ref()?;
+                let _ = worker::js_sys::Reflect::delete_property(req, &"cf".into());
+                worker::Cf::from(req.cf()?).country()
+            })
+            .clone()
     }
 
     /// Turns a handler's result into the response, with the rate-limit headers of the calling

@@ -49,10 +49,71 @@ pub struct Verification<'a> {
 pub enum Front {
     /// The whole answer.
     Answer(Answer),
-    /// `POST /v1/verify` with a declared length within the limit: ask again with the body.
-    NeedsBody,
+    /// An answer that never changes while the isolate lives (its id): the entry frames it once
+    /// ([`Constant::answer`]) and makes each response from that.
+    Constant(Constant),
+    /// `POST /v1/verify`: ask again with the body: all of it when its declared length is
+    /// within [`MAX_BODY_BYTES`], otherwise at most that and the chunk that went past, if any
+    /// (then the answer is `413`).
+    NeedsBody { declared: bool },
     /// Storage is needed (or a body without a declared length): the full path answers.
     Full,
+}
+
+/// The answers the front gives that never change: their ids (the entry's cache's indices; 0
+/// and 1 are the entry's "full path" and "answer ready").
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum Constant {
+    Healthz = 2,
+    MalformedKey = 3,
+    NotFound = 4,
+    TooLarge = 5,
+    UnsupportedMedia = 6,
+}
+
+impl Constant {
+    pub const ALL: [Constant; 5] = [
+        Constant::Healthz,
+        Constant::MalformedKey,
+        Constant::NotFound,
+        Constant::TooLarge,
+        Constant::UnsupportedMedia,
+    ];
+
+    pub fn from_id(id: u32) -> Option<Constant> {
+        Constant::ALL.into_iter().find(|c| *c as u32 == id)
+    }
+
+    /// The answer, as the full path gives it.
+    pub fn answer(self) -> Answer {
+        match self {
+            Constant::Healthz => {
+                Answer::new(200, "application/json", r#"{"status":"ok"}"#.to_owned())
+            }
+            Constant::MalformedKey => Answer::new(
+                200,
+                "application/json",
+                serde_json::to_string(&Verification {
+                    code: "malformed_key",
+                    ..Default::default()
+                })
+                .unwrap_or_default(),
+            ),
+            Constant::NotFound => Answer::problem(&ApiError::route_not_found()),
+            Constant::TooLarge => Answer::problem(&ApiError::payload_too_large()),
+            Constant::UnsupportedMedia => Answer::problem(&ApiError::unsupported_media_type()),
+        }
+    }
+}
+
+/// The two routes the front answers most, matched without the route table (which splits the
+/// path and tries every pattern): exactly what [`route`] gives for them (a test holds them).
+fn quick_route(method: &str, path: &str) -> Option<Route> {
+    match (path, method) {
+        ("/healthz", "GET" | "HEAD") => Some(Route::Healthz),
+        ("/v1/verify", "POST") => Some(Route::Verify),
+        _ => None,
+    }
 }
 
 /// A response: status, headers (those every response carries included), body.
@@ -122,22 +183,23 @@ pub struct Head<'a> {
     pub content_length: Option<&'a str>,
 }
 
-/// Decides one request (see the module's documentation). `config` is the isolate's settings
-/// (or why they are wrong: `503`, as on the full path); `body` the bytes, once asked for.
+/// Decides one request (see the module's documentation). `config` is the isolate's settings,
+/// or why the isolate cannot serve storage routes (a setting or a binding missing): then every
+/// route but `/healthz`, `404` and `405` goes the full way, which answers the `503` and logs
+/// it, as before any front existed. `body` the bytes, once asked for.
 pub fn front(head: &Head, config: Result<&Config, ApiError>, body: Option<&[u8]>) -> Front {
-    let matched = match route(head.method, head.path) {
-        Ok(m) => m,
-        Err(RouteError::NotFound) => return answer_problem(&ApiError::route_not_found()),
-        Err(RouteError::MethodNotAllowed(allowed)) => {
-            return answer_problem(&ApiError::method_not_allowed(&allowed))
-        }
+    let matched = match quick_route(head.method, head.path) {
+        Some(r) => r,
+        None => match route(head.method, head.path) {
+            Ok(m) => m.route,
+            Err(RouteError::NotFound) => return Front::Constant(Constant::NotFound),
+            Err(RouteError::MethodNotAllowed(allowed)) => {
+                return answer_problem(&ApiError::method_not_allowed(&allowed))
+            }
+        },
     };
-    match matched.route {
-        Route::Healthz => Front::Answer(Answer::new(
-            200,
-            "application/json",
-            r#"{"status":"ok"}"#.to_owned(),
-        )),
+    match matched {
+        Route::Healthz => Front::Constant(Constant::Healthz),
         Route::Verify => verify(head, config, body),
         _ => Front::Full,
     }
@@ -149,28 +211,27 @@ fn answer_problem(e: &ApiError) -> Front {
 
 /// `POST /v1/verify` up to the key's format: what `verify::verify` does before storage.
 fn verify(head: &Head, config: Result<&Config, ApiError>, body: Option<&[u8]>) -> Front {
-    let config = match config {
-        Ok(c) => c,
-        Err(e) => return answer_problem(&e),
-    };
-    // Without a declared length the body is read in chunks up to the limit: the full path.
-    let Some(declared) = head
-        .content_length
-        .and_then(|v| v.trim().parse::<u64>().ok())
-    else {
+    let Ok(config) = config else {
         return Front::Full;
     };
-    if declared > MAX_BODY_BYTES as u64 {
-        return answer_problem(&ApiError::payload_too_large());
+    // A declared length past the limit is refused unread; without one the entry reads at most
+    // the limit (and the chunk that went past it), as the full path would.
+    let declared = head
+        .content_length
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Front::Constant(Constant::TooLarge);
     }
     let Some(bytes) = body else {
-        return Front::NeedsBody;
+        return Front::NeedsBody {
+            declared: declared.is_some(),
+        };
     };
     if bytes.len() > MAX_BODY_BYTES {
-        return answer_problem(&ApiError::payload_too_large());
+        return Front::Constant(Constant::TooLarge);
     }
     if !is_json_media_type(head.content_type.unwrap_or_default()) {
-        return answer_problem(&ApiError::unsupported_media_type());
+        return Front::Constant(Constant::UnsupportedMedia);
     }
     let input = match parse_verify(bytes) {
         Ok(i) => i,
@@ -179,12 +240,7 @@ fn verify(head: &Head, config: Result<&Config, ApiError>, body: Option<&[u8]>) -
     if PlainKey::parse(&config.key_prefix, &input.key).is_ok() {
         return Front::Full;
     }
-    let body = serde_json::to_string(&Verification {
-        code: "malformed_key",
-        ..Default::default()
-    })
-    .unwrap_or_default();
-    Front::Answer(Answer::new(200, "application/json", body))
+    Front::Constant(Constant::MalformedKey)
 }
 
 #[cfg(test)]
@@ -207,6 +263,7 @@ mod tests {
     fn answer(f: Front) -> Answer {
         match f {
             Front::Answer(a) => a,
+            Front::Constant(c) => c.answer(),
             other => panic!("expected an answer, got {other:?}"),
         }
     }
@@ -268,14 +325,61 @@ mod tests {
             decide(&head("GET", "/openapi.json", None), None),
             Front::Full
         );
-        // A body without a declared length is read in chunks, on the full path.
-        assert_eq!(decide(&head("POST", "/v1/verify", None), None), Front::Full);
+        // A body without a declared length is asked for too (the entry reads it bounded).
+        assert_eq!(
+            decide(&head("POST", "/v1/verify", None), None),
+            Front::NeedsBody { declared: false }
+        );
+    }
+
+    #[test]
+    fn the_quick_routes_are_the_route_tables() {
+        for (method, path) in [
+            ("GET", "/healthz"),
+            ("HEAD", "/healthz"),
+            ("POST", "/v1/verify"),
+        ] {
+            let quick = quick_route(method, path);
+            assert_eq!(quick, route(method, path).ok().map(|m| m.route), "{method}");
+            assert!(quick.is_some());
+        }
+        for (method, path) in [
+            ("POST", "/healthz"),
+            ("GET", "/v1/verify"),
+            ("POST", "/v1/verify/"),
+            ("GET", "/healthz/"),
+            ("post", "/v1/verify"),
+        ] {
+            assert_eq!(quick_route(method, path), None, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn constants_have_their_ids_and_the_full_paths_bytes() {
+        for c in Constant::ALL {
+            assert_eq!(Constant::from_id(c as u32), Some(c));
+        }
+        assert_eq!(Constant::from_id(0), None);
+        assert_eq!(Constant::from_id(1), None);
+        assert_eq!(
+            Constant::NotFound.answer(),
+            Answer::problem(&ApiError::route_not_found())
+        );
+        assert_eq!(
+            Constant::TooLarge.answer(),
+            Answer::problem(&ApiError::payload_too_large())
+        );
+        let too_long = vec![b' '; MAX_BODY_BYTES + 1];
+        assert_eq!(
+            decide(&head("POST", "/v1/verify", None), Some(&too_long)),
+            Front::Constant(Constant::TooLarge)
+        );
     }
 
     #[test]
     fn verify_asks_for_the_body_then_answers_what_needs_no_storage() {
         let h = head("POST", "/v1/verify", Some("40"));
-        assert_eq!(decide(&h, None), Front::NeedsBody);
+        assert_eq!(decide(&h, None), Front::NeedsBody { declared: true });
         let a = answer(decide(&h, Some(br#"{"key":"sk_live_this-is-not-a-key"}"#)));
         assert_eq!(a.status, 200);
         assert_eq!(
@@ -310,6 +414,13 @@ mod tests {
             Err(ApiError::misconfigured("x")),
             None,
         );
-        assert_eq!(answer(broken).status, 503);
+        // A setting or a binding missing: the full path answers its 503 (and logs it).
+        assert_eq!(broken, Front::Full);
+        let broken = front(
+            &head("POST", "/v1/verify", Some("2")),
+            Err(ApiError::misconfigured("x")),
+            Some(br#"{"key":"sk_live_this-is-not-a-key"}"#),
+        );
+        assert_eq!(broken, Front::Full);
     }
 }

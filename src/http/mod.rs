@@ -33,7 +33,7 @@ mod verify;
 mod webhooks;
 
 #[cfg(target_arch = "wasm32")]
-pub use serve::{config, handle};
+pub use serve::{config, handle, ready};
 
 #[cfg(target_arch = "wasm32")]
 mod serve {
@@ -59,6 +59,24 @@ mod serve {
             })
             .as_ref()
             .map_err(|e| ApiError::misconfigured(e.clone()))
+    }
+
+    /// Whether the KV and Durable Object bindings are there, read once per isolate (bindings
+    /// never change while an isolate lives).
+    static BINDINGS: OnceLock<bool> = OnceLock::new();
+
+    /// The settings, if the isolate can serve storage routes at all: the entry's front answers
+    /// without storage only then, and otherwise leaves the `503` to the full path (which says
+    /// which binding or setting is missing, and logs it).
+    pub fn ready(env: &Env) -> std::result::Result<&'static Config, ApiError> {
+        let config = config(env)?;
+        if *BINDINGS.get_or_init(|| Stores::from_env(env).is_ok()) {
+            Ok(config)
+        } else {
+            Err(ApiError::misconfigured(
+                "a KV or Durable Object binding is missing",
+            ))
+        }
     }
 
     /// `GET /openapi.json`: the document from the static assets (build/public, minified by
