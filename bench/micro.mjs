@@ -11,9 +11,13 @@
 //
 //   npm run bench:micro                   5 runs (scripts/build.sh first: it measures build/worker)
 //   node bench/micro.mjs --runs 9 --n 4000 --routes healthz,malformed
+//   node bench/micro.mjs --routes valid --profile /tmp/valid.cpuprofile
+//                                         also a V8 CPU profile of the timed runs (workerd's
+//                                         inspector on 127.0.0.1), for Chrome DevTools or
+//                                         speedscope; keep it outside the repository
 // Not part of `npm test`: timings belong in bench/. `npm run bench` runs it too.
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
-import { readdirSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { keygateWorker, root } from "../tests/support/keygate.mjs";
 
@@ -42,7 +46,8 @@ const micro = {
   kvNamespaces: { ...base.kvNamespaces, INDEX: "reference-index" },
   durableObjects: { ...base.durableObjects, KEYS: { className: "ReferenceKeyObject", useSQLite: true } },
 };
-const mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, cf: false, workers: [micro] }));
+const inspectorPort = args.profile ? Number(args["inspector-port"] ?? 9229) : undefined;
+const mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, cf: false, inspectorPort, workers: [micro] }));
 const url = (await mf.ready).href.replace(/\/$/, "");
 
 async function call(p, { method = "POST", body, headers = {} } = {}) {
@@ -77,7 +82,33 @@ const ROUTES = {
   },
 };
 const routes = (args.routes ?? Object.keys(ROUTES).join(",")).split(",");
-const targets = ["keygate", "reference"];
+// `--targets keygate` measures (and profiles) keygate alone: no ratios then.
+const targets = (args.targets ?? "keygate,reference").split(",");
+
+/** The V8 profiler of the isolate (workerd's inspector, the DevTools protocol), started. */
+async function startProfiler(port) {
+  const [target] = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((ok, fail) => ((ws.onopen = ok), (ws.onerror = fail)));
+  let id = 0;
+  const pending = new Map();
+  ws.onmessage = (m) => {
+    const msg = JSON.parse(m.data);
+    if (pending.has(msg.id)) pending.get(msg.id)(msg.result), pending.delete(msg.id);
+  };
+  const send = (method, params = {}) =>
+    new Promise((ok) => (pending.set(++id, ok), ws.send(JSON.stringify({ id, method, params }))));
+  await send("Profiler.enable");
+  await send("Profiler.setSamplingInterval", { interval: Number(args["sample-us"] ?? 50) });
+  await send("Profiler.start");
+  return {
+    async stop() {
+      const { profile } = await send("Profiler.stop");
+      ws.close();
+      return profile;
+    },
+  };
+}
 
 async function loop(target, route, n) {
   const t0 = performance.now();
@@ -92,6 +123,7 @@ async function loop(target, route, n) {
 // Warm-up: every path compiled and every cache (KV index, objects) filled before timing.
 for (const route of routes) for (const t of targets) await loop(t, route, Math.min(ROUTES[route].n, 500));
 
+const profiler = args.profile ? await startProfiler(inspectorPort) : undefined;
 const results = {}; // route -> target -> [µs per run]
 for (let run = 0; run < RUNS; run++) {
   for (const route of routes) {
@@ -103,6 +135,7 @@ for (let run = 0; run < RUNS; run++) {
     }
   }
 }
+if (profiler) writeFileSync(args.profile, JSON.stringify(await profiler.stop()));
 await mf.dispose();
 
 const median = (xs) => {
@@ -117,8 +150,8 @@ console.log(
   `${"route".padEnd(10)} ${"keygate µs".padStart(11)} ${"(spread)".padStart(13)} ${"JS ref µs".padStart(10)} ${"(spread)".padStart(13)}  keygate/JS  target`,
 );
 for (const route of routes) {
-  const k = results[route].keygate;
-  const r = results[route].reference;
+  const k = results[route].keygate ?? [NaN];
+  const r = results[route].reference ?? [NaN];
   const ratios = k.map((v, i) => v / r[i]);
   console.log(
     `${route.padEnd(10)} ${f(median(k)).padStart(11)} ${spread(k).padStart(13)} ${f(median(r)).padStart(10)} ${spread(r).padStart(13)}  ${median(ratios).toFixed(2).padStart(10)}  ${TARGETS[route]} (ratios ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,

@@ -3,7 +3,7 @@
 # class), pointing it at the wasm-bindgen, wasm-opt and esbuild already installed so that it
 # downloads nothing, and the static assets:
 #   build/worker   the Worker: index.js, index_bg.wasm, entry.mjs (wrangler.toml `main`) and
-#                  verifier.mjs (the `Verifier` entrypoint, which entry.mjs re-exports)
+#                  every other module of src/entry
 #   build/public   the dashboard and the OpenAPI document (wrangler.toml `[assets]`)
 #
 # worker-build keeps the wasm's function-name section. The shipped module drops it; a copy with
@@ -24,10 +24,15 @@ build_worker() {
   mkdir -p target
   cp "$out/index_bg.wasm" target/keygate.names.wasm
   "$WASM_OPT_BIN" --all-features --strip-debug target/keygate.names.wasm -o "$out/index_bg.wasm"
-  # The module the runtime loads: the generated one, with the objects' classes made RPC-capable.
-  cp src/entry/worker.mjs "$out/entry.mjs"
-  # The service binding's entrypoint, `Verifier`, which the entry re-exports (its own module).
-  cp src/entry/verifier.mjs "$out/verifier.mjs"
+  # The module the runtime loads (src/entry/worker.mjs: the fetch handler over the wasm's exports,
+  # and the objects' classes made RPC-capable) beside the generated index.js.
+  # Every module of src/entry: worker.mjs is the entry (entry.mjs), the others keep their names.
+  for m in src/entry/*.mjs; do
+    case "$m" in
+      */worker.mjs) cp "$m" "$out/entry.mjs" ;;
+      *) cp "$m" "$out/" ;;
+    esac
+  done
 }
 
 # The static assets (wrangler.toml `[assets]`, served beside the Worker): the dashboard as

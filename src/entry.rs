@@ -1,10 +1,100 @@
-//! The worker's entry points: what the runtime calls. Each hands its event to the layer that
-//! serves it (`fetch` → `http`); the Durable Objects' entries are their classes in `objects`.
-//! Scheduled, queue and alarm-driven work will get its entry here, off the request's path.
+//! The worker's entry points: what the runtime calls, through the entry module
+//! (src/entry/worker.mjs), which moves bytes and strings across once each way and decides
+//! nothing:
+//! - [`front`]: one synchronous call per request, answering what needs no storage
+//!   (`http::front`), or saying that the body is needed, or that the full path is;
+//! - `fetch` (the `#[event(fetch)]` below): the full, asynchronous path;
+//! - [`fetch_with_body`]: the full path for a `POST /v1/verify` whose body the front has read.
+//!
+//! The Durable Objects' entries are their classes in `objects`.
 
+use crate::http::front::{Constant, Front, Head};
+use std::cell::RefCell;
+use worker::wasm_bindgen::prelude::wasm_bindgen;
 use worker::{event, Context, Env, Request, Response, Result};
+
+/// What [`front`] answers when the full path must: the entry calls `fetch`.
+const FULL: i32 = 0;
+/// What [`front`] answers when its answer is ready: the entry takes it with [`answer`].
+const ANSWER: i32 = 1;
+/// What [`front`] answers when it needs the body and its declared length is within the bound:
+/// the entry reads it at once and calls again with the bytes.
+const BODY: i32 = -1;
+// A [`Constant`]'s id (2 and up): the entry frames it once with [`constant`].
+// Any other negative number -n: the body is needed and no length was declared: the entry reads
+// at most n bytes of it (and the chunk that went past), then calls again.
+
+thread_local! {
+    /// The answer [`front`] made, until the entry takes it with [`answer`] (at once: both calls
+    /// run in one synchronous turn of the entry, so no other request comes between them).
+    static ANSWERED: RefCell<String> = const { RefCell::new(String::new()) };
+}
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    crate::http::handle(req, env).await
+    crate::http::handle(req, env, None).await
+}
+
+/// Decides a request from its head (and `body`, once asked for): [`FULL`], [`ANSWER`] (then
+/// [`answer`] holds it, framed by `http::front::Answer::encode`), a constant answer's id, or
+/// minus the most bytes of body to read.
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
+pub fn front(
+    env: &Env,
+    method: &str,
+    url: &str,
+    content_type: Option<String>,
+    content_length: Option<String>,
+    body: Option<Box<[u8]>>,
+) -> i32 {
+    let head = Head {
+        method,
+        path: crate::http::front::path_of(url),
+        content_type: content_type.as_deref(),
+        content_length: content_length.as_deref(),
+    };
+    match crate::http::front::front(&head, crate::http::ready(env), body.as_deref()) {
+        Front::Answer(a) => {
+            ANSWERED.with(|slot| *slot.borrow_mut() = a.encode());
+            ANSWER
+        }
+        Front::Constant(c) => c as i32,
+        Front::NeedsBody { declared: true } => BODY,
+        Front::NeedsBody { declared: false } => -(crate::core::input::MAX_BODY_BYTES as i32),
+        Front::Full => FULL,
+    }
+}
+
+/// The answer [`front`] just made (framed), taken.
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
+pub fn answer() -> String {
+    ANSWERED.with(|slot| std::mem::take(&mut *slot.borrow_mut()))
+}
+
+/// A constant answer (framed), by its id: the entry asks once per isolate.
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
+pub fn constant(id: u32) -> String {
+    Constant::from_id(id).map_or_else(String::new, |c| c.answer().encode())
+}
+
+/// The full path, for a request whose body [`front`] has read (its bytes).
+#[wasm_bindgen(
+    wasm_bindgen = ::worker::wasm_bindgen,
+    wasm_bindgen_futures = ::worker::wasm_bindgen_futures,
+    js_sys = ::worker::js_sys
+)]
+pub async fn fetch_with_body(
+    req: worker::worker_sys::web_sys::Request,
+    env: Env,
+    body: Box<[u8]>,
+) -> worker::worker_sys::web_sys::Response {
+    match crate::http::handle(Request::from(req), env, Some(body.into_vec())).await {
+        Ok(r) => r.into(),
+        Err(e) => {
+            worker::console_error!("{e}");
+            Response::error("INTERNAL SERVER ERROR", 500)
+                .expect("a constant response")
+                .into()
+        }
+    }
 }

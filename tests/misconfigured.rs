@@ -85,3 +85,30 @@ fn without_password_pepper_passwords_answer_503_misconfigured_and_keys_still_wor
     }
     server.stop();
 }
+
+#[test]
+fn without_the_kv_binding_verification_answers_503_misconfigured_even_for_a_malformed_key() {
+    let server = Server::start_with(None, &["--without", "KEY_INDEX"]);
+    let c = Client::new(&server);
+    c.call("GET", "/healthz", None, None).expect(200);
+    c.call("GET", "/nope", None, None)
+        .expect_problem(404, "not_found");
+    // The entry's front answers malformed keys without storage, but not for an isolate that
+    // could not serve a valid one: a client sees the deployment's fault, not `malformed_key`.
+    for key in ["sk_live_this-is-not-a-key", "sk_live_nothing"] {
+        let r = c
+            .call("POST", "/v1/verify", None, Some(json!({"key": key})))
+            .expect_problem(503, "misconfigured");
+        assert!(r.text.contains("binding is missing"), "{}", r.text);
+    }
+    c.call("POST", "/v1/verify", None, Some(json!({"key": 1})))
+        .expect_problem(503, "misconfigured");
+    c.call(
+        "POST",
+        "/v1/teams",
+        Some(support::ADMIN),
+        Some(json!({"name": "acme"})),
+    )
+    .expect_problem(503, "misconfigured");
+    server.stop();
+}

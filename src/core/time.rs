@@ -31,6 +31,9 @@ impl Timestamp {
 
     /// Parses an RFC 3339 time with any offset; the result is in UTC.
     pub fn parse_rfc3339(s: &str) -> Option<Self> {
+        if let Some(t) = parse_canonical(s.as_bytes()) {
+            return Some(t);
+        }
         DateTime::parse_from_rfc3339(s)
             .ok()
             .map(|t| Timestamp(t.with_timezone(&Utc).timestamp_millis()))
@@ -52,16 +55,140 @@ impl Timestamp {
     }
 }
 
+/// Days since the epoch → (year, month 1–12, day 1–31), proleptic Gregorian (H. Hinnant's
+/// `civil_from_days`).
+const fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + (m <= 2) as i64, m, d)
+}
+
+/// (year, month, day) → days since the epoch (`days_from_civil`, the inverse of the above).
+const fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `2026-10-14T00:00:00Z` or `2026-10-14T00:00:00.250Z`, as chrono's
+/// `to_rfc3339_opts(AutoSi, true)` writes it for years 0–9999 (others: `None`, and chrono
+/// writes them). Formatting runs on every record a key object answers: no `fmt` machinery.
+fn format_canonical(ms: i64, out: &mut [u8; 24]) -> Option<usize> {
+    let (y, mo, d) = civil_from_days(ms.div_euclid(86_400_000));
+    if !(0..=9999).contains(&y) {
+        return None;
+    }
+    let in_day = ms.rem_euclid(86_400_000);
+    let (h, mi, s, frac) = (
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1000 % 60,
+        in_day % 1000,
+    );
+    let put = |out: &mut [u8; 24], at: usize, v: i64, width: usize| {
+        let mut v = v;
+        for i in (0..width).rev() {
+            out[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    *out = *b"0000-00-00T00:00:00.000Z";
+    put(out, 0, y, 4);
+    put(out, 5, i64::from(mo), 2);
+    put(out, 8, i64::from(d), 2);
+    put(out, 11, h, 2);
+    put(out, 14, mi, 2);
+    put(out, 17, s, 2);
+    if frac == 0 {
+        out[19] = b'Z';
+        return Some(20);
+    }
+    put(out, 20, frac, 3);
+    Some(24)
+}
+
+/// The canonical form [`format_canonical`] writes (no fraction or exactly 3 digits, `Z`), read
+/// without chrono; anything else (offsets, other precisions, invalid dates): `None`.
+fn parse_canonical(b: &[u8]) -> Option<Timestamp> {
+    if !(b.len() == 20 || b.len() == 24) || b[b.len() - 1] != b'Z' {
+        return None;
+    }
+    let num = |at: usize, width: usize| -> Option<i64> {
+        b.get(at..at + width)?.iter().try_fold(0i64, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    };
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (h, mi, s) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    let frac = if b.len() == 24 {
+        if b[19] != b'.' {
+            return None;
+        }
+        num(20, 3)?
+    } else {
+        0
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days_in = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&mo)
+        || d < 1
+        || d > days_in[(mo - 1) as usize]
+        || h > 23
+        || mi > 59
+        || s > 59
+    {
+        return None;
+    }
+    let days = days_from_civil(y, mo, d);
+    Some(Timestamp(
+        days * 86_400_000 + h * 3_600_000 + mi * 60_000 + s * 1000 + frac,
+    ))
+}
+
 impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with a `Z`; fractions of a second only when there are any.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.datetime().to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        let mut buf = [0u8; 24];
+        match format_canonical(self.0, &mut buf) {
+            Some(n) => f.write_str(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?),
+            None => f.write_str(&self.datetime().to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+        }
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        let mut buf = [0u8; 24];
+        match format_canonical(self.0, &mut buf) {
+            // ASCII digits and separators only.
+            Some(n) => s.serialize_str(std::str::from_utf8(&buf[..n]).unwrap_or_default()),
+            None => s.collect_str(self),
+        }
     }
 }
 
@@ -75,6 +202,68 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_format_and_parse_are_chronos() {
+        let chrono_text = |ms: i64| {
+            DateTime::from_timestamp_millis(ms)
+                .unwrap_or_default()
+                .to_rfc3339_opts(SecondsFormat::AutoSi, true)
+        };
+        let chrono_parse = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.with_timezone(&Utc).timestamp_millis())
+        };
+        // Every day of 1969–2101 at a few times, the edges of the 4-digit years, and a spread.
+        let mut samples: Vec<i64> = (-365..48_000)
+            .flat_map(|d: i64| [(d % 3) * 1000 + d % 1000, 86_399_999].map(|t| d * 86_400_000 + t))
+            .collect();
+        samples.extend([
+            -62_167_219_200_000,
+            -62_167_219_200_001,
+            253_402_300_799_999,
+            253_402_300_800_000,
+            i64::MIN / 2,
+            i64::MAX / 2,
+        ]);
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            samples.push((x % 600_000_000_000_000) as i64 - 300_000_000_000_000);
+        }
+        for ms in samples {
+            let text = Timestamp(ms).to_string();
+            assert_eq!(text, chrono_text(ms), "{ms}");
+            let json = serde_json::to_string(&Timestamp(ms)).unwrap();
+            assert_eq!(json, format!("\"{text}\""), "{ms}");
+            assert_eq!(
+                parse_canonical(text.as_bytes()).map(Timestamp::millis),
+                chrono_parse(&text).filter(|_| text.len() == 20 || text.len() == 24),
+                "{text}"
+            );
+        }
+        for bad in [
+            "2026-02-29T00:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "2024-12-32T00:00:00Z",
+            "2024-12-01T24:00:00Z",
+            "2024-12-01T23:60:00Z",
+            "2024-12-01T23:59:60Z",
+            "2024-12-01T23:59:59.5Z",
+            "2024-12-01 23:59:59Z",
+            "+024-12-01T23:59:59Z",
+            "2024-12-01T23:59:59.25xZ",
+        ] {
+            assert_eq!(parse_canonical(bad.as_bytes()), None, "{bad}");
+        }
+        assert_eq!(
+            Timestamp::parse_rfc3339("2024-02-29T12:00:00.500Z"),
+            chrono_parse("2024-02-29T12:00:00.500Z").map(Timestamp)
+        );
+    }
 
     #[test]
     fn formats_utc_with_z_and_no_empty_fraction() {

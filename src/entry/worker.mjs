@@ -1,21 +1,131 @@
-// keygate's main module (wrangler.toml `main`, copied to build/worker/entry.mjs by
-// scripts/build.sh): the generated fetch handler and the three Durable Object classes, each made
-// RPC-capable.
+// keygate's main module (wrangler.toml `main`; scripts/build.sh copies every src/entry/*.mjs into
+// build/worker, this one as entry.mjs): the fetch handler and the three Durable Object classes.
 //
-// worker-build generates index.js: the fetch handler and one class per Durable Object, each a
-// thin wrapper around the Rust struct. Those classes do not extend the runtime's
-// `DurableObject`, and the runtime offers RPC only to classes that do. So each object is
-// exported as such a class, holding the generated one and handing it every event: `fetch` and
-// `alarm` as before, and the RPC method `call` (see `objects::key`, `objects::team`,
-// `objects::events`), which the worker and the objects use instead of an HTTP request to an
-// object (measured in bench/: the same job in JavaScript answers ~17% more verifications per
-// second over RPC than over fetch). Nothing else lives here: every decision stays in Rust.
+// It decides nothing (docs/architecture.md, "The entry"; STYLE.md item 13): it moves strings and
+// bytes across the wasm boundary once each way. Each request's method, URL, Content-Type and
+// Content-Length go to Rust's synchronous `front` (src/entry.rs, src/http/front.rs), which
+// answers everything that needs no storage at once (a constant answer by id, framed by Rust
+// once per isolate, or an answer framed as `status\nName: value…\n\nbody`), or asks for the
+// body's bytes, up to a bound it gives (and is called again with them), or says the full path
+// is needed: the asynchronous Rust handler, `fetch`, or `fetch_with_body` when the body was
+// read. `request.cf` is never read here and read in Rust only when a request needs the country
+// (`Ctx::country`).
+//
+// worker-build's generated index.js exports a default class with each wasm export on its
+// prototype, behind a Proxy that re-creates the wasm instance after a fatal error. Its exports
+// are taken from that prototype and called directly: no class constructed and no Proxy per
+// request (measured: bench/micro.mjs). The Proxy's recovery is kept: after a
+// `WebAssembly.RuntimeError` the next request constructs the generated class once, which
+// re-creates the instance.
+//
+// The objects: worker-build's classes do not extend the runtime's `DurableObject`, and the
+// runtime offers RPC only to classes that do. So each object is exported as such a class,
+// holding the generated one and handing it every event: `fetch` and `alarm` as before, and the
+// RPC method `call` (see `objects::key`, `objects::team`, `objects::events`), which the worker
+// uses instead of an HTTP request to an object.
 import { DurableObject } from "cloudflare:workers";
-import worker, {
+import Generated, {
   KeyObject as GeneratedKeyObject,
   TeamObject as GeneratedTeamObject,
   EventsObject as GeneratedEventsObject,
 } from "./index.js";
+
+const { front, answer, constant, fetch: full, fetch_with_body: fullWithBody } = Generated.prototype;
+// What `front` answers (src/entry.rs): the full path, an answer to take, a constant answer's id
+// (2 and up), the body (its declared length is within the bound: read it at once), or minus
+// the most bytes of body to read (no length declared: read in chunks, stop past it).
+const FULL = 0;
+const ANSWER = 1;
+const BODY = -1;
+const state = globalThis.__worker_init_state;
+
+/** A framed answer from Rust (`status\nName: value…\n\nbody`) as a Response's parts. */
+function parts(framed) {
+  const end = framed.indexOf("\n\n");
+  const lines = framed.slice(0, end).split("\n");
+  // An object, not an array of pairs: measured cheaper for workerd to take (bench/micro.mjs).
+  // The names are distinct (Rust sets each once).
+  const headers = {};
+  for (let i = 1; i < lines.length; i++) {
+    const colon = lines[i].indexOf(": ");
+    headers[lines[i].slice(0, colon)] = lines[i].slice(colon + 2);
+  }
+  return { body: framed.slice(end + 2), init: { status: Number(lines[0]), headers } };
+}
+
+/** The constant answers' parts, framed by Rust once per isolate (`constant`), by id. */
+const constants = [];
+
+/** A constant answer's parts, its headers as a `Headers` (measured cheaper to copy). */
+function constantParts(code) {
+  const p = parts(constant(code));
+  p.init.headers = new Headers(p.init.headers);
+  return p;
+}
+
+function respond(code) {
+  const p = code === ANSWER ? parts(answer()) : (constants[code] ??= constantParts(code));
+  return new Response(p.body, p.init);
+}
+
+/**
+ * The body's bytes: at once (`code` is BODY: the declared length, which HTTP framing holds
+ * the body to, is within the bound), or at most `-code` bytes and the chunk that goes past
+ * them (Rust then answers 413).
+ */
+async function body(request, code) {
+  if (code === BODY || request.body === null) return new Uint8Array(await request.arrayBuffer());
+  const max = -code;
+  const reader = request.body.getReader();
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    total += value.byteLength;
+    if (total > max) {
+      reader.cancel().catch(() => {});
+      break;
+    }
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) bytes.set(c, at), (at += c.byteLength);
+  return bytes;
+}
+
+/** `request.cf` hidden (see `Ctx::country`): converting the request reads nothing then. */
+const NO_CF = { value: undefined, configurable: true };
+
+async function serve(request, env, ctx) {
+  const h = request.headers;
+  const method = request.method;
+  const url = request.url;
+  const type = h.get("Content-Type");
+  const length = h.get("Content-Length");
+  let code = front(env, method, url, type, length, undefined);
+  if (code < 0) {
+    const bytes = await body(request, code);
+    code = front(env, method, url, type, length, bytes);
+    if (code === FULL) return fullWithBody(Object.defineProperty(request, "cf", NO_CF), env, bytes);
+  }
+  if (code === FULL) return full.call({ env, ctx }, Object.defineProperty(request, "cf", NO_CF));
+  return respond(code);
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    if (state?.criticalError) Reflect.construct(Generated, [ctx, env]);
+    try {
+      return await serve(request, env, ctx);
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError && state) state.criticalError = true;
+      throw e;
+    }
+  },
+};
 
 /** The generated class `Generated`, as a class the runtime offers RPC to. */
 function rpcCapable(Generated) {
@@ -44,5 +154,4 @@ function rpcCapable(Generated) {
 export const KeyObject = rpcCapable(GeneratedKeyObject);
 export const TeamObject = rpcCapable(GeneratedTeamObject);
 export const EventsObject = rpcCapable(GeneratedEventsObject);
-export default worker;
 export { Verifier } from "./verifier.mjs";

@@ -138,7 +138,7 @@ pub fn request_origin(ctx: &Ctx, req: &Request, actor: AuditActor) -> Origin {
     Origin::new(
         actor,
         header("CF-Connecting-IP").as_deref(),
-        ctx.country.as_deref(),
+        ctx.country().as_deref(),
         header("User-Agent").as_deref(),
     )
 }
@@ -263,7 +263,7 @@ pub async fn check(
     // The country travels in the call the request makes anyway: the key's locations cost the
     // verification path nothing more.
     if requirement.count {
-        requirement.country.clone_from(&ctx.country);
+        requirement.country = ctx.country();
     }
     let call = KeyCall::Check {
         hash: p.hash,

@@ -23,9 +23,12 @@ pub struct Ctx {
     /// The signed-in member's minute of requests, once their session was read: every later
     /// response carries it.
     pub member_limit: Cell<Option<crate::core::throttle::MemberWindow>>,
-    /// Where the request came from (`request.cf.country`; absent locally and in tests that do
-    /// not set it).
-    pub country: Option<String>,
+    /// The request, for [`Ctx::country`] (none for a service binding's call).
+    request: Option<worker::worker_sys::web_sys::Request>,
+    /// Where the request came from, once asked for ([`Ctx::country`]).
+    country: std::cell::OnceCell<Option<String>>,
+    /// The body, when the entry's front read it already (`POST /v1/verify`): `read_body` takes it.
+    pub pre_read: Cell<Option<Vec<u8>>>,
 }
 
 impl Ctx {
@@ -37,7 +40,7 @@ impl Ctx {
         now: Timestamp,
     ) -> Self {
         Ctx {
-            country: req.cf().and_then(|cf| cf.country()),
+            request: Some(Clone::clone(req.inner())),
             ..Ctx::for_call(stores, config, env, now)
         }
     }
@@ -52,8 +55,27 @@ impl Ctx {
             now,
             limit: Cell::new(None),
             member_limit: Cell::new(None),
-            country: None,
+            request: None,
+            country: std::cell::OnceCell::new(),
+            pre_read: Cell::new(None),
         }
+    }
+
+    /// Where the request came from (`request.cf.country`; absent locally, in tests that do not
+    /// set it, and for a service binding's call), read only when asked: by a counted check (a
+    /// key's locations) and an audited change. `request.cf` is costly to read (the runtime
+    /// builds the object on first access), so the entry (src/entry/worker.mjs) hides it behind
+    /// an own property holding `undefined` before the request reaches `worker::Request` (which
+    /// reads it on conversion); here that property is removed and the runtime's `cf` read.
+    pub fn country(&self) -> Option<String> {
+        self.country
+            .get_or_init(|| {
+                use worker::worker_sys::ext::RequestExt;
+                let req = self.request.as_ref()?;
+                let _ = worker::js_sys::Reflect::delete_property(req, &"cf".into());
+                worker::Cf::from(req.cf()?).country()
+            })
+            .clone()
     }
 
     /// Turns a handler's result into the response, with the rate-limit headers of the calling
@@ -147,7 +169,15 @@ impl Body {
 /// at once, whether or not `Content-Length` was sent, so a chunked body of any size costs at
 /// most 16 KiB of memory and no authentication work.
 pub async fn read_body(req: &mut Request) -> std::result::Result<Body, ApiError> {
-    read_body_within(req, MAX_BODY_BYTES, ApiError::payload_too_large).await
+    read_body_or(req, None).await
+}
+
+/// [`read_body`], or the bytes the entry's front already read (within the limit: it checked).
+pub async fn read_body_or(
+    req: &mut Request,
+    read: Option<Vec<u8>>,
+) -> std::result::Result<Body, ApiError> {
+    read_body_bounded(req, MAX_BODY_BYTES, ApiError::payload_too_large, read).await
 }
 
 /// [`read_body`] with another bound, and its `413` (a leak report: `core::leaks::MAX_REPORT_BYTES`).
@@ -155,6 +185,15 @@ pub async fn read_body_within(
     req: &mut Request,
     max: usize,
     too_large: fn() -> ApiError,
+) -> std::result::Result<Body, ApiError> {
+    read_body_bounded(req, max, too_large, None).await
+}
+
+async fn read_body_bounded(
+    req: &mut Request,
+    max: usize,
+    too_large: fn() -> ApiError,
+    read: Option<Vec<u8>>,
 ) -> std::result::Result<Body, ApiError> {
     use futures_util::StreamExt;
     let headers = req.headers();
@@ -164,6 +203,15 @@ pub async fn read_body_within(
         .flatten()
         .unwrap_or_default();
     let media_is_json = crate::core::input::is_json_media_type(&content_type);
+    if let Some(bytes) = read {
+        if bytes.len() > max {
+            return Err(too_large());
+        }
+        return Ok(Body {
+            media_is_json,
+            bytes,
+        });
+    }
     let declared = headers
         .get("Content-Length")
         .ok()

@@ -4,6 +4,7 @@
 //! and are unit-tested natively; the handlers run only on Workers.
 
 pub mod credentials;
+pub mod front;
 pub mod headers;
 pub mod problem;
 pub mod router;
@@ -32,7 +33,7 @@ mod verify;
 mod webhooks;
 
 #[cfg(target_arch = "wasm32")]
-pub use serve::handle;
+pub use serve::{config, handle, ready};
 
 #[cfg(target_arch = "wasm32")]
 mod serve {
@@ -49,7 +50,7 @@ mod serve {
     /// Read once per isolate: settings never change while an isolate lives.
     static CONFIG: OnceLock<std::result::Result<Config, String>> = OnceLock::new();
 
-    pub(super) fn config(env: &Env) -> std::result::Result<&'static Config, ApiError> {
+    pub fn config(env: &Env) -> std::result::Result<&'static Config, ApiError> {
         CONFIG
             .get_or_init(|| {
                 let prefix = env.var("KEY_PREFIX").ok().map(|v| v.to_string());
@@ -58,6 +59,24 @@ mod serve {
             })
             .as_ref()
             .map_err(|e| ApiError::misconfigured(e.clone()))
+    }
+
+    /// Whether the KV and Durable Object bindings are there, read once per isolate (bindings
+    /// never change while an isolate lives).
+    static BINDINGS: OnceLock<bool> = OnceLock::new();
+
+    /// The settings, if the isolate can serve storage routes at all: the entry's front answers
+    /// without storage only then, and otherwise leaves the `503` to the full path (which says
+    /// which binding or setting is missing, and logs it).
+    pub fn ready(env: &Env) -> std::result::Result<&'static Config, ApiError> {
+        let config = config(env)?;
+        if *BINDINGS.get_or_init(|| Stores::from_env(env).is_ok()) {
+            Ok(config)
+        } else {
+            Err(ApiError::misconfigured(
+                "a KV or Durable Object binding is missing",
+            ))
+        }
     }
 
     /// `GET /openapi.json`: the document from the static assets (build/public, minified by
@@ -80,9 +99,9 @@ mod serve {
     }
 
     /// Answers one request: routes it, runs its handler, and stamps the headers every response
-    /// carries.
-    pub async fn handle(req: Request, env: Env) -> Result<Response> {
-        let mut resp = respond(req, env).await?;
+    /// carries. `body`: the request's body, when the entry's front has already read it.
+    pub async fn handle(req: Request, env: Env, body: Option<Vec<u8>>) -> Result<Response> {
+        let mut resp = respond(req, env, body).await?;
         let h = resp.headers_mut();
         for (name, value) in super::headers::SECURITY_HEADERS {
             h.set(name, value)?;
@@ -90,7 +109,7 @@ mod serve {
         Ok(resp)
     }
 
-    async fn respond(mut req: Request, env: Env) -> Result<Response> {
+    async fn respond(mut req: Request, env: Env, body: Option<Vec<u8>>) -> Result<Response> {
         let now = Timestamp::from_millis(Date::now().as_millis() as i64);
         let path = req.path();
         // The method as sent: `Request::method()` maps methods it does not know to GET.
@@ -125,6 +144,7 @@ mod serve {
             }
         };
         let ctx = Ctx::new(stores, config, &req, &env, now);
+        ctx.pre_read.set(body);
         let id = matched.id.map(str::to_owned);
         let id = id.as_deref().unwrap_or("");
         let sub = matched.sub.map(str::to_owned);

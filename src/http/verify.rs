@@ -2,39 +2,17 @@
 //! `GET /v1/rate-limit` (the caller's windows, not counted).
 
 use super::auth::{check, confirm, find_key, present, Credential, KeyRejection};
-use super::ctx::{internal, json, read_body, ApiResult, Ctx};
+use super::ctx::{internal, json, read_body_or, ApiResult, Ctx};
+use super::front::{Limit, Verification};
 use super::problem::ApiError;
 use crate::core::access::{Denial, Requirement, Scope};
 use crate::core::input::parse_verify;
-use crate::core::key::Environment;
 use crate::core::key_state::CheckResult;
 use crate::core::model::KeyRecord;
-use crate::core::permission::PermissionSet;
 use crate::core::ratelimit::{LimitState, WindowState};
 use crate::core::time::Timestamp;
 use serde::Serialize;
 use worker::{Request, Response};
-
-#[derive(Serialize)]
-struct Limit {
-    limit: u32,
-    remaining: u32,
-    reset: i64,
-}
-
-#[derive(Serialize, Default)]
-struct Verification<'a> {
-    valid: bool,
-    code: &'static str,
-    key_id: Option<&'a str>,
-    team_id: Option<&'a str>,
-    name: Option<&'a str>,
-    environment: Option<Environment>,
-    permissions: Option<&'a PermissionSet>,
-    project_id: Option<&'a str>,
-    expires_at: Option<Timestamp>,
-    rate_limit: Option<Limit>,
-}
 
 fn code(d: Option<&Denial>) -> &'static str {
     d.map_or("valid", Denial::code)
@@ -130,7 +108,7 @@ pub async fn decide(ctx: &Ctx, body: &[u8]) -> Result<Verdict, ApiError> {
 
 /// Always `200` for a well-formed request: the answer is in `valid` and `code`.
 pub async fn verify(ctx: &Ctx, req: &mut Request) -> ApiResult {
-    let body = read_body(req).await?;
+    let body = read_body_or(req, ctx.pre_read.take()).await?;
     let verdict = decide(ctx, body.json()?).await?;
     let mut resp = Response::ok(verdict.to_json()?).map_err(|e| internal("a response", e))?;
     resp.headers_mut()

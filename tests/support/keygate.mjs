@@ -27,7 +27,8 @@ export function modules(dir = path.join(root, "build/worker")) {
  * Miniflare serves assets through two extra workers (a router and an asset worker) that every
  * request passes, /v1/* included, which in production is Cloudflare's routing, not an isolate
  * of ours (measured: /healthz 3,726 → 1,182 req/s locally with them).
- * `without` lists secrets to leave out (ADMIN_TOKEN, PASSWORD_PEPPER: a deployment that forgot them).
+ * `without` lists secrets to leave out (ADMIN_TOKEN, PASSWORD_PEPPER: a deployment that forgot them),
+ * or KEY_INDEX, the KV binding (a deployment whose wrangler.toml lost it).
  * `extraBindings` are added to the Worker's (e.g. ALLOW_INSECURE_WEBHOOKS for the tests).
  */
 export function keygateWorker({
@@ -48,7 +49,7 @@ export function keygateWorker({
     ...modules(dir),
     compatibilityDate: COMPATIBILITY_DATE,
     bindings: { KEY_PREFIX: keyPrefix, ALLOW_INSECURE_WEBHOOKS: "false", ...secretBindings, ...extraBindings },
-    kvNamespaces: { KEY_INDEX: "keygate-key-index" },
+    kvNamespaces: without.includes("KEY_INDEX") ? {} : { KEY_INDEX: "keygate-key-index" },
     durableObjects: {
       KEY_OBJECTS: { className: "KeyObject", useSQLite: true },
       TEAM_OBJECTS: { className: "TeamObject", useSQLite: true },

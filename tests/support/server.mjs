@@ -10,7 +10,8 @@
 // `--product` also serves a product's Worker bound to keygate's `Verifier` entrypoint
 // (tests/support/product.mjs), for requests to the host `product.test`.
 // `--no-assets` serves keygate without its static assets (see keygate.mjs: the benchmark's way).
-// `--without NAMES` serves it without these secrets (comma-separated: a deployment that forgot them).
+// `--without NAMES` serves it without these secrets (comma-separated: a deployment that forgot them),
+// or without KEY_INDEX, its KV binding.
 // `--secure-webhooks` keeps production's webhook URL rule (https:// and public hosts only).
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import path from "node:path";
