@@ -145,6 +145,8 @@ pub enum Denial {
     /// The managed key is outside the caller's project: for the caller it does not exist.
     OutsideProject,
     RateLimited,
+    /// The key's monthly quota is used up (after the rate limit: `core::ratelimit`).
+    QuotaExceeded,
 }
 
 impl Denial {
@@ -158,6 +160,7 @@ impl Denial {
             Denial::ProjectMismatch => "project_mismatch",
             Denial::OutsideProject => "not_found",
             Denial::RateLimited => "rate_limited",
+            Denial::QuotaExceeded => "quota_exceeded",
         }
     }
 }

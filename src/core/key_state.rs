@@ -41,6 +41,9 @@ pub struct KeyState {
     /// The rate-limit window `api_key.rate_limited` was last raised for (its reset time).
     #[serde(default)]
     pub rate_limited_window: Option<i64>,
+    /// The UTC month (`Timestamp::utc_month`) `api_key.quota_exceeded` was last raised for.
+    #[serde(default)]
+    pub quota_exceeded_month: Option<i64>,
     /// A new UTC day started: the earlier days must be written (their own part). Never stored.
     #[serde(skip)]
     pub history_rolled: bool,
@@ -74,6 +77,8 @@ pub struct CountersPart {
     pub rate_limited_window: Option<i64>,
     #[serde(default)]
     pub report: monitoring::Pending,
+    #[serde(default)]
+    pub quota_exceeded_month: Option<i64>,
 }
 
 /// What changes only when the key is managed.
@@ -99,6 +104,7 @@ impl KeyState {
             locations: self.locations.clone(),
             rate_limited_window: self.rate_limited_window,
             report: self.report.clone(),
+            quota_exceeded_month: self.quota_exceeded_month,
         }
     }
 
@@ -136,6 +142,7 @@ impl KeyState {
             s.history.days.extend(c.history.days);
             s.locations = c.locations;
             s.rate_limited_window = c.rate_limited_window;
+            s.quota_exceeded_month = c.quota_exceeded_month;
             s.report = c.report;
         }
         s
@@ -205,6 +212,7 @@ impl KeyState {
             history_rolled: false,
             locations: Locations::default(),
             rate_limited_window: None,
+            quota_exceeded_month: None,
             alerts: Vec::new(),
             report: monitoring::Pending::default(),
             reports: Vec::new(),
@@ -242,6 +250,9 @@ impl KeyState {
                 if denial == Denial::RateLimited {
                     s.raise_rate_limited(&limit, now);
                 }
+                if denial == Denial::QuotaExceeded {
+                    s.raise_quota_exceeded(&limit, now);
+                }
             }
             CheckResult::Denied {
                 denial,
@@ -261,6 +272,9 @@ impl KeyState {
                     self.tally(Counted::Admitted, now);
                     self.record.last_used = Some(now);
                     limit
+                }
+                Err(limit) if limit.quota_exceeded() => {
+                    return denied(self, Denial::QuotaExceeded, limit)
                 }
                 Err(limit) => return denied(self, Denial::RateLimited, limit),
             }
@@ -342,6 +356,21 @@ impl KeyState {
         self.alerts.push(e);
         let changes = json!({"window": window.name, "limit": window.limit, "reset": window.reset});
         self.audit_alert("api_key.rate_limited", changes, &seed, now);
+    }
+
+    /// `api_key.quota_exceeded`, once per key and UTC month (`core::history`).
+    fn raise_quota_exceeded(&mut self, limit: &LimitState, now: Timestamp) {
+        let Some(month) = limit.month else { return };
+        if !history::raise_once(self.quota_exceeded_month, now.utc_month()) {
+            return;
+        }
+        self.quota_exceeded_month = Some(now.utc_month());
+        let extra = [("limit", month.limit.into()), ("reset", month.reset.into())];
+        let seed = format!("quota_exceeded:{}", now.utc_month());
+        let e = key_event("api_key.quota_exceeded", &self.record, &extra, &seed, now);
+        self.alerts.push(e);
+        let changes = json!({"limit": month.limit, "reset": month.reset});
+        self.audit_alert("api_key.quota_exceeded", changes, &seed, now);
     }
 
     /// An alert goes into the audit log too, by keygate itself (`system`), whether or not a
@@ -574,6 +603,7 @@ mod tests {
                 plan: None,
                 per_minute: Some(50),
                 per_hour: None,
+                per_month: None,
             }),
             ..Default::default()
         };

@@ -35,4 +35,6 @@ pub mod team;
 pub mod team_settings;
 pub mod throttle;
 pub mod time;
+#[cfg(test)]
+mod usage_policy_tests;
 pub mod webhooks;

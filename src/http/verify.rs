@@ -166,7 +166,8 @@ struct RateLimitBody {
     remaining: u32,
     reset: i64,
     reset_at: Timestamp,
-    windows: [Window; 2],
+    /// Minute, hour, and the month for a key with a monthly quota.
+    windows: Vec<Window>,
 }
 
 fn rate_limit_body(l: &LimitState) -> RateLimitBody {
@@ -176,7 +177,7 @@ fn rate_limit_body(l: &LimitState) -> RateLimitBody {
         remaining: b.remaining,
         reset: b.reset,
         reset_at: b.reset_at,
-        windows: [Window::from(&l.minute), Window::from(&l.hour)],
+        windows: l.windows().into_iter().map(Window::from).collect(),
     }
 }
 

@@ -15,6 +15,9 @@ pub struct RateLimitInput {
     pub plan: Option<Plan>,
     pub per_minute: Option<u32>,
     pub per_hour: Option<u32>,
+    /// The monthly quota; absent: the plan's (a new plan) or the key's (no plan given).
+    #[serde(default)]
+    pub per_month: Option<u32>,
 }
 
 impl RateLimitInput {
@@ -28,9 +31,14 @@ impl RateLimitInput {
                 cur.plan,
                 Some(self.per_minute.unwrap_or(cur.per_minute)),
                 Some(self.per_hour.unwrap_or(cur.per_hour)),
-            ),
+            )
+            .map(|p| RateLimitPolicy {
+                per_month: cur.per_month,
+                ..p
+            }),
             (None, None) => RateLimitPolicy::build(Plan::Free, self.per_minute, self.per_hour),
-        };
+        }
+        .and_then(|p| p.with_month(self.per_month));
         result.map_err(|e| match e {
             PolicyError::EnterpriseNeedsBoth => InputError::invalid(
                 "rate_limit",
@@ -452,12 +460,42 @@ mod tests {
     }
 
     #[test]
+    fn the_monthly_quota_follows_the_plan_unless_given_and_survives_other_changes() {
+        let input = |plan, per_month| RateLimitInput {
+            plan,
+            per_minute: None,
+            per_hour: None,
+            per_month,
+        };
+        let free = input(None, None).resolve(None).unwrap();
+        assert_eq!(free.per_month, Some(10_000));
+        let own = input(Some(Plan::Free), Some(50)).resolve(None).unwrap();
+        assert_eq!(own.per_month, Some(50));
+        // A change of the minute alone keeps the key's quota; a new plan brings its own.
+        let minute = RateLimitInput {
+            per_minute: Some(3),
+            ..input(None, None)
+        };
+        assert_eq!(minute.resolve(Some(&own)).unwrap().per_month, Some(50));
+        let pro = input(Some(Plan::Professional), None).resolve(Some(&own));
+        assert_eq!(pro.unwrap().per_month, Some(1_000_000));
+        let ent = RateLimitInput {
+            per_minute: Some(5),
+            per_hour: Some(50),
+            ..input(Some(Plan::Enterprise), None)
+        };
+        assert_eq!(ent.resolve(None).unwrap().per_month, None);
+        assert!(input(None, Some(0)).resolve(None).is_err());
+    }
+
+    #[test]
     fn rate_limit_resolution_on_update() {
         let pro = RateLimitPolicy::build(Plan::Professional, None, Some(20_000)).unwrap();
         let only_minute = RateLimitInput {
             plan: None,
             per_minute: Some(7),
             per_hour: None,
+            per_month: None,
         };
         let r = only_minute.resolve(Some(&pro)).unwrap();
         assert_eq!(
@@ -468,6 +506,7 @@ mod tests {
             plan: Some(Plan::Free),
             per_minute: None,
             per_hour: None,
+            per_month: None,
         };
         assert_eq!(
             to_free.resolve(Some(&pro)).unwrap(),
