@@ -196,3 +196,77 @@ fn past_the_monthly_quota_verify_says_quota_exceeded_and_bearer_429_once_alerted
         .collect();
     assert_eq!(actions, ["api_key.quota_exceeded"]);
 }
+
+#[test]
+fn credits_are_spent_exactly_under_50_parallel_verifications() {
+    let c = client();
+    let (admin, rx) = team_with_receiver(&c, "Credits", json!(["api_key.credits_low"]));
+    let (id, key, created) = c.key(
+        &admin,
+        json!({"name": "prepaid", "credits": {"remaining": 40, "refill": {"amount": 500, "interval": "monthly"}},
+               "rate_limit": {"plan": "enterprise", "per_minute": 1000, "per_hour": 10000}}),
+    );
+    assert_eq!(
+        created["credits"],
+        json!({"remaining": 40, "refill": {"amount": 500, "interval": "monthly"}})
+    );
+    // 50 at once, one credit each: exactly 40 admitted, 10 refused, nothing overspent.
+    let base = c.base.clone();
+    let workers: Vec<_> = (0..50)
+        .map(|_| {
+            let (base, key) = (base.clone(), key.clone());
+            std::thread::spawn(move || {
+                let r = ureq::post(&format!("{base}/v1/verify"))
+                    .set("Content-Type", "application/json")
+                    .send_string(&json!({"key": key}).to_string())
+                    .unwrap();
+                let v: Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+                v["code"].as_str().unwrap().to_owned()
+            })
+        })
+        .collect();
+    let codes: Vec<String> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    let valid = codes.iter().filter(|c| *c == "valid").count();
+    let refused = codes.iter().filter(|c| *c == "usage_exceeded").count();
+    assert_eq!((valid, refused), (40, 10), "{codes:?}");
+    let k = c.get(&format!("/v1/api-keys/{id}"), &admin).expect(200);
+    assert_eq!(k.body["credits"]["remaining"], 0);
+    // Cost 0 still passes; a cost above 1000 is a bad request.
+    assert_eq!(c.verify(json!({"key": key, "cost": 0}))["code"], "valid");
+    c.call(
+        "POST",
+        "/v1/verify",
+        None,
+        Some(json!({"key": key, "cost": 1001})),
+    )
+    .expect_problem(400, "invalid_field");
+    // A PATCH sets a new balance; a cost spends that many, too few spends nothing.
+    c.patch(
+        &format!("/v1/api-keys/{id}"),
+        &admin,
+        json!({"credits": {"remaining": 10}}),
+    )
+    .expect(200);
+    assert_eq!(c.verify(json!({"key": key, "cost": 7}))["code"], "valid");
+    assert_eq!(
+        c.verify(json!({"key": key, "cost": 4}))["code"],
+        "usage_exceeded"
+    );
+    let k = c.get(&format!("/v1/api-keys/{id}"), &admin).expect(200);
+    assert_eq!(k.body["credits"], json!({"remaining": 3}));
+    assert_eq!(c.verify(json!({"key": key, "cost": 3}))["code"], "valid");
+    // Bearer requests of a key with credits spend none.
+    let r = c.get("/v1/rate-limit", &key).expect(200);
+    assert!(r.body["limit"].is_number());
+    // credits_low: once for the first grant (below 4 of 40), once for the new one (at 0 of 10).
+    let got = rx.wait(Duration::from_secs(10), |g| g.len() >= 2);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(rx.received().len(), 2, "once per grant");
+    assert!(got.iter().all(|r| r.kind() == "api_key.credits_low"));
+    let usage = c
+        .get(&format!("/v1/api-keys/{id}/usage?days=1"), &admin)
+        .expect(200)
+        .body;
+    assert_eq!(usage["days"][0]["admitted"], 43);
+    assert_eq!(usage["days"][0]["denied"], 11);
+}

@@ -4,6 +4,7 @@
 
 use super::access::{decide, Denial, Manager, Requirement};
 use super::audit::{key_entry, Actor as AuditActor, ActorKind, Origin};
+use super::credits::Balance;
 use super::events::{key_event, Event};
 use super::history::{self, History, Locations};
 use super::input::{InputError, KeyPatch};
@@ -44,6 +45,9 @@ pub struct KeyState {
     /// The UTC month (`Timestamp::utc_month`) `api_key.quota_exceeded` was last raised for.
     #[serde(default)]
     pub quota_exceeded_month: Option<i64>,
+    /// The credits balance, for a key with credits (`core::credits`).
+    #[serde(default)]
+    pub credits: Option<Balance>,
     /// A new UTC day started: the earlier days must be written (their own part). Never stored.
     #[serde(skip)]
     pub history_rolled: bool,
@@ -79,6 +83,8 @@ pub struct CountersPart {
     pub report: monitoring::Pending,
     #[serde(default)]
     pub quota_exceeded_month: Option<i64>,
+    #[serde(default)]
+    pub credits: Option<Balance>,
 }
 
 /// What changes only when the key is managed.
@@ -105,6 +111,7 @@ impl KeyState {
             rate_limited_window: self.rate_limited_window,
             report: self.report.clone(),
             quota_exceeded_month: self.quota_exceeded_month,
+            credits: self.credits,
         }
     }
 
@@ -143,6 +150,7 @@ impl KeyState {
             s.locations = c.locations;
             s.rate_limited_window = c.rate_limited_window;
             s.quota_exceeded_month = c.quota_exceeded_month;
+            s.credits = c.credits;
             s.report = c.report;
         }
         s
@@ -213,6 +221,7 @@ impl KeyState {
             locations: Locations::default(),
             rate_limited_window: None,
             quota_exceeded_month: None,
+            credits: None,
             alerts: Vec::new(),
             report: monitoring::Pending::default(),
             reports: Vec::new(),
@@ -265,8 +274,15 @@ impl KeyState {
             return denied(self, d, limit);
         }
         let limit = if req.count {
+            let before = self.counters;
             match ratelimit::admit(&self.record.rate_limit, &mut self.counters, now) {
                 Ok(limit) => {
+                    // Credits last: too few, and the windows take back what they just counted.
+                    if self.spend_credits(req.cost, now).is_err() {
+                        self.counters = before;
+                        let limit = ratelimit::peek(&self.record.rate_limit, &self.counters, now);
+                        return denied(self, Denial::UsageExceeded, limit);
+                    }
                     self.usage.record(now);
                     self.record_history(history::Outcome::Admitted, now);
                     self.tally(Counted::Admitted, now);
@@ -356,6 +372,40 @@ impl KeyState {
         self.alerts.push(e);
         let changes = json!({"window": window.name, "limit": window.limit, "reset": window.reset});
         self.audit_alert("api_key.rate_limited", changes, &seed, now);
+    }
+
+    /// Spends `cost` credits of a key that has them (refilled first if a new period started);
+    /// `Err`: too few, nothing spent. Falling below 10 % of the grant raises
+    /// `api_key.credits_low`, once per grant.
+    fn spend_credits(&mut self, cost: u32, now: Timestamp) -> Result<(), super::credits::TooFew> {
+        let Some(setting) = self.record.credits else {
+            return Ok(());
+        };
+        let mut balance = Balance::current(&setting, self.credits, now);
+        let spent = balance.spend(cost);
+        self.credits = Some(balance);
+        if spent? {
+            let extra = [
+                ("remaining", balance.remaining.into()),
+                ("grant", balance.grant.into()),
+            ];
+            let seed = format!("credits_low:{}:{}", setting.set_at.millis(), balance.period);
+            let e = key_event("api_key.credits_low", &self.record, &extra, &seed, now);
+            self.alerts.push(e);
+            let changes = json!({"remaining": balance.remaining, "grant": balance.grant});
+            self.audit_alert("api_key.credits_low", changes, &seed, now);
+        }
+        Ok(())
+    }
+
+    /// The record as the key's own answers show it: credits with the live balance.
+    pub fn record_for_view(&self, now: Timestamp) -> KeyRecord {
+        let mut record = self.record.clone();
+        if let Some(c) = record.credits.as_mut() {
+            let balance = Balance::current(c, self.credits, now);
+            c.remaining = balance.remaining;
+        }
+        record
     }
 
     /// `api_key.quota_exceeded`, once per key and UTC month (`core::history`).
@@ -570,6 +620,9 @@ pub fn apply_patch(
     }
     if let Some(a) = patch.auto_renew {
         record.auto_renew = a;
+    }
+    if let Some(c) = patch.credits {
+        record.credits = c.map(|c| c.setting(now));
     }
     record.updated_at = now;
     Ok(())

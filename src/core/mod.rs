@@ -9,6 +9,7 @@ pub mod access;
 pub mod audit;
 pub mod base62;
 pub mod config;
+pub mod credits;
 pub mod events;
 #[cfg(test)]
 pub mod fixtures;

@@ -175,6 +175,12 @@ impl ApiError {
             Denial::OutsideProject => Self::not_found("no such object in this key's project"),
             Denial::RateLimited => Self::rate_limited(retry_after.unwrap_or(1)),
             Denial::QuotaExceeded => Self::quota_exceeded(retry_after.unwrap_or(1)),
+            Denial::UsageExceeded => Self::new(
+                429,
+                "usage_exceeded",
+                "No credits left",
+                "this key has fewer credits left than the request costs",
+            ),
         }
     }
 

@@ -107,6 +107,7 @@ pub async fn decide(ctx: &Ctx, body: &[u8]) -> Result<Verdict, ApiError> {
         permissions: input.permissions.iter().cloned().collect(),
         scope: input.project_id.map_or(Scope::Any, Scope::Project),
         count: true,
+        cost: input.cost,
         ..Default::default()
     };
     Ok(match check(ctx, &presented, requirement).await? {
