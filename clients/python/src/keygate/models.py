@@ -496,7 +496,7 @@ class VerifyRequest(TypedDict, closed=True):
     key: str
     permissions: NotRequired[list[Permission] | None]
     project_id: NotRequired[ProjectId | None]
-    cost: NotRequired[int]
+    cost: NotRequired[int | None]
 
 
 class CreateRoleRequest(TypedDict, closed=True):

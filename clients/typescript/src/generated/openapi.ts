@@ -3581,8 +3581,8 @@ export interface components {
             permissions?: components["schemas"]["Permission"][] | null;
             /** @description A key scoped to another project answers `project_mismatch`. */
             project_id?: components["schemas"]["ProjectId"] | null;
-            /** @description Credits this verification spends from a key that has them (default 1; 0 spends nothing). */
-            cost?: number;
+            /** @description Credits this verification spends from a key that has them (absent or null: 1; 0 spends nothing). */
+            cost?: number | null;
         };
         /** @description Fields other than `valid` and `code` are null for a key that does not exist (or is malformed). */
         Verification: {
