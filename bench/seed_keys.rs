@@ -63,6 +63,7 @@ fn main() {
             rolled_from: None,
             renewed_at: None,
             leaked: None,
+            credits: None,
         };
         let entry = IndexEntry {
             key_id: record.id.clone(),

@@ -116,7 +116,7 @@ fn the_customer_flow() {
     );
     assert_eq!(
         created.body["rate_limit"],
-        json!({"plan": "free", "per_minute": 100, "per_hour": 1000})
+        json!({"plan": "free", "per_minute": 100, "per_hour": 1000, "per_month": 10000})
     );
 
     // Find it later in the list by its prefix; the list never shows the key.
@@ -679,7 +679,7 @@ fn updates_validate_and_keep_what_was_not_given() {
     assert_eq!(r.body["metadata"], json!({"customer": "c_1"}));
     assert_eq!(
         r.body["rate_limit"],
-        json!({"plan": "professional", "per_minute": 500, "per_hour": 10000})
+        json!({"plan": "professional", "per_minute": 500, "per_hour": 10000, "per_month": 1000000})
     );
     let r = c
         .patch(
@@ -690,7 +690,7 @@ fn updates_validate_and_keep_what_was_not_given() {
         .expect(200);
     assert_eq!(
         r.body["rate_limit"],
-        json!({"plan": "professional", "per_minute": 42, "per_hour": 10000})
+        json!({"plan": "professional", "per_minute": 42, "per_hour": 10000, "per_month": 1000000})
     );
     c.patch(&format!("/v1/api-keys/{id}"), &admin, json!({"name": null}))
         .expect_problem(400, "invalid_field");

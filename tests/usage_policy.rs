@@ -3,7 +3,9 @@
 
 mod support;
 
-use serde_json::json;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use support::receiver::Receiver;
 use support::{Client, Server, ADMIN};
 
 fn client() -> Client {
@@ -61,4 +63,210 @@ fn x_api_key_is_taken_wherever_bearer_is() {
         None,
     )
     .expect(200);
+}
+
+/// A team with a webhook endpoint for `events` at a new receiver: (admin key, receiver).
+fn team_with_receiver(c: &Client, name: &str, events: Value) -> (String, Receiver) {
+    let (_, admin) = c.team(name);
+    let rx = Receiver::start(&[]);
+    c.post(
+        "/v1/webhooks",
+        &admin,
+        json!({"url": rx.url, "events": events}),
+    )
+    .expect(201);
+    (admin, rx)
+}
+
+/// The key's audit entries by keygate itself (`system`), once at least `n` are there (≤ 10 s).
+fn system_entries(c: &Client, admin: &str, key_id: &str, n: usize) -> Vec<Value> {
+    let start = Instant::now();
+    loop {
+        let page = c
+            .get(&format!("/v1/audit-log?target_id={key_id}"), admin)
+            .expect(200)
+            .body;
+        let found: Vec<Value> = page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["actor"]["type"] == "system")
+            .cloned()
+            .collect();
+        if found.len() >= n || start.elapsed() > Duration::from_secs(10) {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Seconds from now to the start of the next UTC month.
+fn to_month_end() -> i64 {
+    use chrono::{Datelike, TimeZone, Utc};
+    let now = Utc::now();
+    let (y, m) = if now.month() == 12 {
+        (now.year() + 1, 1)
+    } else {
+        (now.year(), now.month() + 1)
+    };
+    Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).unwrap().timestamp() - now.timestamp()
+}
+
+#[test]
+fn past_the_monthly_quota_verify_says_quota_exceeded_and_bearer_429_once_alerted() {
+    let c = client();
+    let (admin, rx) = team_with_receiver(&c, "Quota", json!(["api_key.quota_exceeded"]));
+    let (id, key, created) = c.key(
+        &admin,
+        json!({"name": "metered", "permissions": ["api_keys:read"],
+               "rate_limit": {"plan": "enterprise", "per_minute": 100, "per_hour": 1000, "per_month": 3}}),
+    );
+    assert_eq!(created["rate_limit"]["per_month"], 3);
+    for _ in 0..2 {
+        assert_eq!(c.verify(json!({"key": key}))["code"], "valid");
+    }
+    // GET /v1/rate-limit shows the month beside minute and hour, and counts nothing.
+    let r = c.get("/v1/rate-limit", &key).expect(200);
+    let windows: Vec<&str> = r.body["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(windows, ["minute", "hour", "month"]);
+    assert_eq!(r.body["windows"][2]["remaining"], 1);
+    assert!(r.body["windows"][2]["reset_at"]
+        .as_str()
+        .unwrap()
+        .contains("-01T00:00:00"));
+    // The third request, a bearer one (sent as X-API-Key), carries the month in RateLimit.
+    let third = c
+        .raw("GET", "/v1/api-keys/current", &[("X-API-Key", &key)], None)
+        .expect(200);
+    let policy = third.header("ratelimit-policy").unwrap();
+    assert!(policy.contains("\"month\";q=3;w="), "{policy}");
+    assert!(third
+        .header("ratelimit")
+        .unwrap()
+        .contains("\"month\";r=0;t="));
+    // Spent: verify says quota_exceeded, a bearer request 429 with Retry-After to the month's end.
+    let v = c.verify(json!({"key": key}));
+    assert_eq!(
+        (v["valid"].clone(), v["code"].clone()),
+        (json!(false), json!("quota_exceeded"))
+    );
+    assert_eq!(v["rate_limit"]["remaining"], 0);
+    let limited = c
+        .get("/v1/api-keys/current", &key)
+        .expect_problem(429, "quota_exceeded");
+    let retry: i64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!(
+        (retry - to_month_end()).abs() <= 5,
+        "{retry} vs {}",
+        to_month_end()
+    );
+    assert_eq!(limited.header("x-ratelimit-remaining"), Some("0"));
+    // The usage history counts the refusals among denied.
+    let usage = c
+        .get(&format!("/v1/api-keys/{id}/usage?days=1"), &admin)
+        .expect(200)
+        .body;
+    let today = &usage["days"][0];
+    assert_eq!(
+        (today["admitted"].clone(), today["denied"].clone()),
+        (json!(3), json!(2))
+    );
+    // One alert for the month (webhook and audit, by keygate itself), however often refused.
+    let got = rx.wait(Duration::from_secs(10), |g| !g.is_empty());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(rx.received().len(), 1, "once per key and month");
+    let event = got[0].json();
+    assert_eq!(event["type"], "api_key.quota_exceeded");
+    assert_eq!(
+        (
+            event["data"]["id"].as_str(),
+            event["data"]["limit"].as_i64()
+        ),
+        (Some(id.as_str()), Some(3))
+    );
+    let audit = system_entries(&c, &admin, &id, 1);
+    let actions: Vec<&str> = audit
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["api_key.quota_exceeded"]);
+}
+
+#[test]
+fn credits_are_spent_exactly_under_50_parallel_verifications() {
+    let c = client();
+    let (admin, rx) = team_with_receiver(&c, "Credits", json!(["api_key.credits_low"]));
+    let (id, key, created) = c.key(
+        &admin,
+        json!({"name": "prepaid", "credits": {"remaining": 40, "refill": {"amount": 500, "interval": "monthly"}},
+               "rate_limit": {"plan": "enterprise", "per_minute": 1000, "per_hour": 10000}}),
+    );
+    assert_eq!(
+        created["credits"],
+        json!({"remaining": 40, "refill": {"amount": 500, "interval": "monthly"}})
+    );
+    // 50 at once, one credit each: exactly 40 admitted, 10 refused, nothing overspent.
+    let base = c.base.clone();
+    let workers: Vec<_> = (0..50)
+        .map(|_| {
+            let (base, key) = (base.clone(), key.clone());
+            std::thread::spawn(move || {
+                let r = ureq::post(&format!("{base}/v1/verify"))
+                    .set("Content-Type", "application/json")
+                    .send_string(&json!({"key": key}).to_string())
+                    .unwrap();
+                let v: Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+                v["code"].as_str().unwrap().to_owned()
+            })
+        })
+        .collect();
+    let codes: Vec<String> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    let valid = codes.iter().filter(|c| *c == "valid").count();
+    let refused = codes.iter().filter(|c| *c == "usage_exceeded").count();
+    assert_eq!((valid, refused), (40, 10), "{codes:?}");
+    let k = c.get(&format!("/v1/api-keys/{id}"), &admin).expect(200);
+    assert_eq!(k.body["credits"]["remaining"], 0);
+    // Cost 0 still passes; a cost above 1000 is a bad request.
+    assert_eq!(c.verify(json!({"key": key, "cost": 0}))["code"], "valid");
+    c.call(
+        "POST",
+        "/v1/verify",
+        None,
+        Some(json!({"key": key, "cost": 1001})),
+    )
+    .expect_problem(400, "invalid_field");
+    // A PATCH sets a new balance; a cost spends that many, too few spends nothing.
+    c.patch(
+        &format!("/v1/api-keys/{id}"),
+        &admin,
+        json!({"credits": {"remaining": 10}}),
+    )
+    .expect(200);
+    assert_eq!(c.verify(json!({"key": key, "cost": 7}))["code"], "valid");
+    assert_eq!(
+        c.verify(json!({"key": key, "cost": 4}))["code"],
+        "usage_exceeded"
+    );
+    let k = c.get(&format!("/v1/api-keys/{id}"), &admin).expect(200);
+    assert_eq!(k.body["credits"], json!({"remaining": 3}));
+    assert_eq!(c.verify(json!({"key": key, "cost": 3}))["code"], "valid");
+    // Bearer requests of a key with credits spend none.
+    let r = c.get("/v1/rate-limit", &key).expect(200);
+    assert!(r.body["limit"].is_number());
+    // credits_low: once for the first grant (below 4 of 40), once for the new one (at 0 of 10).
+    let got = rx.wait(Duration::from_secs(10), |g| g.len() >= 2);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(rx.received().len(), 2, "once per grant");
+    assert!(got.iter().all(|r| r.kind() == "api_key.credits_low"));
+    let usage = c
+        .get(&format!("/v1/api-keys/{id}/usage?days=1"), &admin)
+        .expect(200)
+        .body;
+    assert_eq!(usage["days"][0]["admitted"], 43);
+    assert_eq!(usage["days"][0]["denied"], 11);
 }

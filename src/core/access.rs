@@ -37,6 +37,14 @@ pub struct Requirement {
     /// Where the request came from (`request.cf.country`), for the key's locations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+    /// Credits an admitted request spends from a key that has them (`core::credits`): the
+    /// verify body's `cost` (default 1); 0 for bearer requests, which never spend credits.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cost: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The key a management call (get, update, disable, delete, roll) acts on, as the caller's
@@ -145,6 +153,10 @@ pub enum Denial {
     /// The managed key is outside the caller's project: for the caller it does not exist.
     OutsideProject,
     RateLimited,
+    /// The key's monthly quota is used up (after the rate limit: `core::ratelimit`).
+    QuotaExceeded,
+    /// Fewer credits remain than the verification's `cost` (after the quota).
+    UsageExceeded,
 }
 
 impl Denial {
@@ -158,6 +170,8 @@ impl Denial {
             Denial::ProjectMismatch => "project_mismatch",
             Denial::OutsideProject => "not_found",
             Denial::RateLimited => "rate_limited",
+            Denial::QuotaExceeded => "quota_exceeded",
+            Denial::UsageExceeded => "usage_exceeded",
         }
     }
 }
@@ -266,6 +280,7 @@ pub fn create_requirement(
         scope: project.scope(),
         count: true,
         country: None,
+        cost: 0,
     }
 }
 
@@ -293,6 +308,7 @@ pub fn management_requirement(
         scope: Scope::Any,
         count: true,
         country: None,
+        cost: 0,
     }
 }
 

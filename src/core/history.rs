@@ -149,6 +149,12 @@ pub fn raise_rate_limited(last_window: Option<i64>, window_start: i64) -> bool {
     last_window != Some(window_start)
 }
 
+/// Is an alert that goes out at most once per period (`api_key.quota_exceeded`: per UTC month;
+/// `api_key.blocked_ip`: per hour) due, given the period it last went out for?
+pub fn raise_once(last_period: Option<i64>, period: i64) -> bool {
+    last_period != Some(period)
+}
+
 #[cfg(test)]
 #[path = "history_tests.rs"]
 mod tests;

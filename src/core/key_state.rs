@@ -4,6 +4,7 @@
 
 use super::access::{decide, Denial, Manager, Requirement};
 use super::audit::{key_entry, Actor as AuditActor, ActorKind, Origin};
+use super::credits::Balance;
 use super::events::{key_event, Event};
 use super::history::{self, History, Locations};
 use super::input::{InputError, KeyPatch};
@@ -41,6 +42,12 @@ pub struct KeyState {
     /// The rate-limit window `api_key.rate_limited` was last raised for (its reset time).
     #[serde(default)]
     pub rate_limited_window: Option<i64>,
+    /// The UTC month (`Timestamp::utc_month`) `api_key.quota_exceeded` was last raised for.
+    #[serde(default)]
+    pub quota_exceeded_month: Option<i64>,
+    /// The credits balance, for a key with credits (`core::credits`).
+    #[serde(default)]
+    pub credits: Option<Balance>,
     /// A new UTC day started: the earlier days must be written (their own part). Never stored.
     #[serde(skip)]
     pub history_rolled: bool,
@@ -74,6 +81,10 @@ pub struct CountersPart {
     pub rate_limited_window: Option<i64>,
     #[serde(default)]
     pub report: monitoring::Pending,
+    #[serde(default)]
+    pub quota_exceeded_month: Option<i64>,
+    #[serde(default)]
+    pub credits: Option<Balance>,
 }
 
 /// What changes only when the key is managed.
@@ -99,6 +110,8 @@ impl KeyState {
             locations: self.locations.clone(),
             rate_limited_window: self.rate_limited_window,
             report: self.report.clone(),
+            quota_exceeded_month: self.quota_exceeded_month,
+            credits: self.credits,
         }
     }
 
@@ -136,6 +149,8 @@ impl KeyState {
             s.history.days.extend(c.history.days);
             s.locations = c.locations;
             s.rate_limited_window = c.rate_limited_window;
+            s.quota_exceeded_month = c.quota_exceeded_month;
+            s.credits = c.credits;
             s.report = c.report;
         }
         s
@@ -205,6 +220,8 @@ impl KeyState {
             history_rolled: false,
             locations: Locations::default(),
             rate_limited_window: None,
+            quota_exceeded_month: None,
+            credits: None,
             alerts: Vec::new(),
             report: monitoring::Pending::default(),
             reports: Vec::new(),
@@ -242,6 +259,9 @@ impl KeyState {
                 if denial == Denial::RateLimited {
                     s.raise_rate_limited(&limit, now);
                 }
+                if denial == Denial::QuotaExceeded {
+                    s.raise_quota_exceeded(&limit, now);
+                }
             }
             CheckResult::Denied {
                 denial,
@@ -254,13 +274,23 @@ impl KeyState {
             return denied(self, d, limit);
         }
         let limit = if req.count {
+            let before = self.counters;
             match ratelimit::admit(&self.record.rate_limit, &mut self.counters, now) {
                 Ok(limit) => {
+                    // Credits last: too few, and the windows take back what they just counted.
+                    if self.spend_credits(req.cost, now).is_err() {
+                        self.counters = before;
+                        let limit = ratelimit::peek(&self.record.rate_limit, &self.counters, now);
+                        return denied(self, Denial::UsageExceeded, limit);
+                    }
                     self.usage.record(now);
                     self.record_history(history::Outcome::Admitted, now);
                     self.tally(Counted::Admitted, now);
                     self.record.last_used = Some(now);
                     limit
+                }
+                Err(limit) if limit.quota_exceeded() => {
+                    return denied(self, Denial::QuotaExceeded, limit)
                 }
                 Err(limit) => return denied(self, Denial::RateLimited, limit),
             }
@@ -342,6 +372,55 @@ impl KeyState {
         self.alerts.push(e);
         let changes = json!({"window": window.name, "limit": window.limit, "reset": window.reset});
         self.audit_alert("api_key.rate_limited", changes, &seed, now);
+    }
+
+    /// Spends `cost` credits of a key that has them (refilled first if a new period started);
+    /// `Err`: too few, nothing spent. Falling below 10 % of the grant raises
+    /// `api_key.credits_low`, once per grant.
+    fn spend_credits(&mut self, cost: u32, now: Timestamp) -> Result<(), super::credits::TooFew> {
+        let Some(setting) = self.record.credits else {
+            return Ok(());
+        };
+        let mut balance = Balance::current(&setting, self.credits, now);
+        let spent = balance.spend(cost);
+        self.credits = Some(balance);
+        if spent? {
+            let extra = [
+                ("remaining", balance.remaining.into()),
+                ("grant", balance.grant.into()),
+            ];
+            let seed = format!("credits_low:{}:{}", setting.set_at.millis(), balance.period);
+            let e = key_event("api_key.credits_low", &self.record, &extra, &seed, now);
+            self.alerts.push(e);
+            let changes = json!({"remaining": balance.remaining, "grant": balance.grant});
+            self.audit_alert("api_key.credits_low", changes, &seed, now);
+        }
+        Ok(())
+    }
+
+    /// The record as the key's own answers show it: credits with the live balance.
+    pub fn record_for_view(&self, now: Timestamp) -> KeyRecord {
+        let mut record = self.record.clone();
+        if let Some(c) = record.credits.as_mut() {
+            let balance = Balance::current(c, self.credits, now);
+            c.remaining = balance.remaining;
+        }
+        record
+    }
+
+    /// `api_key.quota_exceeded`, once per key and UTC month (`core::history`).
+    fn raise_quota_exceeded(&mut self, limit: &LimitState, now: Timestamp) {
+        let Some(month) = limit.month else { return };
+        if !history::raise_once(self.quota_exceeded_month, now.utc_month()) {
+            return;
+        }
+        self.quota_exceeded_month = Some(now.utc_month());
+        let extra = [("limit", month.limit.into()), ("reset", month.reset.into())];
+        let seed = format!("quota_exceeded:{}", now.utc_month());
+        let e = key_event("api_key.quota_exceeded", &self.record, &extra, &seed, now);
+        self.alerts.push(e);
+        let changes = json!({"limit": month.limit, "reset": month.reset});
+        self.audit_alert("api_key.quota_exceeded", changes, &seed, now);
     }
 
     /// An alert goes into the audit log too, by keygate itself (`system`), whether or not a
@@ -542,6 +621,9 @@ pub fn apply_patch(
     if let Some(a) = patch.auto_renew {
         record.auto_renew = a;
     }
+    if let Some(c) = patch.credits {
+        record.credits = c.map(|c| c.setting(now));
+    }
     record.updated_at = now;
     Ok(())
 }
@@ -574,6 +656,7 @@ mod tests {
                 plan: None,
                 per_minute: Some(50),
                 per_hour: None,
+                per_month: None,
             }),
             ..Default::default()
         };

@@ -9,6 +9,7 @@ pub mod access;
 pub mod audit;
 pub mod base62;
 pub mod config;
+pub mod credits;
 pub mod events;
 #[cfg(test)]
 pub mod fixtures;
@@ -35,4 +36,6 @@ pub mod team;
 pub mod team_settings;
 pub mod throttle;
 pub mod time;
+#[cfg(test)]
+mod usage_policy_tests;
 pub mod webhooks;

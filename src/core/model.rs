@@ -68,6 +68,9 @@ pub struct KeyRecord {
     /// Reported leaked (`core::leaks`): when, where, by whom. Kept for the key's life.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leaked: Option<super::leaks::Leak>,
+    /// Credits as last set (`core::credits`); the balance is in the key's counters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits: Option<super::credits::CreditsSetting>,
 }
 
 impl KeyRecord {
@@ -104,6 +107,10 @@ impl KeyRecord {
             auto_renew: self.auto_renew,
             rolled_from: self.rolled_from.as_deref(),
             leaked: self.leaked.as_ref(),
+            credits: self
+                .credits
+                .as_ref()
+                .map(|c| super::credits::view(c, None, now)),
         }
     }
 
@@ -143,6 +150,10 @@ pub struct KeyView<'a> {
     /// Present once the key was reported leaked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leaked: Option<&'a super::leaks::Leak>,
+    /// For a key with credits: what remains (the key's own object answers it live; a listing
+    /// shows it as of the key's last change) and its refill.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credits: Option<super::credits::CreditsView>,
 }
 
 /// `Key` plus the full key: the only view that ever carries the secret.
@@ -244,5 +255,6 @@ pub fn sample_record(id: &str, now: Timestamp) -> KeyRecord {
         rolled_from: None,
         renewed_at: None,
         leaked: None,
+        credits: None,
     }
 }

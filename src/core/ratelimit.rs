@@ -1,8 +1,11 @@
 //! Rate limits and usage counts: pure functions of (policy, stored counters, now).
 //!
 //! Each key has two fixed windows aligned to the UTC clock, a minute (`hh:mm:00`–`hh:mm:59`) and
-//! an hour (`hh:00:00`–`hh:59:59`). A request is admitted only if both windows have room, and an
-//! admitted request counts in both. A rejected one counts in neither.
+//! an hour (`hh:00:00`–`hh:59:59`), and may have a monthly quota: a third window, the UTC
+//! calendar month (the 1st 00:00:00 to the last day's 23:59:59, so 28 to 31 days long). A
+//! request is admitted only if every window has room, and an admitted request counts in all. A
+//! rejected one counts in none. A full minute or hour is `rate_limited`; room there but a full
+//! month is `quota_exceeded` (that order).
 //!
 //! A policy change takes effect at once, against the counts already made in the current windows:
 //! lowering a limit below what was already used leaves zero remaining until the window rolls over;
@@ -32,6 +35,15 @@ impl Plan {
         }
     }
 
+    /// The monthly quota a key of the plan gets unless it names one (`enterprise`: none).
+    pub fn month_default(self) -> Option<u32> {
+        match self {
+            Plan::Free => Some(10_000),
+            Plan::Professional => Some(1_000_000),
+            Plan::Enterprise => None,
+        }
+    }
+
     /// (per minute, per hour), or `None` for a plan without fixed numbers.
     pub fn defaults(self) -> Option<(u32, u32)> {
         match self {
@@ -48,6 +60,10 @@ pub struct RateLimitPolicy {
     pub plan: Plan,
     pub per_minute: u32,
     pub per_hour: u32,
+    /// Admitted requests per UTC calendar month, or none. Keys stored before quotas existed
+    /// load with none: a deployment's upgrade never starts refusing a key that worked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_month: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,7 +97,20 @@ impl RateLimitPolicy {
             plan,
             per_minute,
             per_hour,
+            per_month: plan.month_default(),
         })
+    }
+
+    /// The policy with `per_month` given explicitly (1..=MAX_LIMIT), else as it is.
+    pub fn with_month(self, per_month: Option<u32>) -> Result<Self, PolicyError> {
+        match per_month {
+            None => Ok(self),
+            Some(v) if (1..=MAX_LIMIT).contains(&v) => Ok(RateLimitPolicy {
+                per_month: Some(v),
+                ..self
+            }),
+            Some(_) => Err(PolicyError::OutOfRange("per_month")),
+        }
     }
 
     pub fn free() -> Self {
@@ -97,6 +126,10 @@ pub const WINDOWS: [(&str, i64); 2] = [("minute", 60), ("hour", 3_600)];
 pub struct Counters {
     /// Per window (as in [`WINDOWS`]): the window's start in Unix seconds, and its count.
     pub windows: [(i64, u32); 2],
+    /// The calendar month's start in Unix seconds, and its count (rows stored before quotas
+    /// existed load with none counted).
+    #[serde(default)]
+    pub month: (i64, u32),
 }
 
 fn window_start(now: Timestamp, len: i64) -> i64 {
@@ -109,6 +142,16 @@ impl Counters {
     fn count(&self, i: usize, now: Timestamp) -> u32 {
         let (start, count) = self.windows[i];
         if start == window_start(now, WINDOWS[i].1) {
+            count
+        } else {
+            0
+        }
+    }
+
+    /// The calendar month's count as of `now`.
+    fn month_count(&self, now: Timestamp) -> u32 {
+        let (start, count) = self.month;
+        if start == now.utc_month_start() {
             count
         } else {
             0
@@ -131,6 +174,7 @@ pub struct WindowState {
 pub enum WindowName {
     Minute,
     Hour,
+    Month,
 }
 
 impl WindowName {
@@ -138,40 +182,57 @@ impl WindowName {
         match self {
             WindowName::Minute => "minute",
             WindowName::Hour => "hour",
-        }
-    }
-
-    pub fn seconds(self) -> i64 {
-        match self {
-            WindowName::Minute => 60,
-            WindowName::Hour => 3_600,
+            WindowName::Month => "month",
         }
     }
 }
 
-/// Both windows after a decision.
+impl WindowState {
+    /// The window's length in seconds (a month's is that month's: 28 to 31 days).
+    pub fn seconds(&self) -> i64 {
+        match self.name {
+            WindowName::Minute => 60,
+            WindowName::Hour => 3_600,
+            WindowName::Month => {
+                let start = Timestamp::from_secs(self.reset - 1).utc_month_start();
+                self.reset - start
+            }
+        }
+    }
+}
+
+/// Every window after a decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LimitState {
     pub minute: WindowState,
     pub hour: WindowState,
+    /// The calendar month, for a key with a monthly quota.
+    #[serde(default)]
+    pub month: Option<WindowState>,
 }
 
 impl LimitState {
-    pub fn windows(&self) -> [&WindowState; 2] {
-        [&self.minute, &self.hour]
+    /// The windows in the order they are reported: minute, hour, then the month if any.
+    pub fn windows(&self) -> Vec<&WindowState> {
+        let mut w = vec![&self.minute, &self.hour];
+        w.extend(self.month.as_ref());
+        w
     }
 
     /// The window with the fewest remaining; on a tie, the one that resets later (it is the one
     /// that keeps refusing). This is what the `X-RateLimit-*` headers describe.
     pub fn binding(&self) -> &WindowState {
-        if self.hour.remaining < self.minute.remaining
-            || (self.hour.remaining == self.minute.remaining
-                && self.hour.reset >= self.minute.reset)
-        {
-            &self.hour
-        } else {
-            &self.minute
-        }
+        self.windows()
+            .into_iter()
+            .max_by_key(|w| (std::cmp::Reverse(w.remaining), w.reset))
+            .unwrap_or(&self.minute)
+    }
+
+    /// A refusal with room in the minute and the hour was the monthly quota's.
+    pub fn quota_exceeded(&self) -> bool {
+        self.minute.remaining > 0
+            && self.hour.remaining > 0
+            && self.month.is_some_and(|m| m.remaining == 0)
     }
 
     /// Whole seconds until a request can be admitted again (at least 1), or `None` if one can
@@ -199,6 +260,12 @@ fn state(policy: &RateLimitPolicy, counters: &Counters, now: Timestamp) -> Limit
     LimitState {
         minute: window(0, WindowName::Minute, policy.per_minute),
         hour: window(1, WindowName::Hour, policy.per_hour),
+        month: policy.per_month.map(|limit| WindowState {
+            name: WindowName::Month,
+            limit,
+            remaining: limit.saturating_sub(counters.month_count(now)),
+            reset: now.utc_next_month_start(),
+        }),
     }
 }
 
@@ -207,21 +274,24 @@ pub fn peek(policy: &RateLimitPolicy, counters: &Counters, now: Timestamp) -> Li
     state(policy, counters, now)
 }
 
-/// Admits one request if both windows have room, counting it in both (`Ok`), or refuses it and
-/// counts nothing (`Err`). Either way, returns the windows as they stand afterwards.
+/// Admits one request if every window has room, counting it in all (`Ok`), or refuses it and
+/// counts nothing (`Err`; [`LimitState::quota_exceeded`] tells which refusal). Either way,
+/// returns the windows as they stand afterwards. The month is counted even without a quota, so
+/// that a quota set mid-month applies to the requests already made in it.
 pub fn admit(
     policy: &RateLimitPolicy,
     counters: &mut Counters,
     now: Timestamp,
 ) -> Result<LimitState, LimitState> {
     let before = state(policy, counters, now);
-    if before.minute.remaining == 0 || before.hour.remaining == 0 {
+    if before.windows().iter().any(|w| w.remaining == 0) {
         return Err(before);
     }
     for (i, (_, len)) in WINDOWS.iter().enumerate() {
         let count = counters.count(i, now);
         counters.windows[i] = (window_start(now, *len), count + 1);
     }
+    counters.month = (now.utc_month_start(), counters.month_count(now) + 1);
     Ok(state(policy, counters, now))
 }
 
@@ -294,6 +364,7 @@ mod tests {
             plan,
             per_minute,
             per_hour,
+            per_month: plan.month_default(),
         }
     }
 
@@ -375,6 +446,81 @@ mod tests {
         );
     }
 
+    fn quota(m: u32, h: u32, month: u32) -> RateLimitPolicy {
+        policy(m, h).with_month(Some(month)).unwrap()
+    }
+
+    #[test]
+    fn plans_carry_a_monthly_quota_and_old_policies_load_without_one() {
+        assert_eq!(RateLimitPolicy::free().per_month, Some(10_000));
+        let pro = RateLimitPolicy::build(Plan::Professional, None, None).unwrap();
+        assert_eq!(pro.per_month, Some(1_000_000));
+        assert_eq!(policy(5, 50).per_month, None);
+        assert_eq!(
+            policy(5, 50).with_month(Some(0)),
+            Err(PolicyError::OutOfRange("per_month"))
+        );
+        let old: RateLimitPolicy =
+            serde_json::from_str(r#"{"plan":"free","per_minute":100,"per_hour":1000}"#).unwrap();
+        assert_eq!(old.per_month, None);
+        let old: Counters = serde_json::from_str(r#"{"windows":[[0,1],[0,1]]}"#).unwrap();
+        assert_eq!(old.month, (0, 0));
+        assert_eq!(
+            peek(&policy(5, 50), &old, at("2026-10-14T10:00:00Z")).month,
+            None
+        );
+    }
+
+    #[test]
+    fn the_month_refuses_as_quota_until_the_next_utc_month() {
+        let p = quota(100, 1_000, 3);
+        let mut c = Counters::default();
+        // A leap day, the month's last second.
+        let t = at("2028-02-29T23:59:59Z");
+        for left in [2, 1, 0] {
+            let s = admit(&p, &mut c, t).unwrap();
+            assert_eq!(s.month.unwrap().remaining, left);
+        }
+        let refused = admit(&p, &mut c, t).unwrap_err();
+        assert!(refused.quota_exceeded());
+        assert_eq!(refused.binding().name, WindowName::Month);
+        assert_eq!(
+            refused.month.unwrap().reset,
+            at("2028-03-01T00:00:00Z").secs()
+        );
+        assert_eq!(refused.month.unwrap().seconds(), 29 * 86_400);
+        assert_eq!(refused.retry_after(t), Some(1));
+        let s = admit(&p, &mut c, at("2028-03-01T00:00:00Z")).unwrap();
+        assert_eq!(s.month.unwrap().remaining, 2);
+        assert_eq!(s.month.unwrap().seconds(), 31 * 86_400);
+    }
+
+    #[test]
+    fn a_full_minute_is_a_rate_limit_even_when_the_month_is_full_too() {
+        let p = quota(1, 1_000, 1);
+        let mut c = Counters::default();
+        let t = at("2026-12-31T10:00:00Z");
+        admit(&p, &mut c, t).unwrap();
+        let refused = admit(&p, &mut c, t).unwrap_err();
+        assert!(!refused.quota_exceeded(), "the rate limit comes first");
+        // The Retry-After is the later of the full windows: the month's end.
+        let end = at("2027-01-01T00:00:00Z").secs();
+        assert_eq!(refused.retry_after(t), Some(end - t.secs()));
+        let next_minute = admit(&p, &mut c, at("2026-12-31T10:01:00Z")).unwrap_err();
+        assert!(next_minute.quota_exceeded());
+    }
+
+    #[test]
+    fn a_quota_set_mid_month_counts_the_months_requests_already_made() {
+        let mut c = Counters::default();
+        let t = at("2026-10-14T10:00:00Z");
+        for _ in 0..4 {
+            admit(&policy(100, 1_000), &mut c, t).unwrap();
+        }
+        let s = peek(&quota(100, 1_000, 5), &c, at("2026-10-20T10:00:00Z"));
+        assert_eq!(s.month.unwrap().remaining, 1);
+    }
+
     #[test]
     fn usage_rolls_over_on_utc_day_and_month() {
         let mut u = Usage::default();
@@ -430,6 +576,31 @@ mod tests {
             let next = Timestamp::from_millis(start + 60_000);
             prop_assert_eq!(peek(&p, &c, next).minute.remaining, per_minute);
             prop_assert_eq!(admit(&p, &mut c, next).unwrap().minute.remaining, per_minute - 1);
+        }
+
+        /// However requests fall over months, no calendar month admits more than its quota.
+        #[test]
+        fn never_admits_more_than_the_quota_in_a_month(
+            per_month in 1u32..10,
+            steps in proptest::collection::vec(0i64..3_000_000_000, 1..100),
+        ) {
+            let p = quota(1_000, 10_000, per_month);
+            let mut c = Counters::default();
+            let mut now = at("2027-12-30T00:00:00Z").millis();
+            let mut admitted: std::collections::HashMap<i64, u32> = Default::default();
+            for step in steps {
+                now += step / 30;
+                let t = Timestamp::from_millis(now);
+                match admit(&p, &mut c, t) {
+                    Ok(_) => *admitted.entry(t.utc_month()).or_default() += 1,
+                    Err(s) => prop_assert!(
+                        s.quota_exceeded() && admitted.get(&t.utc_month()) == Some(&per_month)
+                    ),
+                }
+            }
+            for n in admitted.values() {
+                prop_assert!(*n <= per_month);
+            }
         }
 
         /// When every window has room, a request is admitted (the limiter never refuses early).

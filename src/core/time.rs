@@ -53,6 +53,25 @@ impl Timestamp {
         let d = self.datetime();
         i64::from(d.year()) * 12 + i64::from(d.month0())
     }
+
+    /// The start of the UTC calendar month numbered `month` (as [`Timestamp::utc_month`]), in
+    /// Unix seconds: the 1st at 00:00:00.
+    pub fn month_start_secs(month: i64) -> i64 {
+        let (year, month0) = (month.div_euclid(12), month.rem_euclid(12));
+        chrono::NaiveDate::from_ymd_opt(year as i32, month0 as u32 + 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map_or(0, |d| d.and_utc().timestamp())
+    }
+
+    /// The start of this instant's UTC calendar month, in Unix seconds.
+    pub fn utc_month_start(self) -> i64 {
+        Self::month_start_secs(self.utc_month())
+    }
+
+    /// The start of the next UTC calendar month (when this one's window resets), in Unix seconds.
+    pub fn utc_next_month_start(self) -> i64 {
+        Self::month_start_secs(self.utc_month() + 1)
+    }
 }
 
 /// Days since the epoch → (year, month 1–12, day 1–31), proleptic Gregorian (H. Hinnant's
@@ -202,6 +221,46 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calendar_months_at_their_ends_and_leap_days() {
+        let at = |s| Timestamp::parse_rfc3339(s).unwrap();
+        let secs = |s| at(s).secs();
+        for (now, start, next) in [
+            (
+                "2028-02-29T23:59:59.999Z",
+                "2028-02-01T00:00:00Z",
+                "2028-03-01T00:00:00Z",
+            ),
+            (
+                "2027-02-28T12:00:00Z",
+                "2027-02-01T00:00:00Z",
+                "2027-03-01T00:00:00Z",
+            ),
+            (
+                "2026-12-31T23:59:59Z",
+                "2026-12-01T00:00:00Z",
+                "2027-01-01T00:00:00Z",
+            ),
+            (
+                "2026-01-01T00:00:00Z",
+                "2026-01-01T00:00:00Z",
+                "2026-02-01T00:00:00Z",
+            ),
+            (
+                "2026-04-30T23:00:00Z",
+                "2026-04-01T00:00:00Z",
+                "2026-05-01T00:00:00Z",
+            ),
+        ] {
+            assert_eq!(at(now).utc_month_start(), secs(start), "{now}");
+            assert_eq!(at(now).utc_next_month_start(), secs(next), "{now}");
+        }
+        // A leap February is 29 days long, a common one 28.
+        let len = |s| at(s).utc_next_month_start() - at(s).utc_month_start();
+        assert_eq!(len("2028-02-10T00:00:00Z"), 29 * 86_400);
+        assert_eq!(len("2100-02-10T00:00:00Z"), 28 * 86_400);
+    }
 
     #[test]
     fn the_fast_format_and_parse_are_chronos() {

@@ -318,11 +318,12 @@ pub async fn confirm(
             actor: Actor::Key { record, usage },
         }),
         CheckResult::Denied {
-            denial: Denial::RateLimited,
+            denial: denial @ (Denial::RateLimited | Denial::QuotaExceeded),
             limit,
             ..
-        } => Err(ApiError::rate_limited(
-            limit.retry_after(ctx.now).unwrap_or(1),
+        } => Err(ApiError::from_denial(
+            &denial,
+            Some(limit.retry_after(ctx.now).unwrap_or(1)),
         )),
         CheckResult::Denied { denial, .. } => Err(ApiError::from_denial(&denial, None)),
         CheckResult::Invalid => Err(ApiError::invalid_key()),

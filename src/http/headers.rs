@@ -5,8 +5,10 @@
 //! - `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` (Unix seconds) describe
 //!   the window with the fewest remaining (the one that will refuse first).
 //! - `RateLimit-Policy` and `RateLimit` (IETF draft-ietf-httpapi-ratelimit-headers) describe
-//!   both: `"minute";q=100;w=60, "hour";q=1000;w=3600` and `"minute";r=99;t=42, "hour";r=990;t=1242`
-//!   (`q` quota, `w` window seconds, `r` remaining, `t` seconds until reset).
+//!   all: `"minute";q=100;w=60, "hour";q=1000;w=3600` and `"minute";r=99;t=42, "hour";r=990;t=1242`
+//!   (`q` quota, `w` window seconds, `r` remaining, `t` seconds until reset), then
+//!   `"month";q=10000;w=2678400` / `"month";r=9990;t=…` for a key with a monthly quota (`w` is
+//!   the current month's length).
 
 use crate::core::ratelimit::LimitState;
 use crate::core::time::Timestamp;
@@ -22,14 +24,7 @@ pub fn rate_limit_headers(s: &LimitState, now: Timestamp) -> [(&'static str, Str
     let policy = s
         .windows()
         .iter()
-        .map(|w| {
-            format!(
-                "\"{}\";q={};w={}",
-                w.name.as_str(),
-                w.limit,
-                w.name.seconds()
-            )
-        })
+        .map(|w| format!("\"{}\";q={};w={}", w.name.as_str(), w.limit, w.seconds()))
         .collect::<Vec<_>>()
         .join(", ");
     let current = s
@@ -91,7 +86,27 @@ mod tests {
                 .secs()
                 .to_string()
         );
-        assert_eq!(h[3].1, "\"minute\";q=100;w=60, \"hour\";q=1000;w=3600");
-        assert_eq!(h[4].1, "\"minute\";r=99;t=30, \"hour\";r=999;t=2370");
+        // October has 31 days; the month's window ends at November's start.
+        assert_eq!(
+            h[3].1,
+            "\"minute\";q=100;w=60, \"hour\";q=1000;w=3600, \"month\";q=10000;w=2678400"
+        );
+        let to_november = Timestamp::parse_rfc3339("2026-11-01T00:00:00Z")
+            .unwrap()
+            .secs()
+            - now.secs();
+        assert_eq!(
+            h[4].1,
+            format!(
+                "\"minute\";r=99;t=30, \"hour\";r=999;t=2370, \"month\";r=9999;t={to_november}"
+            )
+        );
+        // Without a quota (enterprise), two windows as before.
+        let p = RateLimitPolicy::build(Plan::Enterprise, Some(100), Some(1000)).unwrap();
+        let s = admit(&p, &mut Counters::default(), now).unwrap();
+        assert_eq!(
+            rate_limit_headers(&s, now)[3].1,
+            "\"minute\";q=100;w=60, \"hour\";q=1000;w=3600"
+        );
     }
 }

@@ -114,6 +114,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         rolled_from: None,
         renewed_at: None,
         leaked: None,
+        credits: input.credits.map(|c| c.setting(ctx.now)),
     };
     let origin = caller.origin(ctx, req);
     let record = issue_key(
@@ -380,6 +381,7 @@ pub async fn roll(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
         last_used: None,
         renewed_at: None,
         leaked: None,
+        // Credits go with the key: the new one starts with what the old one has left.
         rolled_from: Some(target.id.clone()),
         ..target.clone()
     };

@@ -147,6 +147,20 @@ impl ApiError {
         e
     }
 
+    /// The key's monthly quota is used up: `Retry-After` is the month's end.
+    pub fn quota_exceeded(retry_after: i64) -> Self {
+        let mut e = Self::new(
+            429,
+            "quota_exceeded",
+            "Monthly quota exceeded",
+            format!(
+                "this key has used its monthly quota; it renews at the start of the next UTC month, in {retry_after} s"
+            ),
+        );
+        e.headers.push(("Retry-After", retry_after.to_string()));
+        e
+    }
+
     /// The 401/403/429 for a failed check.
     pub fn from_denial(d: &Denial, retry_after: Option<i64>) -> Self {
         match d {
@@ -160,6 +174,13 @@ impl ApiError {
             Denial::ProjectMismatch => Self::project_mismatch(),
             Denial::OutsideProject => Self::not_found("no such object in this key's project"),
             Denial::RateLimited => Self::rate_limited(retry_after.unwrap_or(1)),
+            Denial::QuotaExceeded => Self::quota_exceeded(retry_after.unwrap_or(1)),
+            Denial::UsageExceeded => Self::new(
+                429,
+                "usage_exceeded",
+                "No credits left",
+                "this key has fewer credits left than the request costs",
+            ),
         }
     }
 

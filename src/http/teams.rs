@@ -91,6 +91,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         rolled_from: None,
         renewed_at: None,
         leaked: None,
+        credits: None,
     };
     // The team's first key: made by the operator.
     let origin = operator_origin(ctx, req);

@@ -85,6 +85,7 @@ pub async fn decide(ctx: &Ctx, body: &[u8]) -> Result<Verdict, ApiError> {
         permissions: input.permissions.iter().cloned().collect(),
         scope: input.project_id.map_or(Scope::Any, Scope::Project),
         count: true,
+        cost: input.cost,
         ..Default::default()
     };
     Ok(match check(ctx, &presented, requirement).await? {
@@ -144,7 +145,8 @@ struct RateLimitBody {
     remaining: u32,
     reset: i64,
     reset_at: Timestamp,
-    windows: [Window; 2],
+    /// Minute, hour, and the month for a key with a monthly quota.
+    windows: Vec<Window>,
 }
 
 fn rate_limit_body(l: &LimitState) -> RateLimitBody {
@@ -154,7 +156,7 @@ fn rate_limit_body(l: &LimitState) -> RateLimitBody {
         remaining: b.remaining,
         reset: b.reset,
         reset_at: b.reset_at,
-        windows: [Window::from(&l.minute), Window::from(&l.hour)],
+        windows: l.windows().into_iter().map(Window::from).collect(),
     }
 }
 

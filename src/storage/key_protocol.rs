@@ -276,7 +276,7 @@ pub fn key_dispatch_with_events(
 
 fn key_reply(s: &KeyState, now: Timestamp) -> KeyReply {
     KeyReply::Key {
-        record: Box::new(s.record.clone()),
+        record: Box::new(s.record_for_view(now)),
         usage: s.usage_view(now),
         revision: s.revision,
         locations: s.locations.seen.clone(),

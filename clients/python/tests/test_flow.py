@@ -87,7 +87,7 @@ def test_rate_limited_key_raises_429_with_retry_after(admin: Keygate, server: Se
 
 def test_other_operations(admin: Keygate) -> None:
     assert admin.keys.current()["permissions"] == ["admin:*"]
-    assert [w["name"] for w in admin.rate_limit()["windows"]] == ["minute", "hour"]
+    assert [w["name"] for w in admin.rate_limit()["windows"]] == ["minute", "hour", "month"]
     role = admin.roles.create(name="event_ingestor", permissions=["events:write"])
     account = admin.service_accounts.create(name="ingest-service", roles=["event_ingestor"])
     key = admin.keys.create(name="ingest prod", service_account_id=account["id"])

@@ -88,7 +88,7 @@ test("every operation is reachable through the typed openapi-fetch client", asyn
   const current = await kg.keys.current();
   assert.deepEqual(current.permissions, ["admin:*"]);
   const windows = await kg.rateLimit();
-  assert.deepEqual(windows.windows.map((w) => w.name), ["minute", "hour"]);
+  assert.deepEqual(windows.windows.map((w) => w.name), ["minute", "hour", "month"]);
   const roles = await kg.roles.list();
   assert.ok(Array.isArray(roles.data));
 });

@@ -1,6 +1,7 @@
 //! The bodies of the key endpoints: create, update, verify.
 
 use super::{Body, InputError, Result};
+use crate::core::credits::{CreditsSetting, Interval, Refill, MAX_COST, MAX_CREDITS};
 use crate::core::ids::{ProjectId, ServiceAccountId};
 use crate::core::key::Environment;
 use crate::core::permission::PermissionSet;
@@ -15,6 +16,9 @@ pub struct RateLimitInput {
     pub plan: Option<Plan>,
     pub per_minute: Option<u32>,
     pub per_hour: Option<u32>,
+    /// The monthly quota; absent: the plan's (a new plan) or the key's (no plan given).
+    #[serde(default)]
+    pub per_month: Option<u32>,
 }
 
 impl RateLimitInput {
@@ -28,9 +32,14 @@ impl RateLimitInput {
                 cur.plan,
                 Some(self.per_minute.unwrap_or(cur.per_minute)),
                 Some(self.per_hour.unwrap_or(cur.per_hour)),
-            ),
+            )
+            .map(|p| RateLimitPolicy {
+                per_month: cur.per_month,
+                ..p
+            }),
             (None, None) => RateLimitPolicy::build(Plan::Free, self.per_minute, self.per_hour),
-        };
+        }
+        .and_then(|p| p.with_month(self.per_month));
         result.map_err(|e| match e {
             PolicyError::EnterpriseNeedsBoth => InputError::invalid(
                 "rate_limit",
@@ -58,6 +67,76 @@ pub struct NewKey {
     pub service_account_id: Option<ServiceAccountId>,
     pub metadata: Option<Map<String, Value>>,
     pub auto_renew: bool,
+    pub credits: Option<CreditsInput>,
+}
+
+/// `credits` on create and `PATCH`: `{"remaining", "refill"?: {"amount", "interval"}}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditsInput {
+    pub remaining: u64,
+    #[serde(default)]
+    pub refill: Option<Refill>,
+}
+
+impl CreditsInput {
+    pub fn setting(self, now: Timestamp) -> CreditsSetting {
+        CreditsSetting {
+            remaining: self.remaining,
+            refill: self.refill,
+            set_at: now,
+        }
+    }
+}
+
+fn credits(b: &Body, field: &str) -> Result<Option<CreditsInput>> {
+    let Some(v) = b.get_raw(field).filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let shape = || {
+        InputError::invalid(
+            field,
+            "must be an object `{\"remaining\": int, \"refill\"?: {\"amount\": int, \"interval\": \"daily\"|\"monthly\"}}`",
+        )
+    };
+    let map = v.as_object().ok_or_else(shape)?;
+    if map.keys().any(|k| k != "remaining" && k != "refill") {
+        return Err(shape());
+    }
+    let amount = |v: Option<&Value>, name: &str| -> Result<u64> {
+        v.and_then(Value::as_u64)
+            .filter(|n| *n <= MAX_CREDITS)
+            .ok_or_else(|| {
+                InputError::invalid(
+                    &format!("{field}.{name}"),
+                    format!("must be an integer from 0 to {MAX_CREDITS}"),
+                )
+            })
+    };
+    let remaining = amount(map.get("remaining"), "remaining")?;
+    let refill = match map.get("refill").filter(|v| !v.is_null()) {
+        None => None,
+        Some(r) => {
+            let r = r.as_object().ok_or_else(shape)?;
+            if r.keys().any(|k| k != "amount" && k != "interval") {
+                return Err(shape());
+            }
+            let interval = r
+                .get("interval")
+                .and_then(Value::as_str)
+                .and_then(Interval::parse)
+                .ok_or_else(|| {
+                    InputError::invalid(
+                        &format!("{field}.refill.interval"),
+                        "must be \"daily\" or \"monthly\"",
+                    )
+                })?;
+            Some(Refill {
+                amount: amount(r.get("amount"), "refill.amount")?,
+                interval,
+            })
+        }
+    };
+    Ok(Some(CreditsInput { remaining, refill }))
 }
 
 pub fn parse_new_key(bytes: &[u8], now: Timestamp) -> Result<NewKey> {
@@ -74,6 +153,7 @@ pub fn parse_new_key(bytes: &[u8], now: Timestamp) -> Result<NewKey> {
             "service_account_id",
             "metadata",
             "auto_renew",
+            "credits",
         ],
     )?;
     let new = NewKey {
@@ -94,6 +174,7 @@ pub fn parse_new_key(bytes: &[u8], now: Timestamp) -> Result<NewKey> {
         service_account_id: b.id("service_account_id")?,
         metadata: b.metadata("metadata")?,
         auto_renew: b.bool("auto_renew")?.unwrap_or(false),
+        credits: credits(&b, "credits")?,
     };
     if new.service_account_id.is_some() && b.has("permissions") {
         return Err(InputError::invalid(
@@ -134,6 +215,13 @@ pub struct KeyPatch {
     pub metadata: Option<Option<Map<String, Value>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_renew: Option<bool>,
+    /// New credits (a new balance), or `null`: none.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub credits: Option<Option<CreditsInput>>,
 }
 
 /// Absent → `None`, `null` → `Some(None)`, a value → `Some(Some(v))` (with `default` and
@@ -169,6 +257,7 @@ pub fn parse_key_patch(bytes: &[u8], now: Timestamp) -> Result<KeyPatch> {
             "rate_limit",
             "metadata",
             "auto_renew",
+            "credits",
         ],
     )?;
     for field in ["name", "permissions", "rate_limit"] {
@@ -191,6 +280,9 @@ pub fn parse_key_patch(bytes: &[u8], now: Timestamp) -> Result<KeyPatch> {
             .then(|| b.metadata("metadata"))
             .transpose()?,
         auto_renew: b.bool("auto_renew")?,
+        credits: given("credits")
+            .then(|| credits(&b, "credits"))
+            .transpose()?,
     })
 }
 
@@ -212,14 +304,19 @@ pub struct VerifyRequest {
     pub key: String,
     pub permissions: PermissionSet,
     pub project_id: Option<ProjectId>,
+    /// Credits this verification spends from a key that has them: 0..=1000, default 1.
+    pub cost: u32,
 }
 
 pub fn parse_verify(bytes: &[u8]) -> Result<VerifyRequest> {
-    let b = Body::parse(bytes, &["key", "permissions", "project_id"])?;
+    let b = Body::parse(bytes, &["key", "permissions", "project_id", "cost"])?;
     Ok(VerifyRequest {
         key: b.required_string("key")?,
         permissions: b.permissions("permissions")?.unwrap_or_default(),
         project_id: b.id("project_id")?,
+        cost: b
+            .integer("cost", 0, i64::from(MAX_COST))?
+            .map_or(1, |c| c as u32),
     })
 }
 
@@ -282,15 +379,55 @@ mod tests {
     }
 
     #[test]
-    fn verify_input_refuses_the_usage_policy_fields_until_they_exist() {
-        // `ip` and `cost` are 1.2's usage policy (issue 21): until it is built, the body and the
-        // service binding refuse them alike, rather than ignore a limit the caller asked for.
-        for body in [
-            &br#"{"key":"k","ip":"203.0.113.7"}"#[..],
-            br#"{"key":"k","cost":2}"#,
+    fn verify_takes_a_cost_and_still_refuses_ip_until_it_is_built() {
+        // `ip` is 1.2's IP allow-list (issue 21), not built yet: the body and the service
+        // binding refuse it alike, rather than ignore a limit the caller asked for.
+        let e = parse_verify(br#"{"key":"k","ip":"203.0.113.7"}"#).unwrap_err();
+        assert_eq!(e.kind, InputErrorKind::UnknownField, "{e:?}");
+        assert_eq!(parse_verify(br#"{"key":"k"}"#).unwrap().cost, 1);
+        assert_eq!(parse_verify(br#"{"key":"k","cost":0}"#).unwrap().cost, 0);
+        assert_eq!(
+            parse_verify(br#"{"key":"k","cost":1000}"#).unwrap().cost,
+            1000
+        );
+        for bad in [
+            &br#"{"key":"k","cost":1001}"#[..],
+            br#"{"key":"k","cost":-1}"#,
+            br#"{"key":"k","cost":"1"}"#,
         ] {
-            let e = parse_verify(body).unwrap_err();
-            assert_eq!(e.kind, InputErrorKind::UnknownField, "{e:?}");
+            let e = parse_verify(bad).unwrap_err();
+            assert_eq!(e.kind, InputErrorKind::InvalidField, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn credits_parse_on_create_and_patch() {
+        let now = now();
+        let k = parse_new_key(
+            br#"{"name":"c","credits":{"remaining":100,"refill":{"amount":50,"interval":"daily"}}}"#,
+            now,
+        )
+        .unwrap();
+        let c = k.credits.unwrap();
+        assert_eq!(c.remaining, 100);
+        assert_eq!(
+            c.refill.unwrap().interval,
+            crate::core::credits::Interval::Daily
+        );
+        let p = parse_key_patch(br#"{"credits":null}"#, now).unwrap();
+        assert_eq!(p.credits, Some(None));
+        let p = parse_key_patch(br#"{"credits":{"remaining":3}}"#, now).unwrap();
+        assert_eq!(p.credits.unwrap().unwrap().refill, None);
+        for bad in [
+            &br#"{"name":"c","credits":5}"#[..],
+            br#"{"name":"c","credits":{"remaining":-1}}"#,
+            br#"{"name":"c","credits":{"remaining":1,"refill":{"amount":1,"interval":"weekly"}}}"#,
+            br#"{"name":"c","credits":{"remaining":1,"extra":1}}"#,
+        ] {
+            assert_eq!(
+                parse_new_key(bad, now).unwrap_err().kind,
+                InputErrorKind::InvalidField
+            );
         }
     }
 
@@ -452,12 +589,42 @@ mod tests {
     }
 
     #[test]
+    fn the_monthly_quota_follows_the_plan_unless_given_and_survives_other_changes() {
+        let input = |plan, per_month| RateLimitInput {
+            plan,
+            per_minute: None,
+            per_hour: None,
+            per_month,
+        };
+        let free = input(None, None).resolve(None).unwrap();
+        assert_eq!(free.per_month, Some(10_000));
+        let own = input(Some(Plan::Free), Some(50)).resolve(None).unwrap();
+        assert_eq!(own.per_month, Some(50));
+        // A change of the minute alone keeps the key's quota; a new plan brings its own.
+        let minute = RateLimitInput {
+            per_minute: Some(3),
+            ..input(None, None)
+        };
+        assert_eq!(minute.resolve(Some(&own)).unwrap().per_month, Some(50));
+        let pro = input(Some(Plan::Professional), None).resolve(Some(&own));
+        assert_eq!(pro.unwrap().per_month, Some(1_000_000));
+        let ent = RateLimitInput {
+            per_minute: Some(5),
+            per_hour: Some(50),
+            ..input(Some(Plan::Enterprise), None)
+        };
+        assert_eq!(ent.resolve(None).unwrap().per_month, None);
+        assert!(input(None, Some(0)).resolve(None).is_err());
+    }
+
+    #[test]
     fn rate_limit_resolution_on_update() {
         let pro = RateLimitPolicy::build(Plan::Professional, None, Some(20_000)).unwrap();
         let only_minute = RateLimitInput {
             plan: None,
             per_minute: Some(7),
             per_hour: None,
+            per_month: None,
         };
         let r = only_minute.resolve(Some(&pro)).unwrap();
         assert_eq!(
@@ -468,6 +635,7 @@ mod tests {
             plan: Some(Plan::Free),
             per_minute: None,
             per_hour: None,
+            per_month: None,
         };
         assert_eq!(
             to_free.resolve(Some(&pro)).unwrap(),

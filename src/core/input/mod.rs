@@ -232,15 +232,15 @@ impl Body {
         let Value::Object(map) = v else {
             return Err(InputError::invalid(
                 field,
-                "must be an object with `plan`, `per_minute`, `per_hour`",
+                "must be an object with `plan`, `per_minute`, `per_hour`, `per_month`",
             ));
         };
-        const ALLOWED: [&str; 3] = ["plan", "per_minute", "per_hour"];
+        const ALLOWED: [&str; 4] = ["plan", "per_minute", "per_hour", "per_month"];
         if let Some(k) = map.keys().find(|k| !ALLOWED.contains(&k.as_str())) {
             return Err(InputError {
                 kind: InputErrorKind::UnknownField,
                 detail: format!(
-                    "unknown field `{field}.{}`; allowed: plan, per_minute, per_hour",
+                    "unknown field `{field}.{}`; allowed: plan, per_minute, per_hour, per_month",
                     truncate(k, 64)
                 ),
             });
@@ -283,6 +283,7 @@ impl Body {
             plan,
             per_minute: number("per_minute")?,
             per_hour: number("per_hour")?,
+            per_month: number("per_month")?,
         }))
     }
 

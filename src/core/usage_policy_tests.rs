@@ -1,0 +1,181 @@
+//! The usage policy as a key's object applies it (`KeyState::check`): the monthly quota's
+//! denial, its order after the rate limit, its once-a-month alert, its place in the history;
+//! credits spent by cost, refused without counting, refilled, exact under any interleaving.
+
+use super::access::{Denial, Requirement};
+use super::credits::{CreditsSetting, Interval, Refill};
+use super::fixtures::{at, hash, need, record};
+use super::key_state::{CheckResult, KeyState};
+use super::ratelimit;
+
+fn quota_key(per_month: u32) -> KeyState {
+    let mut s = KeyState::new(record(&["tasks:read"]), hash(1));
+    s.record.rate_limit.per_minute = 1_000;
+    s.record.rate_limit.per_hour = 10_000;
+    s.record.rate_limit.per_month = Some(per_month);
+    s
+}
+
+fn denial(r: &CheckResult) -> Option<Denial> {
+    r.denial()
+}
+
+#[test]
+fn past_the_quota_a_key_is_refused_as_quota_exceeded_with_one_alert_a_month() {
+    let mut s = quota_key(2);
+    let t = at("2026-10-31T23:00:00Z");
+    let need = need(&["tasks:read"]);
+    assert_eq!(denial(&s.check(&hash(1), &need, t)), None);
+    assert_eq!(denial(&s.check(&hash(1), &need, t)), None);
+    for _ in 0..3 {
+        let r = s.check(&hash(1), &need, t);
+        assert_eq!(denial(&r), Some(Denial::QuotaExceeded));
+        assert_eq!(r.limit().unwrap().retry_after(t), Some(3_600));
+    }
+    let kinds: Vec<&str> = s.alerts.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["api_key.quota_exceeded", "audit"], "once per month");
+    assert!(s.alerts[1]
+        .body
+        .contains(r#""actor":{"type":"system","id":null}"#));
+    let day = s.history.last(1, t)[0];
+    assert_eq!((day.admitted, day.denied, day.rate_limited), (2, 3, 0));
+    // The next month has the whole quota again, and a new alert when it is used up.
+    let next = at("2026-11-01T00:00:00Z");
+    assert_eq!(denial(&s.check(&hash(1), &need, next)), None);
+    s.check(&hash(1), &need, next);
+    s.check(&hash(1), &need, next);
+    assert_eq!(s.alerts.len(), 4);
+    // What the once-rule needs survives the stored parts.
+    let joined = KeyState::from_parts(s.record_part(), Some(s.counters_part()), None);
+    assert_eq!(joined.quota_exceeded_month, Some(next.utc_month()));
+    assert_eq!(joined.counters, s.counters);
+}
+
+#[test]
+fn the_rate_limit_is_refused_before_the_quota() {
+    let mut s = quota_key(1);
+    s.record.rate_limit.per_minute = 1;
+    let t = at("2026-10-14T12:00:00Z");
+    let need = need(&["tasks:read"]);
+    s.check(&hash(1), &need, t);
+    assert_eq!(
+        denial(&s.check(&hash(1), &need, t)),
+        Some(Denial::RateLimited)
+    );
+    // A permission is refused before either, and counts in neither.
+    assert_eq!(
+        denial(&s.check(&hash(1), &super::fixtures::need(&["tasks:write"]), t)),
+        Some(Denial::MissingPermission(
+            super::permission::Permission::parse("tasks:write").unwrap()
+        ))
+    );
+    let later = at("2026-10-14T12:01:00Z");
+    assert_eq!(
+        denial(&s.check(&hash(1), &need, later)),
+        Some(Denial::QuotaExceeded)
+    );
+}
+
+fn credits_key(remaining: u64, refill: Option<(u64, Interval)>) -> KeyState {
+    let mut s = quota_key(1_000);
+    s.record.credits = Some(CreditsSetting {
+        remaining,
+        refill: refill.map(|(amount, interval)| Refill { amount, interval }),
+        set_at: at("2026-10-01T00:00:00Z"),
+    });
+    s
+}
+
+fn costing(cost: u32) -> Requirement {
+    Requirement {
+        cost,
+        ..need(&["tasks:read"])
+    }
+}
+
+#[test]
+fn credits_are_spent_by_cost_and_too_few_refuse_without_counting_anything() {
+    let mut s = credits_key(10, None);
+    let t = at("2026-10-14T12:00:00Z");
+    assert_eq!(denial(&s.check(&hash(1), &costing(4), t)), None);
+    assert_eq!(denial(&s.check(&hash(1), &costing(4), t)), None);
+    let counted = s.counters;
+    let r = s.check(&hash(1), &costing(4), t);
+    assert_eq!(denial(&r), Some(Denial::UsageExceeded));
+    assert_eq!(
+        s.counters, counted,
+        "the windows took back the refused request"
+    );
+    assert_eq!(s.credits.unwrap().remaining, 2, "nothing spent");
+    // Cost 0 is admitted at any balance; bearer requests (cost 0) never spend.
+    assert_eq!(denial(&s.check(&hash(1), &costing(0), t)), None);
+    assert_eq!(denial(&s.check(&hash(1), &costing(2), t)), None);
+    assert_eq!(denial(&s.check(&hash(1), &costing(0), t)), None);
+    assert_eq!(
+        denial(&s.check(&hash(1), &costing(1), t)),
+        Some(Denial::UsageExceeded)
+    );
+    let day = s.history.last(1, t)[0];
+    assert_eq!((day.admitted, day.denied), (5, 2));
+    // One credits_low alert (below 10 % of 10), with its audit entry.
+    let kinds: Vec<&str> = s.alerts.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["api_key.credits_low", "audit"]);
+    // The live balance is what the key's own answers show.
+    let view = s.record_for_view(t).view(t).credits.unwrap();
+    assert_eq!(view.remaining, 0);
+}
+
+#[test]
+fn the_quota_refuses_before_credits_and_a_refill_comes_at_the_boundary() {
+    let mut s = credits_key(1, Some((3, Interval::Daily)));
+    s.record.rate_limit.per_month = Some(2);
+    let t = at("2026-10-14T23:59:59Z");
+    assert_eq!(denial(&s.check(&hash(1), &costing(1), t)), None);
+    assert_eq!(
+        denial(&s.check(&hash(1), &costing(1), t)),
+        Some(Denial::UsageExceeded)
+    );
+    // The next day: refilled to 3 (set, not added).
+    let next = at("2026-10-15T00:00:00Z");
+    assert_eq!(
+        s.record_for_view(next)
+            .view(next)
+            .credits
+            .unwrap()
+            .remaining,
+        3
+    );
+    assert_eq!(denial(&s.check(&hash(1), &costing(1), next)), None);
+    assert_eq!(
+        denial(&s.check(&hash(1), &costing(1), next)),
+        Some(Denial::QuotaExceeded),
+        "the month's 2 are used: the quota answers, not the credits"
+    );
+    assert_eq!(s.credits.unwrap().remaining, 2);
+}
+
+proptest::proptest! {
+    /// However verifications with any costs interleave (a key's object runs them one at a
+    /// time), the credits spent never exceed the grant, each refusal spends nothing and counts
+    /// in no window, and what remains is the grant minus what admitted requests cost.
+    #[test]
+    fn credits_are_exact_under_any_interleaving(
+        grant in 0u64..300,
+        costs in proptest::collection::vec(0u32..=20, 1..120),
+    ) {
+        let mut s = credits_key(grant, None);
+        let t = at("2026-10-14T12:00:00Z");
+        let mut spent = 0u64;
+        let mut admitted = 0u32;
+        for c in costs {
+            match denial(&s.check(&hash(1), &costing(c), t)) {
+                None => { spent += u64::from(c); admitted += 1; }
+                Some(d) => proptest::prop_assert_eq!(d, Denial::UsageExceeded),
+            }
+        }
+        proptest::prop_assert!(spent <= grant);
+        proptest::prop_assert_eq!(s.credits.map_or(grant, |b| b.remaining), grant - spent);
+        let minute = ratelimit::peek(&s.record.rate_limit, &s.counters, t).minute;
+        proptest::prop_assert_eq!(minute.limit - minute.remaining, admitted);
+    }
+}
