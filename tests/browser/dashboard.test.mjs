@@ -176,6 +176,32 @@ test("create a key, copy it from the show-once dialog, verify it, find it, disab
   await p.context().close();
 });
 
+test("disable a key from its row in the list: find it, click Disable next to it, Confirm", async () => {
+  const made = await call("POST", "/v1/api-keys", { key: adminKey, body: { name: "Row worker", permissions: ["tasks:read"] } });
+  assert.equal(made.status, 201);
+  const prefix = made.body.key.slice(0, 12);
+  const p = await page();
+  await signIn(p, "owner@acme.test");
+  const row = p.getByRole("row").filter({ hasText: "Row worker" });
+  await row.getByRole("button", { name: /^Roll Row worker \(sk_live_/ }).waitFor();
+  await p.screenshot({ path: path.join(SHOTS, "keys-row-actions.png"), fullPage: true });
+  // The button names its key; the confirmation is the key page's.
+  await row.getByRole("button", { name: `Disable Row worker (${prefix}…)` }).click();
+  const confirm = p.getByRole("dialog", { name: "Disable “Row worker”?" });
+  await confirm.getByRole("button", { name: "Disable key" }).click();
+  await confirm.waitFor({ state: "hidden" });
+  await row.getByText("disabled", { exact: true }).waitFor();
+  assert.equal(await row.getByRole("button", { name: /^Disable/ }).count(), 0, "no Disable for a disabled key");
+  const v = await call("POST", "/v1/verify", { key: adminKey, body: { key: made.body.key } });
+  assert.equal(v.body.code, "disabled_key");
+  // Delete from the row, after its own confirmation: gone from the list.
+  await row.getByRole("button", { name: /^Delete Row worker/ }).click();
+  await p.getByRole("dialog", { name: "Delete “Row worker”?" }).getByRole("button", { name: "Delete key" }).click();
+  await row.waitFor({ state: "detached" });
+  assert.equal((await call("GET", `/v1/api-keys/${made.body.id}`, { key: adminKey })).status, 404);
+  await p.context().close();
+});
+
 test("roll a key with an overlap: the new key is shown once, both work; auto-renew is a switch", async () => {
   const created = await call("POST", "/v1/api-keys", { key: adminKey, body: { name: "Rolling worker", permissions: ["tasks:read"] } });
   const oldKey = created.body.key;
