@@ -8,6 +8,7 @@
 pub mod access;
 pub mod audit;
 pub mod base62;
+pub mod branding;
 pub mod config;
 pub mod events;
 #[cfg(test)]
@@ -27,6 +28,7 @@ pub mod model;
 pub mod monitoring;
 pub mod page;
 pub mod permission;
+pub mod portal;
 pub mod random;
 pub mod ratelimit;
 pub mod store;

@@ -23,6 +23,9 @@ pub struct Team {
     /// existed have the default, `disable`.
     #[serde(default)]
     pub leak_policy: super::leaks::LeakPolicy,
+    /// How the dashboard shows the team (`core::branding`); none stored: `{}`.
+    #[serde(default)]
+    pub branding: super::branding::Branding,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

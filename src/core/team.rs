@@ -89,6 +89,13 @@ pub enum TeamRefusal {
     /// No live session has this token (signed out, expired, ended by a role or password
     /// change, or the member was removed).
     InvalidSession,
+    /// `DELETE /v1/me/sessions/{id}`: none of the member's sessions has this id.
+    SessionNotFound,
+    /// No portal link has this token (never issued, or forgotten an hour after it expired).
+    PortalNotFound,
+    /// A portal link used already, past its 5 minutes, or whose opener no longer holds what
+    /// it grants (`410 invalid_portal_token`).
+    PortalSpent,
 }
 
 /// A rule's failure: refused (a 4xx, nothing written) or the store failed.
@@ -161,8 +168,12 @@ pub fn update(
     name: Option<String>,
     limits: LimitsPatch,
     leak_policy: Option<super::leaks::LeakPolicy>,
+    branding: Option<super::branding::Branding>,
 ) -> TeamResult<Team> {
     let mut team = found(s.team()?)?;
+    if let Some(b) = branding {
+        team.branding = b;
+    }
     if let Some(n) = name {
         team.name = n;
     }
@@ -436,6 +447,7 @@ pub fn delete_account(s: &impl TeamStore, id: &str) -> TeamResult<()> {
 }
 
 pub mod membership;
+pub mod portal;
 pub mod signin;
 mod store;
 pub mod webhooks;

@@ -48,6 +48,8 @@ pub struct SessionCaller {
     pub team: Team,
     pub member: MemberView,
     pub session_hash: String,
+    /// For a session a portal link opened: where "Back to …" leads.
+    pub return_url: Option<String>,
 }
 
 /// What a request authenticates with.
@@ -72,7 +74,7 @@ pub enum Actor {
         record: Box<KeyRecord>,
         usage: UsageView,
     },
-    Member(SessionCaller),
+    Member(Box<SessionCaller>),
 }
 
 /// A caller confirmed for this request: its team, what it may do (`manager`: permissions,
@@ -230,6 +232,7 @@ async fn session(ctx: &Ctx, req: &Request, cookie: &str) -> Result<SessionCaller
             team: a.signed_in.team,
             member: a.signed_in.member,
             session_hash,
+            return_url: a.return_url,
         }),
         Err(TeamRefusal::MemberRateLimited { retry_after }) => {
             ctx.member_limit.set(Some(MemberWindow {
@@ -301,7 +304,7 @@ pub async fn confirm(
             return Ok(Caller {
                 team_id: s.team_id.clone(),
                 manager,
-                actor: Actor::Member(s.clone()),
+                actor: Actor::Member(Box::new(s.clone())),
             });
         }
     };

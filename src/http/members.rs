@@ -78,6 +78,7 @@ pub async fn sign_in(ctx: &Ctx, req: &mut Request) -> ApiResult {
         client,
         session,
         origin: Some(origin.clone()),
+        meta: session_meta(ctx, req),
         now: ctx.now,
     };
     let answer = ask_audited(ctx, &input.team_id, finish, origin, "team", "").await?;
@@ -106,6 +107,8 @@ struct Me<'a> {
     member: &'a MemberView,
     team: &'a Team,
     permissions: &'a PermissionSet,
+    /// For a session a portal link opened: `{return_url, name}` for "Back to <name>".
+    portal: Option<super::portal::BackTo>,
 }
 
 /// `GET /v1/me`: the signed-in member, their team, and what their role holds.
@@ -119,6 +122,7 @@ pub async fn me(ctx: &Ctx, req: &Request) -> ApiResult {
             member: &m.member,
             team: &m.team,
             permissions: &caller.manager.permissions,
+            portal: super::portal::back_to(&m.team, m.return_url.as_deref()),
         },
     )
 }
@@ -285,11 +289,18 @@ pub async fn accept(ctx: &Ctx, req: &mut Request) -> ApiResult {
         id: MemberId::generate(&mut OsRandom),
         password: password::hash_new(ctx, &new_password).await?,
         session_hash: session.hash(),
+        meta: session_meta(ctx, req),
         now: ctx.now,
     };
     let origin = anonymous_member(ctx, req);
     let answer = ask_audited(ctx, &team_id, q, origin, INVITATION, "").await?;
     signed_in(201, &answer, &session)
+}
+
+/// The client a new session begins from (user agent, country), for `GET /v1/me/sessions`.
+fn session_meta(ctx: &Ctx, req: &Request) -> crate::core::members::SessionMeta {
+    let ua = req.headers().get("User-Agent").ok().flatten();
+    crate::core::members::SessionMeta::new(ua.as_deref(), ctx.country.as_deref())
 }
 
 /// The origin of a member's own step before they are known (signing in, accepting an

@@ -23,6 +23,8 @@ mod org;
 #[cfg(target_arch = "wasm32")]
 mod password;
 #[cfg(target_arch = "wasm32")]
+mod portal;
+#[cfg(target_arch = "wasm32")]
 mod rpc;
 #[cfg(target_arch = "wasm32")]
 mod teams;
@@ -39,7 +41,7 @@ mod serve {
     use super::ctx::{problem_response, ApiResult, Ctx};
     use super::problem::ApiError;
     use super::router::{route, Route, RouteError};
-    use super::{keys, leaks, members, org, teams, verify, webhooks};
+    use super::{keys, leaks, members, org, portal, teams, verify, webhooks};
     use crate::core::config::Config;
     use crate::core::time::Timestamp;
     use crate::storage::Stores;
@@ -184,6 +186,10 @@ mod serve {
             Route::WithdrawInvitation => members::withdraw_invitation(ctx, req, id).await,
             Route::ReportLeaks => leaks::report(ctx, req).await,
             Route::GithubLeaks => leaks::github(ctx, req).await,
+            Route::OpenPortal => portal::open(ctx, req).await,
+            Route::ArrivePortal => portal::arrive(ctx, req, id).await,
+            Route::MySessions => portal::my_sessions(ctx, req).await,
+            Route::EndMySession => portal::end_my_session(ctx, req, id).await,
             Route::ListWebhooks => webhooks::list_webhooks(ctx, req).await,
             Route::CreateWebhook => webhooks::create(ctx, req).await,
             Route::GetWebhook => webhooks::get(ctx, req, id).await,

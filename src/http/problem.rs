@@ -340,6 +340,16 @@ impl ApiError {
                 e
             }
             R::InvalidSession => Self::invalid_session(),
+            R::SessionNotFound => {
+                Self::not_found(format!("no session `{shown}` of this member"))
+            }
+            R::PortalNotFound => Self::not_found("no such portal link"),
+            R::PortalSpent => Self::new(
+                410,
+                "invalid_portal_token",
+                "Portal link used or expired",
+                "this portal link was used already or is past its 5 minutes; open a new one from your product",
+            ),
         }
     }
 

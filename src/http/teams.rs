@@ -41,6 +41,8 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
             password: hash_new(ctx, &o.password).await?,
             created_at: ctx.now,
             last_login_at: None,
+            external_id: None,
+            name: None,
         }),
         None => None,
     };
@@ -51,6 +53,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         created_at: ctx.now,
         limits: input.limits.apply(TeamLimits::default()),
         leak_policy: Default::default(),
+        branding: Default::default(),
     };
     // The marker first: a team object never exists without it (see `Stores::team_exists`).
     ctx.stores.mark_team(&team.id).await?;
@@ -145,6 +148,7 @@ pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
         name: input.name,
         limits: input.limits,
         leak_policy: input.leak_policy,
+        branding: input.branding,
     };
     let origin = operator_origin(ctx, req);
     let team = super::org::ask_audited(ctx, &id, q, origin, "team", &id).await?;

@@ -2,15 +2,20 @@
 //! type and its rule in `core::team`. Pure: no Workers type.
 
 use crate::core::audit::{as_event, entry, random_entry_id, Origin, Target};
+use crate::core::branding::Branding;
 use crate::core::events::Event;
 use crate::core::ids::{InvitationId, KeyId, MemberId, ProjectId, RoleId, ServiceAccountId};
 use crate::core::limits::LimitsPatch;
-use crate::core::members::{Changer, Invitation, InvitationView, Member, MemberRole, MemberView};
+use crate::core::members::{
+    Changer, Invitation, InvitationView, Member, MemberRole, MemberView, SessionMeta, SessionView,
+};
 use crate::core::model::{KeyRecord, Project, Role, ServiceAccount, Team};
 use crate::core::page::{ListQuery, Page};
 use crate::core::permission::PermissionSet;
+use crate::core::portal::PortalGrant;
 use crate::core::random::Random;
 use crate::core::team::membership::{self as people, Authenticated, Credentials, SignedIn};
+use crate::core::team::portal::{self, PortalOpened, PortalStore};
 use crate::core::team::{self as rules, MemberStore, TeamStore};
 use crate::core::time::Timestamp;
 use crate::storage::calls::object_calls;
@@ -19,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 object_calls! {
-    trait TeamRequest; enum TeamCall; fn team_dispatch(store: &(impl TeamStore + MemberStore));
+    trait TeamRequest; enum TeamCall; fn team_dispatch(store: &(impl TeamStore + MemberStore + PortalStore));
 
     /// Creates the team (refused if it exists), with its first owner if one is given.
     Init { team: Team, owner: Option<Member> } -> Team =
@@ -30,7 +35,8 @@ object_calls! {
         name: Option<String>,
         limits: LimitsPatch,
         leak_policy: Option<crate::core::leaks::LeakPolicy>,
-    } -> Team = |s, q| rules::update(s, q.name, q.limits, q.leak_policy);
+        branding: Option<Branding>,
+    } -> Team = |s, q| rules::update(s, q.name, q.limits, q.leak_policy, q.branding);
     /// Removes the team (only to undo a team whose first key could not be made).
     Destroy {} -> () = |s, _q| rules::destroy(s);
     /// Adds a key to the listing, with the team's atomic checks (see `core::team::insert_key`).
@@ -94,9 +100,10 @@ object_calls! {
         id: MemberId,
         password: String,
         session_hash: String,
+        meta: SessionMeta,
         now: Timestamp,
     } -> SignedIn = |s, q| {
-        people::accept(s, &q.token_hash, q.id, q.password, &q.session_hash, q.now)
+        people::accept(s, &q.token_hash, q.id, q.password, &q.session_hash, q.meta, q.now)
     };
     SignInStart { email_key: String, client: Option<String>, now: Timestamp } -> Credentials =
         |s, q| people::sign_in_start(s, &q.email_key, q.client.as_deref(), q.now);
@@ -107,16 +114,39 @@ object_calls! {
         client: Option<String>,
         session: Option<(MemberId, String)>,
         origin: Option<Origin>,
+        meta: SessionMeta,
         now: Timestamp,
     } -> SignedIn = |s, q| {
         let success = q.session.as_ref().map(|(m, h)| (m.as_ref(), h.as_str()));
         let client = q.client.as_deref();
-        people::sign_in_finish(s, &q.email_key, client, success, q.origin.as_ref(), q.now)
+        let origin = q.origin.as_ref();
+        people::sign_in_finish(s, &q.email_key, client, success, origin, q.meta, q.now)
     };
     /// The member of a session, counted in their minute of requests.
     Authenticate { session_hash: String, now: Timestamp } -> Authenticated =
         |s, q| people::authenticate(s, &q.session_hash, q.now);
     EndSession { session_hash: String } -> () = |s, q| people::end_session(s, &q.session_hash);
+    /// A member's live sessions (`current`: the one with this hash), by id only.
+    ListSessions { member_id: MemberId, current_hash: String, now: Timestamp } -> Vec<SessionView> =
+        |s, q| people::list_sessions(s, &q.member_id, &q.current_hash, q.now);
+    /// Ends one of the member's own sessions by its id.
+    EndOwnSession { member_id: MemberId, id: String } -> () =
+        |s, q| people::end_own_session(s, &q.member_id, &q.id);
+    /// Remembers a portal link (by its token's hash), judged against its opener now.
+    OpenPortal { grant: Box<PortalGrant>, by: Changer, now: Timestamp } -> PortalOpened =
+        |s, q| portal::open_portal(s, *q.grant, q.by, q.now);
+    /// Uses a portal link once: the member made or updated, and their session opened.
+    UsePortal {
+        token_hash: String,
+        new_member: MemberId,
+        session_hash: String,
+        meta: SessionMeta,
+        origin: Option<Origin>,
+        now: Timestamp,
+    } -> SignedIn = |s, q| {
+        let origin = q.origin.as_ref();
+        portal::use_portal(s, &q.token_hash, q.new_member, &q.session_hash, q.meta, origin, q.now)
+    };
     /// The stored hash, for checking the current password: counted as a sign-in attempt.
     PasswordOf { member_id: MemberId, client: Option<String>, now: Timestamp } -> String =
         |s, q| people::password_of(s, &q.member_id, q.client.as_deref(), q.now);
@@ -168,8 +198,20 @@ pub fn audit_spec(call: &TeamCall) -> Option<AuditSpec> {
         TeamCall::UpdateTeam(q) => spec(
             "team.updated",
             target("team", ""),
-            Some(json!({"name": q.name, "limits": q.limits, "leak_policy": q.leak_policy})),
+            Some(
+                json!({"name": q.name, "limits": q.limits, "leak_policy": q.leak_policy,
+                "branding": q.branding}),
+            ),
         ),
+        TeamCall::OpenPortal(q) => spec(
+            "portal_session.created",
+            target("portal_session", &q.grant.id),
+            Some(
+                json!({"external_id": q.grant.user.external_id, "email": q.grant.user.email,
+                "role": q.grant.role, "return_url": q.grant.return_url}),
+            ),
+        ),
+        TeamCall::EndOwnSession(q) => spec("session.ended", target("session", &q.id), None),
         TeamCall::CreateProject(q) => spec(
             "project.created",
             target("project", &q.project.id),
@@ -297,6 +339,7 @@ mod tests {
             created_at: Timestamp::from_millis(0),
             limits: Default::default(),
             leak_policy: Default::default(),
+            branding: Default::default(),
         };
         assert_eq!(
             send(
@@ -355,6 +398,7 @@ mod tests {
             client: None,
             session: None,
             origin: None,
+            meta: Default::default(),
             now,
         };
         let e = audit_spec(&failed.into_call())
@@ -370,6 +414,7 @@ mod tests {
                     client: None,
                     session: None,
                     origin: None,
+                    meta: Default::default(),
                     now,
                 }
                 .into_call(),
@@ -405,6 +450,7 @@ mod tests {
                     name: Some(name.into()),
                     limits: LimitsPatch::default(),
                     leak_policy: None,
+                    branding: None,
                 }
                 .into_call(),
             )

@@ -10,7 +10,8 @@ use crate::core::audit::{as_event, entry, Origin, Target};
 use crate::core::events::derived_id;
 use crate::core::ids::MemberId;
 use crate::core::members::{
-    Member, MemberView, Session, SessionState, MAX_SESSIONS_PER_MEMBER, SESSION_ABSOLUTE_MS,
+    session_id, Member, MemberView, Session, SessionMeta, SessionState, SessionView,
+    MAX_SESSIONS_PER_MEMBER, SESSION_ABSOLUTE_MS,
 };
 use crate::core::model::Team;
 use crate::core::throttle::{member_request, MemberWindow, Throttle, FAILURE_WINDOW_MS};
@@ -30,15 +31,20 @@ pub struct Authenticated {
     #[serde(flatten)]
     pub signed_in: SignedIn,
     pub window: MemberWindow,
+    /// For a session a portal link opened: where the dashboard's "Back to …" leads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
 }
 
-/// Opens a session for `m` (a sign-in or an accepted invitation); sessions past their absolute
-/// timeout go at the same time, and past [`MAX_SESSIONS_PER_MEMBER`] the member's oldest.
+/// Opens a session for `m` (a sign-in, an accepted invitation or a portal link: every session
+/// begins here); sessions past their absolute timeout go at the same time, and past
+/// [`MAX_SESSIONS_PER_MEMBER`] the member's oldest. `meta`: the client it began from.
 pub(super) fn open_session(
     s: &impl MemberStore,
     team: Team,
     m: &Member,
     session_hash: &str,
+    meta: SessionMeta,
     now: Timestamp,
 ) -> TeamResult<SignedIn> {
     s.prune_sessions(Timestamp::from_millis(now.millis() - SESSION_ABSOLUTE_MS))?;
@@ -56,6 +62,7 @@ pub(super) fn open_session(
             member_id: m.id.to_string(),
             created_at: now,
             last_seen_at: now,
+            meta,
         },
     )?;
     Ok(SignedIn {
@@ -172,6 +179,7 @@ pub fn sign_in_finish(
     client: Option<&str>,
     success: Option<(&str, &str)>,
     origin: Option<&Origin>,
+    meta: SessionMeta,
     now: Timestamp,
 ) -> TeamResult<SignedIn> {
     let Some(team) = s.team()? else {
@@ -188,7 +196,7 @@ pub fn sign_in_finish(
     release_attempt(s, email_key, client)?;
     m.last_login_at = Some(now);
     s.update_member(&m)?;
-    open_session(s, team, &m, session_hash, now)
+    open_session(s, team, &m, session_hash, meta, now)
 }
 
 /// The member a session token (its hash) stands for, with their role as it is now; moves the
@@ -217,6 +225,7 @@ pub fn authenticate(
             s.member(&session.member_id)?
         }
     };
+    let return_url = session.meta.return_url.clone();
     let Some(m) = m else {
         s.delete_session(session_hash)?;
         return Err(invalid());
@@ -234,7 +243,46 @@ pub fn authenticate(
             team,
         },
         window: MemberWindow::of(&window, now),
+        return_url,
     })
+}
+
+/// A member's live sessions, newest first; `current` marks the one with this token hash.
+/// Ids only: no token and no hash leaves the team object.
+pub fn list_sessions(
+    s: &impl MemberStore,
+    member_id: &str,
+    current_hash: &str,
+    now: Timestamp,
+) -> TeamResult<Vec<SessionView>> {
+    let mut live: Vec<SessionView> = s
+        .sessions_of(member_id)?
+        .into_iter()
+        .filter(|(_, x)| x.state(now) != SessionState::Ended)
+        .map(|(hash, x)| SessionView {
+            id: session_id(&hash),
+            created_at: x.created_at,
+            last_seen_at: x.last_seen_at,
+            user_agent: x.meta.user_agent,
+            country: x.meta.country,
+            current: super::super::members::hashes_equal(&hash, current_hash),
+        })
+        .collect();
+    live.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    Ok(live)
+}
+
+/// Ends one of the member's own sessions by its id (its next request answers `401`). Another
+/// member's session, or none: `404`.
+pub fn end_own_session(s: &impl MemberStore, member_id: &str, id: &str) -> TeamResult<()> {
+    let found = s
+        .sessions_of(member_id)?
+        .into_iter()
+        .find(|(hash, _)| session_id(hash) == id);
+    match found {
+        Some((hash, _)) => Ok(s.delete_session(&hash)?),
+        None => refuse(TeamRefusal::SessionNotFound),
+    }
 }
 
 pub fn end_session(s: &impl MemberStore, session_hash: &str) -> TeamResult<()> {

@@ -15,6 +15,12 @@ class Problem(TypedDict):
     code: Literal['missing_key', 'malformed_key', 'invalid_key', 'expired_key', 'disabled_key', 'insufficient_permissions', 'rate_limited', 'not_found', 'method_not_allowed', 'invalid_json', 'unknown_field', 'missing_field', 'invalid_field', 'payload_too_large', 'unsupported_media_type', 'permissions_immutable', 'project_in_use', 'role_in_use', 'name_taken', 'service_unavailable', 'misconfigured', 'project_mismatch', 'limit_reached', 'rate_limit_ceiling', 'ambiguous_credentials', 'csrf_rejected', 'key_required', 'session_required', 'invalid_session', 'invalid_credentials', 'email_taken', 'owner_required', 'last_owner', 'invalid_invitation', 'invitation_expired', 'wrong_password', 'invalid_report', 'invalid_signature']
 
 
+class Branding(TypedDict):
+    name: NotRequired[str]
+    logo_url: NotRequired[str]
+    accent_color: NotRequired[str]
+
+
 class RateLimit(TypedDict):
     plan: Literal['free', 'professional', 'enterprise']
     per_minute: int
@@ -147,6 +153,8 @@ class Member(TypedDict):
     role: MemberRole
     created_at: str
     last_login_at: str | None
+    external_id: NotRequired[str]
+    name: NotRequired[str]
 
 
 class Invitation(TypedDict):
@@ -159,6 +167,11 @@ class Invitation(TypedDict):
 
 class CreatedInvitation(Invitation):
     token: str
+
+
+class Portal(TypedDict):
+    return_url: str
+    name: str
 
 
 class OwnerInput(TypedDict, closed=True):
@@ -309,6 +322,36 @@ class LeakFeedbackItem(TypedDict, closed=True):
 LeakFeedback: TypeAlias = list[LeakFeedbackItem]
 
 
+class Branding1(TypedDict, closed=True):
+    name: NotRequired[str | None]
+    logo_url: NotRequired[str | None]
+    accent_color: NotRequired[str | None]
+
+
+class PortalSession(TypedDict):
+    url: str
+    expires_at: str
+
+
+class Session(TypedDict):
+    id: str
+    created_at: str
+    last_seen_at: str
+    user_agent: str | None
+    country: str | None
+    current: bool
+
+
+class SessionList(TypedDict):
+    data: list[Session]
+
+
+class PortalUser(TypedDict, closed=True):
+    external_id: str
+    email: Email
+    name: NotRequired[str]
+
+
 class HealthzGetResponse(TypedDict):
     status: NotRequired[Literal['ok']]
 
@@ -331,6 +374,7 @@ class V1TeamsIdPatchRequest(TypedDict, closed=True):
     name: NotRequired[Name]
     limits: NotRequired[TeamLimitsInput]
     leak_policy: NotRequired[LeakPolicy]
+    branding: NotRequired[Branding1]
 
 
 class V1ProjectsGetResponse(TypedDict):
@@ -415,6 +459,7 @@ class Team(TypedDict):
     created_at: str
     limits: TeamLimits
     leak_policy: LeakPolicy
+    branding: NotRequired[Branding]
 
 
 class Key(TypedDict):
@@ -507,6 +552,14 @@ class Me(TypedDict):
     member: Member
     team: Team
     permissions: list[str]
+    portal: NotRequired[Portal | None]
+
+
+class PortalSessionRequest(TypedDict, closed=True):
+    team_id: NotRequired[str]
+    user: PortalUser
+    role: MemberRole
+    return_url: str
 
 
 class V1ApiKeysGetResponse(TypedDict):

@@ -184,7 +184,7 @@ export interface paths {
         head?: never;
         /**
          * Update a team
-         * @description Operator only (`ADMIN_TOKEN`); an API key answers 403. Renames the team, changes its limits (each limit given replaces the current one) or its `leak_policy`.
+         * @description Operator only (`ADMIN_TOKEN`); an API key answers 403. Renames the team, changes its limits (each limit given replaces the current one) or its `leak_policy`. `branding` sets how the dashboard shows the team (`logo_url` must be `https:`, `accent_color` `#rrggbb`).
          */
         patch: {
             parameters: {
@@ -202,6 +202,7 @@ export interface paths {
                         name?: components["schemas"]["Name"];
                         limits?: components["schemas"]["TeamLimitsInput"];
                         leak_policy?: components["schemas"]["LeakPolicy"];
+                        branding?: components["schemas"]["Branding"];
                     };
                 };
             };
@@ -2748,6 +2749,208 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/portal/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open a portal link
+         * @description Your backend signs one of your users into keygate's dashboard for one team, with no keygate password. The link works once, within 5 minutes: its `GET` sets the session cookie and redirects to the dashboard, as the member linked to `user.external_id` (made on first use, with no password: such a member signs in only through your product; given `role` on each link). The role is never above what the caller holds (`403 insufficient_permissions`), only the operator gives `owner` or signs in as one (`403 owner_required`), the last owner is never demoted (`409 last_owner`), and a new member's email must not be another member's (`409 email_taken`). `400` for a `return_url` that is not `https:`. `409 limit_reached` past 1,000 links made within the last hour. The caller is judged again when the link is used.
+         *
+         *     The operator token with `team_id`, or a team key holding `members:write` (not a project-scoped key).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PortalSessionRequest"];
+                };
+            };
+            responses: {
+                /** @description Link opened */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PortalSession"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                409: components["responses"]["Conflict"];
+                413: components["responses"]["PayloadTooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                429: components["responses"]["RateLimited"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Arrive by a portal link
+         * @description Opened by the person's browser (no credential: the token in the path is one). Once, within 5 minutes of its making: sets the session cookie and answers `303` to the dashboard (`/`), so the token leaves the address bar. Used or expired: `410 invalid_portal_token`; unknown or malformed: `404`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Signed in: on to the dashboard */
+                303: {
+                    headers: {
+                        /** @description `/` */
+                        Location?: string;
+                        /** @description `__Host-keygate_session=…; Secure; HttpOnly; SameSite=Strict; Path=/`. */
+                        "Set-Cookie"?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                409: components["responses"]["Conflict"];
+                /** @description `invalid_portal_token`: used already, past its 5 minutes, or its opener no longer holds what it grants. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The signed-in member's sessions
+         * @description Live sessions of the member, newest first, by id (never a token nor its hash). With an API key: `401 session_required`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SessionList"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                429: components["responses"]["RateLimited"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End one of my sessions
+         * @description That session's next request answers `401 invalid_session`. Another member's session id, or none: `404`. With an API key: `401 session_required`.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Ended */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                429: components["responses"]["RateLimited"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "api_key.created": {
@@ -3363,6 +3566,12 @@ export interface components {
             created_at: string;
             limits: components["schemas"]["TeamLimits"];
             leak_policy: components["schemas"]["LeakPolicy"];
+            /** @description The team's branding (`{}` when none is set). */
+            branding?: {
+                name?: string;
+                logo_url?: string;
+                accent_color?: string;
+            };
         };
         CreatedTeam: {
             team: components["schemas"]["Team"];
@@ -3712,6 +3921,10 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             last_login_at: string | null;
+            /** @description The product's id for a member made by a portal link (absent otherwise). */
+            external_id?: string;
+            /** @description The name the last portal link gave (absent otherwise). */
+            name?: string;
         };
         Invitation: {
             id: components["schemas"]["InvitationId"];
@@ -3738,6 +3951,11 @@ export interface components {
             team: components["schemas"]["Team"];
             /** @description What the member's role holds. `*:*` stands for every permission on the product's own resources (not keygate's): a `developer`'s. */
             permissions: string[];
+            /** @description For a session a portal link opened: where the dashboard's "Back to <name>" leads (`name`: the team's branding name, else its name). `null` otherwise. */
+            portal?: {
+                return_url: string;
+                name: string;
+            } | null;
         };
         OwnerInput: {
             email: components["schemas"]["Email"];
@@ -3931,6 +4149,56 @@ export interface components {
              */
             label: "true_positive" | "false_positive";
         }[];
+        /** @description How the dashboard shows the team: its header name (and the "Back to <name>" of portal sessions), a logo and an accent colour. Set whole by `PATCH /v1/teams/{id}` (a field left out or `null` is cleared). */
+        Branding: {
+            name?: string | null;
+            /** @description An `https:` image (the dashboard's CSP allows `img-src 'self' https:`). */
+            logo_url?: string | null;
+            /** @example #0a7cff */
+            accent_color?: string | null;
+        };
+        PortalSessionRequest: {
+            /** @description Required with the operator token; with a key, its own team (another team's id answers 404). */
+            team_id?: string;
+            user: components["schemas"]["PortalUser"];
+            role: components["schemas"]["MemberRole"];
+            /** @description `https://` (or `http://localhost`, `http://127.0.0.1` when the deployment sets `ALLOW_INSECURE_WEBHOOKS = "true"`, development only). The dashboard links back to it. */
+            return_url: string;
+        };
+        PortalSession: {
+            /** @description `<origin>/v1/portal/<token>`: open it in the person's browser. Shown this once; the token (~256 random bits) is stored only as its SHA-256. */
+            url: string;
+            /**
+             * Format: date-time
+             * @description Five minutes from now.
+             */
+            expires_at: string;
+        };
+        Session: {
+            /** @description `ses_…`: names the session; neither its token nor its hash. */
+            id: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Updated at most once a minute.
+             */
+            last_seen_at: string;
+            user_agent: string | null;
+            country: string | null;
+            /** @description The session of this request. */
+            current: boolean;
+        };
+        SessionList: {
+            data: components["schemas"]["Session"][];
+        };
+        /** @description The product's user a link is for. */
+        PortalUser: {
+            /** @description The product's own id for this person: the member linked to it is the same on every link (made on first use). */
+            external_id: string;
+            email: components["schemas"]["Email"];
+            name?: string;
+        };
     };
     responses: {
         /** @description `invalid_json`, `unknown_field`, `missing_field` or `invalid_field`; `detail` names the field (and the limit, for a service account whose roles would give a key more than 100 permissions). `ambiguous_credentials` when a request carries both a key and a session cookie. */
