@@ -9,6 +9,7 @@ pub mod access;
 pub mod audit;
 pub mod base62;
 pub mod config;
+pub mod email_index;
 pub mod events;
 #[cfg(test)]
 pub mod fixtures;

@@ -25,6 +25,8 @@ mod password;
 #[cfg(target_arch = "wasm32")]
 mod rpc;
 #[cfg(target_arch = "wasm32")]
+mod signin;
+#[cfg(target_arch = "wasm32")]
 mod teams;
 #[cfg(target_arch = "wasm32")]
 mod verify;
