@@ -35,4 +35,5 @@ pub mod sync;
 pub mod team;
 pub mod throttle;
 pub mod time;
+pub mod totp;
 pub mod webhooks;
