@@ -10,6 +10,7 @@ pub mod audit;
 pub mod base62;
 pub mod branding;
 pub mod config;
+pub mod email_index;
 pub mod events;
 #[cfg(test)]
 pub mod fixtures;
@@ -36,4 +37,5 @@ pub mod sync;
 pub mod team;
 pub mod throttle;
 pub mod time;
+pub mod totp;
 pub mod webhooks;

@@ -27,6 +27,8 @@ mod portal;
 #[cfg(target_arch = "wasm32")]
 mod rpc;
 #[cfg(target_arch = "wasm32")]
+mod signin;
+#[cfg(target_arch = "wasm32")]
 mod teams;
 #[cfg(target_arch = "wasm32")]
 mod verify;

@@ -107,6 +107,9 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
             return Err(e);
         }
     };
+    if let Some(o) = &owner_view {
+        super::signin::index(ctx, &o.email.key(), &team.id).await;
+    }
     json(
         201,
         &CreatedTeam {
@@ -125,6 +128,8 @@ pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let id = known::<TeamId>("team", id)?;
     let team = ask(ctx, &id, GetTeam {}, "team", &id).await?;
     mark_existing(ctx, &id).await?;
+    // Members made before the email index become findable by their email (README, "Upgrading").
+    super::signin::index_team(ctx, &id).await?;
     json(200, &team)
 }
 

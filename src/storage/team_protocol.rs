@@ -87,7 +87,8 @@ object_calls! {
     ListMembers { query: ListQuery } -> Page<MemberView> = |s, q| people::list_members(s, &q.query);
     ChangeMemberRole { id: MemberId, role: MemberRole, by: Changer } -> MemberView =
         |s, q| people::change_role(s, &q.id, q.role, q.by);
-    RemoveMember { id: MemberId, by: Changer, now: Timestamp } -> () =
+    /// Answers the member removed (their email leaves the email index at the edge).
+    RemoveMember { id: MemberId, by: Changer, now: Timestamp } -> MemberView =
         |s, q| people::remove_member(s, &q.id, q.by, q.now);
     Invite { invitation: Invitation, by: Changer } -> InvitationView =
         |s, q| people::invite(s, q.invitation, q.by);
@@ -122,6 +123,10 @@ object_calls! {
         let origin = q.origin.as_ref();
         people::sign_in_finish(s, &q.email_key, client, success, origin, q.meta, q.now)
     };
+    /// A sign-in without a `team_id` whose password matched here and in other teams: the
+    /// attempt's place is given back and the team named, for the person to choose.
+    SignInRelease { email_key: String, client: Option<String> } -> Team =
+        |s, q| people::sign_in_release(s, &q.email_key, q.client.as_deref());
     /// The member of a session, counted in their minute of requests.
     Authenticate { session_hash: String, now: Timestamp } -> Authenticated =
         |s, q| people::authenticate(s, &q.session_hash, q.now);

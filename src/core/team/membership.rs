@@ -152,7 +152,7 @@ pub fn remove_member(
     id: &str,
     by: Changer,
     now: Timestamp,
-) -> TeamResult<()> {
+) -> TeamResult<MemberView> {
     let m = member(s, id)?;
     may_remove(&by, m.role, s.count_owners()?).map_err(denied)?;
     // Removing someone takes away what their role holds: only a caller holding all of it may
@@ -163,7 +163,7 @@ pub fn remove_member(
     if let Some(team) = s.team()? {
         s.hold_event(&member_event("member.removed", &team.id, &m, now))?;
     }
-    Ok(())
+    Ok(m.view())
 }
 
 /// A new invitation (its token's hash inside). A member with the email already: `409`. A

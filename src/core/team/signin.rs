@@ -137,6 +137,21 @@ pub fn sign_in_start(
     })
 }
 
+/// A sign-in without a team whose password matched in several teams: the attempt's place is
+/// given back (it was no wrong guess), no session is opened, and the team is named for the
+/// person to choose from.
+pub fn sign_in_release(
+    s: &(impl TeamStore + MemberStore),
+    email_key: &str,
+    client: Option<&str>,
+) -> TeamResult<Team> {
+    let Some(team) = s.team()? else {
+        return refuse(TeamRefusal::InvalidCredentials);
+    };
+    release_attempt(s, email_key, client)?;
+    Ok(team)
+}
+
 /// A refused sign-in, for the audit log: at most one entry a minute per (email, client), with
 /// the count of refusals it stands for.
 fn audit_refusal(
