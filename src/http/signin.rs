@@ -148,6 +148,8 @@ pub async fn by_email(
                     client: client.clone(),
                     session: None,
                     origin: Some(origin.clone()),
+                    // No session opens here, so nothing of the client is kept.
+                    meta: Default::default(),
                     now: ctx.now,
                 };
                 let _ = ctx.stores.team(&team, finish).await;
