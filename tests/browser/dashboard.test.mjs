@@ -64,7 +64,6 @@ async function page(viewport = { width: 1280, height: 860 }) {
 
 async function signIn(p, email, password = PASSWORD) {
   await p.goto(`${base}/`);
-  await p.getByLabel("Team ID").fill(team);
   await p.getByLabel("Email").fill(email);
   await p.getByLabel("Password").fill(password);
   await p.getByRole("button", { name: "Sign in" }).click();
@@ -81,7 +80,6 @@ async function invite(email, role) {
 test("sign in with a wrong password says so next to the form, then signs in and out", async () => {
   const p = await page();
   await p.goto(`${base}/`);
-  await p.getByLabel("Team ID").fill(team);
   await p.getByLabel("Email").fill("owner@acme.test");
   await p.getByLabel("Password").fill("not the password at all");
   await p.getByRole("button", { name: "Sign in" }).click();
@@ -458,8 +456,7 @@ test("a cross-site POST carrying the session cookie is refused", async () => {
 test("the dashboard works with the keyboard alone", async () => {
   const p = await page();
   await p.goto(`${base}/`);
-  await p.getByLabel("Team ID").fill(team);
-  await p.keyboard.press("Tab");
+  await p.getByLabel("Email").focus();
   await p.keyboard.type("owner@acme.test");
   await p.keyboard.press("Tab");
   await p.keyboard.type(PASSWORD);
@@ -472,5 +469,80 @@ test("the dashboard works with the keyboard alone", async () => {
   assert.equal(await p.evaluate(() => document.activeElement?.getAttribute("name")), "name");
   await p.keyboard.press("Escape");
   await dialog.waitFor({ state: "detached" });
+  await p.context().close();
+});
+
+test("an email and password that open two teams: the sign-in page offers the choice", async () => {
+  const beta = await call("POST", "/v1/teams", { key: OPERATOR, body: { name: "Beta", owner: { email: "dual@acme.test", password: PASSWORD } } });
+  assert.equal(beta.status, 201);
+  const accepted = await call("POST", "/v1/invitations/accept", { body: { token: await invite("dual@acme.test", "viewer"), password: PASSWORD } });
+  assert.equal(accepted.status, 201, JSON.stringify(accepted.body));
+  const p = await page();
+  await p.goto(`${base}/`);
+  await p.getByLabel("Email").fill("dual@acme.test");
+  await p.getByLabel("Password").fill(PASSWORD);
+  await p.getByRole("button", { name: "Sign in" }).click();
+  const choice = p.getByRole("group", { name: "Choose a team" });
+  await choice.getByLabel("Acme").waitFor();
+  await choice.getByLabel("Beta").check();
+  await p.getByRole("button", { name: "Sign in" }).click();
+  await p.waitForURL(/\/dashboard\//);
+  await p.locator("#team-name").filter({ hasText: "Beta" }).waitFor();
+  await p.context().close();
+});
+
+test("a portal link: the product's user lands signed in, sees \"Back to …\" and the team's branding", async () => {
+  const branding = { name: "Acme Shop", logo_url: "https://shop.example/logo.png", accent_color: "#ffd34d" };
+  const patched = await call("PATCH", `/v1/teams/${team}`, { key: OPERATOR, body: { branding } });
+  assert.equal(patched.status, 200, JSON.stringify(patched.body));
+  try {
+    const opened = await call("POST", "/v1/portal/sessions", {
+      key: adminKey,
+      body: { user: { external_id: "shop-user-42", email: "pat@shop.test", name: "Pat" }, role: "developer", return_url: "https://shop.example/account" },
+    });
+    assert.equal(opened.status, 201, JSON.stringify(opened.body));
+    const p = await page();
+    await p.goto(opened.body.url);
+    await p.waitForURL(/\/dashboard\//);
+    assert.ok(!p.url().includes("kgp_"), "the token leaves the address bar");
+    const back = p.getByRole("link", { name: "← Back to Acme Shop" });
+    await back.waitFor();
+    assert.equal(await back.getAttribute("href"), "https://shop.example/account");
+    // The branding: its name and logo in the header, its accent on the buttons, with text that reads on it.
+    await p.locator("header .brand").filter({ hasText: "Acme Shop" }).waitFor();
+    assert.equal(await p.locator("header .brand img").getAttribute("src"), branding.logo_url);
+    const create = p.getByRole("button", { name: "Create API key" }); // a developer makes keys
+    const colors = await create.evaluate((el) => [getComputedStyle(el).backgroundColor, getComputedStyle(el).color]);
+    assert.deepEqual(colors, ["rgb(255, 211, 77)", "rgb(27, 31, 36)"]);
+    await p.getByText("pat@shop.test · developer").waitFor();
+    await p.context().close();
+  } finally {
+    await call("PATCH", `/v1/teams/${team}`, { key: OPERATOR, body: { branding: {} } });
+  }
+});
+
+test("the Security page lists where the member is signed in and signs a session out", async () => {
+  const accepted = await call("POST", "/v1/invitations/accept", { body: { token: await invite("sec@acme.test", "developer"), password: PASSWORD } });
+  assert.equal(accepted.status, 201);
+  const firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
+  const other = await (await browser.newContext({ userAgent: firefox })).newPage();
+  await signIn(other, "sec@acme.test");
+  const p = await page();
+  await signIn(p, "sec@acme.test");
+  await p.getByRole("link", { name: "Security" }).click();
+  await p.getByRole("heading", { name: "Where you are signed in" }).waitFor();
+  await p.getByRole("row").filter({ hasText: "(this browser)" }).waitFor();
+  await p.screenshot({ path: path.join(SHOTS, "security.png"), fullPage: true });
+  // Sign the Firefox session out: its next request is refused, and it is back at the sign-in page.
+  await p.getByRole("row").filter({ hasText: "Firefox on Linux" }).getByRole("button", { name: /^Sign out Firefox on Linux/ }).click();
+  await p.getByRole("row").filter({ hasText: "Firefox on Linux" }).waitFor({ state: "detached" });
+  await other.reload();
+  await other.waitForURL(`${base}/`);
+  await other.context().close();
+  // Signing out this browser's own session from the list ends it too.
+  await p.getByRole("row").filter({ hasText: "(this browser)" }).getByRole("button", { name: /^Sign out/ }).click();
+  await p.waitForURL(`${base}/`);
+  const status = await p.evaluate(async () => (await fetch("/v1/me")).status);
+  assert.equal(status, 401);
   await p.context().close();
 });
