@@ -83,6 +83,9 @@ pub struct Member {
     pub password: String,
     pub created_at: Timestamp,
     pub last_login_at: Option<Timestamp>,
+    /// Two-factor sign-in (`core::totp`); members stored before it have none.
+    #[serde(default, skip_serializing_if = "crate::core::totp::Totp::is_off")]
+    pub totp: crate::core::totp::Totp,
 }
 
 impl fmt::Debug for Member {

@@ -23,6 +23,10 @@ pub struct Team {
     /// existed have the default, `disable`.
     #[serde(default)]
     pub leak_policy: super::leaks::LeakPolicy,
+    /// Members must sign in with two factors (`core::totp`): one without is limited to
+    /// enrolling. Shown only when on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_totp: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -89,6 +89,15 @@ pub enum TeamRefusal {
     /// No live session has this token (signed out, expired, ended by a role or password
     /// change, or the member was removed).
     InvalidSession,
+    /// The member signs in with two factors: a current code (or a recovery code) is missing,
+    /// wrong or used already (`401 totp_required`; a wrong one is a failed sign-in).
+    TotpRequired,
+    /// A code that does not confirm or disable two factors (`400 invalid_code`).
+    InvalidCode,
+    /// Two factors are on already: disable them first (`409 totp_enabled`).
+    TotpEnabled,
+    /// No enrolment to confirm, or two factors are not on (`409 totp_not_enrolled`).
+    TotpNotEnrolled,
 }
 
 /// A rule's failure: refused (a 4xx, nothing written) or the store failed.
@@ -161,8 +170,12 @@ pub fn update(
     name: Option<String>,
     limits: LimitsPatch,
     leak_policy: Option<super::leaks::LeakPolicy>,
+    require_totp: Option<bool>,
 ) -> TeamResult<Team> {
     let mut team = found(s.team()?)?;
+    if let Some(r) = require_totp {
+        team.require_totp = r;
+    }
     if let Some(n) = name {
         team.name = n;
     }
@@ -438,6 +451,7 @@ pub fn delete_account(s: &impl TeamStore, id: &str) -> TeamResult<()> {
 pub mod membership;
 pub mod signin;
 mod store;
+pub mod totp;
 pub mod webhooks;
 pub use webhooks::WebhookStore;
 

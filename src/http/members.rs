@@ -89,6 +89,8 @@ pub async fn sign_in(ctx: &Ctx, req: &mut Request) -> ApiResult {
         email_key: email_key.clone(),
         client,
         session,
+        code: input.code.clone(),
+        totp_key: Some(super::totp::seal_key(ctx)?),
         origin: Some(origin.clone()),
         now: ctx.now,
     };
@@ -123,6 +125,8 @@ struct Me<'a> {
     member: &'a MemberView,
     team: &'a Team,
     permissions: &'a PermissionSet,
+    /// `{enabled, required}`: the member's second factor and the team's requirement.
+    totp: crate::core::totp::TotpStatus,
 }
 
 /// `GET /v1/me`: the signed-in member, their team, and what their role holds.
@@ -136,6 +140,7 @@ pub async fn me(ctx: &Ctx, req: &Request) -> ApiResult {
             member: &m.member,
             team: &m.team,
             permissions: &caller.manager.permissions,
+            totp: m.totp,
         },
     )
 }

@@ -13,6 +13,7 @@ use crate::core::random::Random;
 use crate::core::team::membership::{self as people, Authenticated, Credentials, SignedIn};
 use crate::core::team::{self as rules, MemberStore, TeamStore};
 use crate::core::time::Timestamp;
+use crate::core::totp::SealKey;
 use crate::storage::calls::object_calls;
 pub use crate::storage::calls::TeamAnswer;
 use serde::{Deserialize, Serialize};
@@ -30,7 +31,8 @@ object_calls! {
         name: Option<String>,
         limits: LimitsPatch,
         leak_policy: Option<crate::core::leaks::LeakPolicy>,
-    } -> Team = |s, q| rules::update(s, q.name, q.limits, q.leak_policy);
+        require_totp: Option<bool>,
+    } -> Team = |s, q| rules::update(s, q.name, q.limits, q.leak_policy, q.require_totp);
     /// Removes the team (only to undo a team whose first key could not be made).
     Destroy {} -> () = |s, _q| rules::destroy(s);
     /// Adds a key to the listing, with the team's atomic checks (see `core::team::insert_key`).
@@ -107,13 +109,38 @@ object_calls! {
         email_key: String,
         client: Option<String>,
         session: Option<(MemberId, String)>,
+        // The second factor typed, if any, and the key that opens the sealed secrets (both
+        // absent in an older caller's call: serde reads a missing Option as None).
+        code: Option<String>,
+        totp_key: Option<SealKey>,
         origin: Option<Origin>,
         now: Timestamp,
     } -> SignedIn = |s, q| {
         let success = q.session.as_ref().map(|(m, h)| (m.as_ref(), h.as_str()));
         let client = q.client.as_deref();
-        people::sign_in_finish(s, &q.email_key, client, success, q.origin.as_ref(), q.now)
+        let second = people::SecondFactor {
+            code: q.code.as_deref(),
+            key: q.totp_key.as_ref(),
+        };
+        let origin = q.origin.as_ref();
+        people::sign_in_finish(s, &q.email_key, client, success, second, origin, q.now)
     };
+    /// Two-factor enrolment: the new secret, sealed at the edge, pending until confirmed.
+    TotpEnrol { member_id: MemberId, sealed: String } -> () =
+        |s, q| rules::totp::enrol(s, &q.member_id, q.sealed);
+    /// Turns two factors on with a current code; `recovery`: the recovery codes' hashes.
+    TotpConfirm {
+        member_id: MemberId,
+        code: String,
+        recovery: Vec<String>,
+        totp_key: SealKey,
+        now: Timestamp,
+    } -> () = |s, q| {
+        rules::totp::confirm(s, &q.member_id, &q.totp_key, &q.code, q.recovery, q.now)
+    };
+    /// Turns two factors off with a current code or a recovery code.
+    TotpDisable { member_id: MemberId, code: String, totp_key: SealKey, now: Timestamp } -> () =
+        |s, q| rules::totp::disable(s, &q.member_id, &q.totp_key, &q.code, q.now);
     /// A sign-in without a `team_id` whose password matched here and in other teams: the
     /// attempt's place is given back and the team named, for the person to choose.
     SignInRelease { email_key: String, client: Option<String> } -> Team =
@@ -227,6 +254,13 @@ pub fn audit_spec(call: &TeamCall) -> Option<AuditSpec> {
             target("member", &q.member_id),
             None,
         ),
+        // Never the secret, a code or a recovery code: only that it happened.
+        TeamCall::TotpConfirm(q) => {
+            spec("member.totp_enabled", target("member", &q.member_id), None)
+        }
+        TeamCall::TotpDisable(q) => {
+            spec("member.totp_disabled", target("member", &q.member_id), None)
+        }
         TeamCall::SignInFinish(q) => AuditSpec {
             action: "session.created",
             // A refusal is recorded by the rule itself, at most once a minute per email and
@@ -302,6 +336,7 @@ mod tests {
             created_at: Timestamp::from_millis(0),
             limits: Default::default(),
             leak_policy: Default::default(),
+            require_totp: false,
         };
         assert_eq!(
             send(
@@ -359,6 +394,8 @@ mod tests {
             email_key: "who@acme.test".into(),
             client: None,
             session: None,
+            code: None,
+            totp_key: None,
             origin: None,
             now,
         };
@@ -374,6 +411,8 @@ mod tests {
                     email_key: "who@acme.test".into(),
                     client: None,
                     session: None,
+                    code: None,
+                    totp_key: None,
                     origin: None,
                     now,
                 }
@@ -410,6 +449,7 @@ mod tests {
                     name: Some(name.into()),
                     limits: LimitsPatch::default(),
                     leak_policy: None,
+                    require_totp: None,
                 }
                 .into_call(),
             )

@@ -15,6 +15,8 @@ pub struct TeamInput<N> {
     pub owner: Option<Credentials>,
     /// `leak_policy` (`PATCH` only): what a key of the team reported leaked becomes.
     pub leak_policy: Option<LeakPolicy>,
+    /// `require_totp` (`PATCH` only): members must sign in with two factors.
+    pub require_totp: Option<bool>,
 }
 
 /// `POST /v1/roles` and `PATCH /v1/roles/{id}` (on a patch, absent fields stay as they are).
@@ -53,12 +55,13 @@ pub fn parse_new_team(bytes: &[u8]) -> Result<TeamInput<String>> {
         limits,
         owner,
         leak_policy: None,
+        require_totp: None,
     })
 }
 
 pub fn parse_team_patch(bytes: &[u8]) -> Result<TeamInput<Option<String>>> {
-    let b = Body::parse(bytes, &["name", "limits", "leak_policy"])?;
-    no_nulls(&b, &["name", "limits", "leak_policy"])?;
+    let b = Body::parse(bytes, &["name", "limits", "leak_policy", "require_totp"])?;
+    no_nulls(&b, &["name", "limits", "leak_policy", "require_totp"])?;
     let leak_policy = match b.get_raw("leak_policy") {
         None => None,
         Some(v) => Some(v.as_str().and_then(LeakPolicy::parse).ok_or_else(|| {
@@ -70,6 +73,7 @@ pub fn parse_team_patch(bytes: &[u8]) -> Result<TeamInput<Option<String>>> {
         limits: b.limits("limits")?.unwrap_or_default(),
         owner: None,
         leak_policy,
+        require_totp: b.bool("require_totp")?,
     })
 }
 

@@ -274,6 +274,7 @@ pub fn accept(
         password,
         created_at: now,
         last_login_at: Some(now),
+        totp: Default::default(),
     };
     s.insert_member(&m)?;
     s.delete_invitation(&inv.id)?;

@@ -18,6 +18,7 @@ fn team() -> MemoryTeam {
         created_at: at(0),
         limits: Default::default(),
         leak_policy: Default::default(),
+        require_totp: false,
     })
     .unwrap();
     s
@@ -31,6 +32,7 @@ fn person(id: &str, email: &str, role: MemberRole) -> Member {
         password: format!("hash-of-{id}"),
         created_at: at(0),
         last_login_at: None,
+        totp: Default::default(),
     }
 }
 
@@ -269,7 +271,15 @@ fn sign_in_counts_failures_and_throttles_after_ten() {
     for i in 0..10 {
         sign_in_start(&s, key, None, at(i)).unwrap();
         assert_eq!(
-            refusal(sign_in_finish(&s, key, None, None, None, at(i))),
+            refusal(sign_in_finish(
+                &s,
+                key,
+                None,
+                None,
+                Default::default(),
+                None,
+                at(i)
+            )),
             TeamRefusal::InvalidCredentials
         );
     }
@@ -305,6 +315,7 @@ fn unknown_emails_and_teams_get_no_hash_and_a_success_opens_a_session() {
         "owner@acme.test",
         None,
         Some(("mem_o", "sess-o")),
+        Default::default(),
         None,
         at(5),
     )
@@ -497,6 +508,7 @@ fn rule_5_members_invitations_and_sessions_are_bounded() {
             "owner@acme.test",
             None,
             Some(("mem_o", &hash)),
+            Default::default(),
             None,
             at(i as i64),
         )
@@ -586,6 +598,7 @@ fn rule_8_members_are_rate_limited_and_refusals_audited_once_a_minute() {
             "owner@acme.test",
             Some("203.0.113.9"),
             None,
+            Default::default(),
             Some(&origin),
             at(i * 1_000),
         );
@@ -596,6 +609,7 @@ fn rule_8_members_are_rate_limited_and_refusals_audited_once_a_minute() {
         "owner@acme.test",
         Some("203.0.113.9"),
         None,
+        Default::default(),
         Some(&origin),
         at(61_000),
     );

@@ -15,6 +15,7 @@ use crate::core::members::{
 use crate::core::model::Team;
 use crate::core::throttle::{member_request, MemberWindow, Throttle, FAILURE_WINDOW_MS};
 use crate::core::time::Timestamp;
+use crate::core::totp::{SealKey, TotpStatus};
 use serde::{Deserialize, Serialize};
 
 /// A member and their team, as a sign-in answers them.
@@ -22,6 +23,10 @@ use serde::{Deserialize, Serialize};
 pub struct SignedIn {
     pub member: MemberView,
     pub team: Team,
+    /// The team requires two factors and the member has none: the session may only enrol
+    /// (`core::totp::enrolment_allows`) until they confirm.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub totp_enrolment_required: bool,
 }
 
 /// A session-authenticated request: the member, and their request window after it.
@@ -30,6 +35,9 @@ pub struct Authenticated {
     #[serde(flatten)]
     pub signed_in: SignedIn,
     pub window: MemberWindow,
+    /// The member's second factor and the team's requirement (`GET /v1/me`).
+    #[serde(default)]
+    pub totp: TotpStatus,
 }
 
 /// Opens a session for `m` (a sign-in or an accepted invitation); sessions past their absolute
@@ -58,9 +66,11 @@ pub(super) fn open_session(
             last_seen_at: now,
         },
     )?;
+    let totp_enrolment_required = team.require_totp && !m.totp.is_enabled();
     Ok(SignedIn {
         member: m.view(),
         team,
+        totp_enrolment_required,
     })
 }
 
@@ -177,6 +187,14 @@ fn audit_refusal(
     Ok(())
 }
 
+/// What a sign-in brings for the second factor: the code typed (if any) and the key that opens
+/// the sealed secrets.
+#[derive(Clone, Copy, Default)]
+pub struct SecondFactor<'a> {
+    pub code: Option<&'a str>,
+    pub key: Option<&'a SealKey>,
+}
+
 /// The second half: on success (`session_hash` given, for the member the first half found),
 /// gives the attempt's place back, opens the session and notes the sign-in; on failure (already
 /// counted by the first half) records the refusal for the audit log (`origin`), at most once a
@@ -186,6 +204,7 @@ pub fn sign_in_finish(
     email_key: &str,
     client: Option<&str>,
     success: Option<(&str, &str)>,
+    second: SecondFactor<'_>,
     origin: Option<&Origin>,
     now: Timestamp,
 ) -> TeamResult<SignedIn> {
@@ -200,6 +219,19 @@ pub fn sign_in_finish(
         audit_refusal(s, email_key, client, origin, now)?;
         return refuse(TeamRefusal::InvalidCredentials);
     };
+    // The second factor, for a member who has one: the attempt stays counted (a missing or
+    // wrong code is a failed sign-in) unless a current code or a recovery code proves it.
+    if m.totp.is_enabled() {
+        let checked = match second.key {
+            Some(key) => m.totp.check(&key.0, second.code, now).ok(),
+            None => None,
+        };
+        let Some(next) = checked else {
+            audit_refusal(s, email_key, client, origin, now)?;
+            return refuse(TeamRefusal::TotpRequired);
+        };
+        m.totp = next;
+    }
     release_attempt(s, email_key, client)?;
     m.last_login_at = Some(now);
     s.update_member(&m)?;
@@ -243,12 +275,18 @@ pub fn authenticate(
         })
     })?;
     s.put_failures(&key, &window)?;
+    let totp = TotpStatus {
+        enabled: m.totp.is_enabled(),
+        required: team.require_totp,
+    };
     Ok(Authenticated {
         signed_in: SignedIn {
             member: m.view(),
             team,
+            totp_enrolment_required: totp.enrolment_required(),
         },
         window: MemberWindow::of(&window, now),
+        totp,
     })
 }
 

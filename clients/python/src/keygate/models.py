@@ -161,6 +161,11 @@ class CreatedInvitation(Invitation):
     token: str
 
 
+class Totp(TypedDict, closed=True):
+    enabled: bool
+    required: bool
+
+
 class OwnerInput(TypedDict, closed=True):
     email: Email
     password: Password
@@ -309,6 +314,24 @@ class LeakFeedbackItem(TypedDict, closed=True):
 LeakFeedback: TypeAlias = list[LeakFeedbackItem]
 
 
+class Team1(TypedDict, closed=True):
+    id: str
+    name: str
+
+
+class TeamChoice(TypedDict, closed=True):
+    teams: list[Team1]
+
+
+class TotpEnrolment(TypedDict, closed=True):
+    secret: str
+    otpauth_url: str
+
+
+class RecoveryCodes(TypedDict, closed=True):
+    recovery_codes: list[str]
+
+
 class HealthzGetResponse(TypedDict):
     status: NotRequired[Literal['ok']]
 
@@ -331,6 +354,7 @@ class V1TeamsIdPatchRequest(TypedDict, closed=True):
     name: NotRequired[Name]
     limits: NotRequired[TeamLimitsInput]
     leak_policy: NotRequired[LeakPolicy]
+    require_totp: NotRequired[bool]
 
 
 class V1ProjectsGetResponse(TypedDict):
@@ -356,9 +380,10 @@ class V1ServiceAccountsGetResponse(TypedDict):
 
 
 class V1SessionPostRequest(TypedDict, closed=True):
-    team_id: str
+    team_id: NotRequired[str]
     email: Email
     password: str
+    code: NotRequired[str]
 
 
 class V1MePasswordPostRequest(TypedDict, closed=True):
@@ -409,12 +434,21 @@ class V1WebhooksIdPatchRequest(TypedDict, closed=True):
     enabled: NotRequired[bool]
 
 
+class V1MeTotpConfirmPostRequest(TypedDict, closed=True):
+    code: str
+
+
+class V1MeTotpDisablePostRequest(TypedDict, closed=True):
+    code: str
+
+
 class Team(TypedDict):
     id: str
     name: str
     created_at: str
     limits: TeamLimits
     leak_policy: LeakPolicy
+    require_totp: NotRequired[bool]
 
 
 class Key(TypedDict):
@@ -501,18 +535,23 @@ class UpdateServiceAccountRequest(TypedDict, closed=True):
 class SignedIn(TypedDict):
     member: Member
     team: Team
+    totp_enrolment_required: NotRequired[bool]
 
 
 class Me(TypedDict):
     member: Member
     team: Team
     permissions: list[str]
+    totp: Totp
 
 
 class V1ApiKeysGetResponse(TypedDict):
     data: list[Key]
     has_more: bool
     next_cursor: str | None
+
+
+V1SessionPostResponse: TypeAlias = SignedIn | TeamChoice
 
 
 class CreatedTeam(TypedDict):
