@@ -89,6 +89,9 @@ pub struct Member {
     /// Their name, as the last portal link gave it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Two-factor sign-in (`core::totp`); members stored before it have none.
+    #[serde(default, skip_serializing_if = "crate::core::totp::Totp::is_off")]
+    pub totp: crate::core::totp::Totp,
 }
 
 /// The stored password of a member made by a portal link: no derivation matches it

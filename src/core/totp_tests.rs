@@ -109,6 +109,13 @@ fn sign_in_needs_a_code_then_each_code_works_once() {
     let used = after.check(&key, Some(&typed), now).unwrap();
     assert_eq!(used.recovery.len(), 9);
     assert_eq!(used.check(&key, Some(&codes[3]), now), Err(Refusal::Wrong));
+    // Under another key (the pepper changed) codes fail, recovery codes still work.
+    let other = [4u8; 32];
+    assert_eq!(
+        used.check(&other, Some(&code_at(RFC_SECRET, step_of(now) + 1)), now),
+        Err(Refusal::Wrong)
+    );
+    assert!(used.check(&other, Some(&codes[4]), now).is_ok());
     // Without two-factor, nothing is asked.
     let off = Totp::default();
     assert_eq!(off.check(&key, None, now), Ok(off.clone()));

@@ -89,6 +89,8 @@ pub async fn sign_in(ctx: &Ctx, req: &mut Request) -> ApiResult {
         email_key: email_key.clone(),
         client,
         session,
+        code: input.code.clone(),
+        totp_key: Some(super::totp::seal_key(ctx)?),
         origin: Some(origin.clone()),
         meta: session_meta(ctx, req),
         now: ctx.now,
@@ -126,6 +128,8 @@ struct Me<'a> {
     permissions: &'a PermissionSet,
     /// For a session a portal link opened: `{return_url, name}` for "Back to <name>".
     portal: Option<super::portal::BackTo>,
+    /// `{enabled, required}`: the member's second factor and the team's requirement.
+    totp: crate::core::totp::TotpStatus,
 }
 
 /// `GET /v1/me`: the signed-in member, their team, and what their role holds.
@@ -140,6 +144,7 @@ pub async fn me(ctx: &Ctx, req: &Request) -> ApiResult {
             team: &m.team,
             permissions: &caller.manager.permissions,
             portal: super::portal::back_to(&m.team, m.return_url.as_deref()),
+            totp: m.totp,
         },
     )
 }

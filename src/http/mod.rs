@@ -31,6 +31,8 @@ mod signin;
 #[cfg(target_arch = "wasm32")]
 mod teams;
 #[cfg(target_arch = "wasm32")]
+mod totp;
+#[cfg(target_arch = "wasm32")]
 mod verify;
 #[cfg(target_arch = "wasm32")]
 mod webhooks;
@@ -43,7 +45,7 @@ mod serve {
     use super::ctx::{problem_response, ApiResult, Ctx};
     use super::problem::ApiError;
     use super::router::{route, Route, RouteError};
-    use super::{keys, leaks, members, org, portal, teams, verify, webhooks};
+    use super::{keys, leaks, members, org, portal, teams, totp, verify, webhooks};
     use crate::core::config::Config;
     use crate::core::time::Timestamp;
     use crate::storage::Stores;
@@ -179,6 +181,9 @@ mod serve {
             Route::SignOut => members::sign_out(ctx, req).await,
             Route::Me => members::me(ctx, req).await,
             Route::ChangePassword => members::change_password(ctx, req).await,
+            Route::EnrolTotp => totp::enrol(ctx, req).await,
+            Route::ConfirmTotp => totp::confirm(ctx, req).await,
+            Route::DisableTotp => totp::disable(ctx, req).await,
             Route::ListMembers => members::list_members(ctx, req).await,
             Route::UpdateMember => members::update_member(ctx, req, id).await,
             Route::RemoveMember => members::remove_member(ctx, req, id).await,

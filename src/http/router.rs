@@ -67,6 +67,9 @@ routes! {
     SignOut = "DELETE" "/v1/session";
     Me = "GET" "/v1/me";
     ChangePassword = "POST" "/v1/me/password";
+    EnrolTotp = "POST" "/v1/me/totp";
+    ConfirmTotp = "POST" "/v1/me/totp/confirm";
+    DisableTotp = "POST" "/v1/me/totp/disable";
     ListMembers = "GET" "/v1/members";
     UpdateMember = "PATCH" "/v1/members/{id}";
     RemoveMember = "DELETE" "/v1/members/{id}";

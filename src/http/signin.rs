@@ -147,6 +147,8 @@ pub async fn by_email(
                     email_key: email_key.to_owned(),
                     client: client.clone(),
                     session: None,
+                    code: None,
+                    totp_key: None,
                     origin: Some(origin.clone()),
                     // No session opens here, so nothing of the client is kept.
                     meta: Default::default(),

@@ -43,6 +43,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
             last_login_at: None,
             external_id: None,
             name: None,
+            totp: Default::default(),
         }),
         None => None,
     };
@@ -54,6 +55,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         limits: input.limits.apply(TeamLimits::default()),
         leak_policy: Default::default(),
         branding: Default::default(),
+        require_totp: false,
     };
     // The marker first: a team object never exists without it (see `Stores::team_exists`).
     ctx.stores.mark_team(&team.id).await?;
@@ -146,22 +148,70 @@ async fn mark_existing(ctx: &Ctx, id: &TeamId) -> Result<(), ApiError> {
 /// below what the team holds refuses new creates; nothing existing is removed or slowed.
 pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
     let body = read_body(req).await?;
-    operator(ctx, req)?;
+    let by_operator = operator(ctx, req);
+    let cookie = req.headers().get("Cookie").ok().flatten();
+    if super::credentials::session_cookie(cookie.as_deref()).is_none() {
+        by_operator.clone()?;
+    }
     let input = parse_team_patch(body.json()?).map_err(ApiError::input)?;
     let id = known::<TeamId>("team", id)?;
+    let origin = match by_operator {
+        Ok(()) => operator_origin(ctx, req),
+        // An owner's session may set its own team's `require_totp` (and nothing else here).
+        Err(e) => owner_of(ctx, req, &id, &input)
+            .await
+            .map_err(|o| o.unwrap_or(e))?,
+    };
     let q = UpdateTeam {
         name: input.name,
         limits: input.limits,
         leak_policy: input.leak_policy,
         branding: input.branding,
+        require_totp: input.require_totp,
     };
-    let origin = operator_origin(ctx, req);
     let team = super::org::ask_audited(ctx, &id, q, origin, "team", &id).await?;
     mark_existing(ctx, &id).await?;
     json(200, &team)
 }
 
 /// The operator, for the audit entries of what the operator endpoints change.
+/// A request by session to change `require_totp` of the member's own team: the member must be
+/// an owner (`403 owner_required`); another team is `404`; any other field `403`. `Err(None)`:
+/// no session at all (the operator's refusal stands).
+async fn owner_of(
+    ctx: &Ctx,
+    req: &Request,
+    id: &TeamId,
+    input: &crate::core::input::TeamInput<Option<String>>,
+) -> Result<crate::core::audit::Origin, Option<ApiError>> {
+    use super::auth::{confirm, needs, present, Credential};
+    let p = match present(ctx, req).await {
+        Ok(p @ Credential::Session(_)) => p,
+        Ok(_) => return Err(None),
+        Err(e) => return Err(Some(e)),
+    };
+    let caller = confirm(ctx, &p, needs(&[])).await?;
+    let m = caller.member()?;
+    if &m.team_id != id {
+        return Err(Some(ApiError::not_found(format!("no team `{id}`"))));
+    }
+    if m.member.role != MemberRole::Owner {
+        return Err(Some(ApiError::refused(
+            crate::core::team::TeamRefusal::Member(crate::core::members::MemberDenial::OwnerOnly),
+            "",
+            "",
+        )));
+    }
+    let only_totp =
+        input.name.is_none() && input.leak_policy.is_none() && input.limits == Default::default();
+    if !only_totp {
+        return Err(Some(ApiError::forbidden(
+            "an owner's session may change only `require_totp`; the rest takes the operator token",
+        )));
+    }
+    Ok(caller.origin(ctx, req))
+}
+
 fn operator_origin(ctx: &Ctx, req: &Request) -> crate::core::audit::Origin {
     use crate::core::audit::{Actor, ActorKind};
     let actor = Actor {

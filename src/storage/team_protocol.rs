@@ -18,6 +18,7 @@ use crate::core::team::membership::{self as people, Authenticated, Credentials, 
 use crate::core::team::portal::{self, PortalOpened, PortalStore};
 use crate::core::team::{self as rules, MemberStore, TeamStore};
 use crate::core::time::Timestamp;
+use crate::core::totp::SealKey;
 use crate::storage::calls::object_calls;
 pub use crate::storage::calls::TeamAnswer;
 use serde::{Deserialize, Serialize};
@@ -36,7 +37,8 @@ object_calls! {
         limits: LimitsPatch,
         leak_policy: Option<crate::core::leaks::LeakPolicy>,
         branding: Option<Branding>,
-    } -> Team = |s, q| rules::update(s, q.name, q.limits, q.leak_policy, q.branding);
+        require_totp: Option<bool>,
+    } -> Team = |s, q| rules::update(s, q.name, q.limits, q.leak_policy, q.branding, q.require_totp);
     /// Removes the team (only to undo a team whose first key could not be made).
     Destroy {} -> () = |s, _q| rules::destroy(s);
     /// Adds a key to the listing, with the team's atomic checks (see `core::team::insert_key`).
@@ -114,15 +116,39 @@ object_calls! {
         email_key: String,
         client: Option<String>,
         session: Option<(MemberId, String)>,
+        // The second factor typed, if any, and the key that opens the sealed secrets (both
+        // absent in an older caller's call: serde reads a missing Option as None).
+        code: Option<String>,
+        totp_key: Option<SealKey>,
         origin: Option<Origin>,
         meta: SessionMeta,
         now: Timestamp,
     } -> SignedIn = |s, q| {
         let success = q.session.as_ref().map(|(m, h)| (m.as_ref(), h.as_str()));
         let client = q.client.as_deref();
+        let second = people::SecondFactor {
+            code: q.code.as_deref(),
+            key: q.totp_key.as_ref(),
+        };
         let origin = q.origin.as_ref();
-        people::sign_in_finish(s, &q.email_key, client, success, origin, q.meta, q.now)
+        people::sign_in_finish(s, &q.email_key, client, success, second, origin, q.meta, q.now)
     };
+    /// Two-factor enrolment: the new secret, sealed at the edge, pending until confirmed.
+    TotpEnrol { member_id: MemberId, sealed: String } -> () =
+        |s, q| rules::totp::enrol(s, &q.member_id, q.sealed);
+    /// Turns two factors on with a current code; `recovery`: the recovery codes' hashes.
+    TotpConfirm {
+        member_id: MemberId,
+        code: String,
+        recovery: Vec<String>,
+        totp_key: SealKey,
+        now: Timestamp,
+    } -> () = |s, q| {
+        rules::totp::confirm(s, &q.member_id, &q.totp_key, &q.code, q.recovery, q.now)
+    };
+    /// Turns two factors off with a current code or a recovery code.
+    TotpDisable { member_id: MemberId, code: String, totp_key: SealKey, now: Timestamp } -> () =
+        |s, q| rules::totp::disable(s, &q.member_id, &q.totp_key, &q.code, q.now);
     /// A sign-in without a `team_id` whose password matched here and in other teams: the
     /// attempt's place is given back and the team named, for the person to choose.
     SignInRelease { email_key: String, client: Option<String> } -> Team =
@@ -269,6 +295,13 @@ pub fn audit_spec(call: &TeamCall) -> Option<AuditSpec> {
             target("member", &q.member_id),
             None,
         ),
+        // Never the secret, a code or a recovery code: only that it happened.
+        TeamCall::TotpConfirm(q) => {
+            spec("member.totp_enabled", target("member", &q.member_id), None)
+        }
+        TeamCall::TotpDisable(q) => {
+            spec("member.totp_disabled", target("member", &q.member_id), None)
+        }
         TeamCall::SignInFinish(q) => AuditSpec {
             action: "session.created",
             // A refusal is recorded by the rule itself, at most once a minute per email and
@@ -345,6 +378,7 @@ mod tests {
             limits: Default::default(),
             leak_policy: Default::default(),
             branding: Default::default(),
+            require_totp: false,
         };
         assert_eq!(
             send(
@@ -402,6 +436,8 @@ mod tests {
             email_key: "who@acme.test".into(),
             client: None,
             session: None,
+            code: None,
+            totp_key: None,
             origin: None,
             meta: Default::default(),
             now,
@@ -418,6 +454,8 @@ mod tests {
                     email_key: "who@acme.test".into(),
                     client: None,
                     session: None,
+                    code: None,
+                    totp_key: None,
                     origin: None,
                     meta: Default::default(),
                     now,
@@ -456,6 +494,7 @@ mod tests {
                     limits: LimitsPatch::default(),
                     leak_policy: None,
                     branding: None,
+                    require_totp: None,
                 }
                 .into_call(),
             )

@@ -17,6 +17,8 @@ pub struct TeamInput<N> {
     pub leak_policy: Option<LeakPolicy>,
     /// `branding` (`PATCH` only): replaces the team's branding whole (`core::branding`).
     pub branding: Option<crate::core::branding::Branding>,
+    /// `require_totp` (`PATCH` only): members must sign in with two factors.
+    pub require_totp: Option<bool>,
 }
 
 /// `POST /v1/roles` and `PATCH /v1/roles/{id}` (on a patch, absent fields stay as they are).
@@ -56,12 +58,19 @@ pub fn parse_new_team(bytes: &[u8]) -> Result<TeamInput<String>> {
         owner,
         leak_policy: None,
         branding: None,
+        require_totp: None,
     })
 }
 
 pub fn parse_team_patch(bytes: &[u8]) -> Result<TeamInput<Option<String>>> {
-    let b = Body::parse(bytes, &["name", "limits", "leak_policy", "branding"])?;
-    no_nulls(&b, &["name", "limits", "leak_policy", "branding"])?;
+    let b = Body::parse(
+        bytes,
+        &["name", "limits", "leak_policy", "branding", "require_totp"],
+    )?;
+    no_nulls(
+        &b,
+        &["name", "limits", "leak_policy", "branding", "require_totp"],
+    )?;
     let branding = match b.get_raw("branding") {
         None => None,
         Some(v) => Some(
@@ -81,6 +90,7 @@ pub fn parse_team_patch(bytes: &[u8]) -> Result<TeamInput<Option<String>>> {
         owner: None,
         leak_policy,
         branding,
+        require_totp: b.bool("require_totp")?,
     })
 }
 

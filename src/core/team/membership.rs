@@ -278,6 +278,7 @@ pub fn accept(
         last_login_at: Some(now),
         external_id: None,
         name: None,
+        totp: Default::default(),
     };
     s.insert_member(&m)?;
     s.delete_invitation(&inv.id)?;

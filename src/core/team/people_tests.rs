@@ -19,6 +19,7 @@ fn team() -> MemoryTeam {
         limits: Default::default(),
         leak_policy: Default::default(),
         branding: Default::default(),
+        require_totp: false,
     })
     .unwrap();
     s
@@ -34,6 +35,7 @@ fn person(id: &str, email: &str, role: MemberRole) -> Member {
         last_login_at: None,
         external_id: None,
         name: None,
+        totp: Default::default(),
     }
 }
 
@@ -289,6 +291,7 @@ fn sign_in_counts_failures_and_throttles_after_ten() {
                 key,
                 None,
                 None,
+                Default::default(),
                 None,
                 Default::default(),
                 at(i)
@@ -328,6 +331,7 @@ fn unknown_emails_and_teams_get_no_hash_and_a_success_opens_a_session() {
         "owner@acme.test",
         None,
         Some(("mem_o", "sess-o")),
+        Default::default(),
         None,
         Default::default(),
         at(5),
@@ -545,6 +549,7 @@ fn rule_5_members_invitations_and_sessions_are_bounded() {
             "owner@acme.test",
             None,
             Some(("mem_o", &hash)),
+            Default::default(),
             None,
             Default::default(),
             at(i as i64),
@@ -635,6 +640,7 @@ fn rule_8_members_are_rate_limited_and_refusals_audited_once_a_minute() {
             "owner@acme.test",
             Some("203.0.113.9"),
             None,
+            Default::default(),
             Some(&origin),
             Default::default(),
             at(i * 1_000),
@@ -646,6 +652,7 @@ fn rule_8_members_are_rate_limited_and_refusals_audited_once_a_minute() {
         "owner@acme.test",
         Some("203.0.113.9"),
         None,
+        Default::default(),
         Some(&origin),
         Default::default(),
         at(61_000),

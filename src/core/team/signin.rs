@@ -16,6 +16,7 @@ use crate::core::members::{
 use crate::core::model::Team;
 use crate::core::throttle::{member_request, MemberWindow, Throttle, FAILURE_WINDOW_MS};
 use crate::core::time::Timestamp;
+use crate::core::totp::{SealKey, TotpStatus};
 use serde::{Deserialize, Serialize};
 
 /// A member and their team, as a sign-in answers them.
@@ -23,6 +24,10 @@ use serde::{Deserialize, Serialize};
 pub struct SignedIn {
     pub member: MemberView,
     pub team: Team,
+    /// The team requires two factors and the member has none: the session may only enrol
+    /// (`core::totp::enrolment_allows`) until they confirm.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub totp_enrolment_required: bool,
 }
 
 /// A session-authenticated request: the member, and their request window after it.
@@ -34,6 +39,9 @@ pub struct Authenticated {
     /// For a session a portal link opened: where the dashboard's "Back to …" leads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
+    /// The member's second factor and the team's requirement (`GET /v1/me`).
+    #[serde(default)]
+    pub totp: TotpStatus,
 }
 
 /// Opens a session for `m` (a sign-in, an accepted invitation or a portal link: every session
@@ -65,9 +73,11 @@ pub(super) fn open_session(
             meta,
         },
     )?;
+    let totp_enrolment_required = team.require_totp && !m.totp.is_enabled();
     Ok(SignedIn {
         member: m.view(),
         team,
+        totp_enrolment_required,
     })
 }
 
@@ -184,6 +194,14 @@ fn audit_refusal(
     Ok(())
 }
 
+/// What a sign-in brings for the second factor: the code typed (if any) and the key that opens
+/// the sealed secrets.
+#[derive(Clone, Copy, Default)]
+pub struct SecondFactor<'a> {
+    pub code: Option<&'a str>,
+    pub key: Option<&'a SealKey>,
+}
+
 /// The second half: on success (`session_hash` given, for the member the first half found),
 /// gives the attempt's place back, opens the session and notes the sign-in; on failure (already
 /// counted by the first half) records the refusal for the audit log (`origin`), at most once a
@@ -193,6 +211,7 @@ pub fn sign_in_finish(
     email_key: &str,
     client: Option<&str>,
     success: Option<(&str, &str)>,
+    second: SecondFactor<'_>,
     origin: Option<&Origin>,
     meta: SessionMeta,
     now: Timestamp,
@@ -208,6 +227,19 @@ pub fn sign_in_finish(
         audit_refusal(s, email_key, client, origin, now)?;
         return refuse(TeamRefusal::InvalidCredentials);
     };
+    // The second factor, for a member who has one: the attempt stays counted (a missing or
+    // wrong code is a failed sign-in) unless a current code or a recovery code proves it.
+    if m.totp.is_enabled() {
+        let checked = match second.key {
+            Some(key) => m.totp.check(&key.0, second.code, now).ok(),
+            None => None,
+        };
+        let Some(next) = checked else {
+            audit_refusal(s, email_key, client, origin, now)?;
+            return refuse(TeamRefusal::TotpRequired);
+        };
+        m.totp = next;
+    }
     release_attempt(s, email_key, client)?;
     m.last_login_at = Some(now);
     s.update_member(&m)?;
@@ -252,13 +284,19 @@ pub fn authenticate(
         })
     })?;
     s.put_failures(&key, &window)?;
+    let totp = TotpStatus {
+        enabled: m.totp.is_enabled(),
+        required: team.require_totp,
+    };
     Ok(Authenticated {
         signed_in: SignedIn {
             member: m.view(),
             team,
+            totp_enrolment_required: totp.enrolment_required(),
         },
         window: MemberWindow::of(&window, now),
         return_url,
+        totp,
     })
 }
 

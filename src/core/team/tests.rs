@@ -25,6 +25,7 @@ fn team(limits: TeamLimits) -> MemoryTeam {
         limits,
         leak_policy: Default::default(),
         branding: Default::default(),
+        require_totp: false,
     };
     init(&s, t).unwrap();
     s
@@ -84,6 +85,7 @@ fn a_team_is_made_once_and_its_limits_change_by_field() {
         limits: TeamLimits::default(),
         leak_policy: Default::default(),
         branding: Default::default(),
+        require_totp: false,
     };
     assert_eq!(refusal(init(&s, again)), TeamRefusal::Exists);
     let patch = LimitsPatch {

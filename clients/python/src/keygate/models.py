@@ -174,6 +174,11 @@ class Portal(TypedDict):
     name: str
 
 
+class Totp(TypedDict, closed=True):
+    enabled: bool
+    required: bool
+
+
 class OwnerInput(TypedDict, closed=True):
     email: Email
     password: Password
@@ -352,6 +357,24 @@ class PortalUser(TypedDict, closed=True):
     name: NotRequired[str]
 
 
+class Team1(TypedDict, closed=True):
+    id: str
+    name: str
+
+
+class TeamChoice(TypedDict, closed=True):
+    teams: list[Team1]
+
+
+class TotpEnrolment(TypedDict, closed=True):
+    secret: str
+    otpauth_url: str
+
+
+class RecoveryCodes(TypedDict, closed=True):
+    recovery_codes: list[str]
+
+
 class HealthzGetResponse(TypedDict):
     status: NotRequired[Literal['ok']]
 
@@ -375,6 +398,7 @@ class V1TeamsIdPatchRequest(TypedDict, closed=True):
     limits: NotRequired[TeamLimitsInput]
     leak_policy: NotRequired[LeakPolicy]
     branding: NotRequired[Branding1]
+    require_totp: NotRequired[bool]
 
 
 class V1ProjectsGetResponse(TypedDict):
@@ -400,9 +424,10 @@ class V1ServiceAccountsGetResponse(TypedDict):
 
 
 class V1SessionPostRequest(TypedDict, closed=True):
-    team_id: str
+    team_id: NotRequired[str]
     email: Email
     password: str
+    code: NotRequired[str]
 
 
 class V1MePasswordPostRequest(TypedDict, closed=True):
@@ -453,6 +478,14 @@ class V1WebhooksIdPatchRequest(TypedDict, closed=True):
     enabled: NotRequired[bool]
 
 
+class V1MeTotpConfirmPostRequest(TypedDict, closed=True):
+    code: str
+
+
+class V1MeTotpDisablePostRequest(TypedDict, closed=True):
+    code: str
+
+
 class Team(TypedDict):
     id: str
     name: str
@@ -460,6 +493,7 @@ class Team(TypedDict):
     limits: TeamLimits
     leak_policy: LeakPolicy
     branding: NotRequired[Branding]
+    require_totp: NotRequired[bool]
 
 
 class Key(TypedDict):
@@ -546,6 +580,7 @@ class UpdateServiceAccountRequest(TypedDict, closed=True):
 class SignedIn(TypedDict):
     member: Member
     team: Team
+    totp_enrolment_required: NotRequired[bool]
 
 
 class Me(TypedDict):
@@ -553,6 +588,7 @@ class Me(TypedDict):
     team: Team
     permissions: list[str]
     portal: NotRequired[Portal | None]
+    totp: Totp
 
 
 class PortalSessionRequest(TypedDict, closed=True):
@@ -566,6 +602,9 @@ class V1ApiKeysGetResponse(TypedDict):
     data: list[Key]
     has_more: bool
     next_cursor: str | None
+
+
+V1SessionPostResponse: TypeAlias = SignedIn | TeamChoice
 
 
 class CreatedTeam(TypedDict):

@@ -184,7 +184,7 @@ export interface paths {
         head?: never;
         /**
          * Update a team
-         * @description Operator only (`ADMIN_TOKEN`); an API key answers 403. Renames the team, changes its limits (each limit given replaces the current one) or its `leak_policy`. `branding` sets how the dashboard shows the team (`logo_url` must be `https:`, `accent_color` `#rrggbb`).
+         * @description Operator only (`ADMIN_TOKEN`); an API key answers 403. Renames the team, changes its limits (each limit given replaces the current one) or its `leak_policy`. `branding` sets how the dashboard shows the team (`logo_url` must be `https:`, `accent_color` `#rrggbb`). `require_totp` (true/false): members must sign in with two factors; an owner's session of the team may set it too (and nothing else here: `403`; another team's id `404`; a non-owner `403 owner_required`).
          */
         patch: {
             parameters: {
@@ -203,6 +203,7 @@ export interface paths {
                         limits?: components["schemas"]["TeamLimitsInput"];
                         leak_policy?: components["schemas"]["LeakPolicy"];
                         branding?: components["schemas"]["Branding"];
+                        require_totp?: boolean;
                     };
                 };
             };
@@ -1369,7 +1370,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in
-         * @description An email and a password of a member of the team → the session cookie. Needs no other credential. A team that does not exist answers `401 invalid_credentials` and stores nothing. Refused sign-ins are audited at most once a minute per (email, client), as `session.refused` with `changes.count`.
+         * @description An email and a password of a member → the session cookie. Needs no other credential. `team_id` is optional: without it, the teams that email is a member of are found in the email index and the password is tried in each (each attempt counted by that team's throttle first); one match signs in, several answer `200 {"teams": [{"id", "name"}]}` with no cookie (sign in again naming one). An email in no team, or a team that does not exist, answers `401 invalid_credentials` and stores nothing. Refused sign-ins are audited at most once a minute per (email, client), as `session.refused` with `changes.count`. A member with two-factor sign-in on must also send `code`: a current code of their authenticator (RFC 6238: SHA-1, 6 digits, 30 s, the step before or after accepted, each usable once) or one of their recovery codes (each usable once); without it, or with a wrong or used one, `401 totp_required` (a wrong code counts as a failed sign-in). A member of a team with `require_totp` who has none gets a session limited to enrolling (`totp_enrolment_required: true`): every other endpoint answers `403 totp_enrolment_required` until they confirm.
          */
         post: {
             parameters: {
@@ -1381,26 +1382,29 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        team_id: string;
+                        /** @description The team to sign in to. Optional: without it, the email's teams are found by the email index. */
+                        team_id?: string;
                         email: components["schemas"]["Email"];
                         password: string;
+                        /** @description The second factor: a current 6-digit code or a recovery code. Needed only when the member has two-factor sign-in on. */
+                        code?: string;
                     };
                 };
             };
             responses: {
-                /** @description Signed in */
+                /** @description Signed in (with the cookie), or, without `team_id` and with the password matching in several teams, the teams to choose from (no cookie). */
                 200: {
                     headers: {
-                        /** @description `__Host-keygate_session=…; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=604800`. The session ends after 12 hours idle or 7 days in all. */
+                        /** @description `__Host-keygate_session=…; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=604800`. The session ends after 12 hours idle or 7 days in all. Absent when the answer is a choice of teams. */
                         "Set-Cookie"?: string;
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["SignedIn"];
+                        "application/json": components["schemas"]["SignedIn"] | components["schemas"]["TeamChoice"];
                     };
                 };
                 400: components["responses"]["BadRequest"];
-                /** @description `invalid_credentials`: the email or the password is wrong (one answer for both, after the same work). */
+                /** @description `invalid_credentials`: the email or the password is wrong (one answer for both, after the same work). `totp_required`: the member has two-factor sign-in on and `code` is missing, wrong or used already. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2951,6 +2955,176 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start two-factor enrolment
+         * @description A new authenticator secret for the signed-in member, pending until confirmed (a new one replaces a pending one). The secret is shown this once and stored only sealed (ChaCha20-Poly1305, key derived from the pepper). `409 totp_enabled` when it is on already.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The secret, pending */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TotpEnrolment"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                /** @description `totp_enabled`: two-factor sign-in is on already (disable it first). `totp_not_enrolled`: nothing to confirm, or it is not on. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn two-factor sign-in on
+         * @description A current code of the pending secret turns two-factor sign-in on (`400 invalid_code` otherwise) and answers the ten recovery codes, shown this once. From then on `POST /v1/session` needs `code`. Audited as `member.totp_enabled` (no secret or code).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        code: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description On; the recovery codes */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RecoveryCodes"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                /** @description `totp_enabled`: two-factor sign-in is on already (disable it first). `totp_not_enrolled`: nothing to confirm, or it is not on. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                413: components["responses"]["PayloadTooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/totp/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn two-factor sign-in off
+         * @description With a current code or an unused recovery code (`400 invalid_code` otherwise). Audited as `member.totp_disabled`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        code: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Off */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                /** @description `totp_enabled`: two-factor sign-in is on already (disable it first). `totp_not_enrolled`: nothing to confirm, or it is not on. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                413: components["responses"]["PayloadTooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "api_key.created": {
@@ -3572,6 +3746,8 @@ export interface components {
                 logo_url?: string;
                 accent_color?: string;
             };
+            /** @description Members must sign in with two factors (shown only when on). */
+            require_totp?: boolean;
         };
         CreatedTeam: {
             team: components["schemas"]["Team"];
@@ -3945,6 +4121,8 @@ export interface components {
         SignedIn: {
             member: components["schemas"]["Member"];
             team: components["schemas"]["Team"];
+            /** @description Present (true) when the team requires two-factor sign-in and the member has none: the session may only enrol (`POST /v1/me/totp`, `POST /v1/me/totp/confirm`), read `GET /v1/me` and sign out. */
+            totp_enrolment_required?: boolean;
         };
         Me: {
             member: components["schemas"]["Member"];
@@ -3956,6 +4134,11 @@ export interface components {
                 return_url: string;
                 name: string;
             } | null;
+            /** @description The member's two-factor sign-in, and whether the team requires it. */
+            totp: {
+                enabled: boolean;
+                required: boolean;
+            };
         };
         OwnerInput: {
             email: components["schemas"]["Email"];
@@ -4198,6 +4381,23 @@ export interface components {
             external_id: string;
             email: components["schemas"]["Email"];
             name?: string;
+        };
+        /** @description The teams where the email and password match, when there are several: sign in again naming one. */
+        TeamChoice: {
+            teams: {
+                id: string;
+                name: string;
+            }[];
+        };
+        TotpEnrolment: {
+            /** @description Base32 (RFC 4648, no padding), 160 bits. Shown this once. */
+            secret: string;
+            /** @description `otpauth://totp/…` for an authenticator app (or a QR code of it). */
+            otpauth_url: string;
+        };
+        RecoveryCodes: {
+            /** @description Ten single-use codes (`xxxxx-xxxxx`, 50 random bits each), shown this once; stored hashed. */
+            recovery_codes: string[];
         };
     };
     responses: {
