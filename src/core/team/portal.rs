@@ -168,6 +168,7 @@ pub fn use_portal(
                 last_login_at: None,
                 external_id: Some(grant.user.external_id.clone()),
                 name: None,
+                totp: Default::default(),
             };
             s.insert_member(&m)?;
             s.hold_event(&member_event("member.added", &team.id, &m, now))?;

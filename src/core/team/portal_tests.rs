@@ -22,6 +22,7 @@ fn team() -> MemoryTeam {
         limits: Default::default(),
         leak_policy: Default::default(),
         branding: Default::default(),
+        require_totp: false,
     })
     .unwrap();
     s
@@ -244,6 +245,7 @@ fn member_with_password(id: &str, email: &str) -> Member {
         last_login_at: None,
         external_id: None,
         name: None,
+        totp: Default::default(),
     }
 }
 

@@ -93,7 +93,7 @@ fn a_team_is_made_once_and_its_limits_change_by_field() {
         ..Default::default()
     };
     let notify = Some(crate::core::leaks::LeakPolicy::Notify);
-    let t = update(&s, Some("Acme 2".into()), patch, notify, None).unwrap();
+    let t = update(&s, Some("Acme 2".into()), patch, notify, None, None).unwrap();
     assert_eq!((t.name.as_str(), t.limits.max_roles), ("Acme 2", 3));
     assert_eq!(t.leak_policy, crate::core::leaks::LeakPolicy::Notify);
     assert_eq!(t.limits.max_keys, TeamLimits::default().max_keys);
@@ -101,7 +101,7 @@ fn a_team_is_made_once_and_its_limits_change_by_field() {
     destroy(&s).unwrap();
     assert_eq!(refusal(get(&s)), TeamRefusal::NotFound);
     assert_eq!(
-        refusal(update(&s, None, LimitsPatch::default(), None, None)),
+        refusal(update(&s, None, LimitsPatch::default(), None, None, None)),
         TeamRefusal::NotFound
     );
 }

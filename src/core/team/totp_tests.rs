@@ -32,6 +32,7 @@ fn team(require: bool) -> MemoryTeam {
         created_at: at(0),
         limits: Default::default(),
         leak_policy: Default::default(),
+        branding: Default::default(),
         require_totp: require,
     })
     .unwrap();
@@ -42,6 +43,8 @@ fn team(require: bool) -> MemoryTeam {
         password: "hash".into(),
         created_at: at(0),
         last_login_at: None,
+        external_id: None,
+        name: None,
         totp: Default::default(),
     };
     add_owner(&s, owner).unwrap();
@@ -80,6 +83,7 @@ fn sign_in(s: &MemoryTeam, code: Option<&str>, now: Timestamp) -> TeamResult<boo
         Some(("mem_o", &session)),
         second,
         None,
+        Default::default(),
         now,
     )?;
     Ok(r.totp_enrolment_required)
