@@ -104,7 +104,7 @@ function disableForm() {
     e.preventDefault();
     error.hidden = true;
     try {
-      await api("DELETE", TOTP, { code: form.elements.code.value.replace(/\s+/g, "") });
+      await api("POST", `${TOTP}/disable`, { code: form.elements.code.value.replace(/\s+/g, "") });
       session.me.totp = { ...(session.me.totp || {}), enabled: false };
       toast("Two-factor sign-in is off.");
       route();
@@ -149,8 +149,10 @@ function client(ua) {
 
 export async function securityPage() {
   const me = session.me;
-  const sessions = await api("GET", "/v1/me/sessions");
   const totp = me.totp || { enabled: false, required: false };
+  // A member who must enrol first may read only /v1/me and enrol (403 totp_enrolment_required).
+  const enrolling = totp.required && !totp.enabled;
+  const sessions = enrolling ? { data: [] } : await api("GET", "/v1/me/sessions");
   const area = h("div", { id: "totp-area" });
   if (totp.enabled) {
     area.append(h("p", { class: "ok", id: "totp-status" }, "Two-factor sign-in is on: signing in asks for a code from your app."), disableForm());
@@ -176,7 +178,7 @@ export async function securityPage() {
   });
   return [
     h("h1", {}, "Security"),
-    totp.required && !totp.enabled
+    enrolling
       ? h("p", { class: "alert", role: "alert", id: "totp-required" }, `${me.team.name} requires two-factor sign-in: set it up to go on.`)
       : null,
     h("section", { "aria-labelledby": "totp-title" },
@@ -185,6 +187,8 @@ export async function securityPage() {
       me.member.role === "owner" ? requireSwitch(me) : null),
     h("section", { "aria-labelledby": "sessions-title" },
       h("h2", { id: "sessions-title" }, "Where you are signed in"),
-      table("Sessions", ["Client", "Country", "Signed in", "Last seen", ""], rows, "No sessions.")),
+      enrolling
+        ? h("p", { class: "hint" }, "Shown once two-factor sign-in is on.")
+        : table("Sessions", ["Client", "Country", "Signed in", "Last seen", ""], rows, "No sessions.")),
   ];
 }

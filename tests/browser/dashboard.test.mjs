@@ -532,7 +532,6 @@ test("the Security page lists where the member is signed in and signs a session 
   await p.getByRole("link", { name: "Security" }).click();
   await p.getByRole("heading", { name: "Where you are signed in" }).waitFor();
   await p.getByRole("row").filter({ hasText: "(this browser)" }).waitFor();
-  await p.screenshot({ path: path.join(SHOTS, "security.png"), fullPage: true });
   // Sign the Firefox session out: its next request is refused, and it is back at the sign-in page.
   await p.getByRole("row").filter({ hasText: "Firefox on Linux" }).getByRole("button", { name: /^Sign out Firefox on Linux/ }).click();
   await p.getByRole("row").filter({ hasText: "Firefox on Linux" }).waitFor({ state: "detached" });
@@ -544,5 +543,60 @@ test("the Security page lists where the member is signed in and signs a session 
   await p.waitForURL(`${base}/`);
   const status = await p.evaluate(async () => (await fetch("/v1/me")).status);
   assert.equal(status, 401);
+  await p.context().close();
+});
+
+/** An RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 secret at `ms`. */
+function totp(secret, ms) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secret.replace(/=+$/, "").toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(ms / 30_000)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const o = mac[19] & 0xf;
+  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
+test("two-factor sign-in: enrol from the Security page with the QR code's secret, then sign in with a code", async () => {
+  const accepted = await call("POST", "/v1/invitations/accept", { body: { token: await invite("two@acme.test", "developer"), password: PASSWORD } });
+  assert.equal(accepted.status, 201);
+  const p = await page();
+  await signIn(p, "two@acme.test");
+  await p.getByRole("link", { name: "Security" }).click();
+  await p.getByRole("button", { name: "Set up two-factor sign-in" }).click();
+  await p.getByRole("img", { name: "QR code of your two-factor secret" }).waitFor();
+  const secret = (await p.getByLabel("Two-factor secret", { exact: true }).innerText()).trim();
+  assert.match(secret, /^[A-Z2-7]{32}$/);
+  await p.screenshot({ path: path.join(SHOTS, "security.png"), fullPage: true });
+  await p.getByLabel("Code from your app").fill("000000" === totp(secret, Date.now()) ? "111111" : "000000");
+  await p.getByRole("button", { name: "Turn on two-factor sign-in" }).click();
+  await p.locator(".field").filter({ has: p.getByLabel("Code from your app") }).getByRole("alert").waitFor();
+  await p.getByLabel("Code from your app").fill(totp(secret, Date.now()));
+  await p.getByRole("button", { name: "Turn on two-factor sign-in" }).click();
+  // The recovery codes, this once.
+  const codes = p.getByRole("list", { name: "Recovery codes" }).getByRole("listitem");
+  await codes.first().waitFor();
+  assert.equal(await codes.count(), 10);
+  await p.getByRole("button", { name: "I have saved them" }).click();
+  await p.getByText("Two-factor sign-in is on").waitFor();
+  await p.getByRole("button", { name: "Sign out", exact: true }).click();
+  await p.waitForURL(`${base}/`);
+
+  // Email and password, then the page asks for a code; a wrong one is refused in words.
+  await p.getByLabel("Email").fill("two@acme.test");
+  await p.getByLabel("Password").fill(PASSWORD);
+  await p.getByRole("button", { name: "Sign in" }).click();
+  const code = p.getByLabel("Code from your authenticator app");
+  await code.waitFor();
+  await code.fill("12345");
+  await p.getByRole("button", { name: "Sign in" }).click();
+  await p.getByRole("alert").filter({ hasText: "code" }).waitFor();
+  // The next step's code (the current one confirmed the enrolment, and each works once).
+  await code.fill(totp(secret, Date.now() + 30_000));
+  await p.getByRole("button", { name: "Sign in" }).click();
+  await p.waitForURL(/\/dashboard\//);
+  await p.getByRole("heading", { name: "API keys" }).waitFor();
   await p.context().close();
 });
