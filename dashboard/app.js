@@ -1,5 +1,5 @@
 // The dashboard's shell: one page, sections by the URL's fragment (#/keys, #/keys/<id>, #/projects,
-// #/roles, #/service-accounts, #/members, #/webhooks, #/audit, #/monitoring), each section its own
+// #/roles, #/service-accounts, #/members, #/webhooks, #/audit, #/monitoring, #/security), each section its own
 // module under /pages/ over the shared /api.js and /ui.js. Everything it shows comes from the API
 // with the session cookie; what a member may do is what `GET /v1/me` says their role holds, and
 // the API refuses the rest anyway. No framework, no build step and no CDN: plain DOM, built with `h()`.
@@ -14,6 +14,8 @@ import { membersPage } from "/pages/members.js";
 import { webhooksPage, webhookPage } from "/pages/webhooks.js";
 import { auditPage } from "/pages/audit.js";
 import { monitoringPage } from "/pages/monitoring.js";
+import { securityPage } from "/pages/security.js";
+import { applyBranding, backLink } from "/branding.js";
 
 const view = document.getElementById("view");
 
@@ -28,10 +30,15 @@ const PAGES = [
   [/^#\/webhooks$/, webhooksPage],
   [/^#\/audit(?:\?(.*))?$/, (m) => auditPage(new URLSearchParams(m[1] || ""))],
   [/^#\/monitoring$/, monitoringPage],
+  [/^#\/security$/, securityPage],
 ];
+
+/** A team that requires two-factor sign-in sends a member without it to set it up first. */
+const mustEnrol = () => Boolean(session.me.totp?.required && !session.me.totp?.enabled);
 
 async function route() {
   if (!location.hash) history.replaceState(null, "", "#/keys");
+  if (mustEnrol() && location.hash !== "#/security") history.replaceState(null, "", "#/security");
   const hash = location.hash;
   const page = PAGES.find(([re]) => re.test(hash));
   if (!page) {
@@ -62,6 +69,10 @@ async function start() {
     return;
   }
   document.getElementById("team-name").textContent = session.me.team.name;
+  // The team's branding (name, logo, accent colour) and, for a session a portal link opened,
+  // "Back to <product>".
+  applyBranding(session.me.team);
+  backLink(session.me.portal);
   document.getElementById("who").textContent = `${session.me.member.email} · ${session.me.member.role}`;
   document.getElementById("signout").addEventListener("click", async () => {
     await api("DELETE", "/v1/session").catch(() => {});

@@ -36,12 +36,17 @@ build_worker() {
 }
 
 # The static assets (wrangler.toml `[assets]`, served beside the Worker): the dashboard as
-# written (no build step: plain HTML, CSS and ES modules) and the OpenAPI document, minified.
+# written (no build step: plain HTML, CSS and ES modules, one vendored module) and the OpenAPI
+# document, minified.
 # They cost the wasm nothing; the worker serves /openapi.json from here with the API's headers.
 build_assets() {
   rm -rf build/public
   mkdir -p build/public
   cp -R dashboard/. build/public/
+  # Vendored, not fetched from a CDN: the QR code generator of the Security page (npm
+  # qrcode-generator, MIT, its licence in the file's header), served as /vendor/qrcode.mjs.
+  mkdir -p build/public/vendor
+  cp node_modules/qrcode-generator/dist/qrcode.mjs build/public/vendor/qrcode.mjs
   node_modules/.bin/node -e '
     const fs = require("fs");
     const doc = JSON.parse(fs.readFileSync("docs/openapi.json", "utf8"));

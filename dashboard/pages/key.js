@@ -1,7 +1,8 @@
 // One API key (#/keys/<id>): its details, usage chart and locations, the edit form, and Roll,
-// Disable and Delete behind their confirmations.
+// Disable and Delete behind their confirmations (pages/key-actions.js, shared with the list).
 import { api, all } from "/api.js";
-import { h, can, when, field, table, toast, errorLine, showFormError, confirmAction, showSecret, route } from "/ui.js";
+import { h, can, when, field, table, toast, errorLine, showFormError, route } from "/ui.js";
+import { keyActions } from "/pages/key-actions.js";
 
 /**
  * The last days' requests as stacked bars (plain SVG: admitted, rate limited, denied), with the
@@ -76,32 +77,11 @@ export async function keyPage(id) {
       (k.locations || []).map((l) => [l.country, when(l.first_seen), when(l.last_seen)]),
       "No requests with a known country yet."));
   const edit = writable ? editKeyForm(k) : null;
-  const actions = can("api_keys:write")
-    ? h("div", { class: "actions" },
-        k.status === "active" ? h("button", { type: "button", onclick: () => rollDialog(k) }, "Roll") : null,
-        k.status !== "disabled"
-          ? h("button", { type: "button", class: "danger", onclick: () => confirmAction({
-              title: `Disable “${k.name}”?`,
-              text: "Requests with this key are refused from the next one on, everywhere. A disabled key cannot be enabled again.",
-              ok: "Disable key",
-              action: async () => {
-                await api("POST", `/v1/api-keys/${k.id}/disable`);
-                toast(`“${k.name}” is disabled.`);
-                route();
-              },
-            }) }, "Disable")
-          : null,
-        h("button", { type: "button", class: "danger", onclick: () => confirmAction({
-          title: `Delete “${k.name}”?`,
-          text: "The key stops working at once and is removed from the list. This cannot be undone.",
-          ok: "Delete key",
-          action: async () => {
-            await api("DELETE", `/v1/api-keys/${k.id}`);
-            toast(`“${k.name}” is deleted.`);
-            location.hash = "#/keys";
-          },
-        }) }, "Delete"))
-    : null;
+  const actions = keyActions(k, {
+    // Rolled: on to the new key's page; deleted: back to the list.
+    rolled: (created) => (location.hash = `#/keys/${created.id}`),
+    deleted: () => (location.hash = "#/keys"),
+  });
   return [h("p", {}, h("a", { href: "#/keys" }, "← API keys")), h("h1", {}, k.name), leakedAlert, info, usage, edit, actions];
 }
 
@@ -142,40 +122,4 @@ function editKeyForm(k) {
     }
   });
   return form;
-}
-
-/** Roll: a new key now, the old one for the overlap chosen; the new key is shown once. */
-export function rollDialog(k) {
-  const error = errorLine("roll-error");
-  const overlap = h("select", { name: "expire_old_in" },
-    h("option", { value: "0" }, "Stop the old key now"),
-    h("option", { value: "3600" }, "1 hour"),
-    h("option", { value: "86400", selected: true }, "24 hours"),
-    h("option", { value: "604800" }, "7 days"),
-    h("option", { value: "2592000" }, "30 days"));
-  const form = h("form", { method: "dialog", novalidate: true },
-    h("h2", { id: "roll-title" }, `Roll “${k.name}”`),
-    h("p", {}, "A new key replaces this one, with the same name, permissions, project, rate limit, expiry and metadata. Move your service to the new key before the old one stops working."),
-    field("Keep the old key working for", overlap),
-    error,
-    h("div", { class: "actions" },
-      h("button", { type: "button", onclick: () => dialog.close() }, "Cancel"),
-      h("button", { type: "submit", class: "primary" }, "Roll key")));
-  const dialog = h("dialog", { "aria-labelledby": "roll-title" }, form);
-  dialog.addEventListener("close", () => dialog.remove());
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    error.hidden = true;
-    try {
-      const created = await api("POST", `/v1/api-keys/${k.id}/roll`, { expire_old_in: Number(overlap.value) });
-      dialog.close();
-      showSecret(created.key);
-      location.hash = `#/keys/${created.id}`;
-    } catch (err) {
-      showFormError(form, error, err);
-    }
-  });
-  document.body.append(dialog);
-  dialog.showModal();
-  overlap.focus();
 }

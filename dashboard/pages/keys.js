@@ -1,6 +1,8 @@
-// The API keys list (#/keys, filtered by environment and project) and the create-key dialog.
+// The API keys list (#/keys, filtered by environment and project), each key's actions next to
+// it, and the create-key dialog.
 import { api, all } from "/api.js";
 import { h, can, day, when, field, table, errorLine, showError, showFormError, clearFormErrors, showSecret, route } from "/ui.js";
+import { keyActions } from "/pages/key-actions.js";
 
 export async function keysPage(params) {
   const [projects, accounts] = await Promise.all([
@@ -32,6 +34,7 @@ export async function keysPage(params) {
       projects.map((p) => h("option", { value: p.id, selected: p.id === project }, p.name)))),
   );
 
+  const write = can("api_keys:write");
   const rows = keys.map((k) => [
     h("a", { href: `#/keys/${k.id}` }, k.name),
     h("code", {}, `${k.prefix}…`),
@@ -41,6 +44,9 @@ export async function keysPage(params) {
     day(k.created_at),
     when(k.last_used),
     k.expires_at ? day(k.expires_at) : "never",
+    // Roll, Disable and Delete next to the key, behind the key page's confirmations; each
+    // button's accessible name says which key ("Disable Billing worker (sk_live_ab…)").
+    ...(write ? [keyActions(k, { small: true, label: (verb) => `${verb} ${k.name} (${k.prefix}…)` }) || ""] : []),
   ]);
   return [
     h("div", { class: "title-row" },
@@ -49,7 +55,7 @@ export async function keysPage(params) {
         ? h("button", { type: "button", class: "primary", onclick: () => createKeyDialog(projects, accounts) }, "Create API key")
         : null),
     filters,
-    table("API keys", ["Name", "Key", "Environment", "Project", "Status", "Created", "Last used", "Expires"], rows,
+    table("API keys", ["Name", "Key", "Environment", "Project", "Status", "Created", "Last used", "Expires", ...(write ? ["Actions"] : [])], rows,
       "No API keys yet."),
   ];
 }

@@ -56,6 +56,8 @@ pub enum Counted {
     Members,
     /// Pending invitations: at most `MAX_PENDING_INVITATIONS`, not a team setting.
     Invitations,
+    /// Portal links remembered: at most `core::portal::MAX_PORTAL_SESSIONS`, not a team setting.
+    PortalSessions,
 }
 
 impl Counted {
@@ -69,6 +71,7 @@ impl Counted {
             Counted::Webhooks => "max_webhooks",
             Counted::Members => "max_members",
             Counted::Invitations => "pending invitations",
+            Counted::PortalSessions => "portal sessions",
         }
     }
 }
@@ -82,6 +85,12 @@ pub struct LimitReached {
 
 impl LimitReached {
     pub fn detail(&self) -> String {
+        if self.what == Counted::PortalSessions {
+            return format!(
+                "this team has {} portal links made within the last hour, the most it may have; try again later",
+                self.limit
+            );
+        }
         if self.what == Counted::Invitations {
             return format!(
                 "this team has {} pending invitations, the most it may have; withdraw some first",
@@ -124,6 +133,7 @@ impl TeamLimits {
             Counted::Webhooks => self.max_webhooks,
             Counted::Members => self.max_members,
             Counted::Invitations => crate::core::members::MAX_PENDING_INVITATIONS as u32,
+            Counted::PortalSessions => crate::core::portal::MAX_PORTAL_SESSIONS,
         };
         if current < u64::from(limit) {
             Ok(())

@@ -83,7 +83,20 @@ pub struct Member {
     pub password: String,
     pub created_at: Timestamp,
     pub last_login_at: Option<Timestamp>,
+    /// The product's id for this person, when a portal link made them (`core::portal`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Their name, as the last portal link gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Two-factor sign-in (`core::totp`); members stored before it have none.
+    #[serde(default, skip_serializing_if = "crate::core::totp::Totp::is_off")]
+    pub totp: crate::core::totp::Totp,
 }
+
+/// The stored password of a member made by a portal link: no derivation matches it
+/// (`PasswordHash::decode` refuses it), so they sign in only through their product.
+pub const NO_PASSWORD: &str = "";
 
 impl fmt::Debug for Member {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -103,6 +116,10 @@ pub struct MemberView {
     pub role: MemberRole,
     pub created_at: Timestamp,
     pub last_login_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl Member {
@@ -113,6 +130,8 @@ impl Member {
             role: self.role,
             created_at: self.created_at,
             last_login_at: self.last_login_at,
+            external_id: self.external_id.clone(),
+            name: self.name.clone(),
         }
     }
 }
@@ -448,12 +467,59 @@ impl fmt::Debug for SessionToken {
     }
 }
 
-/// A session as stored (by token hash) in the team object.
+/// A session as stored (by token hash) in the team object. Sessions stored before the client
+/// was kept load with none.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     pub member_id: String,
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
+    #[serde(flatten)]
+    pub meta: SessionMeta,
+}
+
+/// What a session remembers of how it began: the client (`User-Agent`, at most
+/// [`MAX_USER_AGENT_CHARS`], and country) and, for a portal session, where "Back to …" leads.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionMeta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+}
+
+pub const MAX_USER_AGENT_CHARS: usize = 256;
+
+impl SessionMeta {
+    pub fn new(user_agent: Option<&str>, country: Option<&str>) -> Self {
+        SessionMeta {
+            user_agent: user_agent.map(|u| u.chars().take(MAX_USER_AGENT_CHARS).collect()),
+            country: country.map(|c| c.chars().take(8).collect()),
+            return_url: None,
+        }
+    }
+}
+
+/// A session's public id (`ses_…`): derived one way from its token's hash, so it names the
+/// session in `/v1/me/sessions` without being, or giving, the token or its hash. Sessions
+/// stored before ids existed have one too.
+pub fn session_id(token_hash: &str) -> String {
+    let d = Sha256::digest(format!("keygate session id:{token_hash}").as_bytes());
+    format!("ses_{}", hex::encode(&d[..12]))
+}
+
+/// A session as its member sees it (`GET /v1/me/sessions`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: String,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub user_agent: Option<String>,
+    pub country: Option<String>,
+    /// The session this request came with.
+    pub current: bool,
 }
 
 /// Where a session stands at `now`.

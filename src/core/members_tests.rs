@@ -191,6 +191,7 @@ fn sessions_end_after_12_hours_idle_or_7_days_in_all() {
         member_id: "mem_1".into(),
         created_at: Timestamp::from_millis(0),
         last_seen_at: Timestamp::from_millis(0),
+        meta: Default::default(),
     };
     assert_eq!(
         s.state(Timestamp::from_millis(30_000)),

@@ -8,8 +8,10 @@
 pub mod access;
 pub mod audit;
 pub mod base62;
+pub mod branding;
 pub mod config;
 pub mod credits;
+pub mod email_index;
 pub mod events;
 #[cfg(test)]
 pub mod fixtures;
@@ -28,6 +30,7 @@ pub mod model;
 pub mod monitoring;
 pub mod page;
 pub mod permission;
+pub mod portal;
 pub mod random;
 pub mod ratelimit;
 pub mod store;
@@ -38,4 +41,5 @@ pub mod throttle;
 pub mod time;
 #[cfg(test)]
 mod usage_policy_tests;
+pub mod totp;
 pub mod webhooks;

@@ -23,6 +23,13 @@ pub struct Team {
     /// existed have the default, `disable`.
     #[serde(default)]
     pub leak_policy: super::leaks::LeakPolicy,
+    /// How the dashboard shows the team (`core::branding`); none stored: `{}`.
+    #[serde(default)]
+    pub branding: super::branding::Branding,
+    /// Members must sign in with two factors (`core::totp`): one without is limited to
+    /// enrolling. Shown only when on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_totp: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

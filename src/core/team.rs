@@ -89,6 +89,22 @@ pub enum TeamRefusal {
     /// No live session has this token (signed out, expired, ended by a role or password
     /// change, or the member was removed).
     InvalidSession,
+    /// `DELETE /v1/me/sessions/{id}`: none of the member's sessions has this id.
+    SessionNotFound,
+    /// No portal link has this token (never issued, or forgotten an hour after it expired).
+    PortalNotFound,
+    /// A portal link used already, past its 5 minutes, or whose opener no longer holds what
+    /// it grants (`410 invalid_portal_token`).
+    PortalSpent,
+    /// The member signs in with two factors: a current code (or a recovery code) is missing,
+    /// wrong or used already (`401 totp_required`; a wrong one is a failed sign-in).
+    TotpRequired,
+    /// A code that does not confirm or disable two factors (`400 invalid_code`).
+    InvalidCode,
+    /// Two factors are on already: disable them first (`409 totp_enabled`).
+    TotpEnabled,
+    /// No enrolment to confirm, or two factors are not on (`409 totp_not_enrolled`).
+    TotpNotEnrolled,
 }
 
 /// A rule's failure: refused (a 4xx, nothing written) or the store failed.
@@ -161,8 +177,16 @@ pub fn update(
     name: Option<String>,
     limits: LimitsPatch,
     leak_policy: Option<super::leaks::LeakPolicy>,
+    branding: Option<super::branding::Branding>,
+    require_totp: Option<bool>,
 ) -> TeamResult<Team> {
     let mut team = found(s.team()?)?;
+    if let Some(b) = branding {
+        team.branding = b;
+    }
+    if let Some(r) = require_totp {
+        team.require_totp = r;
+    }
     if let Some(n) = name {
         team.name = n;
     }
@@ -436,8 +460,10 @@ pub fn delete_account(s: &impl TeamStore, id: &str) -> TeamResult<()> {
 }
 
 pub mod membership;
+pub mod portal;
 pub mod signin;
 mod store;
+pub mod totp;
 pub mod webhooks;
 pub use webhooks::WebhookStore;
 

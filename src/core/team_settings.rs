@@ -28,9 +28,22 @@ pub fn may_change(changer: TeamChanger, change: TeamChange) -> Result<(), &'stat
     }
 }
 
+/// `require_totp` (issue 23): the operator, or an owner's session of the team; an `admin:*`
+/// key or an `admin` member is no owner (as for making owners, `403 owner_required`).
+pub fn may_require_totp(changer: TeamChanger, owner_session: bool) -> bool {
+    changer == TeamChanger::Operator || owner_session
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_operator_or_an_owner_requires_two_factors() {
+        assert!(may_require_totp(TeamChanger::Operator, false));
+        assert!(may_require_totp(TeamChanger::TeamAdmin, true));
+        assert!(!may_require_totp(TeamChanger::TeamAdmin, false));
+    }
 
     #[test]
     fn the_operator_changes_anything() {

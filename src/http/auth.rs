@@ -46,6 +46,10 @@ pub struct SessionCaller {
     pub team: Team,
     pub member: MemberView,
     pub session_hash: String,
+    /// For a session a portal link opened: where "Back to …" leads.
+    pub return_url: Option<String>,
+    /// The member's second factor and the team's requirement.
+    pub totp: crate::core::totp::TotpStatus,
 }
 
 /// What a request authenticates with.
@@ -70,7 +74,7 @@ pub enum Actor {
         record: Box<KeyRecord>,
         usage: UsageView,
     },
-    Member(SessionCaller),
+    Member(Box<SessionCaller>),
 }
 
 /// A caller confirmed for this request: its team, what it may do (`manager`: permissions,
@@ -203,6 +207,13 @@ pub async fn present(ctx: &Ctx, req: &Request) -> Result<Credential, ApiError> {
     }
 }
 
+/// The path of a request URL (`https://host/v1/me?x` → `/v1/me`).
+fn path_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = rest.find('/').map_or("/", |i| &rest[i..]);
+    path.split(['?', '#']).next().unwrap_or(path)
+}
+
 /// The member a session cookie stands for, after the cross-site check for changes.
 async fn session(ctx: &Ctx, req: &Request, cookie: &str) -> Result<SessionCaller, ApiError> {
     let method = req.inner().method();
@@ -231,11 +242,20 @@ async fn session(ctx: &Ctx, req: &Request, cookie: &str) -> Result<SessionCaller
     };
     match ctx.stores.team(&team_id, call).await? {
         // A member's answers carry no windows, but for the one that refuses them.
+        // The team requires two factors and this member has none: enrolling only.
+        Ok(a)
+            if a.totp.enrolment_required()
+                && !crate::core::totp::enrolment_allows(&method.to_string(), path_of(&url)) =>
+        {
+            Err(ApiError::totp_enrolment_required())
+        }
         Ok(a) => Ok(SessionCaller {
             team_id,
             team: a.signed_in.team,
             member: a.signed_in.member,
             session_hash,
+            return_url: a.return_url,
+            totp: a.totp,
         }),
         Err(TeamRefusal::MemberRateLimited { retry_after }) => {
             ctx.member_limit.set(Some(MemberWindow {
@@ -307,7 +327,7 @@ pub async fn confirm(
             return Ok(Caller {
                 team_id: s.team_id.clone(),
                 manager,
-                actor: Actor::Member(s.clone()),
+                actor: Actor::Member(Box::new(s.clone())),
             });
         }
     };

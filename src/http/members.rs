@@ -8,6 +8,7 @@ use super::ctx::{json, read_body, ApiResult, Ctx};
 use super::org::{ask, ask_audited, known, list_query, page};
 use super::password;
 use super::problem::ApiError;
+use super::signin;
 use crate::core::ids::{InvitationId, MemberId, TeamId};
 use crate::core::input::members::{
     parse_acceptance, parse_invitation, parse_member_patch, parse_password_change, parse_sign_in,
@@ -46,41 +47,60 @@ fn client(req: &Request) -> Option<String> {
     req.headers().get("CF-Connecting-IP").ok().flatten()
 }
 
-/// `POST /v1/session`: email and password → the session cookie. A wrong email and a wrong
-/// password get the same answer after the same work (one derivation each).
+/// `POST /v1/session`: email and password (and the team, optionally) → the session cookie. A
+/// wrong email and a wrong password get the same answer after the same work (one derivation
+/// each). Without `team_id` the email index finds the teams (`super::signin`).
 pub async fn sign_in(ctx: &Ctx, req: &mut Request) -> ApiResult {
     let body = read_body(req).await?;
     let input = parse_sign_in(body.json()?).map_err(ApiError::input)?;
-    // A team that does not exist: nothing is stored anywhere and no object is touched; the
-    // answer is a wrong password's (with no derivation: see docs/architecture.md, "People").
-    if !ctx.stores.team_exists(&input.team_id).await? {
-        return Err(ApiError::invalid_credentials());
-    }
     let email_key = input.email.key();
     let client = client(req);
-    let start = SignInStart {
-        email_key: email_key.clone(),
-        client: client.clone(),
-        now: ctx.now,
+    let origin = anonymous_member(ctx, req);
+    let (team_id, member) = match &input.team_id {
+        Some(team_id) => {
+            // A team that does not exist: nothing is stored anywhere and no object is touched;
+            // the answer is a wrong password's (with no derivation: see docs/architecture.md,
+            // "People").
+            if !ctx.stores.team_exists(team_id).await? {
+                return Err(ApiError::invalid_credentials());
+            }
+            let start = SignInStart {
+                email_key: email_key.clone(),
+                client: client.clone(),
+                now: ctx.now,
+            };
+            let found = ask(ctx, team_id, start, "team", "").await?;
+            let ok = password::matches(ctx, &input.password, found.password.as_deref()).await?;
+            (team_id.clone(), found.member_id.filter(|_| ok))
+        }
+        None => {
+            let by = signin::by_email(ctx, &email_key, &input.password, client.clone(), &origin);
+            match by.await? {
+                signin::ByEmail::One { team, member } => (team, Some(member)),
+                signin::ByEmail::Choose(answer) => return answer,
+            }
+        }
     };
-    let found = ask(ctx, &input.team_id, start, "team", "").await?;
-    let ok = password::matches(ctx, &input.password, found.password.as_deref()).await?;
-    let token = SessionToken::generate(&input.team_id, &mut OsRandom);
-    let session = match (ok, found.member_id) {
-        (true, Some(id)) => Some((id, token.hash())),
-        _ => None,
-    };
+    let token = SessionToken::generate(&team_id, &mut OsRandom);
+    let session = member.map(|id| (id, token.hash()));
     // Audited either way: a refused sign-in is recorded too, at most once a minute per
     // (email, client), by the team object's rule.
-    let origin = anonymous_member(ctx, req);
     let finish = SignInFinish {
-        email_key,
+        email_key: email_key.clone(),
         client,
         session,
+        code: input.code.clone(),
+        totp_key: Some(super::totp::seal_key(ctx)?),
         origin: Some(origin.clone()),
+        meta: session_meta(ctx, req),
         now: ctx.now,
     };
-    let answer = ask_audited(ctx, &input.team_id, finish, origin, "team", "").await?;
+    let answer = ask_audited(ctx, &team_id, finish, origin, "team", "").await?;
+    if input.team_id.is_some() {
+        // A member made before the email index is findable by email after one sign-in naming
+        // the team (README, "Upgrading").
+        signin::index(ctx, &email_key, &team_id).await;
+    }
     signed_in(200, &answer, &token)
 }
 
@@ -106,6 +126,10 @@ struct Me<'a> {
     member: &'a MemberView,
     team: &'a Team,
     permissions: &'a PermissionSet,
+    /// For a session a portal link opened: `{return_url, name}` for "Back to <name>".
+    portal: Option<super::portal::BackTo>,
+    /// `{enabled, required}`: the member's second factor and the team's requirement.
+    totp: crate::core::totp::TotpStatus,
 }
 
 /// `GET /v1/me`: the signed-in member, their team, and what their role holds.
@@ -119,6 +143,8 @@ pub async fn me(ctx: &Ctx, req: &Request) -> ApiResult {
             member: &m.member,
             team: &m.team,
             permissions: &caller.manager.permissions,
+            portal: super::portal::back_to(&m.team, m.return_url.as_deref()),
+            totp: m.totp,
         },
     )
 }
@@ -197,7 +223,8 @@ pub async fn remove_member(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
         now: ctx.now,
     };
     let origin = caller.origin(ctx, req);
-    ask_audited(ctx, &caller.team_id, q, origin, MEMBER, id).await?;
+    let removed = ask_audited(ctx, &caller.team_id, q, origin, MEMBER, id).await?;
+    signin::unindex(ctx, &removed.email.key(), &caller.team_id).await;
     super::ctx::no_content()
 }
 
@@ -285,11 +312,19 @@ pub async fn accept(ctx: &Ctx, req: &mut Request) -> ApiResult {
         id: MemberId::generate(&mut OsRandom),
         password: password::hash_new(ctx, &new_password).await?,
         session_hash: session.hash(),
+        meta: session_meta(ctx, req),
         now: ctx.now,
     };
     let origin = anonymous_member(ctx, req);
     let answer = ask_audited(ctx, &team_id, q, origin, INVITATION, "").await?;
+    signin::index(ctx, &answer.member.email.key(), &team_id).await;
     signed_in(201, &answer, &session)
+}
+
+/// The client a new session begins from (user agent, country), for `GET /v1/me/sessions`.
+fn session_meta(ctx: &Ctx, req: &Request) -> crate::core::members::SessionMeta {
+    let ua = req.headers().get("User-Agent").ok().flatten();
+    crate::core::members::SessionMeta::new(ua.as_deref(), ctx.country.as_deref())
 }
 
 /// The origin of a member's own step before they are known (signing in, accepting an

@@ -24,9 +24,15 @@ mod org;
 #[cfg(target_arch = "wasm32")]
 mod password;
 #[cfg(target_arch = "wasm32")]
+mod portal;
+#[cfg(target_arch = "wasm32")]
 mod rpc;
 #[cfg(target_arch = "wasm32")]
+mod signin;
+#[cfg(target_arch = "wasm32")]
 mod teams;
+#[cfg(target_arch = "wasm32")]
+mod totp;
 #[cfg(target_arch = "wasm32")]
 mod verify;
 #[cfg(target_arch = "wasm32")]
@@ -40,7 +46,7 @@ mod serve {
     use super::ctx::{problem_response, ApiResult, Ctx};
     use super::problem::ApiError;
     use super::router::{route, Route, RouteError};
-    use super::{keys, leaks, members, org, teams, verify, webhooks};
+    use super::{keys, leaks, members, org, portal, teams, totp, verify, webhooks};
     use crate::core::config::Config;
     use crate::core::time::Timestamp;
     use crate::storage::Stores;
@@ -195,6 +201,9 @@ mod serve {
             Route::SignOut => members::sign_out(ctx, req).await,
             Route::Me => members::me(ctx, req).await,
             Route::ChangePassword => members::change_password(ctx, req).await,
+            Route::EnrolTotp => totp::enrol(ctx, req).await,
+            Route::ConfirmTotp => totp::confirm(ctx, req).await,
+            Route::DisableTotp => totp::disable(ctx, req).await,
             Route::ListMembers => members::list_members(ctx, req).await,
             Route::UpdateMember => members::update_member(ctx, req, id).await,
             Route::RemoveMember => members::remove_member(ctx, req, id).await,
@@ -204,6 +213,10 @@ mod serve {
             Route::WithdrawInvitation => members::withdraw_invitation(ctx, req, id).await,
             Route::ReportLeaks => leaks::report(ctx, req).await,
             Route::GithubLeaks => leaks::github(ctx, req).await,
+            Route::OpenPortal => portal::open(ctx, req).await,
+            Route::ArrivePortal => portal::arrive(ctx, req, id).await,
+            Route::MySessions => portal::my_sessions(ctx, req).await,
+            Route::EndMySession => portal::end_my_session(ctx, req, id).await,
             Route::ListWebhooks => webhooks::list_webhooks(ctx, req).await,
             Route::CreateWebhook => webhooks::create(ctx, req).await,
             Route::GetWebhook => webhooks::get(ctx, req, id).await,

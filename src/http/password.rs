@@ -30,7 +30,7 @@ extern "C" {
 
 /// The pepper (`PASSWORD_PEPPER`, a Workers secret). Without one, members cannot sign in: the
 /// operator must set it (a deployment error, said as such, never a guess).
-fn pepper(ctx: &Ctx) -> Result<String, ApiError> {
+pub(super) fn pepper(ctx: &Ctx) -> Result<String, ApiError> {
     ctx.env
         .secret("PASSWORD_PEPPER")
         .map(|s| s.to_string())

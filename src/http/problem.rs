@@ -361,7 +361,50 @@ impl ApiError {
                 e
             }
             R::InvalidSession => Self::invalid_session(),
+            R::SessionNotFound => {
+                Self::not_found(format!("no session `{shown}` of this member"))
+            }
+            R::PortalNotFound => Self::not_found("no such portal link"),
+            R::PortalSpent => Self::new(
+                410,
+                "invalid_portal_token",
+                "Portal link used or expired",
+                "this portal link was used already or is past its 5 minutes; open a new one from your product",
+            ),
+            R::TotpRequired => Self::unauthorized(
+                "totp_required",
+                "Second factor required",
+                "send `code`: a current code of your authenticator app, or one of your recovery codes (each works once)",
+            ),
+            R::InvalidCode => Self::new(
+                400,
+                "invalid_code",
+                "Invalid code",
+                "`code` is not a current code of this authenticator secret (or a recovery code), or was used already",
+            ),
+            R::TotpEnabled => Self::new(
+                409,
+                "totp_enabled",
+                "Two-factor sign-in is on",
+                "two-factor sign-in is on already; disable it first (POST /v1/me/totp/disable)",
+            ),
+            R::TotpNotEnrolled => Self::new(
+                409,
+                "totp_not_enrolled",
+                "Two-factor sign-in is not set up",
+                "start with POST /v1/me/totp, then confirm with a code",
+            ),
         }
+    }
+
+    /// A member of a team requiring two factors, not enrolled yet, asking for anything else.
+    pub fn totp_enrolment_required() -> Self {
+        Self::new(
+            403,
+            "totp_enrolment_required",
+            "Two-factor enrolment required",
+            "this team requires two-factor sign-in: enrol first (POST /v1/me/totp, then POST /v1/me/totp/confirm)",
+        )
     }
 
     /// A request with both an API key and a session cookie: which one acts would be a guess.

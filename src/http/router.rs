@@ -67,6 +67,9 @@ routes! {
     SignOut = "DELETE" "/v1/session";
     Me = "GET" "/v1/me";
     ChangePassword = "POST" "/v1/me/password";
+    EnrolTotp = "POST" "/v1/me/totp";
+    ConfirmTotp = "POST" "/v1/me/totp/confirm";
+    DisableTotp = "POST" "/v1/me/totp/disable";
     ListMembers = "GET" "/v1/members";
     UpdateMember = "PATCH" "/v1/members/{id}";
     RemoveMember = "DELETE" "/v1/members/{id}";
@@ -87,6 +90,10 @@ routes! {
     RetryDelivery = "POST" "/v1/webhooks/{id}/deliveries/{event_id}/retry";
     ReportLeaks = "POST" "/v1/leaks";
     GithubLeaks = "POST" "/v1/leaks/github";
+    OpenPortal = "POST" "/v1/portal/sessions";
+    ArrivePortal = "GET" "/v1/portal/{id}";
+    MySessions = "GET" "/v1/me/sessions";
+    EndMySession = "DELETE" "/v1/me/sessions/{id}";
 }
 
 /// A matched route, its `{id}` segment and its second variable segment (`{event_id}`), if any.
@@ -179,6 +186,24 @@ mod tests {
         assert_eq!(
             (m.route, m.id, m.sub),
             (Route::RetryDelivery, Some("wh_1"), Some("evt_2"))
+        );
+    }
+
+    #[test]
+    fn portal_routes_do_not_shadow_each_other() {
+        let m = route("GET", "/v1/portal/kgp_team_x_y").unwrap();
+        assert_eq!((m.route, m.id), (Route::ArrivePortal, Some("kgp_team_x_y")));
+        assert_eq!(
+            route("POST", "/v1/portal/sessions").unwrap().route,
+            Route::OpenPortal
+        );
+        assert_eq!(
+            route("GET", "/v1/portal/sessions"),
+            Err(RouteError::MethodNotAllowed(vec!["POST"]))
+        );
+        assert_eq!(
+            route("GET", "/v1/me/sessions").unwrap().route,
+            Route::MySessions
         );
     }
 

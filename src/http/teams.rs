@@ -16,7 +16,7 @@ use crate::core::model::{CreatedKeyView, KeyRecord, Team};
 use crate::core::permission::{Permission, PermissionSet};
 use crate::core::random::OsRandom;
 use crate::core::team::TeamRefusal;
-use crate::core::team_settings::{may_change, TeamChange, TeamChanger};
+use crate::core::team_settings::{may_change, may_require_totp, TeamChange, TeamChanger};
 use crate::storage::team_protocol::{Destroy, GetTeam, Init, UpdateTeam};
 use crate::storage::Backend;
 use serde::Serialize;
@@ -43,6 +43,9 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
             password: hash_new(ctx, &o.password).await?,
             created_at: ctx.now,
             last_login_at: None,
+            external_id: None,
+            name: None,
+            totp: Default::default(),
         }),
         None => None,
     };
@@ -53,6 +56,8 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         created_at: ctx.now,
         limits: input.limits.apply(TeamLimits::default()),
         leak_policy: Default::default(),
+        branding: Default::default(),
+        require_totp: false,
     };
     // The marker first: a team object never exists without it (see `Stores::team_exists`).
     ctx.stores.mark_team(&team.id).await?;
@@ -107,6 +112,9 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
             return Err(e);
         }
     };
+    if let Some(o) = &owner_view {
+        super::signin::index(ctx, &o.email.key(), &team.id).await;
+    }
     json(
         201,
         &CreatedTeam {
@@ -125,6 +133,8 @@ pub async fn get(ctx: &Ctx, req: &Request, id: &str) -> ApiResult {
     let id = known::<TeamId>("team", id)?;
     let team = ask(ctx, &id, GetTeam {}, "team", &id).await?;
     mark_existing(ctx, &id).await?;
+    // Members made before the email index become findable by their email (README, "Upgrading").
+    super::signin::index_team(ctx, &id).await?;
     json(200, &team)
 }
 
@@ -161,6 +171,17 @@ pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
                     "only the operator changes a team's `{field}`; `admin:*` changes its settings"
                 ))
             })?;
+            // `require_totp`: an owner's session only (an `admin:*` key or an admin is no owner).
+            let owner = caller
+                .member()
+                .is_ok_and(|m| m.member.role == MemberRole::Owner);
+            if input.require_totp.is_some() && !may_require_totp(TeamChanger::TeamAdmin, owner) {
+                return Err(ApiError::refused(
+                    TeamRefusal::Member(crate::core::members::MemberDenial::OwnerOnly),
+                    "",
+                    "",
+                ));
+            }
             caller.origin(ctx, req)
         }
     };
@@ -168,13 +189,15 @@ pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
         name: input.name,
         limits: input.limits,
         leak_policy: input.leak_policy,
+        branding: input.branding,
+        require_totp: input.require_totp,
     };
     let team = super::org::ask_audited(ctx, &id, q, origin, "team", &id).await?;
     mark_existing(ctx, &id).await?;
     json(200, &team)
 }
 
-/// The operator, for the audit entries of what the operator endpoints change.
+
 fn operator_origin(ctx: &Ctx, req: &Request) -> crate::core::audit::Origin {
     use crate::core::audit::{Actor, ActorKind};
     let actor = Actor {

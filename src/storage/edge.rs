@@ -140,6 +140,31 @@ impl Stores {
         Ok(())
     }
 
+    /// Writes an email index entry (`core::email_index`): a membership was made.
+    pub async fn index_email(&self, entry: &str) -> StoreResult<()> {
+        self.kv.put(entry, "1")?.execute().await?;
+        Ok(())
+    }
+
+    /// Removes an email index entry: the membership ended.
+    pub async fn unindex_email(&self, entry: &str) -> StoreResult<()> {
+        self.kv.delete(entry).await?;
+        Ok(())
+    }
+
+    /// The names of the email index entries under `prefix` (at most `limit`): no object is
+    /// touched.
+    pub async fn email_entries(&self, prefix: &str, limit: usize) -> StoreResult<Vec<String>> {
+        let listed = self
+            .kv
+            .list()
+            .prefix(prefix.to_owned())
+            .limit(limit as u64)
+            .execute()
+            .await?;
+        Ok(listed.keys.into_iter().map(|k| k.name).collect())
+    }
+
     /// Drops a key from this isolate's index cache (its object reported it gone).
     pub fn forget(&self, hash: &KeyHash) {
         INDEX_CACHE.with(|c| c.borrow_mut().remove(hash));

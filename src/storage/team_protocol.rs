@@ -2,24 +2,30 @@
 //! type and its rule in `core::team`. Pure: no Workers type.
 
 use crate::core::audit::{as_event, entry, random_entry_id, Origin, Target};
+use crate::core::branding::Branding;
 use crate::core::events::Event;
 use crate::core::ids::{InvitationId, KeyId, MemberId, ProjectId, RoleId, ServiceAccountId};
 use crate::core::limits::LimitsPatch;
-use crate::core::members::{Changer, Invitation, InvitationView, Member, MemberRole, MemberView};
+use crate::core::members::{
+    Changer, Invitation, InvitationView, Member, MemberRole, MemberView, SessionMeta, SessionView,
+};
 use crate::core::model::{KeyRecord, Project, Role, ServiceAccount, Team};
 use crate::core::page::{ListQuery, Page};
 use crate::core::permission::PermissionSet;
+use crate::core::portal::PortalGrant;
 use crate::core::random::Random;
 use crate::core::team::membership::{self as people, Authenticated, Credentials, SignedIn};
+use crate::core::team::portal::{self, PortalOpened, PortalStore};
 use crate::core::team::{self as rules, MemberStore, TeamStore};
 use crate::core::time::Timestamp;
+use crate::core::totp::SealKey;
 use crate::storage::calls::object_calls;
 pub use crate::storage::calls::TeamAnswer;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 object_calls! {
-    trait TeamRequest; enum TeamCall; fn team_dispatch(store: &(impl TeamStore + MemberStore));
+    trait TeamRequest; enum TeamCall; fn team_dispatch(store: &(impl TeamStore + MemberStore + PortalStore));
 
     /// Creates the team (refused if it exists), with its first owner if one is given.
     Init { team: Team, owner: Option<Member> } -> Team =
@@ -30,7 +36,9 @@ object_calls! {
         name: Option<String>,
         limits: LimitsPatch,
         leak_policy: Option<crate::core::leaks::LeakPolicy>,
-    } -> Team = |s, q| rules::update(s, q.name, q.limits, q.leak_policy);
+        branding: Option<Branding>,
+        require_totp: Option<bool>,
+    } -> Team = |s, q| rules::update(s, q.name, q.limits, q.leak_policy, q.branding, q.require_totp);
     /// Removes the team (only to undo a team whose first key could not be made).
     Destroy {} -> () = |s, _q| rules::destroy(s);
     /// Adds a key to the listing, with the team's atomic checks (see `core::team::insert_key`).
@@ -81,7 +89,8 @@ object_calls! {
     ListMembers { query: ListQuery } -> Page<MemberView> = |s, q| people::list_members(s, &q.query);
     ChangeMemberRole { id: MemberId, role: MemberRole, by: Changer } -> MemberView =
         |s, q| people::change_role(s, &q.id, q.role, q.by);
-    RemoveMember { id: MemberId, by: Changer, now: Timestamp } -> () =
+    /// Answers the member removed (their email leaves the email index at the edge).
+    RemoveMember { id: MemberId, by: Changer, now: Timestamp } -> MemberView =
         |s, q| people::remove_member(s, &q.id, q.by, q.now);
     Invite { invitation: Invitation, by: Changer } -> InvitationView =
         |s, q| people::invite(s, q.invitation, q.by);
@@ -94,9 +103,10 @@ object_calls! {
         id: MemberId,
         password: String,
         session_hash: String,
+        meta: SessionMeta,
         now: Timestamp,
     } -> SignedIn = |s, q| {
-        people::accept(s, &q.token_hash, q.id, q.password, &q.session_hash, q.now)
+        people::accept(s, &q.token_hash, q.id, q.password, &q.session_hash, q.meta, q.now)
     };
     SignInStart { email_key: String, client: Option<String>, now: Timestamp } -> Credentials =
         |s, q| people::sign_in_start(s, &q.email_key, q.client.as_deref(), q.now);
@@ -106,17 +116,68 @@ object_calls! {
         email_key: String,
         client: Option<String>,
         session: Option<(MemberId, String)>,
+        // The second factor typed, if any, and the key that opens the sealed secrets (both
+        // absent in an older caller's call: serde reads a missing Option as None).
+        code: Option<String>,
+        totp_key: Option<SealKey>,
         origin: Option<Origin>,
+        meta: SessionMeta,
         now: Timestamp,
     } -> SignedIn = |s, q| {
         let success = q.session.as_ref().map(|(m, h)| (m.as_ref(), h.as_str()));
         let client = q.client.as_deref();
-        people::sign_in_finish(s, &q.email_key, client, success, q.origin.as_ref(), q.now)
+        let second = people::SecondFactor {
+            code: q.code.as_deref(),
+            key: q.totp_key.as_ref(),
+        };
+        let origin = q.origin.as_ref();
+        people::sign_in_finish(s, &q.email_key, client, success, second, origin, q.meta, q.now)
     };
+    /// Two-factor enrolment: the new secret, sealed at the edge, pending until confirmed.
+    TotpEnrol { member_id: MemberId, sealed: String } -> () =
+        |s, q| rules::totp::enrol(s, &q.member_id, q.sealed);
+    /// Turns two factors on with a current code; `recovery`: the recovery codes' hashes.
+    TotpConfirm {
+        member_id: MemberId,
+        code: String,
+        recovery: Vec<String>,
+        totp_key: SealKey,
+        now: Timestamp,
+    } -> () = |s, q| {
+        rules::totp::confirm(s, &q.member_id, &q.totp_key, &q.code, q.recovery, q.now)
+    };
+    /// Turns two factors off with a current code or a recovery code.
+    TotpDisable { member_id: MemberId, code: String, totp_key: SealKey, now: Timestamp } -> () =
+        |s, q| rules::totp::disable(s, &q.member_id, &q.totp_key, &q.code, q.now);
+    /// A sign-in without a `team_id` whose password matched here and in other teams: the
+    /// attempt's place is given back and the team named, for the person to choose.
+    SignInRelease { email_key: String, client: Option<String> } -> Team =
+        |s, q| people::sign_in_release(s, &q.email_key, q.client.as_deref());
     /// The member of a session, counted in their minute of requests.
     Authenticate { session_hash: String, now: Timestamp } -> Authenticated =
         |s, q| people::authenticate(s, &q.session_hash, q.now);
     EndSession { session_hash: String } -> () = |s, q| people::end_session(s, &q.session_hash);
+    /// A member's live sessions (`current`: the one with this hash), by id only.
+    ListSessions { member_id: MemberId, current_hash: String, now: Timestamp } -> Vec<SessionView> =
+        |s, q| people::list_sessions(s, &q.member_id, &q.current_hash, q.now);
+    /// Ends one of the member's own sessions by its id.
+    EndOwnSession { member_id: MemberId, id: String } -> () =
+        |s, q| people::end_own_session(s, &q.member_id, &q.id);
+    /// Remembers a portal link (by its token's hash), judged against its opener now.
+    OpenPortal { grant: Box<PortalGrant>, by: Changer, now: Timestamp } -> PortalOpened =
+        |s, q| portal::open_portal(s, *q.grant, q.by, q.now);
+    /// Uses a portal link once: the member made or updated, and their session opened.
+    UsePortal {
+        token_hash: String,
+        new_member: MemberId,
+        session_hash: String,
+        meta: SessionMeta,
+        origin: Option<Origin>,
+        now: Timestamp,
+    } -> SignedIn = |s, q| {
+        let origin = q.origin.as_ref();
+        portal::use_portal(s, &q.token_hash, q.new_member, &q.session_hash, q.meta, origin, q.now)
+    };
     /// The stored hash, for checking the current password: counted as a sign-in attempt.
     PasswordOf { member_id: MemberId, client: Option<String>, now: Timestamp } -> String =
         |s, q| people::password_of(s, &q.member_id, q.client.as_deref(), q.now);
@@ -168,8 +229,20 @@ pub fn audit_spec(call: &TeamCall) -> Option<AuditSpec> {
         TeamCall::UpdateTeam(q) => spec(
             "team.updated",
             target("team", ""),
-            Some(json!({"name": q.name, "limits": q.limits, "leak_policy": q.leak_policy})),
+            Some(
+                json!({"name": q.name, "limits": q.limits, "leak_policy": q.leak_policy,
+                "branding": q.branding}),
+            ),
         ),
+        TeamCall::OpenPortal(q) => spec(
+            "portal_session.created",
+            target("portal_session", &q.grant.id),
+            Some(
+                json!({"external_id": q.grant.user.external_id, "email": q.grant.user.email,
+                "role": q.grant.role, "return_url": q.grant.return_url}),
+            ),
+        ),
+        TeamCall::EndOwnSession(q) => spec("session.ended", target("session", &q.id), None),
         TeamCall::CreateProject(q) => spec(
             "project.created",
             target("project", &q.project.id),
@@ -222,6 +295,13 @@ pub fn audit_spec(call: &TeamCall) -> Option<AuditSpec> {
             target("member", &q.member_id),
             None,
         ),
+        // Never the secret, a code or a recovery code: only that it happened.
+        TeamCall::TotpConfirm(q) => {
+            spec("member.totp_enabled", target("member", &q.member_id), None)
+        }
+        TeamCall::TotpDisable(q) => {
+            spec("member.totp_disabled", target("member", &q.member_id), None)
+        }
         TeamCall::SignInFinish(q) => AuditSpec {
             action: "session.created",
             // A refusal is recorded by the rule itself, at most once a minute per email and
@@ -297,6 +377,8 @@ mod tests {
             created_at: Timestamp::from_millis(0),
             limits: Default::default(),
             leak_policy: Default::default(),
+            branding: Default::default(),
+            require_totp: false,
         };
         assert_eq!(
             send(
@@ -354,7 +436,10 @@ mod tests {
             email_key: "who@acme.test".into(),
             client: None,
             session: None,
+            code: None,
+            totp_key: None,
             origin: None,
+            meta: Default::default(),
             now,
         };
         let e = audit_spec(&failed.into_call())
@@ -369,7 +454,10 @@ mod tests {
                     email_key: "who@acme.test".into(),
                     client: None,
                     session: None,
+                    code: None,
+                    totp_key: None,
                     origin: None,
+                    meta: Default::default(),
                     now,
                 }
                 .into_call(),
@@ -405,6 +493,8 @@ mod tests {
                     name: Some(name.into()),
                     limits: LimitsPatch::default(),
                     leak_policy: None,
+                    branding: None,
+                    require_totp: None,
                 }
                 .into_call(),
             )

@@ -64,7 +64,6 @@ async function page(viewport = { width: 1280, height: 860 }) {
 
 async function signIn(p, email, password = PASSWORD) {
   await p.goto(`${base}/`);
-  await p.getByLabel("Team ID").fill(team);
   await p.getByLabel("Email").fill(email);
   await p.getByLabel("Password").fill(password);
   await p.getByRole("button", { name: "Sign in" }).click();
@@ -81,7 +80,6 @@ async function invite(email, role) {
 test("sign in with a wrong password says so next to the form, then signs in and out", async () => {
   const p = await page();
   await p.goto(`${base}/`);
-  await p.getByLabel("Team ID").fill(team);
   await p.getByLabel("Email").fill("owner@acme.test");
   await p.getByLabel("Password").fill("not the password at all");
   await p.getByRole("button", { name: "Sign in" }).click();
@@ -173,6 +171,32 @@ test("create a key, copy it from the show-once dialog, verify it, find it, disab
   assert.equal(await p.getByRole("row").filter({ hasText: "Billing worker" }).count(), 0);
   v = await call("POST", "/v1/verify", { key: adminKey, body: { key } });
   assert.equal(v.body.code, "invalid_key");
+  await p.context().close();
+});
+
+test("disable a key from its row in the list: find it, click Disable next to it, Confirm", async () => {
+  const made = await call("POST", "/v1/api-keys", { key: adminKey, body: { name: "Row worker", permissions: ["tasks:read"] } });
+  assert.equal(made.status, 201);
+  const prefix = made.body.key.slice(0, 12);
+  const p = await page();
+  await signIn(p, "owner@acme.test");
+  const row = p.getByRole("row").filter({ hasText: "Row worker" });
+  await row.getByRole("button", { name: /^Roll Row worker \(sk_live_/ }).waitFor();
+  await p.screenshot({ path: path.join(SHOTS, "keys-row-actions.png"), fullPage: true });
+  // The button names its key; the confirmation is the key page's.
+  await row.getByRole("button", { name: `Disable Row worker (${prefix}…)` }).click();
+  const confirm = p.getByRole("dialog", { name: "Disable “Row worker”?" });
+  await confirm.getByRole("button", { name: "Disable key" }).click();
+  await confirm.waitFor({ state: "hidden" });
+  await row.getByText("disabled", { exact: true }).waitFor();
+  assert.equal(await row.getByRole("button", { name: /^Disable/ }).count(), 0, "no Disable for a disabled key");
+  const v = await call("POST", "/v1/verify", { key: adminKey, body: { key: made.body.key } });
+  assert.equal(v.body.code, "disabled_key");
+  // Delete from the row, after its own confirmation: gone from the list.
+  await row.getByRole("button", { name: /^Delete Row worker/ }).click();
+  await p.getByRole("dialog", { name: "Delete “Row worker”?" }).getByRole("button", { name: "Delete key" }).click();
+  await row.waitFor({ state: "detached" });
+  assert.equal((await call("GET", `/v1/api-keys/${made.body.id}`, { key: adminKey })).status, 404);
   await p.context().close();
 });
 
@@ -432,8 +456,7 @@ test("a cross-site POST carrying the session cookie is refused", async () => {
 test("the dashboard works with the keyboard alone", async () => {
   const p = await page();
   await p.goto(`${base}/`);
-  await p.getByLabel("Team ID").fill(team);
-  await p.keyboard.press("Tab");
+  await p.getByLabel("Email").focus();
   await p.keyboard.type("owner@acme.test");
   await p.keyboard.press("Tab");
   await p.keyboard.type(PASSWORD);
@@ -446,5 +469,134 @@ test("the dashboard works with the keyboard alone", async () => {
   assert.equal(await p.evaluate(() => document.activeElement?.getAttribute("name")), "name");
   await p.keyboard.press("Escape");
   await dialog.waitFor({ state: "detached" });
+  await p.context().close();
+});
+
+test("an email and password that open two teams: the sign-in page offers the choice", async () => {
+  const beta = await call("POST", "/v1/teams", { key: OPERATOR, body: { name: "Beta", owner: { email: "dual@acme.test", password: PASSWORD } } });
+  assert.equal(beta.status, 201);
+  const accepted = await call("POST", "/v1/invitations/accept", { body: { token: await invite("dual@acme.test", "viewer"), password: PASSWORD } });
+  assert.equal(accepted.status, 201, JSON.stringify(accepted.body));
+  const p = await page();
+  await p.goto(`${base}/`);
+  await p.getByLabel("Email").fill("dual@acme.test");
+  await p.getByLabel("Password").fill(PASSWORD);
+  await p.getByRole("button", { name: "Sign in" }).click();
+  const choice = p.getByRole("group", { name: "Choose a team" });
+  await choice.getByLabel("Acme").waitFor();
+  await choice.getByLabel("Beta").check();
+  await p.getByRole("button", { name: "Sign in" }).click();
+  await p.waitForURL(/\/dashboard\//);
+  await p.locator("#team-name").filter({ hasText: "Beta" }).waitFor();
+  await p.context().close();
+});
+
+test("a portal link: the product's user lands signed in, sees \"Back to …\" and the team's branding", async () => {
+  const branding = { name: "Acme Shop", logo_url: "https://shop.example/logo.png", accent_color: "#ffd34d" };
+  const patched = await call("PATCH", `/v1/teams/${team}`, { key: OPERATOR, body: { branding } });
+  assert.equal(patched.status, 200, JSON.stringify(patched.body));
+  try {
+    const opened = await call("POST", "/v1/portal/sessions", {
+      key: adminKey,
+      body: { user: { external_id: "shop-user-42", email: "pat@shop.test", name: "Pat" }, role: "developer", return_url: "https://shop.example/account" },
+    });
+    assert.equal(opened.status, 201, JSON.stringify(opened.body));
+    const p = await page();
+    await p.goto(opened.body.url);
+    await p.waitForURL(/\/dashboard\//);
+    assert.ok(!p.url().includes("kgp_"), "the token leaves the address bar");
+    const back = p.getByRole("link", { name: "← Back to Acme Shop" });
+    await back.waitFor();
+    assert.equal(await back.getAttribute("href"), "https://shop.example/account");
+    // The branding: its name and logo in the header, its accent on the buttons, with text that reads on it.
+    await p.locator("header .brand").filter({ hasText: "Acme Shop" }).waitFor();
+    assert.equal(await p.locator("header .brand img").getAttribute("src"), branding.logo_url);
+    const create = p.getByRole("button", { name: "Create API key" }); // a developer makes keys
+    const colors = await create.evaluate((el) => [getComputedStyle(el).backgroundColor, getComputedStyle(el).color]);
+    assert.deepEqual(colors, ["rgb(255, 211, 77)", "rgb(27, 31, 36)"]);
+    await p.getByText("pat@shop.test · developer").waitFor();
+    await p.context().close();
+  } finally {
+    await call("PATCH", `/v1/teams/${team}`, { key: OPERATOR, body: { branding: {} } });
+  }
+});
+
+test("the Security page lists where the member is signed in and signs a session out", async () => {
+  const accepted = await call("POST", "/v1/invitations/accept", { body: { token: await invite("sec@acme.test", "developer"), password: PASSWORD } });
+  assert.equal(accepted.status, 201);
+  const firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
+  const other = await (await browser.newContext({ userAgent: firefox })).newPage();
+  await signIn(other, "sec@acme.test");
+  const p = await page();
+  await signIn(p, "sec@acme.test");
+  await p.getByRole("link", { name: "Security" }).click();
+  await p.getByRole("heading", { name: "Where you are signed in" }).waitFor();
+  await p.getByRole("row").filter({ hasText: "(this browser)" }).waitFor();
+  // Sign the Firefox session out: its next request is refused, and it is back at the sign-in page.
+  await p.getByRole("row").filter({ hasText: "Firefox on Linux" }).getByRole("button", { name: /^Sign out Firefox on Linux/ }).click();
+  await p.getByRole("row").filter({ hasText: "Firefox on Linux" }).waitFor({ state: "detached" });
+  await other.reload();
+  await other.waitForURL(`${base}/`);
+  await other.context().close();
+  // Signing out this browser's own session from the list ends it too.
+  await p.getByRole("row").filter({ hasText: "(this browser)" }).getByRole("button", { name: /^Sign out/ }).click();
+  await p.waitForURL(`${base}/`);
+  const status = await p.evaluate(async () => (await fetch("/v1/me")).status);
+  assert.equal(status, 401);
+  await p.context().close();
+});
+
+/** An RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 secret at `ms`. */
+function totp(secret, ms) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secret.replace(/=+$/, "").toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(ms / 30_000)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const o = mac[19] & 0xf;
+  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
+test("two-factor sign-in: enrol from the Security page with the QR code's secret, then sign in with a code", async () => {
+  const accepted = await call("POST", "/v1/invitations/accept", { body: { token: await invite("two@acme.test", "developer"), password: PASSWORD } });
+  assert.equal(accepted.status, 201);
+  const p = await page();
+  await signIn(p, "two@acme.test");
+  await p.getByRole("link", { name: "Security" }).click();
+  await p.getByRole("button", { name: "Set up two-factor sign-in" }).click();
+  await p.getByRole("img", { name: "QR code of your two-factor secret" }).waitFor();
+  const secret = (await p.getByLabel("Two-factor secret", { exact: true }).innerText()).trim();
+  assert.match(secret, /^[A-Z2-7]{32}$/);
+  await p.screenshot({ path: path.join(SHOTS, "security.png"), fullPage: true });
+  await p.getByLabel("Code from your app").fill("000000" === totp(secret, Date.now()) ? "111111" : "000000");
+  await p.getByRole("button", { name: "Turn on two-factor sign-in" }).click();
+  await p.locator(".field").filter({ has: p.getByLabel("Code from your app") }).getByRole("alert").waitFor();
+  await p.getByLabel("Code from your app").fill(totp(secret, Date.now()));
+  await p.getByRole("button", { name: "Turn on two-factor sign-in" }).click();
+  // The recovery codes, this once.
+  const codes = p.getByRole("list", { name: "Recovery codes" }).getByRole("listitem");
+  await codes.first().waitFor();
+  assert.equal(await codes.count(), 10);
+  await p.getByRole("button", { name: "I have saved them" }).click();
+  await p.getByText("Two-factor sign-in is on").waitFor();
+  await p.getByRole("button", { name: "Sign out", exact: true }).click();
+  await p.waitForURL(`${base}/`);
+
+  // Email and password, then the page asks for a code; a wrong one is refused in words.
+  await p.getByLabel("Email").fill("two@acme.test");
+  await p.getByLabel("Password").fill(PASSWORD);
+  await p.getByRole("button", { name: "Sign in" }).click();
+  const code = p.getByLabel("Code from your authenticator app");
+  await code.waitFor();
+  await code.fill("12345");
+  await p.getByRole("button", { name: "Sign in" }).click();
+  await p.getByRole("alert").filter({ hasText: "code" }).waitFor();
+  // The next step's code (the current one confirmed the enrolment, and each works once).
+  await code.fill(totp(secret, Date.now() + 30_000));
+  await p.getByRole("button", { name: "Sign in" }).click();
+  await p.waitForURL(/\/dashboard\//);
+  await p.getByRole("heading", { name: "API keys" }).waitFor();
   await p.context().close();
 });

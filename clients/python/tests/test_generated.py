@@ -16,9 +16,9 @@ DOC = HERE.parents[1] / "docs/openapi.json"
 
 def needs_no_method(path: str) -> bool:
     """The dashboard's own operations (sign-in and a member's session cookie, not a key), GitHub's
-    signed secret-scanning endpoint (GitHub calls it, never a client) and the document itself:
-    reached with Keygate.request()."""
-    exempt = {"/openapi.json", "/v1/session", "/v1/me", "/v1/leaks/github"}
+    signed secret-scanning endpoint (GitHub calls it, never a client), a portal link's arrival
+    (a person's browser opens it) and the document itself: reached with Keygate.request()."""
+    exempt = {"/openapi.json", "/v1/session", "/v1/me", "/v1/leaks/github", "/v1/portal/{id}"}
     return path in exempt or path.startswith("/v1/me/")
 
 

@@ -192,6 +192,13 @@ export function createKeygate(options: KeygateOptions) {
     auditLog: (query?: Query<"/v1/audit-log", "get">) => unwrap(api.GET("/v1/audit-log", { params: { query } })),
     /** `POST /v1/leaks`: your own scanner's findings; your team's keys among them are handled by its `leak_policy`. */
     reportLeaks: (report: Body<"/v1/leaks", "post">) => unwrap(api.POST("/v1/leaks", { body: report })),
+    /**
+     * `POST /v1/portal/sessions`: a link (`url`, valid once within 5 minutes) that signs your user
+     * into keygate's dashboard with `role`, with "Back to …" `return_url`. With the operator token,
+     * name `team_id`; with a key holding `members:write`, its own team.
+     */
+    createPortalSession: (body: Body<"/v1/portal/sessions", "post">) =>
+      unwrap(api.POST("/v1/portal/sessions", { body })),
   };
 }
 

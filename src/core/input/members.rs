@@ -15,6 +15,13 @@ impl Body {
         }
     }
 
+    fn optional_str(&self, field: &str) -> Result<Option<&str>> {
+        match self.get_raw(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => self.required_str(field).map(Some),
+        }
+    }
+
     pub fn email(&self, field: &str) -> Result<Email> {
         Email::parse(self.required_str(field)?).ok_or_else(|| {
             InputError::invalid(field, "must be an email address (name@example.com)")
@@ -71,20 +78,29 @@ fn nested(parent: &str, e: InputError) -> InputError {
 /// `POST /v1/session`.
 #[derive(Debug)]
 pub struct SignIn {
-    pub team_id: TeamId,
+    /// `None`: the teams are found by the email (`core::email_index`).
+    pub team_id: Option<TeamId>,
     pub email: Email,
     pub password: Password,
+    /// A second factor: a current TOTP code or a recovery code (`core::totp`).
+    pub code: Option<String>,
 }
 
 pub fn parse_sign_in(bytes: &[u8]) -> Result<SignIn> {
-    let b = Body::parse(bytes, &["team_id", "email", "password"])?;
-    let team = b.required_str("team_id")?;
+    let b = Body::parse(bytes, &["team_id", "email", "password", "code"])?;
+    let team_id = match b.optional_str("team_id")? {
+        Some(t) => Some(
+            TeamId::parse(t)
+                .ok_or_else(|| InputError::invalid("team_id", "must be a team id (`team_…`)"))?,
+        ),
+        None => None,
+    };
     Ok(SignIn {
-        team_id: TeamId::parse(team)
-            .ok_or_else(|| InputError::invalid("team_id", "must be a team id (`team_…`)"))?,
+        team_id,
         email: b.email("email")?,
         // Any non-empty string: a wrong one is a wrong password, answered as such.
         password: Password::unchecked(b.required_str("password")?),
+        code: b.optional_str("code")?.map(str::to_owned),
     })
 }
 
@@ -119,7 +135,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sign_in_needs_a_team_id_an_email_and_a_password() {
+    fn sign_in_needs_an_email_and_a_password_and_may_name_a_team() {
+        let alone = parse_sign_in(br#"{"email":"a@b.co","password":"x"}"#).unwrap();
+        assert!(alone.team_id.is_none());
         let ok = parse_sign_in(
             br#"{"team_id":"team_0123456789abcdefghij","email":"a@b.co","password":"x"}"#,
         )

@@ -61,7 +61,7 @@ impl InputError {
     }
 }
 
-type Result<T> = std::result::Result<T, InputError>;
+pub(crate) type Result<T> = std::result::Result<T, InputError>;
 
 /// Is this `Content-Type` JSON? `application/json` or any `application/*+json`, parameters
 /// (`; charset=utf-8`) and case ignored.

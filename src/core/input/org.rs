@@ -15,6 +15,10 @@ pub struct TeamInput<N> {
     pub owner: Option<Credentials>,
     /// `leak_policy` (`PATCH` only): what a key of the team reported leaked becomes.
     pub leak_policy: Option<LeakPolicy>,
+    /// `branding` (`PATCH` only): replaces the team's branding whole (`core::branding`).
+    pub branding: Option<crate::core::branding::Branding>,
+    /// `require_totp` (`PATCH` only): members must sign in with two factors.
+    pub require_totp: Option<bool>,
 }
 
 /// `POST /v1/roles` and `PATCH /v1/roles/{id}` (on a patch, absent fields stay as they are).
@@ -53,12 +57,27 @@ pub fn parse_new_team(bytes: &[u8]) -> Result<TeamInput<String>> {
         limits,
         owner,
         leak_policy: None,
+        branding: None,
+        require_totp: None,
     })
 }
 
 pub fn parse_team_patch(bytes: &[u8]) -> Result<TeamInput<Option<String>>> {
-    let b = Body::parse(bytes, &["name", "limits", "leak_policy"])?;
-    no_nulls(&b, &["name", "limits", "leak_policy"])?;
+    let b = Body::parse(
+        bytes,
+        &["name", "limits", "leak_policy", "branding", "require_totp"],
+    )?;
+    no_nulls(
+        &b,
+        &["name", "limits", "leak_policy", "branding", "require_totp"],
+    )?;
+    let branding = match b.get_raw("branding") {
+        None => None,
+        Some(v) => Some(
+            crate::core::branding::Branding::parse(v)
+                .map_err(|(field, why)| InputError::invalid(field, why))?,
+        ),
+    };
     let leak_policy = match b.get_raw("leak_policy") {
         None => None,
         Some(v) => Some(v.as_str().and_then(LeakPolicy::parse).ok_or_else(|| {
@@ -70,6 +89,8 @@ pub fn parse_team_patch(bytes: &[u8]) -> Result<TeamInput<Option<String>>> {
         limits: b.limits("limits")?.unwrap_or_default(),
         owner: None,
         leak_policy,
+        branding,
+        require_totp: b.bool("require_totp")?,
     })
 }
 
@@ -150,6 +171,10 @@ mod tests {
         let t = parse_team_patch(br#"{"leak_policy":"notify"}"#).unwrap();
         assert_eq!(t.leak_policy, Some(LeakPolicy::Notify));
         assert_eq!(parse_team_patch(b"{}").unwrap().leak_policy, None);
+        let b = parse_team_patch(br##"{"branding":{"accent_color":"#00AA00"}}"##).unwrap();
+        assert_eq!(b.branding.unwrap().accent_color.as_deref(), Some("#00aa00"));
+        let bad = parse_team_patch(br#"{"branding":{"logo_url":"http://a.test/l.png"}}"#);
+        assert!(err(bad).detail.contains("branding.logo_url"));
         for bad in [
             r#"{"leak_policy":"revoke"}"#,
             r#"{"leak_policy":null}"#,

@@ -18,13 +18,14 @@ use crate::core::ids::MemberId;
 use crate::core::limits::{Counted, LimitReached};
 use crate::core::members::{
     could_invite, could_invite_as, may_change_role, may_invite, may_remove, missing_for, Changer,
-    Invitation, InvitationView, Inviter, Member, MemberRole, MemberView, MAX_PENDING_INVITATIONS,
+    Invitation, InvitationView, Inviter, Member, MemberRole, MemberView, SessionMeta,
+    MAX_PENDING_INVITATIONS,
 };
 use crate::core::model::Team;
 use crate::core::page::{ListQuery, Page};
 use crate::core::time::Timestamp;
 
-fn denied(d: crate::core::members::MemberDenial) -> TeamError {
+pub(super) fn denied(d: crate::core::members::MemberDenial) -> TeamError {
     TeamError::Refused(TeamRefusal::Member(d))
 }
 
@@ -35,7 +36,7 @@ pub(super) fn member(s: &impl MemberStore, id: &str) -> TeamResult<Member> {
 
 /// `by` must hold every permission `role` holds: `403 insufficient_permissions` naming the
 /// first it lacks.
-fn holds_role(by: &Changer, role: MemberRole) -> TeamResult<()> {
+pub(super) fn holds_role(by: &Changer, role: MemberRole) -> TeamResult<()> {
     match missing_for(by, role) {
         Some(permission) => refuse(TeamRefusal::MissingPermission { permission }),
         None => Ok(()),
@@ -43,7 +44,7 @@ fn holds_role(by: &Changer, role: MemberRole) -> TeamResult<()> {
 }
 
 /// One more member: within the team's `max_members`.
-fn admit_member(s: &(impl TeamStore + MemberStore)) -> TeamResult<()> {
+pub(super) fn admit_member(s: &(impl TeamStore + MemberStore)) -> TeamResult<()> {
     let limits = s.team()?.map(|t| t.limits).unwrap_or_default();
     let n = s.count_members()?;
     if n >= u64::from(limits.max_members) {
@@ -101,7 +102,7 @@ pub fn get_member(s: &impl MemberStore, id: &str) -> TeamResult<MemberView> {
 /// Withdraws the pending invitations `member_id` made that `role` (their new role; `None`:
 /// removed) could not make. A withdrawn invitation's token answers `410` until it would have
 /// expired.
-fn withdraw_beyond(
+pub(super) fn withdraw_beyond(
     s: &impl MemberStore,
     member_id: &str,
     role: Option<MemberRole>,
@@ -138,7 +139,7 @@ pub fn change_role(
 }
 
 /// A member event (`member.added`, `member.removed`): `data` is the member as the API shows it.
-fn member_event(kind: &str, team_id: &str, m: &Member, now: Timestamp) -> Event {
+pub(super) fn member_event(kind: &str, team_id: &str, m: &Member, now: Timestamp) -> Event {
     let data = serde_json::to_value(m.view()).unwrap_or_default();
     let id = derived_event_id(&format!("{kind}:{}:{}", m.id, now.millis()));
     event(id, kind, team_id, &data, now)
@@ -151,7 +152,7 @@ pub fn remove_member(
     id: &str,
     by: Changer,
     now: Timestamp,
-) -> TeamResult<()> {
+) -> TeamResult<MemberView> {
     let m = member(s, id)?;
     may_remove(&by, m.role, s.count_owners()?).map_err(denied)?;
     // Removing someone takes away what their role holds: only a caller holding all of it may
@@ -162,7 +163,7 @@ pub fn remove_member(
     if let Some(team) = s.team()? {
         s.hold_event(&member_event("member.removed", &team.id, &m, now))?;
     }
-    Ok(())
+    Ok(m.view())
 }
 
 /// A new invitation (its token's hash inside). A member with the email already: `409`. A
@@ -242,6 +243,7 @@ pub fn accept(
     id: MemberId,
     password: String,
     session_hash: &str,
+    meta: SessionMeta,
     now: Timestamp,
 ) -> TeamResult<SignedIn> {
     let team = s
@@ -274,11 +276,14 @@ pub fn accept(
         password,
         created_at: now,
         last_login_at: Some(now),
+        external_id: None,
+        name: None,
+        totp: Default::default(),
     };
     s.insert_member(&m)?;
     s.delete_invitation(&inv.id)?;
     s.hold_event(&member_event("member.added", &team.id, &m, now))?;
-    open_session(s, team, &m, session_hash, now)
+    open_session(s, team, &m, session_hash, meta, now)
 }
 
 #[cfg(test)]

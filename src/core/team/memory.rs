@@ -92,6 +92,7 @@ struct State {
     held: Vec<Event>,
     usage: Vec<crate::core::monitoring::HourRow>,
     audit: Table<crate::core::audit::Entry>,
+    portals: Vec<crate::core::portal::PortalGrant>,
 }
 
 /// The store. `fail` makes every call fail, to test what the callers do then.
@@ -121,6 +122,7 @@ impl State {
             held: Vec::new(),
             usage: Vec::new(),
             audit: Table::new(),
+            portals: Vec::new(),
         }
     }
 }
@@ -170,6 +172,7 @@ impl TeamStore for MemoryTeam {
                 Counted::Webhooks => s.endpoints.len(),
                 Counted::Members => s.members.rows.len(),
                 Counted::Invitations => s.invitations.rows.len(),
+                Counted::PortalSessions => s.portals.len(),
             }) as u64
         })
     }
@@ -695,5 +698,39 @@ impl crate::core::audit::AuditStore for MemoryTeam {
 
     fn entry_span(&self) -> StoreResult<i64> {
         self.with(|s| s.audit.rows.len() as i64)
+    }
+}
+
+impl super::portal::PortalStore for MemoryTeam {
+    fn portal(&self, token_hash: &str) -> StoreResult<Option<crate::core::portal::PortalGrant>> {
+        self.with(|s| {
+            s.portals
+                .iter()
+                .find(|g| g.token_hash == token_hash)
+                .cloned()
+        })
+    }
+
+    fn put_portal(&self, grant: &crate::core::portal::PortalGrant) -> StoreResult<()> {
+        self.with(|s| {
+            s.portals.retain(|g| g.token_hash != grant.token_hash);
+            s.portals.push(grant.clone());
+        })
+    }
+
+    fn prune_portals(&self, expired_before: Timestamp) -> StoreResult<()> {
+        self.with(|s| s.portals.retain(|g| g.expires_at >= expired_before))
+    }
+
+    fn count_portals(&self) -> StoreResult<u64> {
+        self.with(|s| s.portals.len() as u64)
+    }
+
+    fn member_by_external_id(&self, external_id: &str) -> StoreResult<Option<Member>> {
+        self.with(|s| {
+            s.members
+                .find(|m| m.external_id.as_deref() == Some(external_id))
+                .cloned()
+        })
     }
 }

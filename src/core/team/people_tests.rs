@@ -18,6 +18,8 @@ fn team() -> MemoryTeam {
         created_at: at(0),
         limits: Default::default(),
         leak_policy: Default::default(),
+        branding: Default::default(),
+        require_totp: false,
     })
     .unwrap();
     s
@@ -31,6 +33,9 @@ fn person(id: &str, email: &str, role: MemberRole) -> Member {
         password: format!("hash-of-{id}"),
         created_at: at(0),
         last_login_at: None,
+        external_id: None,
+        name: None,
+        totp: Default::default(),
     }
 }
 
@@ -58,6 +63,7 @@ fn open_session(s: &MemoryTeam, member: &str, hash: &str) {
         member_id: member.into(),
         created_at: at(0),
         last_seen_at: at(0),
+        meta: Default::default(),
     };
     s.put_session(hash, &session).unwrap();
 }
@@ -199,7 +205,16 @@ fn invitations_are_used_once_and_expire() {
         invited_by: Some(Inviter::Member("mem_o".into())),
     };
     invite(&s, inv("inv_1", "tok1", "new@acme.test"), admin_key()).unwrap();
-    let done = accept(&s, "tok1", "mem_n".into(), "pw".into(), "sess-n", at(10)).unwrap();
+    let done = accept(
+        &s,
+        "tok1",
+        "mem_n".into(),
+        "pw".into(),
+        "sess-n",
+        Default::default(),
+        at(10),
+    )
+    .unwrap();
     assert_eq!(done.member.role, MemberRole::Developer);
     assert_eq!(done.member.email.as_str(), "new@acme.test");
     assert_eq!(
@@ -217,6 +232,7 @@ fn invitations_are_used_once_and_expire() {
             "mem_m".into(),
             "pw".into(),
             "sess-m",
+            Default::default(),
             at(12)
         )),
         TeamRefusal::InvalidInvitation
@@ -229,6 +245,7 @@ fn invitations_are_used_once_and_expire() {
             "mem_l".into(),
             "pw".into(),
             "sess-l",
+            Default::default(),
             at(1000)
         )),
         TeamRefusal::InvitationExpired
@@ -269,7 +286,16 @@ fn sign_in_counts_failures_and_throttles_after_ten() {
     for i in 0..10 {
         sign_in_start(&s, key, None, at(i)).unwrap();
         assert_eq!(
-            refusal(sign_in_finish(&s, key, None, None, None, at(i))),
+            refusal(sign_in_finish(
+                &s,
+                key,
+                None,
+                None,
+                Default::default(),
+                None,
+                Default::default(),
+                at(i)
+            )),
             TeamRefusal::InvalidCredentials
         );
     }
@@ -305,7 +331,9 @@ fn unknown_emails_and_teams_get_no_hash_and_a_success_opens_a_session() {
         "owner@acme.test",
         None,
         Some(("mem_o", "sess-o")),
+        Default::default(),
         None,
+        Default::default(),
         at(5),
     )
     .unwrap();
@@ -411,7 +439,15 @@ fn rule_2_a_demoted_or_removed_inviters_invitations_are_withdrawn_and_answer_410
     change_role(&s, "mem_a", MemberRole::Viewer, owner.clone()).unwrap();
     // A viewer invites nobody: both are withdrawn, and accepting answers 410.
     assert!(s.invitations().unwrap().is_empty());
-    let acc = accept(&s, "tok-inv_1", "mem_x".into(), "pw".into(), "sx", at(1));
+    let acc = accept(
+        &s,
+        "tok-inv_1",
+        "mem_x".into(),
+        "pw".into(),
+        "sx",
+        Default::default(),
+        at(1),
+    );
     assert_eq!(refusal(acc), TeamRefusal::InvitationWithdrawn);
     assert!(s.member("mem_x").unwrap().is_none());
     // Removed: the same.
@@ -425,7 +461,15 @@ fn rule_2_a_demoted_or_removed_inviters_invitations_are_withdrawn_and_answer_410
     )
     .unwrap();
     remove_member(&s, "mem_b", owner, at(1)).unwrap();
-    let acc = accept(&s, "tok-inv_3", "mem_z".into(), "pw".into(), "sz", at(2));
+    let acc = accept(
+        &s,
+        "tok-inv_3",
+        "mem_z".into(),
+        "pw".into(),
+        "sz",
+        Default::default(),
+        at(2),
+    );
     assert_eq!(refusal(acc), TeamRefusal::InvitationWithdrawn);
     // A key's invitation is judged again at acceptance: a key gone from the listing grants nothing.
     let by_key = Some(Inviter::Key("key_gone".into()));
@@ -435,7 +479,15 @@ fn rule_2_a_demoted_or_removed_inviters_invitations_are_withdrawn_and_answer_410
         admin_key(),
     )
     .unwrap();
-    let acc = accept(&s, "tok-inv_4", "mem_k".into(), "pw".into(), "sk", at(3));
+    let acc = accept(
+        &s,
+        "tok-inv_4",
+        "mem_k".into(),
+        "pw".into(),
+        "sk",
+        Default::default(),
+        at(3),
+    );
     assert_eq!(refusal(acc), TeamRefusal::InvitationWithdrawn);
 }
 
@@ -497,7 +549,9 @@ fn rule_5_members_invitations_and_sessions_are_bounded() {
             "owner@acme.test",
             None,
             Some(("mem_o", &hash)),
+            Default::default(),
             None,
+            Default::default(),
             at(i as i64),
         )
         .unwrap();
@@ -586,7 +640,9 @@ fn rule_8_members_are_rate_limited_and_refusals_audited_once_a_minute() {
             "owner@acme.test",
             Some("203.0.113.9"),
             None,
+            Default::default(),
             Some(&origin),
+            Default::default(),
             at(i * 1_000),
         );
         assert_eq!(refusal(r), TeamRefusal::InvalidCredentials);
@@ -596,7 +652,9 @@ fn rule_8_members_are_rate_limited_and_refusals_audited_once_a_minute() {
         "owner@acme.test",
         Some("203.0.113.9"),
         None,
+        Default::default(),
         Some(&origin),
+        Default::default(),
         at(61_000),
     );
     assert_eq!(refusal(r), TeamRefusal::InvalidCredentials);
@@ -702,7 +760,7 @@ proptest::proptest! {
                 PeopleOp::Accept { invitation: i } => {
                     let Some((token, inviter)) = tokens.get(i % tokens.len().max(1)).cloned() else { continue };
                     let id = format!("mem_{n}");
-                    if let Ok(done) = accept(&s, &token, id.as_str().into(), "pw".into(), &format!("s{n}"), at(n as i64)) {
+                    if let Ok(done) = accept(&s, &token, id.as_str().into(), "pw".into(), &format!("s{n}"), Default::default(), at(n as i64)) {
                         // The inviter, as it is now, could make it.
                         if let Some(Inviter::Member(m)) = &inviter {
                             let now_role = s.member(m).unwrap().unwrap().role;

@@ -24,6 +24,8 @@ fn team(limits: TeamLimits) -> MemoryTeam {
         created_at: now(),
         limits,
         leak_policy: Default::default(),
+        branding: Default::default(),
+        require_totp: false,
     };
     init(&s, t).unwrap();
     s
@@ -82,6 +84,8 @@ fn a_team_is_made_once_and_its_limits_change_by_field() {
         created_at: now(),
         limits: TeamLimits::default(),
         leak_policy: Default::default(),
+        branding: Default::default(),
+        require_totp: false,
     };
     assert_eq!(refusal(init(&s, again)), TeamRefusal::Exists);
     let patch = LimitsPatch {
@@ -89,7 +93,7 @@ fn a_team_is_made_once_and_its_limits_change_by_field() {
         ..Default::default()
     };
     let notify = Some(crate::core::leaks::LeakPolicy::Notify);
-    let t = update(&s, Some("Acme 2".into()), patch, notify).unwrap();
+    let t = update(&s, Some("Acme 2".into()), patch, notify, None, None).unwrap();
     assert_eq!((t.name.as_str(), t.limits.max_roles), ("Acme 2", 3));
     assert_eq!(t.leak_policy, crate::core::leaks::LeakPolicy::Notify);
     assert_eq!(t.limits.max_keys, TeamLimits::default().max_keys);
@@ -97,7 +101,7 @@ fn a_team_is_made_once_and_its_limits_change_by_field() {
     destroy(&s).unwrap();
     assert_eq!(refusal(get(&s)), TeamRefusal::NotFound);
     assert_eq!(
-        refusal(update(&s, None, LimitsPatch::default(), None)),
+        refusal(update(&s, None, LimitsPatch::default(), None, None, None)),
         TeamRefusal::NotFound
     );
 }

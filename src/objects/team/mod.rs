@@ -7,6 +7,7 @@
 //! JSON bodies beside the columns that queries filter on.
 
 mod people;
+mod portal;
 mod sql;
 
 use crate::core::random::OsRandom;
@@ -66,6 +67,10 @@ CREATE TABLE IF NOT EXISTS sign_in_failures (key TEXT PRIMARY KEY, body TEXT NOT
 CREATE TABLE IF NOT EXISTS withdrawn_invitations (
   token_hash TEXT PRIMARY KEY, expires_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS event_outbox (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS portal_sessions (
+  token_hash TEXT PRIMARY KEY, expires_ms INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS portal_sessions_expires ON portal_sessions (expires_ms);
+CREATE INDEX IF NOT EXISTS members_external_id ON members (json_extract(body, '$.external_id'));
 ";
 
 #[durable_object]

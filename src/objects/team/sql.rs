@@ -84,6 +84,7 @@ impl TeamStore for Sql {
             "sign_in_failures",
             "withdrawn_invitations",
             "event_outbox",
+            "portal_sessions",
         ] {
             self.exec(&format!("DELETE FROM {t}"), vec![])?;
         }
@@ -98,6 +99,7 @@ impl TeamStore for Sql {
             Counted::ServiceAccounts => "service_accounts",
             Counted::Members => "members",
             Counted::Invitations => "invitations",
+            Counted::PortalSessions => "portal_sessions",
             // Counted by the team's events object, which holds them.
             Counted::Webhooks => return Ok(0),
         };

@@ -110,6 +110,17 @@ class Keygate:
         labels each token by its SHA-256 (``true_positive`` for a key of your team)."""
         return cast(models.LeakFeedback, self.request("POST", "/v1/leaks", json=report))
 
+    def create_portal_session(
+        self, **body: Unpack[models.PortalSessionRequest]
+    ) -> models.PortalSession:
+        """``POST /v1/portal/sessions``: a link (``url``, valid once within 5 minutes) that signs
+        your user (``user={"external_id", "email", "name"?}``) into keygate's dashboard with
+        ``role``, and offers "Back to …" ``return_url``. With the operator token, name
+        ``team_id``; with a key holding ``members:write``, its own team."""
+        return cast(
+            models.PortalSession, self.request("POST", "/v1/portal/sessions", json=body)
+        )
+
 
 class _Resource:
     def __init__(self, client: Keygate) -> None:

@@ -12,14 +12,19 @@ class Problem(TypedDict):
     title: str
     status: int
     detail: str
-    code: Literal['missing_key', 'malformed_key', 'invalid_key', 'expired_key', 'disabled_key', 'insufficient_permissions', 'rate_limited', 'quota_exceeded', 'usage_exceeded', 'not_found', 'method_not_allowed', 'invalid_json', 'unknown_field', 'missing_field', 'invalid_field', 'payload_too_large', 'unsupported_media_type', 'permissions_immutable', 'project_in_use', 'role_in_use', 'name_taken', 'service_unavailable', 'misconfigured', 'project_mismatch', 'limit_reached', 'rate_limit_ceiling', 'ambiguous_credentials', 'csrf_rejected', 'key_required', 'session_required', 'invalid_session', 'invalid_credentials', 'email_taken', 'owner_required', 'last_owner', 'invalid_invitation', 'invitation_expired', 'wrong_password', 'invalid_report', 'invalid_signature']
+    code: Literal['missing_key', 'malformed_key', 'invalid_key', 'expired_key', 'disabled_key', 'insufficient_permissions', 'rate_limited', 'not_found', 'method_not_allowed', 'invalid_json', 'unknown_field', 'missing_field', 'invalid_field', 'payload_too_large', 'unsupported_media_type', 'permissions_immutable', 'project_in_use', 'role_in_use', 'name_taken', 'service_unavailable', 'misconfigured', 'project_mismatch', 'limit_reached', 'rate_limit_ceiling', 'ambiguous_credentials', 'csrf_rejected', 'key_required', 'session_required', 'invalid_session', 'invalid_credentials', 'email_taken', 'owner_required', 'last_owner', 'invalid_invitation', 'invitation_expired', 'wrong_password', 'invalid_report', 'invalid_signature']
+
+
+class Branding(TypedDict):
+    name: NotRequired[str]
+    logo_url: NotRequired[str]
+    accent_color: NotRequired[str]
 
 
 class RateLimit(TypedDict):
     plan: Literal['free', 'professional', 'enterprise']
     per_minute: int
     per_hour: int
-    per_month: NotRequired[int]
 
 
 class Usage(TypedDict):
@@ -35,7 +40,7 @@ class RateLimit1(TypedDict):
 
 class Verification(TypedDict):
     valid: bool
-    code: Literal['valid', 'malformed_key', 'invalid_key', 'expired_key', 'disabled_key', 'insufficient_permissions', 'project_mismatch', 'rate_limited', 'quota_exceeded', 'usage_exceeded']
+    code: Literal['valid', 'malformed_key', 'invalid_key', 'expired_key', 'disabled_key', 'insufficient_permissions', 'project_mismatch', 'rate_limited']
     key_id: str | None
     team_id: str | None
     name: str | None
@@ -47,7 +52,7 @@ class Verification(TypedDict):
 
 
 class Window(TypedDict):
-    name: Literal['minute', 'hour', 'month']
+    name: Literal['minute', 'hour']
     limit: int
     remaining: int
     reset: int
@@ -103,7 +108,6 @@ class RateLimitInput(TypedDict, closed=True):
     plan: NotRequired[Literal['free', 'professional', 'enterprise'] | None]
     per_minute: NotRequired[int | None]
     per_hour: NotRequired[int | None]
-    per_month: NotRequired[int | None]
 
 
 class TeamLimits(TypedDict):
@@ -149,6 +153,8 @@ class Member(TypedDict):
     role: MemberRole
     created_at: str
     last_login_at: str | None
+    external_id: NotRequired[str]
+    name: NotRequired[str]
 
 
 class Invitation(TypedDict):
@@ -163,12 +169,22 @@ class CreatedInvitation(Invitation):
     token: str
 
 
+class Portal(TypedDict):
+    return_url: str
+    name: str
+
+
+class Totp(TypedDict, closed=True):
+    enabled: bool
+    required: bool
+
+
 class OwnerInput(TypedDict, closed=True):
     email: Email
     password: Password
 
 
-WebhookEventName: TypeAlias = Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'api_key.quota_exceeded', 'api_key.credits_low', 'api_key.leaked', 'member.added', 'member.removed', 'webhook.test', '*']
+WebhookEventName: TypeAlias = Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'api_key.leaked', 'member.added', 'member.removed', 'webhook.test', '*']
 
 
 class Webhook(TypedDict):
@@ -214,7 +230,7 @@ class EventQueued(TypedDict):
 
 class WebhookEvent(TypedDict):
     id: str
-    type: Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'api_key.quota_exceeded', 'api_key.credits_low', 'api_key.leaked', 'member.added', 'member.removed', 'webhook.test']
+    type: Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'api_key.leaked', 'member.added', 'member.removed', 'webhook.test']
     created_at: str
     team_id: str
     data: dict[str, Any]
@@ -311,19 +327,52 @@ class LeakFeedbackItem(TypedDict, closed=True):
 LeakFeedback: TypeAlias = list[LeakFeedbackItem]
 
 
-class CreditsRefill(TypedDict, closed=True):
-    amount: int
-    interval: Literal['daily', 'monthly']
+class Branding1(TypedDict, closed=True):
+    name: NotRequired[str | None]
+    logo_url: NotRequired[str | None]
+    accent_color: NotRequired[str | None]
 
 
-class CreditsInput(TypedDict, closed=True):
-    remaining: int
-    refill: NotRequired[CreditsRefill | None]
+class PortalSession(TypedDict):
+    url: str
+    expires_at: str
 
 
-class Credits(TypedDict):
-    remaining: int
-    refill: NotRequired[CreditsRefill]
+class Session(TypedDict):
+    id: str
+    created_at: str
+    last_seen_at: str
+    user_agent: str | None
+    country: str | None
+    current: bool
+
+
+class SessionList(TypedDict):
+    data: list[Session]
+
+
+class PortalUser(TypedDict, closed=True):
+    external_id: str
+    email: Email
+    name: NotRequired[str]
+
+
+class Team1(TypedDict, closed=True):
+    id: str
+    name: str
+
+
+class TeamChoice(TypedDict, closed=True):
+    teams: list[Team1]
+
+
+class TotpEnrolment(TypedDict, closed=True):
+    secret: str
+    otpauth_url: str
+
+
+class RecoveryCodes(TypedDict, closed=True):
+    recovery_codes: list[str]
 
 
 class HealthzGetResponse(TypedDict):
@@ -348,6 +397,8 @@ class V1TeamsIdPatchRequest(TypedDict, closed=True):
     name: NotRequired[Name]
     limits: NotRequired[TeamLimitsInput]
     leak_policy: NotRequired[LeakPolicy]
+    branding: NotRequired[Branding1]
+    require_totp: NotRequired[bool]
 
 
 class V1ProjectsGetResponse(TypedDict):
@@ -373,9 +424,10 @@ class V1ServiceAccountsGetResponse(TypedDict):
 
 
 class V1SessionPostRequest(TypedDict, closed=True):
-    team_id: str
+    team_id: NotRequired[str]
     email: Email
     password: str
+    code: NotRequired[str]
 
 
 class V1MePasswordPostRequest(TypedDict, closed=True):
@@ -426,12 +478,22 @@ class V1WebhooksIdPatchRequest(TypedDict, closed=True):
     enabled: NotRequired[bool]
 
 
+class V1MeTotpConfirmPostRequest(TypedDict, closed=True):
+    code: str
+
+
+class V1MeTotpDisablePostRequest(TypedDict, closed=True):
+    code: str
+
+
 class Team(TypedDict):
     id: str
     name: str
     created_at: str
     limits: TeamLimits
     leak_policy: LeakPolicy
+    branding: NotRequired[Branding]
+    require_totp: NotRequired[bool]
 
 
 class Key(TypedDict):
@@ -455,7 +517,6 @@ class Key(TypedDict):
     auto_renew: bool
     rolled_from: str | None
     leaked: NotRequired[Leak]
-    credits: NotRequired[Credits]
 
 
 class CreatedKey(Key):
@@ -478,7 +539,6 @@ class CreateKeyRequest(TypedDict, closed=True):
     service_account_id: NotRequired[ServiceAccountId | None]
     metadata: NotRequired[dict[str, Any] | None]
     auto_renew: NotRequired[bool]
-    credits: NotRequired[CreditsInput | None]
 
 
 class UpdateKeyRequest(TypedDict, closed=True):
@@ -489,14 +549,12 @@ class UpdateKeyRequest(TypedDict, closed=True):
     rate_limit: NotRequired[RateLimitInput]
     metadata: NotRequired[dict[str, Any] | None]
     auto_renew: NotRequired[bool]
-    credits: NotRequired[CreditsInput | None]
 
 
 class VerifyRequest(TypedDict, closed=True):
     key: str
     permissions: NotRequired[list[Permission] | None]
     project_id: NotRequired[ProjectId | None]
-    cost: NotRequired[int | None]
 
 
 class CreateRoleRequest(TypedDict, closed=True):
@@ -522,18 +580,31 @@ class UpdateServiceAccountRequest(TypedDict, closed=True):
 class SignedIn(TypedDict):
     member: Member
     team: Team
+    totp_enrolment_required: NotRequired[bool]
 
 
 class Me(TypedDict):
     member: Member
     team: Team
     permissions: list[str]
+    portal: NotRequired[Portal | None]
+    totp: Totp
+
+
+class PortalSessionRequest(TypedDict, closed=True):
+    team_id: NotRequired[str]
+    user: PortalUser
+    role: MemberRole
+    return_url: str
 
 
 class V1ApiKeysGetResponse(TypedDict):
     data: list[Key]
     has_more: bool
     next_cursor: str | None
+
+
+V1SessionPostResponse: TypeAlias = SignedIn | TeamChoice
 
 
 class CreatedTeam(TypedDict):

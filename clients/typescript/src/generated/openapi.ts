@@ -184,7 +184,7 @@ export interface paths {
         head?: never;
         /**
          * Update a team
-         * @description The operator (`ADMIN_TOKEN`) renames the team, changes its limits (each limit given replaces the current one) or its `leak_policy`. A credential of the team itself holding `admin:*` (a key, or a member's session) may change only the team's own settings (`leak_policy`): `name` and `limits` answer it `403 insufficient_permissions`, another team's id `404`. Any other API key answers 403.
+         * @description Operator only (`ADMIN_TOKEN`); an API key answers 403. Renames the team, changes its limits (each limit given replaces the current one) or its `leak_policy`. `branding` sets how the dashboard shows the team (`logo_url` must be `https:`, `accent_color` `#rrggbb`). `require_totp` (true/false): members must sign in with two factors; an owner's session of the team may set it too (and nothing else here: `403`; another team's id `404`; a non-owner `403 owner_required`).
          */
         patch: {
             parameters: {
@@ -202,6 +202,8 @@ export interface paths {
                         name?: components["schemas"]["Name"];
                         limits?: components["schemas"]["TeamLimitsInput"];
                         leak_policy?: components["schemas"]["LeakPolicy"];
+                        branding?: components["schemas"]["Branding"];
+                        require_totp?: boolean;
                     };
                 };
             };
@@ -1368,7 +1370,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in
-         * @description An email and a password of a member of the team → the session cookie. Needs no other credential. A team that does not exist answers `401 invalid_credentials` and stores nothing. Refused sign-ins are audited at most once a minute per (email, client), as `session.refused` with `changes.count`.
+         * @description An email and a password of a member → the session cookie. Needs no other credential. `team_id` is optional: without it, the teams that email is a member of are found in the email index and the password is tried in each (each attempt counted by that team's throttle first); one match signs in, several answer `200 {"teams": [{"id", "name"}]}` with no cookie (sign in again naming one). An email in no team, or a team that does not exist, answers `401 invalid_credentials` and stores nothing. Refused sign-ins are audited at most once a minute per (email, client), as `session.refused` with `changes.count`. A member with two-factor sign-in on must also send `code`: a current code of their authenticator (RFC 6238: SHA-1, 6 digits, 30 s, the step before or after accepted, each usable once) or one of their recovery codes (each usable once); without it, or with a wrong or used one, `401 totp_required` (a wrong code counts as a failed sign-in). A member of a team with `require_totp` who has none gets a session limited to enrolling (`totp_enrolment_required: true`): every other endpoint answers `403 totp_enrolment_required` until they confirm.
          */
         post: {
             parameters: {
@@ -1380,26 +1382,29 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        team_id: string;
+                        /** @description The team to sign in to. Optional: without it, the email's teams are found by the email index. */
+                        team_id?: string;
                         email: components["schemas"]["Email"];
                         password: string;
+                        /** @description The second factor: a current 6-digit code or a recovery code. Needed only when the member has two-factor sign-in on. */
+                        code?: string;
                     };
                 };
             };
             responses: {
-                /** @description Signed in */
+                /** @description Signed in (with the cookie), or, without `team_id` and with the password matching in several teams, the teams to choose from (no cookie). */
                 200: {
                     headers: {
-                        /** @description `__Host-keygate_session=…; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=604800`. The session ends after 12 hours idle or 7 days in all. */
+                        /** @description `__Host-keygate_session=…; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=604800`. The session ends after 12 hours idle or 7 days in all. Absent when the answer is a choice of teams. */
                         "Set-Cookie"?: string;
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["SignedIn"];
+                        "application/json": components["schemas"]["SignedIn"] | components["schemas"]["TeamChoice"];
                     };
                 };
                 400: components["responses"]["BadRequest"];
-                /** @description `invalid_credentials`: the email or the password is wrong (one answer for both, after the same work). */
+                /** @description `invalid_credentials`: the email or the password is wrong (one answer for both, after the same work). `totp_required`: the member has two-factor sign-in on and `code` is missing, wrong or used already. */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2748,6 +2753,378 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/portal/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open a portal link
+         * @description Your backend signs one of your users into keygate's dashboard for one team, with no keygate password. The link works once, within 5 minutes: its `GET` sets the session cookie and redirects to the dashboard, as the member linked to `user.external_id` (made on first use, with no password: such a member signs in only through your product; given `role` on each link). The role is never above what the caller holds (`403 insufficient_permissions`), only the operator gives `owner` or signs in as one (`403 owner_required`), the last owner is never demoted (`409 last_owner`), and a new member's email must not be another member's (`409 email_taken`). `400` for a `return_url` that is not `https:`. `409 limit_reached` past 1,000 links made within the last hour. The caller is judged again when the link is used.
+         *
+         *     The operator token with `team_id`, or a team key holding `members:write` (not a project-scoped key).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PortalSessionRequest"];
+                };
+            };
+            responses: {
+                /** @description Link opened */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PortalSession"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                409: components["responses"]["Conflict"];
+                413: components["responses"]["PayloadTooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                429: components["responses"]["RateLimited"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Arrive by a portal link
+         * @description Opened by the person's browser (no credential: the token in the path is one). Once, within 5 minutes of its making: sets the session cookie and answers `303` to the dashboard (`/`), so the token leaves the address bar. Used or expired: `410 invalid_portal_token`; unknown or malformed: `404`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Signed in: on to the dashboard */
+                303: {
+                    headers: {
+                        /** @description `/` */
+                        Location?: string;
+                        /** @description `__Host-keygate_session=…; Secure; HttpOnly; SameSite=Strict; Path=/`. */
+                        "Set-Cookie"?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                409: components["responses"]["Conflict"];
+                /** @description `invalid_portal_token`: used already, past its 5 minutes, or its opener no longer holds what it grants. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The signed-in member's sessions
+         * @description Live sessions of the member, newest first, by id (never a token nor its hash). With an API key: `401 session_required`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SessionList"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                429: components["responses"]["RateLimited"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End one of my sessions
+         * @description That session's next request answers `401 invalid_session`. Another member's session id, or none: `404`. With an API key: `401 session_required`.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Ended */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                429: components["responses"]["RateLimited"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start two-factor enrolment
+         * @description A new authenticator secret for the signed-in member, pending until confirmed (a new one replaces a pending one). The secret is shown this once and stored only sealed (ChaCha20-Poly1305, key derived from the pepper). `409 totp_enabled` when it is on already.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The secret, pending */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TotpEnrolment"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                /** @description `totp_enabled`: two-factor sign-in is on already (disable it first). `totp_not_enrolled`: nothing to confirm, or it is not on. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn two-factor sign-in on
+         * @description A current code of the pending secret turns two-factor sign-in on (`400 invalid_code` otherwise) and answers the ten recovery codes, shown this once. From then on `POST /v1/session` needs `code`. Audited as `member.totp_enabled` (no secret or code).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        code: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description On; the recovery codes */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RecoveryCodes"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                /** @description `totp_enabled`: two-factor sign-in is on already (disable it first). `totp_not_enrolled`: nothing to confirm, or it is not on. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                413: components["responses"]["PayloadTooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/totp/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn two-factor sign-in off
+         * @description With a current code or an unused recovery code (`400 invalid_code` otherwise). Audited as `member.totp_disabled`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        code: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Off */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                /** @description `totp_enabled`: two-factor sign-in is on already (disable it first). `totp_not_enrolled`: nothing to confirm, or it is not on. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                413: components["responses"]["PayloadTooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "api_key.created": {
@@ -3163,88 +3540,6 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
-    "api_key.quota_exceeded": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** api_key.quota_exceeded */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["WebhookEvent"] & {
-                        /** @constant */
-                        type?: "api_key.quota_exceeded";
-                    };
-                };
-            };
-            responses: {
-                /** @description Received. Any other answer (or none within 10 s) is retried; `410` disables the endpoint. */
-                "2XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "api_key.credits_low": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** api_key.credits_low */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["WebhookEvent"] & {
-                        /** @constant */
-                        type?: "api_key.credits_low";
-                    };
-                };
-            };
-            responses: {
-                /** @description Received. Any other answer (or none within 10 s) is retried; `410` disables the endpoint. */
-                "2XX": {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "api_key.leaked": {
         parameters: {
             query?: never;
@@ -3433,7 +3728,7 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {unknown} */
-            code: "missing_key" | "malformed_key" | "invalid_key" | "expired_key" | "disabled_key" | "insufficient_permissions" | "rate_limited" | "quota_exceeded" | "usage_exceeded" | "not_found" | "method_not_allowed" | "invalid_json" | "unknown_field" | "missing_field" | "invalid_field" | "payload_too_large" | "unsupported_media_type" | "permissions_immutable" | "project_in_use" | "role_in_use" | "name_taken" | "service_unavailable" | "misconfigured" | "project_mismatch" | "limit_reached" | "rate_limit_ceiling" | "ambiguous_credentials" | "csrf_rejected" | "key_required" | "session_required" | "invalid_session" | "invalid_credentials" | "email_taken" | "owner_required" | "last_owner" | "invalid_invitation" | "invitation_expired" | "wrong_password" | "invalid_report" | "invalid_signature";
+            code: "missing_key" | "malformed_key" | "invalid_key" | "expired_key" | "disabled_key" | "insufficient_permissions" | "rate_limited" | "not_found" | "method_not_allowed" | "invalid_json" | "unknown_field" | "missing_field" | "invalid_field" | "payload_too_large" | "unsupported_media_type" | "permissions_immutable" | "project_in_use" | "role_in_use" | "name_taken" | "service_unavailable" | "misconfigured" | "project_mismatch" | "limit_reached" | "rate_limit_ceiling" | "ambiguous_credentials" | "csrf_rejected" | "key_required" | "session_required" | "invalid_session" | "invalid_credentials" | "email_taken" | "owner_required" | "last_owner" | "invalid_invitation" | "invitation_expired" | "wrong_password" | "invalid_report" | "invalid_signature";
         };
         Team: {
             id: string;
@@ -3445,6 +3740,14 @@ export interface components {
             created_at: string;
             limits: components["schemas"]["TeamLimits"];
             leak_policy: components["schemas"]["LeakPolicy"];
+            /** @description The team's branding (`{}` when none is set). */
+            branding?: {
+                name?: string;
+                logo_url?: string;
+                accent_color?: string;
+            };
+            /** @description Members must sign in with two factors (shown only when on). */
+            require_totp?: boolean;
         };
         CreatedTeam: {
             team: components["schemas"]["Team"];
@@ -3477,8 +3780,6 @@ export interface components {
                 plan: "free" | "professional" | "enterprise";
                 per_minute: number;
                 per_hour: number;
-                /** @description The monthly quota (UTC calendar month); absent: none. */
-                per_month?: number;
             };
             project_id: string | null;
             service_account_id: string | null;
@@ -3505,7 +3806,6 @@ export interface components {
             rolled_from: string | null;
             /** @description Present once the key was reported leaked (absent otherwise). */
             leaked?: components["schemas"]["Leak"];
-            credits?: components["schemas"]["Credits"];
         };
         CreatedKey: components["schemas"]["Key"] & {
             /**
@@ -3554,8 +3854,6 @@ export interface components {
              * @default false
              */
             auto_renew?: boolean;
-            /** @description Default: none (unlimited). */
-            credits?: components["schemas"]["CreditsInput"] | null;
         };
         UpdateKeyRequest: {
             name?: components["schemas"]["Name"];
@@ -3572,8 +3870,6 @@ export interface components {
             metadata?: Record<string, never> | null;
             /** @description Turn auto-renewal on or off. */
             auto_renew?: boolean;
-            /** @description A new balance (and refill); `null` removes credits. */
-            credits?: components["schemas"]["CreditsInput"] | null;
         };
         VerifyRequest: {
             key: string;
@@ -3581,14 +3877,12 @@ export interface components {
             permissions?: components["schemas"]["Permission"][] | null;
             /** @description A key scoped to another project answers `project_mismatch`. */
             project_id?: components["schemas"]["ProjectId"] | null;
-            /** @description Credits this verification spends from a key that has them (absent or null: 1; 0 spends nothing). */
-            cost?: number | null;
         };
         /** @description Fields other than `valid` and `code` are null for a key that does not exist (or is malformed). */
         Verification: {
             valid: boolean;
             /** @enum {unknown} */
-            code: "valid" | "malformed_key" | "invalid_key" | "expired_key" | "disabled_key" | "insufficient_permissions" | "project_mismatch" | "rate_limited" | "quota_exceeded" | "usage_exceeded";
+            code: "valid" | "malformed_key" | "invalid_key" | "expired_key" | "disabled_key" | "insufficient_permissions" | "project_mismatch" | "rate_limited";
             key_id: string | null;
             team_id: string | null;
             name: string | null;
@@ -3613,10 +3907,9 @@ export interface components {
              * @example 2026-10-14T00:00:00Z
              */
             reset_at: string;
-            /** @description Minute and hour; then `month` (the UTC calendar month) for a key with a monthly quota. */
             windows: {
                 /** @enum {unknown} */
-                name: "minute" | "hour" | "month";
+                name: "minute" | "hour";
                 limit: number;
                 remaining: number;
                 /** @description Unix seconds */
@@ -3712,14 +4005,12 @@ export interface components {
          * @example tasks:read
          */
         Permission: string;
-        /** @description A plan fills in its numbers (`free` 100/min and 1,000/h, `professional` 500/min and 10,000/h); explicit numbers override them; `enterprise` needs both. Numbers above the team's `max_per_minute` / `max_per_hour` answer `403 rate_limit_ceiling`. A plan also brings a monthly quota (`per_month`): past it, `quota_exceeded`. */
+        /** @description A plan fills in its numbers (`free` 100/min and 1,000/h, `professional` 500/min and 10,000/h); explicit numbers override them; `enterprise` needs both. Numbers above the team's `max_per_minute` / `max_per_hour` answer `403 rate_limit_ceiling`. */
         RateLimitInput: {
             /** @enum {unknown} */
             plan?: "free" | "professional" | "enterprise" | null;
             per_minute?: number | null;
             per_hour?: number | null;
-            /** @description Admitted requests per UTC calendar month. Default: the plan's (`free` 10,000, `professional` 1,000,000, `enterprise` none); on a change without a plan, the key's own. */
-            per_month?: number | null;
         };
         /** @description A team's limits. A create past a count answers `409 limit_reached` (0 forbids creating more); a rate above a ceiling `403 rate_limit_ceiling`. Lowering a limit below what the team holds removes and slows nothing. */
         TeamLimits: {
@@ -3806,6 +4097,10 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             last_login_at: string | null;
+            /** @description The product's id for a member made by a portal link (absent otherwise). */
+            external_id?: string;
+            /** @description The name the last portal link gave (absent otherwise). */
+            name?: string;
         };
         Invitation: {
             id: components["schemas"]["InvitationId"];
@@ -3826,12 +4121,24 @@ export interface components {
         SignedIn: {
             member: components["schemas"]["Member"];
             team: components["schemas"]["Team"];
+            /** @description Present (true) when the team requires two-factor sign-in and the member has none: the session may only enrol (`POST /v1/me/totp`, `POST /v1/me/totp/confirm`), read `GET /v1/me` and sign out. */
+            totp_enrolment_required?: boolean;
         };
         Me: {
             member: components["schemas"]["Member"];
             team: components["schemas"]["Team"];
             /** @description What the member's role holds. `*:*` stands for every permission on the product's own resources (not keygate's): a `developer`'s. */
             permissions: string[];
+            /** @description For a session a portal link opened: where the dashboard's "Back to <name>" leads (`name`: the team's branding name, else its name). `null` otherwise. */
+            portal?: {
+                return_url: string;
+                name: string;
+            } | null;
+            /** @description The member's two-factor sign-in, and whether the team requires it. */
+            totp: {
+                enabled: boolean;
+                required: boolean;
+            };
         };
         OwnerInput: {
             email: components["schemas"]["Email"];
@@ -3841,7 +4148,7 @@ export interface components {
          * @description An event, or `*` for all of them.
          * @enum {unknown}
          */
-        WebhookEventName: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.quota_exceeded" | "api_key.credits_low" | "api_key.leaked" | "member.added" | "member.removed" | "webhook.test" | "*";
+        WebhookEventName: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.leaked" | "member.added" | "member.removed" | "webhook.test" | "*";
         Webhook: {
             id: string;
             /** Format: uri */
@@ -3896,11 +4203,11 @@ export interface components {
             /** @description Also the `webhook-id` header: the same for every attempt, so receivers deduplicate by it. */
             id: string;
             /** @enum {unknown} */
-            type: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.quota_exceeded" | "api_key.credits_low" | "api_key.leaked" | "member.added" | "member.removed" | "webhook.test";
+            type: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.leaked" | "member.added" | "member.removed" | "webhook.test";
             /** Format: date-time */
             created_at: string;
             team_id: string;
-            /** @description Key events: the `Key` (never its secret or hash), plus `new_key_id` (`api_key.rolled`), `days_before_expiry` (30, 7 or 1: `api_key.expiring`), `previous_expires_at` (`api_key.renewed`), `country` (`api_key.new_location`), `window`, `limit` and `reset` (`api_key.rate_limited`, at most once per key and window), `reason: "leaked"` (`api_key.disabled` by a leak), `url`, `source`, `reporter` and `policy` (`api_key.leaked`). `limit` and `reset` (`api_key.quota_exceeded`, once per key and UTC month). `remaining` and `grant` (`api_key.credits_low`, once when `remaining` falls below 10 % of the last grant: the first, or the last refill). Member events: the `Member`. `webhook.test`: `{"webhook_id"}`. */
+            /** @description Key events: the `Key` (never its secret or hash), plus `new_key_id` (`api_key.rolled`), `days_before_expiry` (30, 7 or 1: `api_key.expiring`), `previous_expires_at` (`api_key.renewed`), `country` (`api_key.new_location`), `window`, `limit` and `reset` (`api_key.rate_limited`, at most once per key and window), `reason: "leaked"` (`api_key.disabled` by a leak), `url`, `source`, `reporter` and `policy` (`api_key.leaked`). Member events: the `Member`. `webhook.test`: `{"webhook_id"}`. */
             data: Record<string, never>;
         };
         Location: {
@@ -3936,7 +4243,7 @@ export interface components {
             requests: number;
             admitted: number;
             rate_limited: number;
-            /** @description Refusals by code: `expired_key`, `disabled_key`, `insufficient_permissions`, `project_mismatch`, `quota_exceeded`, `usage_exceeded`. */
+            /** @description Refusals by code: `expired_key`, `disabled_key`, `insufficient_permissions`, `project_mismatch`. */
             denied_by_reason: {
                 [key: string]: number;
             };
@@ -4025,21 +4332,72 @@ export interface components {
              */
             label: "true_positive" | "false_positive";
         }[];
-        /** @description At the start of each UTC day or month, `remaining` is set to `amount` (not added to). */
-        CreditsRefill: {
-            amount: number;
-            /** @enum {unknown} */
-            interval: "daily" | "monthly";
+        /** @description How the dashboard shows the team: its header name (and the "Back to <name>" of portal sessions), a logo and an accent colour. Set whole by `PATCH /v1/teams/{id}` (a field left out or `null` is cleared). */
+        Branding: {
+            name?: string | null;
+            /** @description An `https:` image (the dashboard's CSP allows `img-src 'self' https:`). */
+            logo_url?: string | null;
+            /** @example #0a7cff */
+            accent_color?: string | null;
         };
-        /** @description Credits: each admitted verification spends its `cost` (default 1); with fewer left, `valid: false, code: "usage_exceeded"` and nothing is spent. Setting them starts a new balance. */
-        CreditsInput: {
-            remaining: number;
-            refill?: components["schemas"]["CreditsRefill"] | null;
+        PortalSessionRequest: {
+            /** @description Required with the operator token; with a key, its own team (another team's id answers 404). */
+            team_id?: string;
+            user: components["schemas"]["PortalUser"];
+            role: components["schemas"]["MemberRole"];
+            /** @description `https://` (or `http://localhost`, `http://127.0.0.1` when the deployment sets `ALLOW_INSECURE_WEBHOOKS = "true"`, development only). The dashboard links back to it. */
+            return_url: string;
         };
-        /** @description What remains (live on the key's own reads; a listing shows it as of the key's last change) and the refill. */
-        Credits: {
-            remaining: number;
-            refill?: components["schemas"]["CreditsRefill"];
+        PortalSession: {
+            /** @description `<origin>/v1/portal/<token>`: open it in the person's browser. Shown this once; the token (~256 random bits) is stored only as its SHA-256. */
+            url: string;
+            /**
+             * Format: date-time
+             * @description Five minutes from now.
+             */
+            expires_at: string;
+        };
+        Session: {
+            /** @description `ses_…`: names the session; neither its token nor its hash. */
+            id: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Updated at most once a minute.
+             */
+            last_seen_at: string;
+            user_agent: string | null;
+            country: string | null;
+            /** @description The session of this request. */
+            current: boolean;
+        };
+        SessionList: {
+            data: components["schemas"]["Session"][];
+        };
+        /** @description The product's user a link is for. */
+        PortalUser: {
+            /** @description The product's own id for this person: the member linked to it is the same on every link (made on first use). */
+            external_id: string;
+            email: components["schemas"]["Email"];
+            name?: string;
+        };
+        /** @description The teams where the email and password match, when there are several: sign in again naming one. */
+        TeamChoice: {
+            teams: {
+                id: string;
+                name: string;
+            }[];
+        };
+        TotpEnrolment: {
+            /** @description Base32 (RFC 4648, no padding), 160 bits. Shown this once. */
+            secret: string;
+            /** @description `otpauth://totp/…` for an authenticator app (or a QR code of it). */
+            otpauth_url: string;
+        };
+        RecoveryCodes: {
+            /** @description Ten single-use codes (`xxxxx-xxxxx`, 50 random bits each), shown this once; stored hashed. */
+            recovery_codes: string[];
         };
     };
     responses: {
@@ -4107,7 +4465,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `rate_limited`: the key's window is spent, or (with a session) the member's 600 requests a minute. `quota_exceeded`: the key's monthly quota is spent; `Retry-After` is the start of the next UTC month. `usage_exceeded`: too few credits (verify only: bearer requests spend none). */
+        /** @description `rate_limited`: the key's window is spent, or (with a session) the member's 600 requests a minute. */
         RateLimited: {
             headers: {
                 /** @description Seconds until a request can be admitted. */
