@@ -1,6 +1,6 @@
 //! `/v1/teams`: the operator's endpoints. A team starts with one `live` key holding `admin:*`.
 
-use super::auth::operator;
+use super::auth::{needs_team_wide, operator, operator_or, OperatorOr};
 use super::ctx::{json, read_body, ApiResult, Ctx};
 use super::keys::issue_key;
 use super::org::ask;
@@ -10,11 +10,13 @@ use super::problem::ApiError;
 use crate::core::ids::{KeyId, MemberId, TeamId};
 use crate::core::input::{parse_new_team, parse_team_patch};
 use crate::core::key::{Environment, PlainKey};
-use crate::core::limits::TeamLimits;
+use crate::core::limits::{LimitsPatch, TeamLimits};
 use crate::core::members::{Member, MemberRole, MemberView};
 use crate::core::model::{CreatedKeyView, KeyRecord, Team};
 use crate::core::permission::{Permission, PermissionSet};
 use crate::core::random::OsRandom;
+use crate::core::team::TeamRefusal;
+use crate::core::team_settings::{may_change, may_require_totp, TeamChange, TeamChanger};
 use crate::storage::team_protocol::{Destroy, GetTeam, Init, UpdateTeam};
 use crate::storage::Backend;
 use serde::Serialize;
@@ -142,22 +144,42 @@ async fn mark_existing(ctx: &Ctx, id: &TeamId) -> Result<(), ApiError> {
 }
 
 /// `PATCH /v1/teams/{id}`: the operator renames a team or changes its limits. Lowering a limit
-/// below what the team holds refuses new creates; nothing existing is removed or slowed.
+/// below what the team holds refuses new creates; nothing existing is removed or slowed. A
+/// credential of the team itself holding `admin:*` may change the team's own settings
+/// (`core::team_settings`); another team's id is `404` to it.
 pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
     let body = read_body(req).await?;
-    let by_operator = operator(ctx, req);
-    let cookie = req.headers().get("Cookie").ok().flatten();
-    if super::credentials::session_cookie(cookie.as_deref()).is_none() {
-        by_operator.clone()?;
-    }
+    let who = operator_or(ctx, req, needs_team_wide(&["admin:*"])).await?;
     let input = parse_team_patch(body.json()?).map_err(ApiError::input)?;
     let id = known::<TeamId>("team", id)?;
-    let origin = match by_operator {
-        Ok(()) => operator_origin(ctx, req),
-        // An owner's session may set its own team's `require_totp` (and nothing else here).
-        Err(e) => owner_of(ctx, req, &id, &input)
-            .await
-            .map_err(|o| o.unwrap_or(e))?,
+    let origin = match &who {
+        OperatorOr::Operator => operator_origin(ctx, req),
+        OperatorOr::Team(caller) => {
+            if caller.team_id != id {
+                return Err(ApiError::refused(TeamRefusal::NotFound, "team", &id));
+            }
+            let change = TeamChange {
+                name: input.name.is_some(),
+                limits: input.limits != LimitsPatch::default(),
+            };
+            may_change(TeamChanger::TeamAdmin, change).map_err(|field| {
+                ApiError::forbidden(format!(
+                    "only the operator changes a team's `{field}`; `admin:*` changes its settings"
+                ))
+            })?;
+            // `require_totp`: an owner's session only (an `admin:*` key or an admin is no owner).
+            let owner = caller
+                .member()
+                .is_ok_and(|m| m.member.role == MemberRole::Owner);
+            if input.require_totp.is_some() && !may_require_totp(TeamChanger::TeamAdmin, owner) {
+                return Err(ApiError::refused(
+                    TeamRefusal::Member(crate::core::members::MemberDenial::OwnerOnly),
+                    "",
+                    "",
+                ));
+            }
+            caller.origin(ctx, req)
+        }
     };
     let q = UpdateTeam {
         name: input.name,
@@ -171,43 +193,6 @@ pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
 }
 
 /// The operator, for the audit entries of what the operator endpoints change.
-/// A request by session to change `require_totp` of the member's own team: the member must be
-/// an owner (`403 owner_required`); another team is `404`; any other field `403`. `Err(None)`:
-/// no session at all (the operator's refusal stands).
-async fn owner_of(
-    ctx: &Ctx,
-    req: &Request,
-    id: &TeamId,
-    input: &crate::core::input::TeamInput<Option<String>>,
-) -> Result<crate::core::audit::Origin, Option<ApiError>> {
-    use super::auth::{confirm, needs, present, Credential};
-    let p = match present(ctx, req).await {
-        Ok(p @ Credential::Session(_)) => p,
-        Ok(_) => return Err(None),
-        Err(e) => return Err(Some(e)),
-    };
-    let caller = confirm(ctx, &p, needs(&[])).await?;
-    let m = caller.member()?;
-    if &m.team_id != id {
-        return Err(Some(ApiError::not_found(format!("no team `{id}`"))));
-    }
-    if m.member.role != MemberRole::Owner {
-        return Err(Some(ApiError::refused(
-            crate::core::team::TeamRefusal::Member(crate::core::members::MemberDenial::OwnerOnly),
-            "",
-            "",
-        )));
-    }
-    let only_totp =
-        input.name.is_none() && input.leak_policy.is_none() && input.limits == Default::default();
-    if !only_totp {
-        return Err(Some(ApiError::forbidden(
-            "an owner's session may change only `require_totp`; the rest takes the operator token",
-        )));
-    }
-    Ok(caller.origin(ctx, req))
-}
-
 fn operator_origin(ctx: &Ctx, req: &Request) -> crate::core::audit::Origin {
     use crate::core::audit::{Actor, ActorKind};
     let actor = Actor {

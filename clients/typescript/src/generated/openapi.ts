@@ -184,7 +184,7 @@ export interface paths {
         head?: never;
         /**
          * Update a team
-         * @description Operator only (`ADMIN_TOKEN`); an API key answers 403. Renames the team, changes its limits (each limit given replaces the current one) or its `leak_policy`. `require_totp` (true/false): members must sign in with two factors; an owner's session of the team may set it too (and nothing else here: `403`; another team's id `404`; a non-owner `403 owner_required`).
+         * @description The operator (`ADMIN_TOKEN`) renames the team, changes its limits (each limit given replaces the current one) or its `leak_policy`. A credential of the team itself holding `admin:*` (a key, or a member's session) may change only the team's own settings (`leak_policy`): `name` and `limits` answer it `403 insufficient_permissions`, another team's id `404`. Any other API key answers 403. `require_totp` (true/false): members must sign in with two factors; besides the operator, only an owner's session of the team may set it (an `admin:*` key or an admin member: `403 owner_required`).
          */
         patch: {
             parameters: {
