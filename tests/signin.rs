@@ -195,6 +195,29 @@ fn an_unknown_email_answers_as_a_wrong_password_and_touches_no_team() {
         1,
         "the known team saw nothing"
     );
+    // The same time, roughly: each costs one password derivation (an unknown email's against
+    // a decoy). Medians of five, printed for the record.
+    let median = |email: &str, password: &str| {
+        let mut t: Vec<f64> = (0..5)
+            .map(|i| {
+                let start = std::time::Instant::now();
+                let ip = format!("198.51.100.{}", 100 + i);
+                by_email(&c, &ip, email, password).expect_problem(401, "invalid_credentials");
+                start.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        t.sort_by(|a, b| a.total_cmp(b));
+        t[2]
+    };
+    let wrong_ms = median("known@signin.test", "another wrong guess");
+    let unknown_ms = median("nobody@signin.test", PASSWORD);
+    eprintln!(
+        "sign-in by email: wrong password {wrong_ms:.1} ms, unknown email {unknown_ms:.1} ms"
+    );
+    assert!(
+        unknown_ms > wrong_ms / 3.0,
+        "an unknown email is answered too fast: {unknown_ms:.1} ms against {wrong_ms:.1} ms"
+    );
     server.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }

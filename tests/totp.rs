@@ -218,6 +218,8 @@ fn a_team_requirement_limits_members_without_two_factors_to_enrolling() {
     // Only an owner (or the operator) sets it, only for its own team, and only that field.
     let path = format!("/v1/teams/{t}");
     dev.call("PATCH", &path, Some(json!({"require_totp": true})))
+        .expect_problem(403, "insufficient_permissions");
+    c.patch(&path, &key, json!({"require_totp": true}))
         .expect_problem(403, "owner_required");
     owner
         .call("PATCH", &path, Some(json!({"name": "Renamed"})))

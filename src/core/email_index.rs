@@ -47,9 +47,56 @@ pub fn team_of_entry(prefix: &str, name: &str) -> Option<TeamId> {
     TeamId::parse(name.strip_prefix(prefix)?)
 }
 
+/// The time a refused sign-in by email takes, so that an email in no team is answered after
+/// about as long as a wrong password in some team (which asks team objects, where an unknown
+/// email asks none): a moving average of the refusals this isolate measured, and the wait that
+/// brings an unknown email's answer up to it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RefusalTime {
+    average_ms: f64,
+}
+
+impl RefusalTime {
+    /// Notes a wrong password's refusal that took `elapsed_ms`.
+    pub fn record(&mut self, elapsed_ms: f64) {
+        let e = elapsed_ms.clamp(0.0, 5_000.0);
+        self.average_ms = if self.average_ms == 0.0 {
+            e
+        } else {
+            0.8 * self.average_ms + 0.2 * e
+        };
+    }
+
+    /// How much longer an unknown email's answer should wait, having taken `elapsed_ms` of
+    /// which `derivation_ms` was the decoy derivation. Before any refusal was measured, twice
+    /// the derivation (a wrong password's derivation and its two object calls); never more
+    /// than a second.
+    pub fn wait_ms(&self, elapsed_ms: f64, derivation_ms: f64) -> f64 {
+        let target = if self.average_ms > 0.0 {
+            self.average_ms
+        } else {
+            2.0 * derivation_ms
+        };
+        (target - elapsed_ms).clamp(0.0, 1_000.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_email_waits_as_long_as_a_wrong_password_takes() {
+        let mut t = RefusalTime::default();
+        assert_eq!(t.wait_ms(20.0, 16.0), 12.0, "twice the derivation at first");
+        t.record(100.0);
+        assert_eq!(t.wait_ms(30.0, 16.0), 70.0);
+        t.record(50.0);
+        assert_eq!(t.wait_ms(30.0, 16.0), 60.0, "a moving average");
+        assert_eq!(t.wait_ms(200.0, 16.0), 0.0, "never negative");
+        t.record(1e9);
+        assert_eq!(t.wait_ms(0.0, 16.0), 1_000.0, "never more than a second");
+    }
 
     #[test]
     fn entries_name_the_team_under_a_keyed_hash_of_the_email_never_the_email() {

@@ -8,7 +8,8 @@ use super::org::ask;
 use super::password;
 use super::problem::ApiError;
 use crate::core::email_index::{
-    derive_key, email_entry, email_prefix, team_of_entry, EMAIL_INDEX_INFO, MAX_TEAMS_PER_EMAIL,
+    derive_key, email_entry, email_prefix, team_of_entry, RefusalTime, EMAIL_INDEX_INFO,
+    MAX_TEAMS_PER_EMAIL,
 };
 use crate::core::ids::{MemberId, TeamId};
 use crate::core::members::Password;
@@ -17,6 +18,15 @@ use crate::storage::team_protocol::{ListMembers, SignInFinish, SignInRelease, Si
 use crate::storage::Backend;
 use serde::Serialize;
 use worker::console_error;
+
+thread_local! {
+    /// How long this isolate's wrong passwords by email took (`RefusalTime`).
+    static REFUSAL_TIME: std::cell::Cell<RefusalTime> = std::cell::Cell::new(RefusalTime::default());
+}
+
+fn clock_ms() -> f64 {
+    worker::Date::now().as_millis() as f64
+}
 
 fn index_key(ctx: &Ctx) -> Result<[u8; 32], ApiError> {
     Ok(derive_key(&password::pepper(ctx)?, EMAIL_INDEX_INFO))
@@ -125,9 +135,18 @@ pub async fn by_email(
     client: Option<String>,
     origin: &crate::core::audit::Origin,
 ) -> Result<ByEmail, ApiError> {
+    let started = clock_ms();
     let teams = teams_of(ctx, email_key).await?;
     if teams.is_empty() {
+        // One decoy derivation, then a wait up to what a wrong password takes here: the
+        // answer says nothing about whether the email is anyone's.
+        let before = clock_ms();
         password::matches(ctx, pass, None).await?;
+        let (now, derivation) = (clock_ms(), clock_ms() - before);
+        let wait = REFUSAL_TIME.with(|t| t.get().wait_ms(now - started, derivation));
+        if wait > 0.0 {
+            worker::Delay::from(std::time::Duration::from_millis(wait as u64)).await;
+        }
         return Err(ApiError::invalid_credentials());
     }
     let mut matched = Vec::new();
@@ -159,7 +178,15 @@ pub async fn by_email(
         }
     }
     match matched.len() {
-        0 => Err(ApiError::invalid_credentials()),
+        0 => {
+            let elapsed = clock_ms() - started;
+            REFUSAL_TIME.with(|t| {
+                let mut r = t.get();
+                r.record(elapsed);
+                t.set(r);
+            });
+            Err(ApiError::invalid_credentials())
+        }
         1 => {
             let (team, member) = matched.remove(0);
             Ok(ByEmail::One { team, member })

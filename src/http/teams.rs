@@ -197,7 +197,7 @@ pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
     json(200, &team)
 }
 
-
+/// The operator, for the audit entries of what the operator endpoints change.
 fn operator_origin(ctx: &Ctx, req: &Request) -> crate::core::audit::Origin {
     use crate::core::audit::{Actor, ActorKind};
     let actor = Actor {

@@ -12,7 +12,7 @@ class Problem(TypedDict):
     title: str
     status: int
     detail: str
-    code: Literal['missing_key', 'malformed_key', 'invalid_key', 'expired_key', 'disabled_key', 'insufficient_permissions', 'rate_limited', 'not_found', 'method_not_allowed', 'invalid_json', 'unknown_field', 'missing_field', 'invalid_field', 'payload_too_large', 'unsupported_media_type', 'permissions_immutable', 'project_in_use', 'role_in_use', 'name_taken', 'service_unavailable', 'misconfigured', 'project_mismatch', 'limit_reached', 'rate_limit_ceiling', 'ambiguous_credentials', 'csrf_rejected', 'key_required', 'session_required', 'invalid_session', 'invalid_credentials', 'email_taken', 'owner_required', 'last_owner', 'invalid_invitation', 'invitation_expired', 'wrong_password', 'invalid_report', 'invalid_signature']
+    code: Literal['missing_key', 'malformed_key', 'invalid_key', 'expired_key', 'disabled_key', 'insufficient_permissions', 'rate_limited', 'not_found', 'method_not_allowed', 'invalid_json', 'unknown_field', 'missing_field', 'invalid_field', 'payload_too_large', 'unsupported_media_type', 'permissions_immutable', 'project_in_use', 'role_in_use', 'name_taken', 'service_unavailable', 'misconfigured', 'project_mismatch', 'limit_reached', 'rate_limit_ceiling', 'ambiguous_credentials', 'csrf_rejected', 'key_required', 'session_required', 'invalid_session', 'invalid_credentials', 'email_taken', 'owner_required', 'last_owner', 'invalid_invitation', 'invitation_expired', 'wrong_password', 'invalid_report', 'invalid_signature', 'totp_required', 'invalid_code', 'totp_enabled', 'totp_not_enrolled', 'totp_enrolment_required']
 
 
 class Branding(TypedDict):
