@@ -552,3 +552,51 @@ fn a_key_never_takes_a_half_edited_role() {
     }
     edit.join().unwrap();
 }
+
+/// `PATCH /v1/teams/{id}` by the team's own `admin:*` credential: its settings only.
+#[test]
+fn a_teams_admin_key_patches_its_own_settings_only() {
+    let c = client();
+    let (team, admin) = c.team("Self-service");
+    let (other_team, _) = c.team("Someone else");
+    let (_, reader, _) = c.key(
+        &admin,
+        json!({"name": "r", "permissions": ["api_keys:read"]}),
+    );
+    let path = format!("/v1/teams/{team}");
+    let r = c
+        .patch(&path, &admin, json!({"leak_policy": "notify"}))
+        .expect(200);
+    assert_eq!(r.body["leak_policy"], "notify");
+    // Name and limits stay the operator's.
+    c.patch(&path, &admin, json!({"name": "Renamed"}))
+        .expect_problem(403, "insufficient_permissions");
+    c.patch(&path, &admin, json!({"limits": {"max_keys": 1000}}))
+        .expect_problem(403, "insufficient_permissions");
+    // Without admin:*, nothing; another team's id is not there at all.
+    c.patch(&path, &reader, json!({"leak_policy": "notify"}))
+        .expect_problem(403, "insufficient_permissions");
+    c.patch(
+        &format!("/v1/teams/{other_team}"),
+        &admin,
+        json!({"leak_policy": "notify"}),
+    )
+    .expect_problem(404, "not_found");
+    // The operator still changes everything, and reads back what the admin set.
+    c.patch(&path, support::ADMIN, json!({"name": "Renamed"}))
+        .expect(200);
+    let t = c.get(&path, support::ADMIN).expect(200);
+    assert_eq!(
+        (t.body["name"].as_str(), t.body["leak_policy"].as_str()),
+        (Some("Renamed"), Some("notify"))
+    );
+    // The change is audited as the key's.
+    let log = c.get("/v1/audit-log?limit=100", &admin).expect(200);
+    let by_key = log.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "team.updated" && e["actor"]["type"] == "key")
+        .count();
+    assert_eq!(by_key, 1, "{}", log.text);
+}

@@ -34,6 +34,7 @@ pub mod ratelimit;
 pub mod store;
 pub mod sync;
 pub mod team;
+pub mod team_settings;
 pub mod throttle;
 pub mod time;
 pub mod webhooks;

@@ -2,7 +2,7 @@
 //! both kinds of credential, so every rule (no escalation, project scope, `404` across teams)
 //! holds for members exactly as for keys.
 //!
-//! [`present`] reads the credential. An API key (`Authorization: Bearer`): parse it (format and
+//! [`present`] reads the credential. An API key (`Authorization: Bearer` or `X-API-Key`): parse it (format and
 //! checksum), hash it, find it in the KV index, with no Durable Object touched, so garbage
 //! traffic never reaches, or creates, an object. A session (the `__Host-keygate_session`
 //! cookie): the cross-site check for changes, then one call to the team's object, which answers
@@ -13,9 +13,7 @@
 //! counting the request in the same round trip; for a member, the same decision
 //! (`Manager::decide`) runs here on the role's permissions, and nothing is counted.
 
-use super::credentials::{
-    bearer_token, origin_of, same_origin_or_safe, session_cookie, BearerError,
-};
+use super::credentials::{key_token, origin_of, same_origin_or_safe, session_cookie, BearerError};
 use super::ctx::Ctx;
 use super::problem::ApiError;
 use crate::core::access::{Denial, Manager, Requirement, Scope};
@@ -147,13 +145,17 @@ pub fn request_origin(ctx: &Ctx, req: &Request, actor: AuditActor) -> Origin {
     )
 }
 
+/// The key (or operator token) of a request: `Authorization: Bearer` or `X-API-Key`.
 fn token(req: &Request) -> Result<String, ApiError> {
-    let header = req.headers().get("Authorization").ok().flatten();
-    bearer_token(header.as_deref())
+    let headers = req.headers();
+    let authorization = headers.get("Authorization").ok().flatten();
+    let api_key = headers.get("X-API-Key").ok().flatten();
+    key_token(authorization.as_deref(), api_key.as_deref())
         .map(str::to_owned)
         .map_err(|e| match e {
             BearerError::Missing => ApiError::missing_key(),
             BearerError::Malformed => ApiError::malformed_header(),
+            BearerError::Ambiguous => ApiError::two_keys(),
         })
 }
 
@@ -189,7 +191,11 @@ pub async fn find_key(ctx: &Ctx, text: &str) -> Result<Presented, KeyRejection> 
 
 pub async fn present(ctx: &Ctx, req: &Request) -> Result<Credential, ApiError> {
     let headers = req.headers();
-    let authorization = headers.get("Authorization").ok().flatten();
+    let authorization = headers
+        .get("Authorization")
+        .ok()
+        .flatten()
+        .or_else(|| headers.get("X-API-Key").ok().flatten());
     let cookie_header = headers.get("Cookie").ok().flatten();
     let cookie = session_cookie(cookie_header.as_deref());
     match (authorization, cookie) {
@@ -358,6 +364,34 @@ pub async fn authorize_team_write(
 ) -> Result<Caller, ApiError> {
     let p = present(ctx, req).await?;
     confirm(ctx, &p, needs_team_wide(&[perm])).await
+}
+
+/// Who calls an operator endpoint that a team's own credential may use too.
+pub enum OperatorOr {
+    Operator,
+    Team(Caller),
+}
+
+/// The operator (the `ADMIN_TOKEN`), or else a key or session confirmed for `requirement`
+/// (counted like any request of that key). A request carrying neither answers as [`operator`].
+pub async fn operator_or(
+    ctx: &Ctx,
+    req: &Request,
+    requirement: Requirement,
+) -> Result<OperatorOr, ApiError> {
+    let headers = req.headers();
+    let key_header =
+        headers.has("Authorization").unwrap_or(false) || headers.has("X-API-Key").unwrap_or(false);
+    let cookie = headers.get("Cookie").ok().flatten();
+    let has_session = session_cookie(cookie.as_deref()).is_some();
+    let is_key = token(req)
+        .ok()
+        .is_some_and(|t| PlainKey::parse(&ctx.config.key_prefix, &t).is_ok());
+    if is_key || (has_session && !key_header) {
+        let p = present(ctx, req).await?;
+        return Ok(OperatorOr::Team(confirm(ctx, &p, requirement).await?));
+    }
+    operator(ctx, req).map(|()| OperatorOr::Operator)
 }
 
 /// The operator endpoints: only the `ADMIN_TOKEN` secret opens them. An API key is refused

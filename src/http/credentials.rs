@@ -1,5 +1,6 @@
 //! The credentials a request carries, parsed (pure, tested natively): the `Authorization`
-//! header (`Bearer <token>`; the scheme is case-insensitive, as RFC 9110 says of auth schemes),
+//! header (`Bearer <token>`; the scheme is case-insensitive, as RFC 9110 says of auth schemes)
+//! or `X-API-Key: <token>` (both at once must carry the same token),
 //! the session cookie, and the cross-site check every state-changing session request passes.
 
 use crate::core::members::SESSION_COOKIE;
@@ -8,6 +9,9 @@ use crate::core::members::SESSION_COOKIE;
 pub enum BearerError {
     Missing,
     Malformed,
+    /// `Authorization: Bearer` and `X-API-Key` name different tokens: which one acts would be
+    /// a guess.
+    Ambiguous,
 }
 
 pub fn bearer_token(header: Option<&str>) -> Result<&str, BearerError> {
@@ -18,6 +22,33 @@ pub fn bearer_token(header: Option<&str>) -> Result<&str, BearerError> {
         return Err(BearerError::Malformed);
     }
     Ok(token)
+}
+
+/// The token of a request that may send it as `Authorization: Bearer <token>` or as
+/// `X-API-Key: <token>`. Both at once are fine when they carry the same token (compared in
+/// constant time), a `400` otherwise.
+pub fn key_token<'a>(
+    authorization: Option<&'a str>,
+    api_key: Option<&'a str>,
+) -> Result<&'a str, BearerError> {
+    let api_key = match api_key.map(str::trim) {
+        Some("") => return Err(BearerError::Malformed),
+        Some(k) if k.contains(' ') => return Err(BearerError::Malformed),
+        other => other,
+    };
+    match (authorization, api_key) {
+        (None, None) => Err(BearerError::Missing),
+        (None, Some(k)) => Ok(k),
+        (Some(a), None) => bearer_token(Some(a)),
+        (Some(a), Some(k)) => {
+            let b = bearer_token(Some(a))?;
+            if crate::core::key::secrets_equal(b, k) {
+                Ok(b)
+            } else {
+                Err(BearerError::Ambiguous)
+            }
+        }
+    }
 }
 
 /// The session cookie's value in a `Cookie` header, if it is there.
@@ -142,6 +173,25 @@ mod tests {
         assert_eq!(
             origin_of("https://keys.example.com"),
             "https://keys.example.com"
+        );
+    }
+
+    #[test]
+    fn the_key_comes_from_either_header_and_both_must_agree() {
+        assert_eq!(key_token(None, Some("abc")), Ok("abc"));
+        assert_eq!(key_token(None, Some(" abc ")), Ok("abc"));
+        assert_eq!(key_token(Some("Bearer abc"), None), Ok("abc"));
+        assert_eq!(key_token(Some("Bearer abc"), Some("abc")), Ok("abc"));
+        assert_eq!(
+            key_token(Some("Bearer abc"), Some("abd")),
+            Err(BearerError::Ambiguous)
+        );
+        assert_eq!(key_token(None, None), Err(BearerError::Missing));
+        assert_eq!(key_token(None, Some(" ")), Err(BearerError::Malformed));
+        assert_eq!(key_token(None, Some("a b")), Err(BearerError::Malformed));
+        assert_eq!(
+            key_token(Some("Basic abc"), Some("abc")),
+            Err(BearerError::Malformed)
         );
     }
 

@@ -55,7 +55,7 @@ impl ApiError {
         Self::unauthorized(
             "missing_key",
             "Missing API key",
-            "send the key as `Authorization: Bearer <key>`",
+            "send the key as `Authorization: Bearer <key>` or `X-API-Key: <key>`",
         )
     }
 
@@ -360,6 +360,16 @@ impl ApiError {
             "ambiguous_credentials",
             "Two credentials",
             "send either `Authorization: Bearer <key>` or the session cookie, not both",
+        )
+    }
+
+    /// `Authorization: Bearer` and `X-API-Key` with different keys.
+    pub fn two_keys() -> Self {
+        Self::new(
+            400,
+            "ambiguous_credentials",
+            "Two credentials",
+            "send the key as `Authorization: Bearer <key>` or as `X-API-Key`, not two different keys",
         )
     }
 

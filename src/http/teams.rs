@@ -1,6 +1,6 @@
 //! `/v1/teams`: the operator's endpoints. A team starts with one `live` key holding `admin:*`.
 
-use super::auth::operator;
+use super::auth::{needs_team_wide, operator, operator_or, OperatorOr};
 use super::ctx::{json, read_body, ApiResult, Ctx};
 use super::keys::issue_key;
 use super::org::ask;
@@ -10,11 +10,13 @@ use super::problem::ApiError;
 use crate::core::ids::{KeyId, MemberId, TeamId};
 use crate::core::input::{parse_new_team, parse_team_patch};
 use crate::core::key::{Environment, PlainKey};
-use crate::core::limits::TeamLimits;
+use crate::core::limits::{LimitsPatch, TeamLimits};
 use crate::core::members::{Member, MemberRole, MemberView};
 use crate::core::model::{CreatedKeyView, KeyRecord, Team};
 use crate::core::permission::{Permission, PermissionSet};
 use crate::core::random::OsRandom;
+use crate::core::team::TeamRefusal;
+use crate::core::team_settings::{may_change, TeamChange, TeamChanger};
 use crate::storage::team_protocol::{Destroy, GetTeam, Init, UpdateTeam};
 use crate::storage::Backend;
 use serde::Serialize;
@@ -138,19 +140,38 @@ async fn mark_existing(ctx: &Ctx, id: &TeamId) -> Result<(), ApiError> {
 }
 
 /// `PATCH /v1/teams/{id}`: the operator renames a team or changes its limits. Lowering a limit
-/// below what the team holds refuses new creates; nothing existing is removed or slowed.
+/// below what the team holds refuses new creates; nothing existing is removed or slowed. A
+/// credential of the team itself holding `admin:*` may change the team's own settings
+/// (`core::team_settings`); another team's id is `404` to it.
 pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
     let body = read_body(req).await?;
-    operator(ctx, req)?;
+    let who = operator_or(ctx, req, needs_team_wide(&["admin:*"])).await?;
     let input = parse_team_patch(body.json()?).map_err(ApiError::input)?;
     let id = known::<TeamId>("team", id)?;
+    let origin = match &who {
+        OperatorOr::Operator => operator_origin(ctx, req),
+        OperatorOr::Team(caller) => {
+            if caller.team_id != id {
+                return Err(ApiError::refused(TeamRefusal::NotFound, "team", &id));
+            }
+            let change = TeamChange {
+                name: input.name.is_some(),
+                limits: input.limits != LimitsPatch::default(),
+            };
+            may_change(TeamChanger::TeamAdmin, change).map_err(|field| {
+                ApiError::forbidden(format!(
+                    "only the operator changes a team's `{field}`; `admin:*` changes its settings"
+                ))
+            })?;
+            caller.origin(ctx, req)
+        }
+    };
     let q = UpdateTeam {
         name: input.name,
         limits: input.limits,
         leak_policy: input.leak_policy,
         branding: input.branding,
     };
-    let origin = operator_origin(ctx, req);
     let team = super::org::ask_audited(ctx, &id, q, origin, "team", &id).await?;
     mark_existing(ctx, &id).await?;
     json(200, &team)

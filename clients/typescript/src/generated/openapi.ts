@@ -184,7 +184,7 @@ export interface paths {
         head?: never;
         /**
          * Update a team
-         * @description Operator only (`ADMIN_TOKEN`); an API key answers 403. Renames the team, changes its limits (each limit given replaces the current one) or its `leak_policy`. `branding` sets how the dashboard shows the team (`logo_url` must be `https:`, `accent_color` `#rrggbb`).
+         * @description The operator (`ADMIN_TOKEN`) renames the team, changes its limits (each limit given replaces the current one) or its `leak_policy`. A credential of the team itself holding `admin:*` (a key, or a member's session) may change only the team's own settings (`leak_policy`, `branding`): `name` and `limits` answer it `403 insufficient_permissions`, another team's id `404`. Any other API key answers 403. `branding` sets how the dashboard shows the team (`logo_url` must be `https:`, `accent_color` `#rrggbb`).
          */
         patch: {
             parameters: {
