@@ -362,7 +362,7 @@ fn sha256_hex(s: &str) -> String {
 #[test]
 fn branding_is_a_team_setting_shown_to_its_members() {
     let c = client();
-    let (team, _) = team_with_owner(&c, "portal-brand");
+    let (team, team_key) = team_with_owner(&c, "portal-brand");
     let branding = json!({"name": "Acme Cloud", "logo_url": "https://cdn.acme.test/logo.svg", "accent_color": "#0A7CFF"});
     let r = c
         .patch(
@@ -401,6 +401,12 @@ fn branding_is_a_team_setting_shown_to_its_members() {
     let r = c.get(&format!("/v1/teams/{team}"), ADMIN).expect(200);
     assert_eq!(r.body["branding"]["accent_color"], "#0a7cff");
     // A portal session's "Back to …" shows the branding's name.
+    c.patch(
+        &format!("/v1/teams/{team}"),
+        &admin_key_of_other(&c),
+        json!({"branding": {}}),
+    )
+    .expect_problem(404, "not_found");
     let admin_key = {
         let r = c
             .post("/v1/teams", ADMIN, json!({"name": "portal-brand-3"}))
@@ -418,9 +424,23 @@ fn branding_is_a_team_setting_shown_to_its_members() {
     let cookie = cookie_of(&visit(&url));
     let me = as_member(&c, &cookie, "GET", "/v1/me", None).expect(200);
     assert_eq!(me.body["portal"]["name"], "Brand Three");
+    // A setting of the team's own: its admin:* key may set it (not another team's).
+    let r = c
+        .patch(
+            &format!("/v1/teams/{team}"),
+            &team_key,
+            json!({"branding": {"accent_color": "#112233"}}),
+        )
+        .expect(200);
+    assert_eq!(r.body["branding"], json!({"accent_color": "#112233"}));
     // Cleared whole with `{}`.
     let r = c
         .patch(&format!("/v1/teams/{team}"), ADMIN, json!({"branding": {}}))
         .expect(200);
     assert_eq!(r.body["branding"], json!({}));
+}
+
+/// The admin:* key of a new, other team.
+fn admin_key_of_other(c: &Client) -> String {
+    team_with_owner(c, "portal-brand-other").1
 }
