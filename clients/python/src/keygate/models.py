@@ -12,7 +12,7 @@ class Problem(TypedDict):
     title: str
     status: int
     detail: str
-    code: Literal['missing_key', 'malformed_key', 'invalid_key', 'expired_key', 'disabled_key', 'insufficient_permissions', 'rate_limited', 'not_found', 'method_not_allowed', 'invalid_json', 'unknown_field', 'missing_field', 'invalid_field', 'payload_too_large', 'unsupported_media_type', 'permissions_immutable', 'project_in_use', 'role_in_use', 'name_taken', 'service_unavailable', 'misconfigured', 'project_mismatch', 'limit_reached', 'rate_limit_ceiling', 'ambiguous_credentials', 'csrf_rejected', 'key_required', 'session_required', 'invalid_session', 'invalid_credentials', 'email_taken', 'owner_required', 'last_owner', 'invalid_invitation', 'invitation_expired', 'wrong_password', 'invalid_report', 'invalid_signature', 'totp_required', 'invalid_code', 'totp_enabled', 'totp_not_enrolled', 'totp_enrolment_required']
+    code: Literal['missing_key', 'malformed_key', 'invalid_key', 'expired_key', 'disabled_key', 'insufficient_permissions', 'rate_limited', 'quota_exceeded', 'usage_exceeded', 'not_found', 'method_not_allowed', 'invalid_json', 'unknown_field', 'missing_field', 'invalid_field', 'payload_too_large', 'unsupported_media_type', 'permissions_immutable', 'project_in_use', 'role_in_use', 'name_taken', 'service_unavailable', 'misconfigured', 'project_mismatch', 'limit_reached', 'rate_limit_ceiling', 'ambiguous_credentials', 'csrf_rejected', 'key_required', 'session_required', 'invalid_session', 'invalid_credentials', 'email_taken', 'owner_required', 'last_owner', 'invalid_invitation', 'invitation_expired', 'wrong_password', 'invalid_report', 'invalid_signature', 'totp_required', 'invalid_code', 'totp_enabled', 'totp_not_enrolled', 'totp_enrolment_required']
 
 
 class Branding(TypedDict):
@@ -25,6 +25,7 @@ class RateLimit(TypedDict):
     plan: Literal['free', 'professional', 'enterprise']
     per_minute: int
     per_hour: int
+    per_month: NotRequired[int]
 
 
 class Usage(TypedDict):
@@ -40,7 +41,7 @@ class RateLimit1(TypedDict):
 
 class Verification(TypedDict):
     valid: bool
-    code: Literal['valid', 'malformed_key', 'invalid_key', 'expired_key', 'disabled_key', 'insufficient_permissions', 'project_mismatch', 'rate_limited']
+    code: Literal['valid', 'malformed_key', 'invalid_key', 'expired_key', 'disabled_key', 'insufficient_permissions', 'project_mismatch', 'rate_limited', 'quota_exceeded', 'usage_exceeded']
     key_id: str | None
     team_id: str | None
     name: str | None
@@ -52,7 +53,7 @@ class Verification(TypedDict):
 
 
 class Window(TypedDict):
-    name: Literal['minute', 'hour']
+    name: Literal['minute', 'hour', 'month']
     limit: int
     remaining: int
     reset: int
@@ -108,6 +109,7 @@ class RateLimitInput(TypedDict, closed=True):
     plan: NotRequired[Literal['free', 'professional', 'enterprise'] | None]
     per_minute: NotRequired[int | None]
     per_hour: NotRequired[int | None]
+    per_month: NotRequired[int | None]
 
 
 class TeamLimits(TypedDict):
@@ -184,7 +186,7 @@ class OwnerInput(TypedDict, closed=True):
     password: Password
 
 
-WebhookEventName: TypeAlias = Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'api_key.leaked', 'member.added', 'member.removed', 'webhook.test', '*']
+WebhookEventName: TypeAlias = Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'api_key.quota_exceeded', 'api_key.credits_low', 'api_key.leaked', 'member.added', 'member.removed', 'webhook.test', '*']
 
 
 class Webhook(TypedDict):
@@ -230,7 +232,7 @@ class EventQueued(TypedDict):
 
 class WebhookEvent(TypedDict):
     id: str
-    type: Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'api_key.leaked', 'member.added', 'member.removed', 'webhook.test']
+    type: Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'api_key.quota_exceeded', 'api_key.credits_low', 'api_key.leaked', 'member.added', 'member.removed', 'webhook.test']
     created_at: str
     team_id: str
     data: dict[str, Any]
@@ -325,6 +327,21 @@ class LeakFeedbackItem(TypedDict, closed=True):
 
 
 LeakFeedback: TypeAlias = list[LeakFeedbackItem]
+
+
+class CreditsRefill(TypedDict, closed=True):
+    amount: int
+    interval: Literal['daily', 'monthly']
+
+
+class CreditsInput(TypedDict, closed=True):
+    remaining: int
+    refill: NotRequired[CreditsRefill | None]
+
+
+class Credits(TypedDict):
+    remaining: int
+    refill: NotRequired[CreditsRefill]
 
 
 class Branding1(TypedDict, closed=True):
@@ -517,6 +534,7 @@ class Key(TypedDict):
     auto_renew: bool
     rolled_from: str | None
     leaked: NotRequired[Leak]
+    credits: NotRequired[Credits]
 
 
 class CreatedKey(Key):
@@ -539,6 +557,7 @@ class CreateKeyRequest(TypedDict, closed=True):
     service_account_id: NotRequired[ServiceAccountId | None]
     metadata: NotRequired[dict[str, Any] | None]
     auto_renew: NotRequired[bool]
+    credits: NotRequired[CreditsInput | None]
 
 
 class UpdateKeyRequest(TypedDict, closed=True):
@@ -549,12 +568,14 @@ class UpdateKeyRequest(TypedDict, closed=True):
     rate_limit: NotRequired[RateLimitInput]
     metadata: NotRequired[dict[str, Any] | None]
     auto_renew: NotRequired[bool]
+    credits: NotRequired[CreditsInput | None]
 
 
 class VerifyRequest(TypedDict, closed=True):
     key: str
     permissions: NotRequired[list[Permission] | None]
     project_id: NotRequired[ProjectId | None]
+    cost: NotRequired[int | None]
 
 
 class CreateRoleRequest(TypedDict, closed=True):

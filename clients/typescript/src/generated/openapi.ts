@@ -184,7 +184,7 @@ export interface paths {
         head?: never;
         /**
          * Update a team
-         * @description Operator only (`ADMIN_TOKEN`); an API key answers 403. Renames the team, changes its limits (each limit given replaces the current one) or its `leak_policy`. `branding` sets how the dashboard shows the team (`logo_url` must be `https:`, `accent_color` `#rrggbb`). `require_totp` (true/false): members must sign in with two factors; an owner's session of the team may set it too (and nothing else here: `403`; another team's id `404`; a non-owner `403 owner_required`).
+         * @description The operator (`ADMIN_TOKEN`) renames the team, changes its limits (each limit given replaces the current one) or its settings. A credential of the team itself holding `admin:*` (a key, or a member's session) may change only the team's own settings (`leak_policy`, `branding`): `name` and `limits` answer it `403 insufficient_permissions`, another team's id `404`. Any other API key answers 403. `branding` sets how the dashboard shows the team (`logo_url` must be `https:`, `accent_color` `#rrggbb`). `require_totp` (true/false): members must sign in with two factors; only the operator or an owner's session of the team sets it (an `admin:*` key or an admin member: `403 owner_required`).
          */
         patch: {
             parameters: {
@@ -3540,6 +3540,88 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "api_key.quota_exceeded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** api_key.quota_exceeded */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent"] & {
+                        /** @constant */
+                        type?: "api_key.quota_exceeded";
+                    };
+                };
+            };
+            responses: {
+                /** @description Received. Any other answer (or none within 10 s) is retried; `410` disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "api_key.credits_low": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** api_key.credits_low */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent"] & {
+                        /** @constant */
+                        type?: "api_key.credits_low";
+                    };
+                };
+            };
+            responses: {
+                /** @description Received. Any other answer (or none within 10 s) is retried; `410` disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "api_key.leaked": {
         parameters: {
             query?: never;
@@ -3728,7 +3810,7 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {unknown} */
-            code: "missing_key" | "malformed_key" | "invalid_key" | "expired_key" | "disabled_key" | "insufficient_permissions" | "rate_limited" | "not_found" | "method_not_allowed" | "invalid_json" | "unknown_field" | "missing_field" | "invalid_field" | "payload_too_large" | "unsupported_media_type" | "permissions_immutable" | "project_in_use" | "role_in_use" | "name_taken" | "service_unavailable" | "misconfigured" | "project_mismatch" | "limit_reached" | "rate_limit_ceiling" | "ambiguous_credentials" | "csrf_rejected" | "key_required" | "session_required" | "invalid_session" | "invalid_credentials" | "email_taken" | "owner_required" | "last_owner" | "invalid_invitation" | "invitation_expired" | "wrong_password" | "invalid_report" | "invalid_signature";
+            code: "missing_key" | "malformed_key" | "invalid_key" | "expired_key" | "disabled_key" | "insufficient_permissions" | "rate_limited" | "quota_exceeded" | "usage_exceeded" | "not_found" | "method_not_allowed" | "invalid_json" | "unknown_field" | "missing_field" | "invalid_field" | "payload_too_large" | "unsupported_media_type" | "permissions_immutable" | "project_in_use" | "role_in_use" | "name_taken" | "service_unavailable" | "misconfigured" | "project_mismatch" | "limit_reached" | "rate_limit_ceiling" | "ambiguous_credentials" | "csrf_rejected" | "key_required" | "session_required" | "invalid_session" | "invalid_credentials" | "email_taken" | "owner_required" | "last_owner" | "invalid_invitation" | "invitation_expired" | "wrong_password" | "invalid_report" | "invalid_signature" | "totp_required" | "invalid_code" | "totp_enabled" | "totp_not_enrolled" | "totp_enrolment_required";
         };
         Team: {
             id: string;
@@ -3780,6 +3862,8 @@ export interface components {
                 plan: "free" | "professional" | "enterprise";
                 per_minute: number;
                 per_hour: number;
+                /** @description The monthly quota (UTC calendar month); absent: none. */
+                per_month?: number;
             };
             project_id: string | null;
             service_account_id: string | null;
@@ -3806,6 +3890,7 @@ export interface components {
             rolled_from: string | null;
             /** @description Present once the key was reported leaked (absent otherwise). */
             leaked?: components["schemas"]["Leak"];
+            credits?: components["schemas"]["Credits"];
         };
         CreatedKey: components["schemas"]["Key"] & {
             /**
@@ -3854,6 +3939,8 @@ export interface components {
              * @default false
              */
             auto_renew?: boolean;
+            /** @description Default: none (unlimited). */
+            credits?: components["schemas"]["CreditsInput"] | null;
         };
         UpdateKeyRequest: {
             name?: components["schemas"]["Name"];
@@ -3870,6 +3957,8 @@ export interface components {
             metadata?: Record<string, never> | null;
             /** @description Turn auto-renewal on or off. */
             auto_renew?: boolean;
+            /** @description A new balance (and refill); `null` removes credits. */
+            credits?: components["schemas"]["CreditsInput"] | null;
         };
         VerifyRequest: {
             key: string;
@@ -3877,12 +3966,14 @@ export interface components {
             permissions?: components["schemas"]["Permission"][] | null;
             /** @description A key scoped to another project answers `project_mismatch`. */
             project_id?: components["schemas"]["ProjectId"] | null;
+            /** @description Credits this verification spends from a key that has them (absent or null: 1; 0 spends nothing). */
+            cost?: number | null;
         };
         /** @description Fields other than `valid` and `code` are null for a key that does not exist (or is malformed). */
         Verification: {
             valid: boolean;
             /** @enum {unknown} */
-            code: "valid" | "malformed_key" | "invalid_key" | "expired_key" | "disabled_key" | "insufficient_permissions" | "project_mismatch" | "rate_limited";
+            code: "valid" | "malformed_key" | "invalid_key" | "expired_key" | "disabled_key" | "insufficient_permissions" | "project_mismatch" | "rate_limited" | "quota_exceeded" | "usage_exceeded";
             key_id: string | null;
             team_id: string | null;
             name: string | null;
@@ -3907,9 +3998,10 @@ export interface components {
              * @example 2026-10-14T00:00:00Z
              */
             reset_at: string;
+            /** @description Minute and hour; then `month` (the UTC calendar month) for a key with a monthly quota. */
             windows: {
                 /** @enum {unknown} */
-                name: "minute" | "hour";
+                name: "minute" | "hour" | "month";
                 limit: number;
                 remaining: number;
                 /** @description Unix seconds */
@@ -4005,12 +4097,14 @@ export interface components {
          * @example tasks:read
          */
         Permission: string;
-        /** @description A plan fills in its numbers (`free` 100/min and 1,000/h, `professional` 500/min and 10,000/h); explicit numbers override them; `enterprise` needs both. Numbers above the team's `max_per_minute` / `max_per_hour` answer `403 rate_limit_ceiling`. */
+        /** @description A plan fills in its numbers (`free` 100/min and 1,000/h, `professional` 500/min and 10,000/h); explicit numbers override them; `enterprise` needs both. Numbers above the team's `max_per_minute` / `max_per_hour` answer `403 rate_limit_ceiling`. A plan also brings a monthly quota (`per_month`): past it, `quota_exceeded`. */
         RateLimitInput: {
             /** @enum {unknown} */
             plan?: "free" | "professional" | "enterprise" | null;
             per_minute?: number | null;
             per_hour?: number | null;
+            /** @description Admitted requests per UTC calendar month. Default: the plan's (`free` 10,000, `professional` 1,000,000, `enterprise` none); on a change without a plan, the key's own. */
+            per_month?: number | null;
         };
         /** @description A team's limits. A create past a count answers `409 limit_reached` (0 forbids creating more); a rate above a ceiling `403 rate_limit_ceiling`. Lowering a limit below what the team holds removes and slows nothing. */
         TeamLimits: {
@@ -4148,7 +4242,7 @@ export interface components {
          * @description An event, or `*` for all of them.
          * @enum {unknown}
          */
-        WebhookEventName: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.leaked" | "member.added" | "member.removed" | "webhook.test" | "*";
+        WebhookEventName: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.quota_exceeded" | "api_key.credits_low" | "api_key.leaked" | "member.added" | "member.removed" | "webhook.test" | "*";
         Webhook: {
             id: string;
             /** Format: uri */
@@ -4203,11 +4297,11 @@ export interface components {
             /** @description Also the `webhook-id` header: the same for every attempt, so receivers deduplicate by it. */
             id: string;
             /** @enum {unknown} */
-            type: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.leaked" | "member.added" | "member.removed" | "webhook.test";
+            type: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.quota_exceeded" | "api_key.credits_low" | "api_key.leaked" | "member.added" | "member.removed" | "webhook.test";
             /** Format: date-time */
             created_at: string;
             team_id: string;
-            /** @description Key events: the `Key` (never its secret or hash), plus `new_key_id` (`api_key.rolled`), `days_before_expiry` (30, 7 or 1: `api_key.expiring`), `previous_expires_at` (`api_key.renewed`), `country` (`api_key.new_location`), `window`, `limit` and `reset` (`api_key.rate_limited`, at most once per key and window), `reason: "leaked"` (`api_key.disabled` by a leak), `url`, `source`, `reporter` and `policy` (`api_key.leaked`). Member events: the `Member`. `webhook.test`: `{"webhook_id"}`. */
+            /** @description Key events: the `Key` (never its secret or hash), plus `new_key_id` (`api_key.rolled`), `days_before_expiry` (30, 7 or 1: `api_key.expiring`), `previous_expires_at` (`api_key.renewed`), `country` (`api_key.new_location`), `window`, `limit` and `reset` (`api_key.rate_limited`, at most once per key and window), `reason: "leaked"` (`api_key.disabled` by a leak), `url`, `source`, `reporter` and `policy` (`api_key.leaked`). `limit` and `reset` (`api_key.quota_exceeded`, once per key and UTC month). `remaining` and `grant` (`api_key.credits_low`, once when `remaining` falls below 10 % of the last grant: the first, or the last refill). Member events: the `Member`. `webhook.test`: `{"webhook_id"}`. */
             data: Record<string, never>;
         };
         Location: {
@@ -4243,7 +4337,7 @@ export interface components {
             requests: number;
             admitted: number;
             rate_limited: number;
-            /** @description Refusals by code: `expired_key`, `disabled_key`, `insufficient_permissions`, `project_mismatch`. */
+            /** @description Refusals by code: `expired_key`, `disabled_key`, `insufficient_permissions`, `project_mismatch`, `quota_exceeded`, `usage_exceeded`. */
             denied_by_reason: {
                 [key: string]: number;
             };
@@ -4332,6 +4426,22 @@ export interface components {
              */
             label: "true_positive" | "false_positive";
         }[];
+        /** @description At the start of each UTC day or month, `remaining` is set to `amount` (not added to). */
+        CreditsRefill: {
+            amount: number;
+            /** @enum {unknown} */
+            interval: "daily" | "monthly";
+        };
+        /** @description Credits: each admitted verification spends its `cost` (default 1); with fewer left, `valid: false, code: "usage_exceeded"` and nothing is spent. Setting them starts a new balance. */
+        CreditsInput: {
+            remaining: number;
+            refill?: components["schemas"]["CreditsRefill"] | null;
+        };
+        /** @description What remains (live on the key's own reads; a listing shows it as of the key's last change) and the refill. */
+        Credits: {
+            remaining: number;
+            refill?: components["schemas"]["CreditsRefill"];
+        };
         /** @description How the dashboard shows the team: its header name (and the "Back to <name>" of portal sessions), a logo and an accent colour. Set whole by `PATCH /v1/teams/{id}` (a field left out or `null` is cleared). */
         Branding: {
             name?: string | null;
@@ -4465,7 +4575,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `rate_limited`: the key's window is spent, or (with a session) the member's 600 requests a minute. */
+        /** @description `rate_limited`: the key's window is spent, or (with a session) the member's 600 requests a minute. `quota_exceeded`: the key's monthly quota is spent; `Retry-After` is the start of the next UTC month. `usage_exceeded`: too few credits (verify only: bearer requests spend none). */
         RateLimited: {
             headers: {
                 /** @description Seconds until a request can be admitted. */
