@@ -39,7 +39,7 @@ pub mod team;
 pub mod team_settings;
 pub mod throttle;
 pub mod time;
+pub mod totp;
 #[cfg(test)]
 mod usage_policy_tests;
-pub mod totp;
 pub mod webhooks;
