@@ -324,7 +324,7 @@ pub async fn accept(ctx: &Ctx, req: &mut Request) -> ApiResult {
 /// The client a new session begins from (user agent, country), for `GET /v1/me/sessions`.
 fn session_meta(ctx: &Ctx, req: &Request) -> crate::core::members::SessionMeta {
     let ua = req.headers().get("User-Agent").ok().flatten();
-    crate::core::members::SessionMeta::new(ua.as_deref(), ctx.country.as_deref())
+    crate::core::members::SessionMeta::new(ua.as_deref(), ctx.country().as_deref())
 }
 
 /// The origin of a member's own step before they are known (signing in, accepting an

@@ -124,7 +124,7 @@ pub async fn arrive(ctx: &Ctx, req: &Request, token: &str) -> ApiResult {
         token_hash: token.hash(),
         new_member: MemberId::generate(&mut OsRandom),
         session_hash: session.hash(),
-        meta: SessionMeta::new(header("User-Agent").as_deref(), ctx.country.as_deref()),
+        meta: SessionMeta::new(header("User-Agent").as_deref(), ctx.country().as_deref()),
         origin: Some(anonymous(ctx, req)),
         now: ctx.now,
     };
