@@ -71,6 +71,9 @@ pub struct KeyRecord {
     /// Credits as last set (`core::credits`); the balance is in the key's counters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credits: Option<super::credits::CreditsSetting>,
+    /// The IP allow-list, parsed (`core::ip_allow`); `None`: every address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_ips: Option<super::ip_allow::AllowList>,
 }
 
 impl KeyRecord {
@@ -111,6 +114,7 @@ impl KeyRecord {
                 .credits
                 .as_ref()
                 .map(|c| super::credits::view(c, None, now)),
+            allowed_ips: self.allowed_ips.as_ref().map(|l| l.entries()),
         }
     }
 
@@ -154,6 +158,9 @@ pub struct KeyView<'a> {
     /// shows it as of the key's last change) and its refill.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credits: Option<super::credits::CreditsView>,
+    /// The IP allow-list in canonical text (`203.0.113.0/24`, `198.51.100.7/32`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_ips: Option<Vec<String>>,
 }
 
 /// `Key` plus the full key: the only view that ever carries the secret.
@@ -256,5 +263,6 @@ pub fn sample_record(id: &str, now: Timestamp) -> KeyRecord {
         renewed_at: None,
         leaked: None,
         credits: None,
+        allowed_ips: None,
     }
 }
