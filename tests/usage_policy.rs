@@ -294,6 +294,7 @@ fn an_allow_listed_key_refuses_other_addresses_in_verify_and_bearer_alerting_onc
         created["allowed_ips"],
         json!(["203.0.113.0/24", "2001:db8::/32", "198.51.100.7/32"])
     );
+    assert_eq!(created["idle_days"], 0, "a new key: no idle day yet");
     let verify = |ip: Option<&str>| {
         let mut body = json!({"key": key});
         if let Some(ip) = ip {

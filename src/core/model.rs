@@ -77,6 +77,13 @@ pub struct KeyRecord {
 }
 
 impl KeyRecord {
+    /// Whole days since the key was last used, or since it was made if never used.
+    pub fn idle_days(&self, now: Timestamp) -> i64 {
+        const DAY_MS: i64 = 86_400_000;
+        let since = self.last_used.unwrap_or(self.created_at);
+        (now.millis() - since.millis()).max(0) / DAY_MS
+    }
+
     /// Disabled wins over expired: disabling is permanent, expiry can be extended.
     pub fn status(&self, now: Timestamp) -> KeyStatus {
         if self.disabled_at.is_some() {
@@ -110,6 +117,7 @@ impl KeyRecord {
             auto_renew: self.auto_renew,
             rolled_from: self.rolled_from.as_deref(),
             leaked: self.leaked.as_ref(),
+            idle_days: self.idle_days(now),
             credits: self
                 .credits
                 .as_ref()
@@ -154,6 +162,8 @@ pub struct KeyView<'a> {
     /// Present once the key was reported leaked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leaked: Option<&'a super::leaks::Leak>,
+    /// Whole days since last use, or since creation if never used.
+    pub idle_days: i64,
     /// For a key with credits: what remains (the key's own object answers it live; a listing
     /// shows it as of the key's last change) and its refill.
     #[serde(skip_serializing_if = "Option::is_none")]

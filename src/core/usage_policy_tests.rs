@@ -288,3 +288,16 @@ fn blocked_ip_is_raised_with_the_address_at_most_once_an_hour() {
     s.check(&hash(1), &off, at("2026-10-14T13:30:00Z"));
     assert_eq!(s.alerts.len(), 2);
 }
+
+#[test]
+fn idle_days_count_whole_days_since_last_use_or_creation() {
+    let mut r = super::model::sample_record("key_1", at("2026-10-01T12:00:00Z"));
+    assert_eq!(r.idle_days(at("2026-10-01T12:00:00Z")), 0);
+    assert_eq!(r.idle_days(at("2026-10-02T11:59:59Z")), 0);
+    assert_eq!(r.idle_days(at("2026-10-02T12:00:00Z")), 1);
+    assert_eq!(r.view(at("2026-10-31T13:00:00Z")).idle_days, 30);
+    r.last_used = Some(at("2026-10-30T00:00:00Z"));
+    assert_eq!(r.idle_days(at("2026-10-31T13:00:00Z")), 1);
+    // A clock behind the key's times is not negative idleness.
+    assert_eq!(r.idle_days(at("2026-10-29T00:00:00Z")), 0);
+}

@@ -455,6 +455,7 @@ class Key(TypedDict):
     auto_renew: bool
     rolled_from: str | None
     leaked: NotRequired[Leak]
+    idle_days: int
     credits: NotRequired[Credits]
     allowed_ips: NotRequired[list[str]]
 

@@ -3546,6 +3546,8 @@ export interface components {
             rolled_from: string | null;
             /** @description Present once the key was reported leaked (absent otherwise). */
             leaked?: components["schemas"]["Leak"];
+            /** @description Whole days since the key was last used, or since it was made if never used. */
+            idle_days: number;
             credits?: components["schemas"]["Credits"];
             /** @description The IP allow-list in canonical form (`203.0.113.0/24`, `2001:db8::/32`, `198.51.100.7/32`); absent: every address. */
             allowed_ips?: string[];
