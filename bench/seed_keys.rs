@@ -64,6 +64,7 @@ fn main() {
             renewed_at: None,
             leaked: None,
             credits: None,
+            allowed_ips: None,
         };
         let entry = IndexEntry {
             key_id: record.id.clone(),

@@ -174,6 +174,27 @@ fn a_disable_is_seen_by_the_very_next_binding_call() {
 }
 
 #[test]
+fn the_binding_takes_the_clients_ip_for_the_allow_list() {
+    let c = client();
+    let (_, admin) = c.team("Allow-list");
+    let (_, key, _) = c.key(
+        &admin,
+        json!({"name": "office", "allowed_ips": ["203.0.113.0/24"]}),
+    );
+    let code = |body: Value| {
+        let v = rpc_verify(&c, body);
+        v["code"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(code(json!({"key": key, "ip": "203.0.113.7"})), "valid");
+    assert_eq!(
+        code(json!({"key": key, "ip": "198.51.100.7"})),
+        "ip_not_allowed"
+    );
+    // No address: a key with a list does not know where it comes from, so it refuses.
+    assert_eq!(code(json!({"key": key})), "ip_not_allowed");
+}
+
+#[test]
 fn bad_input_throws_the_problem_the_endpoint_answers() {
     let c = client();
     for body in [
@@ -181,9 +202,8 @@ fn bad_input_throws_the_problem_the_endpoint_answers() {
         json!({"key": 5}),
         json!({"key": "k", "permissions": "tasks:read"}),
         json!({"key": "k", "colour": "red"}),
-        // 1.2's IP allow-list (issue 21) is not built: `ip` is refused alike until it is; a
-        // `cost` out of 0..1000 is refused alike.
-        json!({"key": "k", "ip": "203.0.113.7"}),
+        // An `ip` that is not an address, a `cost` out of 0..1000: refused alike.
+        json!({"key": "k", "ip": "203.0.113.0/24"}),
         json!({"key": "k", "cost": 1001}),
         json!("sk_just_a_string"),
     ] {

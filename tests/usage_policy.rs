@@ -270,3 +270,89 @@ fn credits_are_spent_exactly_under_50_parallel_verifications() {
     assert_eq!(usage["days"][0]["admitted"], 43);
     assert_eq!(usage["days"][0]["denied"], 11);
 }
+
+#[test]
+fn an_allow_listed_key_refuses_other_addresses_in_verify_and_bearer_alerting_once() {
+    let c = client();
+    let (admin, rx) = team_with_receiver(&c, "Allow-list", json!(["api_key.blocked_ip"]));
+    // A bad entry is a 400 that names it; nothing is created.
+    let bad = c
+        .post(
+            "/v1/api-keys",
+            &admin,
+            json!({"name": "office", "allowed_ips": ["203.0.113.0/24", "10.0.0.1/8"]}),
+        )
+        .expect_problem(400, "invalid_field");
+    assert!(bad.text.contains("allowed_ips[1]"), "{}", bad.text);
+    assert!(bad.text.contains("10.0.0.1/8"), "{}", bad.text);
+    let (id, key, created) = c.key(
+        &admin,
+        json!({"name": "office", "permissions": ["api_keys:read"],
+               "allowed_ips": ["203.0.113.0/24", "2001:DB8::/32", "198.51.100.7"]}),
+    );
+    assert_eq!(
+        created["allowed_ips"],
+        json!(["203.0.113.0/24", "2001:db8::/32", "198.51.100.7/32"])
+    );
+    assert_eq!(created["idle_days"], 0, "a new key: no idle day yet");
+    let verify = |ip: Option<&str>| {
+        let mut body = json!({"key": key});
+        if let Some(ip) = ip {
+            body["ip"] = json!(ip);
+        }
+        let v = c.verify(body);
+        (
+            v["valid"].as_bool().unwrap(),
+            v["code"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(verify(Some("203.0.113.50")), (true, "valid".into()));
+    assert_eq!(verify(Some("2001:db8::1")), (true, "valid".into()));
+    assert_eq!(verify(Some("192.0.2.1")), (false, "ip_not_allowed".into()));
+    assert_eq!(verify(None), (false, "ip_not_allowed".into()));
+    // Bearer: the connection's address (CF-Connecting-IP).
+    let bearer = format!("Bearer {key}");
+    let from = |ip: &str| {
+        c.raw(
+            "GET",
+            "/v1/api-keys/current",
+            &[("Authorization", &bearer), ("CF-Connecting-IP", ip)],
+            None,
+        )
+    };
+    from("198.51.100.7").expect(200);
+    from("198.51.100.8").expect_problem(403, "ip_not_allowed");
+    // PATCH replaces the list; null removes it.
+    let patched = c
+        .patch(
+            &format!("/v1/api-keys/{id}"),
+            &admin,
+            json!({"allowed_ips": ["192.0.2.0/24"]}),
+        )
+        .expect(200)
+        .body;
+    assert_eq!(patched["allowed_ips"], json!(["192.0.2.0/24"]));
+    assert_eq!(verify(Some("192.0.2.1")), (true, "valid".into()));
+    c.patch(
+        &format!("/v1/api-keys/{id}"),
+        &admin,
+        json!({"allowed_ips": null}),
+    )
+    .expect(200);
+    assert_eq!(verify(None), (true, "valid".into()));
+    // Refusals count among denied; one alert within the hour, with the address.
+    let usage = c
+        .get(&format!("/v1/api-keys/{id}/usage?days=1"), &admin)
+        .expect(200)
+        .body;
+    assert_eq!(usage["days"][0]["denied"], 3);
+    let got = rx.wait(Duration::from_secs(10), |g| !g.is_empty());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(rx.received().len(), 1, "at most once per key per hour");
+    let event = got[0].json();
+    assert_eq!(event["type"], "api_key.blocked_ip");
+    assert_eq!(event["data"]["ip"], "192.0.2.1");
+    let audit = system_entries(&c, &admin, &id, 1);
+    assert_eq!(audit[0]["action"], "api_key.blocked_ip");
+    assert_eq!(audit[0]["changes"]["ip"], "192.0.2.1");
+}

@@ -3,7 +3,8 @@
 //!
 //! A check runs its steps in the contract's order and stops at the first failure:
 //! 1. the key exists and its hash matches (else `invalid_key`), it is not disabled
-//!    (`disabled_key`), not expired (`expired_key`) — the 401s;
+//!    (`disabled_key`), not expired (`expired_key`) — the 401s; and, for a key with an IP
+//!    allow-list, the request comes from an allowed address (`ip_not_allowed`, a 403);
 //! 2. it holds every permission the action needs — `insufficient_permissions`;
 //! 3. the key it manages, if any: outside the caller's project it does not exist for the caller
 //!    (`404`, exactly as another team's key); then the caller must hold everything the target
@@ -41,6 +42,10 @@ pub struct Requirement {
     /// verify body's `cost` (default 1); 0 for bearer requests, which never spend credits.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub cost: u32,
+    /// The client's address, for a key with an IP allow-list (`core::ip_allow`): the verify
+    /// body's `ip`, or `CF-Connecting-IP` for bearer requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<std::net::IpAddr>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -144,6 +149,8 @@ pub enum Denial {
     InvalidKey,
     DisabledKey,
     ExpiredKey,
+    /// The key has an IP allow-list and the request's address is not on it (or not given).
+    IpNotAllowed,
     /// The first wanted permission the key lacks.
     MissingPermission(Permission),
     /// A test key tried to create or manage a live key.
@@ -166,6 +173,7 @@ impl Denial {
             Denial::InvalidKey => "invalid_key",
             Denial::DisabledKey => "disabled_key",
             Denial::ExpiredKey => "expired_key",
+            Denial::IpNotAllowed => "ip_not_allowed",
             Denial::MissingPermission(_) | Denial::TestKeyOnLive => "insufficient_permissions",
             Denial::ProjectMismatch => "project_mismatch",
             Denial::OutsideProject => "not_found",
@@ -184,6 +192,9 @@ pub fn decide(r: &KeyRecord, req: &Requirement, now: Timestamp) -> Option<Denial
     }
     if r.expires_at.is_some_and(|e| e <= now) {
         return Some(Denial::ExpiredKey);
+    }
+    if r.allowed_ips.as_ref().is_some_and(|l| !l.allows(req.ip)) {
+        return Some(Denial::IpNotAllowed);
     }
     Manager::of(r).decide(req)
 }
@@ -281,6 +292,7 @@ pub fn create_requirement(
         count: true,
         country: None,
         cost: 0,
+        ip: None,
     }
 }
 
@@ -309,6 +321,7 @@ pub fn management_requirement(
         count: true,
         country: None,
         cost: 0,
+        ip: None,
     }
 }
 

@@ -45,6 +45,9 @@ pub struct KeyState {
     /// The UTC month (`Timestamp::utc_month`) `api_key.quota_exceeded` was last raised for.
     #[serde(default)]
     pub quota_exceeded_month: Option<i64>,
+    /// When `api_key.blocked_ip` was last raised (ms): at most once an hour.
+    #[serde(default)]
+    pub blocked_ip_at: Option<i64>,
     /// The credits balance, for a key with credits (`core::credits`).
     #[serde(default)]
     pub credits: Option<Balance>,
@@ -85,6 +88,8 @@ pub struct CountersPart {
     pub quota_exceeded_month: Option<i64>,
     #[serde(default)]
     pub credits: Option<Balance>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_ip_at: Option<i64>,
 }
 
 /// What changes only when the key is managed.
@@ -112,6 +117,7 @@ impl KeyState {
             report: self.report.clone(),
             quota_exceeded_month: self.quota_exceeded_month,
             credits: self.credits,
+            blocked_ip_at: self.blocked_ip_at,
         }
     }
 
@@ -151,6 +157,7 @@ impl KeyState {
             s.rate_limited_window = c.rate_limited_window;
             s.quota_exceeded_month = c.quota_exceeded_month;
             s.credits = c.credits;
+            s.blocked_ip_at = c.blocked_ip_at;
             s.report = c.report;
         }
         s
@@ -221,6 +228,7 @@ impl KeyState {
             locations: Locations::default(),
             rate_limited_window: None,
             quota_exceeded_month: None,
+            blocked_ip_at: None,
             credits: None,
             alerts: Vec::new(),
             report: monitoring::Pending::default(),
@@ -261,6 +269,9 @@ impl KeyState {
                 }
                 if denial == Denial::QuotaExceeded {
                     s.raise_quota_exceeded(&limit, now);
+                }
+                if denial == Denial::IpNotAllowed {
+                    s.raise_blocked_ip(req.ip, now);
                 }
             }
             CheckResult::Denied {
@@ -421,6 +432,24 @@ impl KeyState {
         self.alerts.push(e);
         let changes = json!({"limit": month.limit, "reset": month.reset});
         self.audit_alert("api_key.quota_exceeded", changes, &seed, now);
+    }
+
+    /// `api_key.blocked_ip`, with the address refused: at most once an hour per key.
+    fn raise_blocked_ip(&mut self, ip: Option<std::net::IpAddr>, now: Timestamp) {
+        const HOUR_MS: i64 = 3_600_000;
+        if self
+            .blocked_ip_at
+            .is_some_and(|t| now.millis() - t < HOUR_MS)
+        {
+            return;
+        }
+        self.blocked_ip_at = Some(now.millis());
+        let ip = ip.map(|a| a.to_string());
+        let extra = [("ip", ip.clone().into())];
+        let seed = format!("blocked_ip:{}", now.millis());
+        let e = key_event("api_key.blocked_ip", &self.record, &extra, &seed, now);
+        self.alerts.push(e);
+        self.audit_alert("api_key.blocked_ip", json!({ "ip": ip }), &seed, now);
     }
 
     /// An alert goes into the audit log too, by keygate itself (`system`), whether or not a
@@ -623,6 +652,9 @@ pub fn apply_patch(
     }
     if let Some(c) = patch.credits {
         record.credits = c.map(|c| c.setting(now));
+    }
+    if let Some(l) = &patch.allowed_ips {
+        record.allowed_ips.clone_from(l);
     }
     record.updated_at = now;
     Ok(())

@@ -19,6 +19,7 @@ pub mod history;
 pub mod host;
 pub mod ids;
 pub mod input;
+pub mod ip_allow;
 pub mod key;
 pub mod key_plan;
 pub mod key_state;

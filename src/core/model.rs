@@ -78,9 +78,19 @@ pub struct KeyRecord {
     /// Credits as last set (`core::credits`); the balance is in the key's counters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credits: Option<super::credits::CreditsSetting>,
+    /// The IP allow-list, parsed (`core::ip_allow`); `None`: every address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_ips: Option<super::ip_allow::AllowList>,
 }
 
 impl KeyRecord {
+    /// Whole days since the key was last used, or since it was made if never used.
+    pub fn idle_days(&self, now: Timestamp) -> i64 {
+        const DAY_MS: i64 = 86_400_000;
+        let since = self.last_used.unwrap_or(self.created_at);
+        (now.millis() - since.millis()).max(0) / DAY_MS
+    }
+
     /// Disabled wins over expired: disabling is permanent, expiry can be extended.
     pub fn status(&self, now: Timestamp) -> KeyStatus {
         if self.disabled_at.is_some() {
@@ -114,10 +124,12 @@ impl KeyRecord {
             auto_renew: self.auto_renew,
             rolled_from: self.rolled_from.as_deref(),
             leaked: self.leaked.as_ref(),
+            idle_days: self.idle_days(now),
             credits: self
                 .credits
                 .as_ref()
                 .map(|c| super::credits::view(c, None, now)),
+            allowed_ips: self.allowed_ips.as_ref().map(|l| l.entries()),
         }
     }
 
@@ -157,10 +169,15 @@ pub struct KeyView<'a> {
     /// Present once the key was reported leaked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leaked: Option<&'a super::leaks::Leak>,
+    /// Whole days since last use, or since creation if never used.
+    pub idle_days: i64,
     /// For a key with credits: what remains (the key's own object answers it live; a listing
     /// shows it as of the key's last change) and its refill.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credits: Option<super::credits::CreditsView>,
+    /// The IP allow-list in canonical text (`203.0.113.0/24`, `198.51.100.7/32`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_ips: Option<Vec<String>>,
 }
 
 /// `Key` plus the full key: the only view that ever carries the secret.
@@ -263,5 +280,6 @@ pub fn sample_record(id: &str, now: Timestamp) -> KeyRecord {
         renewed_at: None,
         leaked: None,
         credits: None,
+        allowed_ips: None,
     }
 }

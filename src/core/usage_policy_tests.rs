@@ -179,3 +179,125 @@ proptest::proptest! {
         proptest::prop_assert_eq!(minute.limit - minute.remaining, admitted);
     }
 }
+
+fn ip_key(entries: &[&str]) -> KeyState {
+    let mut s = quota_key(1_000);
+    s.record.allowed_ips = Some(super::ip_allow::AllowList::parse(entries).unwrap());
+    s
+}
+
+fn from(ip: Option<&str>, perms: &[&str]) -> Requirement {
+    Requirement {
+        ip: ip.map(|i| i.parse().unwrap()),
+        ..need(perms)
+    }
+}
+
+#[test]
+fn an_address_off_the_allow_list_is_refused_and_counted_as_denied() {
+    let mut s = ip_key(&["203.0.113.0/24", "2001:db8::/32"]);
+    let t = at("2026-10-14T12:00:00Z");
+    for ok in ["203.0.113.9", "2001:db8::7"] {
+        assert_eq!(
+            denial(&s.check(&hash(1), &from(Some(ok), &["tasks:read"]), t)),
+            None
+        );
+    }
+    for bad in [Some("198.51.100.1"), Some("2001:db9::1"), None] {
+        let r = s.check(&hash(1), &from(bad, &["tasks:read"]), t);
+        assert_eq!(denial(&r), Some(Denial::IpNotAllowed), "{bad:?}");
+        assert_eq!(Denial::IpNotAllowed.code(), "ip_not_allowed");
+    }
+    let day = s.history.last(1, t)[0];
+    assert_eq!((day.admitted, day.denied), (2, 3));
+    // A key without a list takes every address, and none.
+    let mut open = quota_key(1_000);
+    assert_eq!(
+        denial(&open.check(&hash(1), &from(None, &["tasks:read"]), t)),
+        None
+    );
+}
+
+#[test]
+fn the_address_is_refused_after_disabled_and_expired_before_everything_else() {
+    let t = at("2026-10-14T12:00:00Z");
+    let off = Some("198.51.100.1");
+    // Before permissions, the project, the rate limit, the quota and credits.
+    let mut s = ip_key(&["203.0.113.0/24"]);
+    s.record.rate_limit.per_minute = 1;
+    s.record.rate_limit.per_month = Some(1);
+    s.record.credits = Some(CreditsSetting {
+        remaining: 0,
+        refill: None,
+        set_at: at("2026-10-01T00:00:00Z"),
+    });
+    let mut wants_more = from(off, &["tasks:write"]);
+    s.record.project_id = Some("proj_a".into());
+    wants_more.scope = super::access::Scope::Project("proj_b".into());
+    wants_more.cost = 5;
+    assert_eq!(
+        denial(&s.check(&hash(1), &wants_more, t)),
+        Some(Denial::IpNotAllowed)
+    );
+    // Inside the list, the same request meets the next rule.
+    let mut inside = wants_more.clone();
+    inside.ip = Some("203.0.113.1".parse().unwrap());
+    assert!(matches!(
+        denial(&s.check(&hash(1), &inside, t)),
+        Some(Denial::MissingPermission(_))
+    ));
+    // After expired and disabled.
+    s.record.expires_at = Some(t);
+    assert_eq!(
+        denial(&s.check(&hash(1), &wants_more, t)),
+        Some(Denial::ExpiredKey)
+    );
+    s.record.disabled_at = Some(t);
+    assert_eq!(
+        denial(&s.check(&hash(1), &wants_more, t)),
+        Some(Denial::DisabledKey)
+    );
+}
+
+#[test]
+fn blocked_ip_is_raised_with_the_address_at_most_once_an_hour() {
+    let mut s = ip_key(&["203.0.113.0/24"]);
+    let t = at("2026-10-14T12:30:00Z");
+    let off = from(Some("198.51.100.1"), &["tasks:read"]);
+    s.check(&hash(1), &off, t);
+    s.check(&hash(1), &off, at("2026-10-14T13:29:59Z"));
+    let kinds: Vec<&str> = s.alerts.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["api_key.blocked_ip", "audit"],
+        "once within the hour"
+    );
+    assert!(
+        s.alerts[0].body.contains(r#""ip":"198.51.100.1""#),
+        "{}",
+        s.alerts[0].body
+    );
+    assert!(s.alerts[1]
+        .body
+        .contains(r#""actor":{"type":"system","id":null}"#));
+    assert!(s.alerts[1].body.contains("198.51.100.1"));
+    // The once-rule survives the stored parts; an hour later it is raised again.
+    let mut s = KeyState::from_parts(s.record_part(), Some(s.counters_part()), None);
+    s.check(&hash(1), &off, at("2026-10-14T13:29:59Z"));
+    assert!(s.alerts.is_empty());
+    s.check(&hash(1), &off, at("2026-10-14T13:30:00Z"));
+    assert_eq!(s.alerts.len(), 2);
+}
+
+#[test]
+fn idle_days_count_whole_days_since_last_use_or_creation() {
+    let mut r = super::model::sample_record("key_1", at("2026-10-01T12:00:00Z"));
+    assert_eq!(r.idle_days(at("2026-10-01T12:00:00Z")), 0);
+    assert_eq!(r.idle_days(at("2026-10-02T11:59:59Z")), 0);
+    assert_eq!(r.idle_days(at("2026-10-02T12:00:00Z")), 1);
+    assert_eq!(r.view(at("2026-10-31T13:00:00Z")).idle_days, 30);
+    r.last_used = Some(at("2026-10-30T00:00:00Z"));
+    assert_eq!(r.idle_days(at("2026-10-31T13:00:00Z")), 1);
+    // A clock behind the key's times is not negative idleness.
+    assert_eq!(r.idle_days(at("2026-10-29T00:00:00Z")), 0);
+}

@@ -15,7 +15,7 @@ use hmac::{Mac, SimpleHmac};
 use sha2::Sha256;
 
 /// Every event a webhook can subscribe to (`"*"` is all of them).
-pub const EVENTS: [&str; 16] = [
+pub const EVENTS: [&str; 17] = [
     "api_key.created",
     "api_key.updated",
     "api_key.rolled",
@@ -28,6 +28,7 @@ pub const EVENTS: [&str; 16] = [
     "api_key.new_location",
     "api_key.quota_exceeded",
     "api_key.credits_low",
+    "api_key.blocked_ip",
     "api_key.leaked",
     "member.added",
     "member.removed",

@@ -315,10 +315,14 @@ pub async fn check(
 pub async fn confirm(
     ctx: &Ctx,
     credential: &Credential,
-    requirement: Requirement,
+    mut requirement: Requirement,
 ) -> Result<Caller, ApiError> {
     let p = match credential {
-        Credential::Key(p) => p,
+        Credential::Key(p) => {
+            // A bearer key's address is the connection's; verify's is the body's `ip`.
+            requirement.ip = ctx.client_ip();
+            p
+        }
         Credential::Session(s) => {
             let manager = Manager::member(s.member.role);
             if let Some(denial) = manager.decide(&requirement) {

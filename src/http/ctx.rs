@@ -78,6 +78,18 @@ impl Ctx {
             .clone()
     }
 
+    /// The client's address (`CF-Connecting-IP`), for a bearer key with an IP allow-list; none
+    /// for a service binding's call or a header that is not an address.
+    pub fn client_ip(&self) -> Option<std::net::IpAddr> {
+        let h = self
+            .request
+            .as_ref()?
+            .headers()
+            .get("CF-Connecting-IP")
+            .ok()??;
+        crate::core::ip_allow::parse_client_ip(&h)
+    }
+
     /// Turns a handler's result into the response, with the rate-limit headers of the calling
     /// key on every response to a key-authenticated request, errors included.
     pub fn finish(&self, result: ApiResult) -> Result<Response> {

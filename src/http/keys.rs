@@ -115,6 +115,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         renewed_at: None,
         leaked: None,
         credits: input.credits.map(|c| c.setting(ctx.now)),
+        allowed_ips: input.allowed_ips,
     };
     let origin = caller.origin(ctx, req);
     let record = issue_key(

@@ -167,6 +167,12 @@ impl ApiError {
             Denial::InvalidKey => Self::invalid_key(),
             Denial::DisabledKey => Self::disabled_key(),
             Denial::ExpiredKey => Self::expired_key(),
+            Denial::IpNotAllowed => Self::new(
+                403,
+                "ip_not_allowed",
+                "Address not allowed",
+                "this key only accepts requests from the addresses in its `allowed_ips`",
+            ),
             Denial::MissingPermission(p) => Self::missing_permission(p.as_str()),
             Denial::TestKeyOnLive => {
                 Self::forbidden("a test key can only create and manage test keys")

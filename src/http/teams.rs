@@ -97,6 +97,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         renewed_at: None,
         leaked: None,
         credits: None,
+        allowed_ips: None,
     };
     // The team's first key: made by the operator.
     let origin = operator_origin(ctx, req);

@@ -86,6 +86,7 @@ pub async fn decide(ctx: &Ctx, body: &[u8]) -> Result<Verdict, ApiError> {
         scope: input.project_id.map_or(Scope::Any, Scope::Project),
         count: true,
         cost: input.cost,
+        ip: input.ip,
         ..Default::default()
     };
     Ok(match check(ctx, &presented, requirement).await? {

@@ -3,6 +3,7 @@
 use super::{Body, InputError, Result};
 use crate::core::credits::{CreditsSetting, Interval, Refill, MAX_COST, MAX_CREDITS};
 use crate::core::ids::{ProjectId, ServiceAccountId};
+use crate::core::ip_allow::{AllowList, ListError, MAX_ENTRIES as MAX_IP_ENTRIES};
 use crate::core::key::Environment;
 use crate::core::permission::PermissionSet;
 use crate::core::ratelimit::{Plan, PolicyError, RateLimitPolicy, MAX_LIMIT};
@@ -53,6 +54,42 @@ impl RateLimitInput {
     }
 }
 
+/// `allowed_ips` on create and `PATCH`: an array of at most 100 CIDRs or addresses, parsed once
+/// (`core::ip_allow`); `[]` and `null` both mean no list.
+fn allowed_ips(b: &Body, field: &str) -> Result<Option<AllowList>> {
+    let Some(v) = b.get_raw(field).filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let Value::Array(items) = v else {
+        return Err(InputError::invalid(field, "must be an array of strings"));
+    };
+    let mut entries = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let Value::String(s) = item else {
+            return Err(InputError::invalid(
+                &format!("{field}[{i}]"),
+                "must be a string",
+            ));
+        };
+        entries.push(s.as_str());
+    }
+    match AllowList::parse(&entries) {
+        Ok(l) if l.is_empty() => Ok(None),
+        Ok(l) => Ok(Some(l)),
+        Err(ListError::TooMany) => Err(InputError::invalid(
+            field,
+            format!("may hold at most {MAX_IP_ENTRIES} entries"),
+        )),
+        Err(ListError::Bad(e)) => Err(InputError::invalid(
+            &format!("{field}[{}]", e.index),
+            format!(
+                "`{}` is not an IPv4 or IPv6 address or CIDR (a CIDR's address must be its network's first)",
+                super::truncate(&e.entry, 64)
+            ),
+        )),
+    }
+}
+
 /// `POST /v1/api-keys`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewKey {
@@ -68,6 +105,7 @@ pub struct NewKey {
     pub metadata: Option<Map<String, Value>>,
     pub auto_renew: bool,
     pub credits: Option<CreditsInput>,
+    pub allowed_ips: Option<AllowList>,
 }
 
 /// `credits` on create and `PATCH`: `{"remaining", "refill"?: {"amount", "interval"}}`.
@@ -154,6 +192,7 @@ pub fn parse_new_key(bytes: &[u8], now: Timestamp) -> Result<NewKey> {
             "metadata",
             "auto_renew",
             "credits",
+            "allowed_ips",
         ],
     )?;
     let new = NewKey {
@@ -175,6 +214,7 @@ pub fn parse_new_key(bytes: &[u8], now: Timestamp) -> Result<NewKey> {
         metadata: b.metadata("metadata")?,
         auto_renew: b.bool("auto_renew")?.unwrap_or(false),
         credits: credits(&b, "credits")?,
+        allowed_ips: allowed_ips(&b, "allowed_ips")?,
     };
     if new.service_account_id.is_some() && b.has("permissions") {
         return Err(InputError::invalid(
@@ -222,6 +262,13 @@ pub struct KeyPatch {
         with = "double_option"
     )]
     pub credits: Option<Option<CreditsInput>>,
+    /// A new IP allow-list, or `null` / `[]`: none.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub allowed_ips: Option<Option<AllowList>>,
 }
 
 /// Absent → `None`, `null` → `Some(None)`, a value → `Some(Some(v))` (with `default` and
@@ -258,6 +305,7 @@ pub fn parse_key_patch(bytes: &[u8], now: Timestamp) -> Result<KeyPatch> {
             "metadata",
             "auto_renew",
             "credits",
+            "allowed_ips",
         ],
     )?;
     for field in ["name", "permissions", "rate_limit"] {
@@ -283,6 +331,9 @@ pub fn parse_key_patch(bytes: &[u8], now: Timestamp) -> Result<KeyPatch> {
         credits: given("credits")
             .then(|| credits(&b, "credits"))
             .transpose()?,
+        allowed_ips: given("allowed_ips")
+            .then(|| allowed_ips(&b, "allowed_ips"))
+            .transpose()?,
     })
 }
 
@@ -306,10 +357,20 @@ pub struct VerifyRequest {
     pub project_id: Option<ProjectId>,
     /// Credits this verification spends from a key that has them: 0..=1000, default 1.
     pub cost: u32,
+    /// The address of the product's client, for keys with an IP allow-list.
+    pub ip: Option<std::net::IpAddr>,
 }
 
 pub fn parse_verify(bytes: &[u8]) -> Result<VerifyRequest> {
-    let b = Body::parse(bytes, &["key", "permissions", "project_id", "cost"])?;
+    let b = Body::parse(bytes, &["key", "permissions", "project_id", "cost", "ip"])?;
+    let ip = match b.get_raw("ip").filter(|v| !v.is_null()) {
+        None => None,
+        Some(Value::String(s)) => Some(
+            crate::core::ip_allow::parse_client_ip(s)
+                .ok_or_else(|| InputError::invalid("ip", "must be an IPv4 or IPv6 address"))?,
+        ),
+        Some(_) => return Err(InputError::invalid("ip", "must be a string")),
+    };
     Ok(VerifyRequest {
         key: b.required_string("key")?,
         permissions: b.permissions("permissions")?.unwrap_or_default(),
@@ -317,6 +378,7 @@ pub fn parse_verify(bytes: &[u8]) -> Result<VerifyRequest> {
         cost: b
             .integer("cost", 0, i64::from(MAX_COST))?
             .map_or(1, |c| c as u32),
+        ip,
     })
 }
 
@@ -379,11 +441,21 @@ mod tests {
     }
 
     #[test]
-    fn verify_takes_a_cost_and_still_refuses_ip_until_it_is_built() {
-        // `ip` is 1.2's IP allow-list (issue 21), not built yet: the body and the service
-        // binding refuse it alike, rather than ignore a limit the caller asked for.
-        let e = parse_verify(br#"{"key":"k","ip":"203.0.113.7"}"#).unwrap_err();
-        assert_eq!(e.kind, InputErrorKind::UnknownField, "{e:?}");
+    fn verify_takes_a_cost_and_the_client_ip() {
+        let v = parse_verify(br#"{"key":"k","ip":"203.0.113.7"}"#).unwrap();
+        assert_eq!(v.ip, Some("203.0.113.7".parse().unwrap()));
+        let v = parse_verify(br#"{"key":"k","ip":"2001:db8::1","cost":0}"#).unwrap();
+        assert_eq!(v.ip, Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(parse_verify(br#"{"key":"k","ip":null}"#).unwrap().ip, None);
+        for bad in [
+            &br#"{"key":"k","ip":"203.0.113.0/24"}"#[..],
+            br#"{"key":"k","ip":"localhost"}"#,
+            br#"{"key":"k","ip":7}"#,
+        ] {
+            let e = parse_verify(bad).unwrap_err();
+            assert_eq!(e.kind, InputErrorKind::InvalidField, "{e:?}");
+            assert!(e.detail.contains("`ip`"), "{e:?}");
+        }
         assert_eq!(parse_verify(br#"{"key":"k"}"#).unwrap().cost, 1);
         assert_eq!(parse_verify(br#"{"key":"k","cost":0}"#).unwrap().cost, 0);
         assert_eq!(
@@ -398,6 +470,55 @@ mod tests {
             let e = parse_verify(bad).unwrap_err();
             assert_eq!(e.kind, InputErrorKind::InvalidField, "{e:?}");
         }
+    }
+
+    #[test]
+    fn allowed_ips_parse_on_create_and_patch_and_name_the_bad_entry() {
+        let now = now();
+        let k = parse_new_key(
+            br#"{"name":"c","allowed_ips":["203.0.113.0/24","2001:db8::/32","198.51.100.7"]}"#,
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            k.allowed_ips.unwrap().entries(),
+            ["203.0.113.0/24", "2001:db8::/32", "198.51.100.7/32"]
+        );
+        let k = parse_new_key(br#"{"name":"c","allowed_ips":[]}"#, now).unwrap();
+        assert_eq!(k.allowed_ips, None, "[] is no list");
+        assert_eq!(
+            parse_key_patch(br#"{"allowed_ips":null}"#, now)
+                .unwrap()
+                .allowed_ips,
+            Some(None)
+        );
+        assert_eq!(
+            parse_key_patch(br#"{"allowed_ips":[]}"#, now)
+                .unwrap()
+                .allowed_ips,
+            Some(None)
+        );
+        assert_eq!(
+            parse_key_patch(br#"{"name":"x"}"#, now)
+                .unwrap()
+                .allowed_ips,
+            None
+        );
+        let p = parse_key_patch(br#"{"allowed_ips":["10.0.0.0/8"]}"#, now).unwrap();
+        assert_eq!(p.allowed_ips.unwrap().unwrap().entries(), ["10.0.0.0/8"]);
+        let e =
+            parse_key_patch(br#"{"allowed_ips":["10.0.0.0/8","10.0.0.1/8"]}"#, now).unwrap_err();
+        assert_eq!(e.kind, InputErrorKind::InvalidField);
+        assert!(e.detail.contains("`allowed_ips[1]`"), "{e:?}");
+        assert!(e.detail.contains("`10.0.0.1/8`"), "{e:?}");
+        let e = parse_new_key(br#"{"name":"c","allowed_ips":"10.0.0.0/8"}"#, now).unwrap_err();
+        assert!(e.detail.contains("array"), "{e:?}");
+        let e = parse_new_key(br#"{"name":"c","allowed_ips":[1]}"#, now).unwrap_err();
+        assert!(e.detail.contains("`allowed_ips[0]`"), "{e:?}");
+        let many: Vec<String> = (0..101).map(|i| format!("\"10.0.{i}.0/24\"")).collect();
+        let body = format!(r#"{{"name":"c","allowed_ips":[{}]}}"#, many.join(","));
+        let e = parse_new_key(body.as_bytes(), now).unwrap_err();
+        assert!(e.detail.contains("at most 100"), "{e:?}");
     }
 
     #[test]

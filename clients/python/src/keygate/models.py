@@ -12,7 +12,7 @@ class Problem(TypedDict):
     title: str
     status: int
     detail: str
-    code: Literal['missing_key', 'malformed_key', 'invalid_key', 'expired_key', 'disabled_key', 'insufficient_permissions', 'rate_limited', 'quota_exceeded', 'usage_exceeded', 'not_found', 'method_not_allowed', 'invalid_json', 'unknown_field', 'missing_field', 'invalid_field', 'payload_too_large', 'unsupported_media_type', 'permissions_immutable', 'project_in_use', 'role_in_use', 'name_taken', 'service_unavailable', 'misconfigured', 'project_mismatch', 'limit_reached', 'rate_limit_ceiling', 'ambiguous_credentials', 'csrf_rejected', 'key_required', 'session_required', 'invalid_session', 'invalid_credentials', 'email_taken', 'owner_required', 'last_owner', 'invalid_invitation', 'invitation_expired', 'wrong_password', 'invalid_report', 'invalid_signature', 'totp_required', 'invalid_code', 'totp_enabled', 'totp_not_enrolled', 'totp_enrolment_required']
+    code: Literal['missing_key', 'malformed_key', 'invalid_key', 'expired_key', 'disabled_key', 'ip_not_allowed', 'insufficient_permissions', 'rate_limited', 'quota_exceeded', 'usage_exceeded', 'not_found', 'method_not_allowed', 'invalid_json', 'unknown_field', 'missing_field', 'invalid_field', 'payload_too_large', 'unsupported_media_type', 'permissions_immutable', 'project_in_use', 'role_in_use', 'name_taken', 'service_unavailable', 'misconfigured', 'project_mismatch', 'limit_reached', 'rate_limit_ceiling', 'ambiguous_credentials', 'csrf_rejected', 'key_required', 'session_required', 'invalid_session', 'invalid_credentials', 'email_taken', 'owner_required', 'last_owner', 'invalid_invitation', 'invitation_expired', 'wrong_password', 'invalid_report', 'invalid_signature', 'totp_required', 'invalid_code', 'totp_enabled', 'totp_not_enrolled', 'totp_enrolment_required']
 
 
 class Branding(TypedDict):
@@ -41,7 +41,7 @@ class RateLimit1(TypedDict):
 
 class Verification(TypedDict):
     valid: bool
-    code: Literal['valid', 'malformed_key', 'invalid_key', 'expired_key', 'disabled_key', 'insufficient_permissions', 'project_mismatch', 'rate_limited', 'quota_exceeded', 'usage_exceeded']
+    code: Literal['valid', 'malformed_key', 'invalid_key', 'expired_key', 'disabled_key', 'ip_not_allowed', 'insufficient_permissions', 'project_mismatch', 'rate_limited', 'quota_exceeded', 'usage_exceeded']
     key_id: str | None
     team_id: str | None
     name: str | None
@@ -186,7 +186,7 @@ class OwnerInput(TypedDict, closed=True):
     password: Password
 
 
-WebhookEventName: TypeAlias = Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'api_key.quota_exceeded', 'api_key.credits_low', 'api_key.leaked', 'member.added', 'member.removed', 'webhook.test', '*']
+WebhookEventName: TypeAlias = Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'api_key.quota_exceeded', 'api_key.credits_low', 'api_key.blocked_ip', 'api_key.leaked', 'member.added', 'member.removed', 'webhook.test', '*']
 
 
 class Webhook(TypedDict):
@@ -232,7 +232,7 @@ class EventQueued(TypedDict):
 
 class WebhookEvent(TypedDict):
     id: str
-    type: Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'api_key.quota_exceeded', 'api_key.credits_low', 'api_key.leaked', 'member.added', 'member.removed', 'webhook.test']
+    type: Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'api_key.quota_exceeded', 'api_key.credits_low', 'api_key.blocked_ip', 'api_key.leaked', 'member.added', 'member.removed', 'webhook.test']
     created_at: str
     team_id: str
     data: dict[str, Any]
@@ -534,7 +534,9 @@ class Key(TypedDict):
     auto_renew: bool
     rolled_from: str | None
     leaked: NotRequired[Leak]
+    idle_days: int
     credits: NotRequired[Credits]
+    allowed_ips: NotRequired[list[str]]
 
 
 class CreatedKey(Key):
@@ -558,6 +560,7 @@ class CreateKeyRequest(TypedDict, closed=True):
     metadata: NotRequired[dict[str, Any] | None]
     auto_renew: NotRequired[bool]
     credits: NotRequired[CreditsInput | None]
+    allowed_ips: NotRequired[list[str] | None]
 
 
 class UpdateKeyRequest(TypedDict, closed=True):
@@ -569,6 +572,7 @@ class UpdateKeyRequest(TypedDict, closed=True):
     metadata: NotRequired[dict[str, Any] | None]
     auto_renew: NotRequired[bool]
     credits: NotRequired[CreditsInput | None]
+    allowed_ips: NotRequired[list[str] | None]
 
 
 class VerifyRequest(TypedDict, closed=True):
@@ -576,6 +580,7 @@ class VerifyRequest(TypedDict, closed=True):
     permissions: NotRequired[list[Permission] | None]
     project_id: NotRequired[ProjectId | None]
     cost: NotRequired[int | None]
+    ip: NotRequired[str | None]
 
 
 class CreateRoleRequest(TypedDict, closed=True):

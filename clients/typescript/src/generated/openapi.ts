@@ -3622,6 +3622,47 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "api_key.blocked_ip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** api_key.blocked_ip */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent"] & {
+                        /** @constant */
+                        type?: "api_key.blocked_ip";
+                    };
+                };
+            };
+            responses: {
+                /** @description Received. Any other answer (or none within 10 s) is retried; `410` disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "api_key.leaked": {
         parameters: {
             query?: never;
@@ -3810,7 +3851,7 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {unknown} */
-            code: "missing_key" | "malformed_key" | "invalid_key" | "expired_key" | "disabled_key" | "insufficient_permissions" | "rate_limited" | "quota_exceeded" | "usage_exceeded" | "not_found" | "method_not_allowed" | "invalid_json" | "unknown_field" | "missing_field" | "invalid_field" | "payload_too_large" | "unsupported_media_type" | "permissions_immutable" | "project_in_use" | "role_in_use" | "name_taken" | "service_unavailable" | "misconfigured" | "project_mismatch" | "limit_reached" | "rate_limit_ceiling" | "ambiguous_credentials" | "csrf_rejected" | "key_required" | "session_required" | "invalid_session" | "invalid_credentials" | "email_taken" | "owner_required" | "last_owner" | "invalid_invitation" | "invitation_expired" | "wrong_password" | "invalid_report" | "invalid_signature" | "totp_required" | "invalid_code" | "totp_enabled" | "totp_not_enrolled" | "totp_enrolment_required";
+            code: "missing_key" | "malformed_key" | "invalid_key" | "expired_key" | "disabled_key" | "ip_not_allowed" | "insufficient_permissions" | "rate_limited" | "quota_exceeded" | "usage_exceeded" | "not_found" | "method_not_allowed" | "invalid_json" | "unknown_field" | "missing_field" | "invalid_field" | "payload_too_large" | "unsupported_media_type" | "permissions_immutable" | "project_in_use" | "role_in_use" | "name_taken" | "service_unavailable" | "misconfigured" | "project_mismatch" | "limit_reached" | "rate_limit_ceiling" | "ambiguous_credentials" | "csrf_rejected" | "key_required" | "session_required" | "invalid_session" | "invalid_credentials" | "email_taken" | "owner_required" | "last_owner" | "invalid_invitation" | "invitation_expired" | "wrong_password" | "invalid_report" | "invalid_signature" | "totp_required" | "invalid_code" | "totp_enabled" | "totp_not_enrolled" | "totp_enrolment_required";
         };
         Team: {
             id: string;
@@ -3890,7 +3931,11 @@ export interface components {
             rolled_from: string | null;
             /** @description Present once the key was reported leaked (absent otherwise). */
             leaked?: components["schemas"]["Leak"];
+            /** @description Whole days since the key was last used, or since it was made if never used. */
+            idle_days: number;
             credits?: components["schemas"]["Credits"];
+            /** @description The IP allow-list in canonical form (`203.0.113.0/24`, `2001:db8::/32`, `198.51.100.7/32`); absent: every address. */
+            allowed_ips?: string[];
         };
         CreatedKey: components["schemas"]["Key"] & {
             /**
@@ -3941,6 +3986,8 @@ export interface components {
             auto_renew?: boolean;
             /** @description Default: none (unlimited). */
             credits?: components["schemas"]["CreditsInput"] | null;
+            /** @description IPv4 and IPv6 addresses or CIDRs (`203.0.113.0/24`, `2001:db8::/32`, `198.51.100.7`), at most 100; a CIDR's address must be its network's first. Requests from elsewhere are refused with `ip_not_allowed`: verify's `ip`, or a bearer request's `CF-Connecting-IP`. A bad entry is `400 invalid_field` naming it (`allowed_ips[i]`). Default: none (every address); `[]` is none. */
+            allowed_ips?: (string | unknown | unknown)[] | null;
         };
         UpdateKeyRequest: {
             name?: components["schemas"]["Name"];
@@ -3959,6 +4006,8 @@ export interface components {
             auto_renew?: boolean;
             /** @description A new balance (and refill); `null` removes credits. */
             credits?: components["schemas"]["CreditsInput"] | null;
+            /** @description A new list (replaces the old); `null` or `[]` removes it. IPv4 and IPv6 addresses or CIDRs (`203.0.113.0/24`, `2001:db8::/32`, `198.51.100.7`), at most 100; a CIDR's address must be its network's first. Requests from elsewhere are refused with `ip_not_allowed`: verify's `ip`, or a bearer request's `CF-Connecting-IP`. A bad entry is `400 invalid_field` naming it (`allowed_ips[i]`). */
+            allowed_ips?: (string | unknown | unknown)[] | null;
         };
         VerifyRequest: {
             key: string;
@@ -3968,12 +4017,14 @@ export interface components {
             project_id?: components["schemas"]["ProjectId"] | null;
             /** @description Credits this verification spends from a key that has them (absent or null: 1; 0 spends nothing). */
             cost?: number | null;
+            /** @description The address of the product's client, checked against the key's `allowed_ips` (a key with a list and no `ip` answers `ip_not_allowed`). */
+            ip?: string | null;
         };
         /** @description Fields other than `valid` and `code` are null for a key that does not exist (or is malformed). */
         Verification: {
             valid: boolean;
             /** @enum {unknown} */
-            code: "valid" | "malformed_key" | "invalid_key" | "expired_key" | "disabled_key" | "insufficient_permissions" | "project_mismatch" | "rate_limited" | "quota_exceeded" | "usage_exceeded";
+            code: "valid" | "malformed_key" | "invalid_key" | "expired_key" | "disabled_key" | "ip_not_allowed" | "insufficient_permissions" | "project_mismatch" | "rate_limited" | "quota_exceeded" | "usage_exceeded";
             key_id: string | null;
             team_id: string | null;
             name: string | null;
@@ -4242,7 +4293,7 @@ export interface components {
          * @description An event, or `*` for all of them.
          * @enum {unknown}
          */
-        WebhookEventName: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.quota_exceeded" | "api_key.credits_low" | "api_key.leaked" | "member.added" | "member.removed" | "webhook.test" | "*";
+        WebhookEventName: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.quota_exceeded" | "api_key.credits_low" | "api_key.blocked_ip" | "api_key.leaked" | "member.added" | "member.removed" | "webhook.test" | "*";
         Webhook: {
             id: string;
             /** Format: uri */
@@ -4297,11 +4348,11 @@ export interface components {
             /** @description Also the `webhook-id` header: the same for every attempt, so receivers deduplicate by it. */
             id: string;
             /** @enum {unknown} */
-            type: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.quota_exceeded" | "api_key.credits_low" | "api_key.leaked" | "member.added" | "member.removed" | "webhook.test";
+            type: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.quota_exceeded" | "api_key.credits_low" | "api_key.blocked_ip" | "api_key.leaked" | "member.added" | "member.removed" | "webhook.test";
             /** Format: date-time */
             created_at: string;
             team_id: string;
-            /** @description Key events: the `Key` (never its secret or hash), plus `new_key_id` (`api_key.rolled`), `days_before_expiry` (30, 7 or 1: `api_key.expiring`), `previous_expires_at` (`api_key.renewed`), `country` (`api_key.new_location`), `window`, `limit` and `reset` (`api_key.rate_limited`, at most once per key and window), `reason: "leaked"` (`api_key.disabled` by a leak), `url`, `source`, `reporter` and `policy` (`api_key.leaked`). `limit` and `reset` (`api_key.quota_exceeded`, once per key and UTC month). `remaining` and `grant` (`api_key.credits_low`, once when `remaining` falls below 10 % of the last grant: the first, or the last refill). Member events: the `Member`. `webhook.test`: `{"webhook_id"}`. */
+            /** @description Key events: the `Key` (never its secret or hash), plus `new_key_id` (`api_key.rolled`), `days_before_expiry` (30, 7 or 1: `api_key.expiring`), `previous_expires_at` (`api_key.renewed`), `country` (`api_key.new_location`), `window`, `limit` and `reset` (`api_key.rate_limited`, at most once per key and window), `reason: "leaked"` (`api_key.disabled` by a leak), `url`, `source`, `reporter` and `policy` (`api_key.leaked`). `limit` and `reset` (`api_key.quota_exceeded`, once per key and UTC month). `remaining` and `grant` (`api_key.credits_low`, once when `remaining` falls below 10 % of the last grant: the first, or the last refill). `ip` (`api_key.blocked_ip`, the address refused, at most once per key and hour). Member events: the `Member`. `webhook.test`: `{"webhook_id"}`. */
             data: Record<string, never>;
         };
         Location: {
@@ -4337,7 +4388,7 @@ export interface components {
             requests: number;
             admitted: number;
             rate_limited: number;
-            /** @description Refusals by code: `expired_key`, `disabled_key`, `insufficient_permissions`, `project_mismatch`, `quota_exceeded`, `usage_exceeded`. */
+            /** @description Refusals by code: `expired_key`, `disabled_key`, `insufficient_permissions`, `project_mismatch`, `ip_not_allowed`, `quota_exceeded`, `usage_exceeded`. */
             denied_by_reason: {
                 [key: string]: number;
             };
