@@ -26,7 +26,6 @@ form.addEventListener("submit", async (event) => {
       token: form.token.value.trim(),
       password: form.password.value,
     });
-    localStorage.setItem("keygate.team_id", answer.team.id);
     location.assign("/dashboard/");
   } catch (e) {
     fail(e.message, e.code.startsWith("invalid_invitation") || e.code === "invitation_expired" ? form.token : form.password);
