@@ -283,6 +283,37 @@ fn unsigned_badly_signed_or_unknown_key_is_401_and_reads_nothing() {
 }
 
 #[test]
+fn an_outsiders_report_is_refused_before_its_body_is_read() {
+    let c = client();
+    let json = ("Content-Type", "application/json");
+    // No credential, or one that is not a key: 401 while the body is still unsent.
+    let early =
+        |path: &str, headers: &[(&str, &str)]| c.status_before_body("POST", path, headers, 1000);
+    assert_eq!(early("/v1/leaks", &[json]), Some(401));
+    assert_eq!(
+        early(
+            "/v1/leaks",
+            &[json, ("Authorization", "Bearer sk_live_nothing")]
+        ),
+        Some(401)
+    );
+    // GitHub's endpoint: unsigned, or signed by a key that is not GitHub's.
+    assert_eq!(early("/v1/leaks/github", &[json]), Some(401));
+    let unknown = [
+        json,
+        ("Github-Public-Key-Identifier", "not-a-github-key"),
+        ("Github-Public-Key-Signature", "bm90IGEgc2lnbmF0dXJl"),
+    ];
+    assert_eq!(early("/v1/leaks/github", &unknown), Some(401));
+    // Over 1 MiB declared: 413 before anything else, credential or not.
+    let huge = 1024 * 1024 + 1;
+    let status = c.status_before_body("POST", "/v1/leaks", &[json], huge);
+    assert_eq!(status, Some(401));
+    let status = c.status_before_body("POST", "/v1/leaks/github", &[json], huge);
+    assert_eq!(status, Some(413));
+}
+
+#[test]
 fn notify_keeps_the_key_working_and_tells_the_team() {
     let c = client();
     let (team, admin) = c.team("Notified");

@@ -193,6 +193,24 @@ pub async fn read_body_or(
 }
 
 /// [`read_body`] with another bound, and its `413` (a leak report: `core::leaks::MAX_REPORT_BYTES`).
+/// The request's `Content-Length`; `413` when it says more than `max` bytes, before any is read.
+pub fn declared_within(
+    req: &Request,
+    max: usize,
+    too_large: fn() -> ApiError,
+) -> std::result::Result<Option<u64>, ApiError> {
+    let declared = req
+        .headers()
+        .get("Content-Length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > max as u64 => Err(too_large()),
+        n => Ok(n),
+    }
+}
+
 pub async fn read_body_within(
     req: &mut Request,
     max: usize,
@@ -224,14 +242,7 @@ async fn read_body_bounded(
             bytes,
         });
     }
-    let declared = headers
-        .get("Content-Length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return Err(too_large());
-    }
+    let declared = declared_within(req, max, too_large)?;
     let mut bytes = Vec::new();
     if req.inner().body().is_none() {
         return Ok(Body {

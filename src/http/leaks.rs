@@ -4,19 +4,19 @@
 //! GitHub's request is accepted only with a valid `Github-Public-Key-Signature` (ECDSA P-256 /
 //! SHA-256 over the raw body) by the key `Github-Public-Key-Identifier` names, verified by
 //! WebCrypto; the keys are the setting `GITHUB_SCANNING_KEYS` when set, else GitHub's published
-//! ones, fetched and kept per isolate (fetched again on an unknown identifier, at most once a
-//! minute). Anything else is `401` and the body is not parsed.
+//! ones, fetched and kept per isolate (for an hour; fetched again on an unknown identifier, at
+//! most once a minute). Anything else is `401` and the body is not parsed.
 //!
 //! Each token: format and checksum (no lookup for a bad one), then one bulk KV read per 100
 //! tokens (unknown tokens touch no Durable Object), then, per known key, its team's policy (one
 //! team-object read per team) and one call to its key object, which decides once.
 
 use super::auth::{confirm, needs, present};
-use super::ctx::{internal, json, read_body_within, ApiResult, Ctx};
+use super::ctx::{declared_within, internal, json, read_body_within, ApiResult, Ctx};
 use super::problem::ApiError;
 use crate::core::ids::{ProjectId, TeamId};
 use crate::core::key::KeyHash;
-use crate::core::leaks::github::{self, PublicKey};
+use crate::core::leaks::github::{self, Lookup, PublicKey};
 use crate::core::leaks::{self, LeakPolicy, Reported, Reporter, KV_BULK_READ, MAX_REPORT_BYTES};
 use crate::core::permission::needs as perm;
 use crate::storage::index::{index_name, IndexEntry};
@@ -58,15 +58,9 @@ extern "C" {
     fn get_many(this: &KvBulk, names: &Array) -> Result<Promise, JsValue>;
 }
 
-/// GitHub's keys as this isolate last fetched them, and when.
-#[derive(Default)]
-struct Fetched {
-    keys: Vec<PublicKey>,
-    at_ms: Option<i64>,
-}
-
 thread_local! {
-    static GITHUB_KEYS: RefCell<Fetched> = RefCell::new(Fetched::default());
+    /// GitHub's keys as this isolate last fetched them (trusted for an hour).
+    static GITHUB_KEYS: RefCell<github::KeyCache> = RefCell::new(github::KeyCache::default());
 }
 
 fn too_large() -> ApiError {
@@ -97,7 +91,10 @@ fn bad_report(e: leaks::ReportError) -> ApiError {
 
 /// `POST /v1/leaks/github`.
 pub async fn github(ctx: &Ctx, req: &mut Request) -> ApiResult {
-    let body = read_body_within(req, MAX_REPORT_BYTES, too_large).await?;
+    // The signature covers the body, so the body is read only after the length a request
+    // declares, its signature headers and the key they name have passed: an outsider's
+    // request costs no read.
+    declared_within(req, MAX_REPORT_BYTES, too_large)?;
     let header = |name: &str| req.headers().get(name).ok().flatten();
     let (Some(key_id), Some(signature)) = (
         header("Github-Public-Key-Identifier"),
@@ -110,6 +107,7 @@ pub async fn github(ctx: &Ctx, req: &mut Request) -> ApiResult {
     let key = github_key(ctx, &key_id)
         .await?
         .ok_or_else(|| bad_signature("the signing key is not one of GitHub's"))?;
+    let body = read_body_within(req, MAX_REPORT_BYTES, too_large).await?;
     if !signed_by(&key, &signature, body.raw()).await? {
         return Err(bad_signature("the signature does not match the body"));
     }
@@ -121,9 +119,10 @@ pub async fn github(ctx: &Ctx, req: &mut Request) -> ApiResult {
 /// (The caller shows each key's full secret: reporting it leaked grants nothing it does not
 /// already hold.)
 pub async fn report(ctx: &Ctx, req: &mut Request) -> ApiResult {
-    let body = read_body_within(req, MAX_REPORT_BYTES, too_large).await?;
+    // The credential first: a caller without one gets its `401` before a byte is read.
     let p = present(ctx, req).await?;
     let caller = confirm(ctx, &p, needs(&[perm::API_KEYS_WRITE])).await?;
+    let body = read_body_within(req, MAX_REPORT_BYTES, too_large).await?;
     let report = leaks::parse_report(body.json()?).map_err(bad_report)?;
     let within = caller.manager.project_id.as_ref();
     answer(ctx, &report, Some(&caller.team_id), within, Reporter::Team).await
@@ -145,19 +144,16 @@ async fn github_key(ctx: &Ctx, id: &str) -> Result<Option<PublicKey>, ApiError> 
         })?;
         return Ok(github::find(&keys, id).cloned());
     }
-    let cached = GITHUB_KEYS.with(|c| github::find(&c.borrow().keys, id).cloned());
-    if cached.is_some() {
-        return Ok(cached);
-    }
     let now = ctx.now.millis();
-    if !GITHUB_KEYS.with(|c| github::may_refresh(c.borrow().at_ms, now)) {
-        return Ok(None);
+    match GITHUB_KEYS.with(|c| c.borrow().lookup(id, now)) {
+        Lookup::Known(key) => return Ok(Some(key)),
+        Lookup::Unknown => return Ok(None),
+        Lookup::Fetch => {}
     }
-    GITHUB_KEYS.with(|c| c.borrow_mut().at_ms = Some(now));
-    let keys = fetch_github_keys().await?;
-    let found = github::find(&keys, id).cloned();
-    GITHUB_KEYS.with(|c| c.borrow_mut().keys = keys);
-    Ok(found)
+    let fetched = fetch_github_keys().await;
+    GITHUB_KEYS.with(|c| c.borrow_mut().fetched(fetched.as_ref().ok().cloned(), now));
+    let keys = fetched?;
+    Ok(github::find(&keys, id).cloned())
 }
 
 async fn fetch_github_keys() -> Result<Vec<PublicKey>, ApiError> {

@@ -252,6 +252,37 @@ impl Client {
         panic!("{method} {path}: no answer in 5 tries");
     }
 
+    /// The status of a request that declares a `declared`-byte body and never sends it: `None`
+    /// when no answer comes within 5 s (the server waits for the body, so it would read it).
+    pub fn status_before_body(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        declared: usize,
+    ) -> Option<u16> {
+        use std::io::{Read, Write};
+        let addr = self.base.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str(&format!("Content-Length: {declared}\r\n\r\n"));
+        s.write_all(head.as_bytes()).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !got.windows(2).any(|w| w == b"\r\n") {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        let line = String::from_utf8_lossy(&got);
+        line.split(' ').nth(1).and_then(|c| c.parse().ok())
+    }
+
     pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
         let auth = token.map(|t| format!("Bearer {t}"));
         let mut headers: Vec<(&str, &str)> = Vec::new();

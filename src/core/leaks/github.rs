@@ -74,6 +74,53 @@ pub fn may_refresh(last_fetch_ms: Option<i64>, now_ms: i64) -> bool {
     last_fetch_ms.is_none_or(|t| now_ms - t >= REFRESH_INTERVAL_MS)
 }
 
+/// How long an isolate trusts the keys it fetched: GitHub rotates and revokes keys, and an
+/// isolate can live for days, so a key it no longer publishes must stop verifying.
+pub const KEYS_TTL_MS: i64 = 60 * 60 * 1000;
+
+/// GitHub's keys as one isolate last fetched them: when they were fetched, and when a fetch
+/// was last tried.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyCache {
+    pub keys: Vec<PublicKey>,
+    pub keys_at_ms: Option<i64>,
+    pub tried_at_ms: Option<i64>,
+}
+
+/// What to do with a signature by the key `id`, given the cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// A key fetched within [`KEYS_TTL_MS`].
+    Known(PublicKey),
+    /// Fetch the keys again (none yet, expired, or an unknown id), then look again.
+    Fetch,
+    /// Not known, and a fetch was tried less than a minute ago: not one of GitHub's keys.
+    Unknown,
+}
+
+impl KeyCache {
+    pub fn lookup(&self, id: &str, now_ms: i64) -> Lookup {
+        let fresh = self
+            .keys_at_ms
+            .is_some_and(|t| now_ms >= t && now_ms - t < KEYS_TTL_MS);
+        match find(&self.keys, id) {
+            Some(k) if fresh => Lookup::Known(k.clone()),
+            _ if may_refresh(self.tried_at_ms, now_ms) => Lookup::Fetch,
+            _ => Lookup::Unknown,
+        }
+    }
+
+    /// A fetch was tried at `now_ms`: `keys` when it worked. A failed one keeps the old keys
+    /// (still bounded by their own age) and is not tried again within the minute.
+    pub fn fetched(&mut self, keys: Option<Vec<PublicKey>>, now_ms: i64) {
+        self.tried_at_ms = Some(now_ms);
+        if let Some(keys) = keys {
+            self.keys = keys;
+            self.keys_at_ms = Some(now_ms);
+        }
+    }
+}
+
 /// The raw `r ‖ s` (32 bytes each) of a base64 DER ECDSA P-256 signature, as WebCrypto's
 /// `verify` takes it. DER integers are minimal and signed: a leading zero byte (when the high
 /// bit is set) is dropped, a short integer is padded on the left. Anything else (not base64,

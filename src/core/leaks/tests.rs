@@ -1,4 +1,7 @@
-use super::github::{self, der_signature_to_raw, find, may_refresh, parse_public_keys, pem_to_der};
+use super::github::{
+    self, der_signature_to_raw, find, may_refresh, parse_public_keys, pem_to_der, KeyCache, Lookup,
+    KEYS_TTL_MS,
+};
 use super::*;
 use crate::core::config::Config;
 use crate::core::fixtures::{at, NOW};
@@ -378,4 +381,40 @@ fn bad_signatures_are_none() {
     ] {
         assert_eq!(der_signature_to_raw(&bad), None, "{bad}");
     }
+}
+
+#[test]
+fn github_keys_are_trusted_for_an_hour_and_an_unknown_id_refetches_once_a_minute() {
+    let key = |id: &str| github::PublicKey {
+        id: id.into(),
+        spki: vec![1],
+        is_current: true,
+    };
+    let mut cache = KeyCache::default();
+    assert_eq!(cache.lookup("a", 0), Lookup::Fetch);
+    cache.fetched(Some(vec![key("a")]), 1_000);
+    assert_eq!(
+        cache.lookup("a", 1_000 + KEYS_TTL_MS - 1),
+        Lookup::Known(key("a"))
+    );
+    // An hour on, a key GitHub may have revoked is not trusted until fetched again.
+    assert_eq!(cache.lookup("a", 1_000 + KEYS_TTL_MS), Lookup::Fetch);
+    // An unknown id: not again within the minute, again after it.
+    assert_eq!(cache.lookup("b", 60_999), Lookup::Unknown);
+    assert_eq!(cache.lookup("b", 61_000), Lookup::Fetch);
+    // A failed fetch counts as an attempt (no fetch per request while GitHub is down) and keeps
+    // the keys, still bounded by their own age.
+    cache.fetched(None, 61_000);
+    assert_eq!(cache.lookup("b", 61_001), Lookup::Unknown);
+    assert_eq!(cache.lookup("a", 61_001), Lookup::Known(key("a")));
+    assert_eq!(cache.lookup("a", 1_000 + KEYS_TTL_MS), Lookup::Fetch);
+    cache.fetched(Some(vec![key("b")]), 1_000 + KEYS_TTL_MS);
+    assert_eq!(
+        cache.lookup("b", 2_000 + KEYS_TTL_MS),
+        Lookup::Known(key("b"))
+    );
+    // A key GitHub no longer publishes is gone with the fetch.
+    assert_eq!(cache.lookup("a", 2_000 + KEYS_TTL_MS), Lookup::Unknown);
+    // A clock that went back does not make the keys fresh.
+    assert!(!matches!(cache.lookup("b", 0), Lookup::Known(_)));
 }
