@@ -83,6 +83,16 @@ fn without_password_pepper_passwords_answer_503_misconfigured_and_keys_still_wor
         )
         .expect_problem(503, "misconfigured");
     }
+    // An invitation token that names no invitation is refused before any password is derived:
+    // 400, not the 503 of a derivation.
+    let token = format!("kgi_{team_id}_{}", "a".repeat(43));
+    c.call(
+        "POST",
+        "/v1/invitations/accept",
+        None,
+        Some(json!({"token": token, "password": "correct horse battery"})),
+    )
+    .expect_problem(400, "invalid_invitation");
     server.stop();
 }
 

@@ -306,6 +306,12 @@ pub async fn accept(ctx: &Ctx, req: &mut Request) -> ApiResult {
             "",
         ));
     }
+    // The token before the password: a wrong one costs no derivation (PBKDF2).
+    let check = CheckInvitation {
+        token_hash: token_hash(&token),
+        now: ctx.now,
+    };
+    ask(ctx, &team_id, check, INVITATION, "").await?;
     let session = SessionToken::generate(&team_id, &mut OsRandom);
     let q = AcceptInvitation {
         token_hash: token_hash(&token),

@@ -97,6 +97,9 @@ object_calls! {
     ListInvitations { query: ListQuery } -> Page<InvitationView> =
         |s, q| people::list_invitations(s, &q.query);
     WithdrawInvitation { id: InvitationId } -> () = |s, q| people::withdraw_invitation(s, &q.id);
+    /// Whether the invitation can still be accepted (asked before the password is derived).
+    CheckInvitation { token_hash: String, now: Timestamp } -> () =
+        |s, q| people::usable_invitation(s, &q.token_hash, q.now).map(|_| ());
     /// Makes the invited member and their first session, using the invitation up.
     AcceptInvitation {
         token_hash: String,

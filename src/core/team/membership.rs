@@ -234,21 +234,15 @@ fn inviter_still_holds(s: &(impl TeamStore + MemberStore), inv: &Invitation) -> 
     })
 }
 
-/// Accepting an invitation: makes the member (with the invitation's email and role), uses the
-/// invitation up, and opens their first session — all or nothing. A withdrawn invitation, or one
-/// whose inviter no longer holds what it grants, answers `410`.
-pub fn accept(
+/// The invitation `token_hash` names, if it can still be accepted: the first half of accepting,
+/// asked before the new password is derived, so that a wrong token costs no derivation. (The
+/// lookup is by the SHA-256 of the token: its time says nothing of the secret.) A withdrawn
+/// invitation, or one whose inviter no longer holds what it grants, answers `410`.
+pub fn usable_invitation(
     s: &(impl TeamStore + MemberStore),
     token_hash: &str,
-    id: MemberId,
-    password: String,
-    session_hash: &str,
-    meta: SessionMeta,
     now: Timestamp,
-) -> TeamResult<SignedIn> {
-    let team = s
-        .team()?
-        .ok_or(TeamError::Refused(TeamRefusal::InvalidInvitation))?;
+) -> TeamResult<Invitation> {
     let Some(inv) = s.invitation_by_token(token_hash)? else {
         if s.is_withdrawn(token_hash)? {
             return refuse(TeamRefusal::InvitationWithdrawn);
@@ -268,6 +262,25 @@ pub fn accept(
     if s.member_by_email(&inv.email.key())?.is_some() {
         return refuse(TeamRefusal::EmailTaken);
     }
+    Ok(inv)
+}
+
+/// Accepting an invitation: makes the member (with the invitation's email and role), uses the
+/// invitation up, and opens their first session — all or nothing, after the same checks as
+/// [`usable_invitation`] (asked again: the invitation may have changed in between).
+pub fn accept(
+    s: &(impl TeamStore + MemberStore),
+    token_hash: &str,
+    id: MemberId,
+    password: String,
+    session_hash: &str,
+    meta: SessionMeta,
+    now: Timestamp,
+) -> TeamResult<SignedIn> {
+    let team = s
+        .team()?
+        .ok_or(TeamError::Refused(TeamRefusal::InvalidInvitation))?;
+    let inv = usable_invitation(s, token_hash, now)?;
     admit_member(s)?;
     let m = Member {
         id,

@@ -193,6 +193,36 @@ fn sessions_expire_when_idle_and_requests_keep_them_alive() {
 }
 
 #[test]
+fn an_invitation_is_checked_before_acceptance_and_the_check_changes_nothing() {
+    let s = with_owner();
+    let inv = Invitation {
+        id: "inv_1".into(),
+        email: Email::parse("new@acme.test").unwrap(),
+        role: MemberRole::Developer,
+        created_at: at(0),
+        expires_at: at(1000),
+        token_hash: "tok1".into(),
+        invited_by: Some(Inviter::Member("mem_o".into())),
+    };
+    invite(&s, inv, admin_key()).unwrap();
+    let check = |token: &str, now: i64| usable_invitation(&s, token, at(now)).map(|i| i.id);
+    assert_eq!(
+        check("nope", 10).unwrap_err(),
+        TeamError::Refused(TeamRefusal::InvalidInvitation)
+    );
+    assert_eq!(check("tok1", 10).unwrap(), "inv_1");
+    assert_eq!(
+        check("tok1", 11).unwrap(),
+        "inv_1",
+        "checking does not use it up"
+    );
+    assert_eq!(
+        check("tok1", 1000).unwrap_err(),
+        TeamError::Refused(TeamRefusal::InvitationExpired)
+    );
+}
+
+#[test]
 fn invitations_are_used_once_and_expire() {
     let s = with_owner();
     let inv = |id: &str, hash: &str, email: &str| Invitation {
@@ -667,6 +697,38 @@ fn rule_8_members_are_rate_limited_and_refusals_audited_once_a_minute() {
     let counts: Vec<_> = held.iter().map(|b| b["changes"]["count"].clone()).collect();
     assert_eq!(counts, [serde_json::json!(1), serde_json::json!(5)]);
     assert_eq!(held[0]["action"], "session.refused");
+}
+
+#[test]
+fn refused_sign_ins_of_emails_no_member_has_are_not_audited() {
+    let s = with_owner();
+    let origin = Origin::new(
+        crate::core::audit::Actor {
+            kind: crate::core::audit::ActorKind::Member,
+            id: None,
+        },
+        Some("203.0.113.9"),
+        None,
+        None,
+    );
+    for i in 0..20 {
+        let email = format!("made-up-{i}@acme.test");
+        let r = sign_in_finish(
+            &s,
+            &email,
+            Some("203.0.113.9"),
+            None,
+            Default::default(),
+            Some(&origin),
+            Default::default(),
+            at(i * 1_000),
+        );
+        assert_eq!(refusal(r), TeamRefusal::InvalidCredentials);
+    }
+    assert!(
+        s.held_events().unwrap().is_empty(),
+        "nothing of the team's was tried"
+    );
 }
 
 /// One step of the escalation property through people: `by` is the attacking key (`None`) or

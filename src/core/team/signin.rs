@@ -228,7 +228,11 @@ pub fn sign_in_finish(
         None => None,
     };
     let Some((mut m, session_hash)) = signed_in else {
-        audit_refusal(s, email_key, client, origin, now)?;
+        // Only a member's refusals reach the audit log: an email no member has names nothing
+        // of the team's, and auditing it would let an outsider fill the log with made-up
+        // emails (one entry per email and client a minute). The throttle still counts it.
+        let member = s.member_by_email(email_key)?.is_some();
+        audit_refusal(s, email_key, client, origin.filter(|_| member), now)?;
         return refuse(TeamRefusal::InvalidCredentials);
     };
     // The second factor, for a member who has one: the attempt stays counted (a missing or
