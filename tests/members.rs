@@ -7,34 +7,21 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{Client, Resp, Server, ADMIN};
+use support::{client, Client, Resp, PASSWORD};
 
-fn client() -> Client {
-    Client::new(Server::shared())
-}
-
-const PASSWORD: &str = "correct horse battery staple";
-
-/// A team with an owner (`owner@…` / PASSWORD); answers (team id, admin key).
+/// A team with an owner (`Owner@<name>.test` / PASSWORD: the email as typed, in any case);
+/// answers (team id, admin key).
 fn team_with_owner(c: &Client, name: &str) -> (String, String) {
-    let r = c
-        .post(
-            "/v1/teams",
-            ADMIN,
-            json!({"name": name, "owner": {"email": format!("Owner@{name}.test"), "password": PASSWORD}}),
-        )
-        .expect(201);
+    let email = format!("Owner@{name}.test");
+    let r = support::new_team_with_owner(c, name, &email, PASSWORD);
     assert_eq!(r.body["owner"]["role"], "owner");
-    assert_eq!(r.body["owner"]["email"], format!("Owner@{name}.test"));
+    assert_eq!(r.body["owner"]["email"], email);
     assert!(
         !r.text.contains(PASSWORD) && !r.text.contains("pbkdf2"),
         "{}",
         r.text
     );
-    (
-        r.body["team"]["id"].as_str().unwrap().to_owned(),
-        r.body["api_key"]["key"].as_str().unwrap().to_owned(),
-    )
+    support::team_and_key(&r)
 }
 
 /// A browser's session: the cookie, sent as a same-origin page would send it.

@@ -7,28 +7,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{Client, Resp, Server, ADMIN};
-
-fn client() -> Client {
-    Client::new(Server::shared())
-}
-
-const PASSWORD: &str = "correct horse battery staple";
-
-/// A team with an owner (`owner@<name>.test` / PASSWORD); answers (team id, admin key).
-fn team_with_owner(c: &Client, name: &str) -> (String, String) {
-    let r = c
-        .post(
-            "/v1/teams",
-            ADMIN,
-            json!({"name": name, "owner": {"email": format!("owner@{name}.test"), "password": PASSWORD}}),
-        )
-        .expect(201);
-    (
-        r.body["team"]["id"].as_str().unwrap().to_owned(),
-        r.body["api_key"]["key"].as_str().unwrap().to_owned(),
-    )
-}
+use support::{client, team_with_owner, Client, Resp, Server, ADMIN, PASSWORD};
 
 /// A browser's session from one client address.
 struct Session<'a> {

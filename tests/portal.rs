@@ -7,29 +7,10 @@
 mod support;
 
 use serde_json::{json, Value};
-use std::time::Duration;
-use support::{Client, Resp, Server, ADMIN};
+use support::{client, team_with_owner, Client, Resp, ADMIN, PASSWORD};
 
-fn client() -> Client {
-    Client::new(Server::shared())
-}
-
-const PASSWORD: &str = "correct horse battery staple";
-
-/// A team with an owner; answers (team id, admin key).
-fn team_with_owner(c: &Client, name: &str) -> (String, String) {
-    let r = c
-        .post(
-            "/v1/teams",
-            ADMIN,
-            json!({"name": name, "owner": {"email": format!("owner@{name}.test"), "password": PASSWORD}}),
-        )
-        .expect(201);
-    (
-        r.body["team"]["id"].as_str().unwrap().to_owned(),
-        r.body["api_key"]["key"].as_str().unwrap().to_owned(),
-    )
-}
+/// The browser a link is opened in.
+const BROWSER: &[(&str, &str)] = &[("User-Agent", "PortalTest/1.0")];
 
 fn link_body(external: &str, email: &str, role: &str) -> Value {
     json!({
@@ -43,36 +24,6 @@ fn link_body(external: &str, email: &str, role: &str) -> Value {
 fn open_link(c: &Client, token: &str, body: Value) -> String {
     let r = c.post("/v1/portal/sessions", token, body).expect(201);
     r.body["url"].as_str().unwrap().to_owned()
-}
-
-/// A browser's GET of a link, not following the redirect.
-fn visit(url: &str) -> Resp {
-    let agent = ureq::AgentBuilder::new()
-        .redirects(0)
-        .timeout(Duration::from_secs(30))
-        .build();
-    let resp = match agent.get(url).set("User-Agent", "PortalTest/1.0").call() {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("GET {url}: {e}"),
-    };
-    let status = resp.status();
-    let headers = resp
-        .headers_names()
-        .into_iter()
-        .map(|n| {
-            let v = resp.header(&n).unwrap_or("").to_string();
-            (n, v)
-        })
-        .collect();
-    let text = resp.into_string().unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Resp {
-        status,
-        headers,
-        body,
-        text,
-    }
 }
 
 fn cookie_of(r: &Resp) -> String {
@@ -113,7 +64,7 @@ fn a_portal_link_signs_in_once_and_leaves_the_address_bar() {
     let prefix = format!("{}/v1/portal/kgp_{team}_", c.base);
     assert!(url.starts_with(&prefix), "{url}");
     assert!(r.body["expires_at"].is_string());
-    let arrived = visit(&url);
+    let arrived = c.visit(&url, BROWSER);
     assert_eq!(arrived.status, 303, "{}", arrived.text);
     assert_eq!(arrived.header("location"), Some("/"));
     assert_eq!(arrived.header("cache-control"), Some("no-store"));
@@ -139,7 +90,7 @@ fn a_portal_link_signs_in_once_and_leaves_the_address_bar() {
     )
     .expect_problem(403, "insufficient_permissions");
     // Once: the second visit opens nothing.
-    let again = visit(&url);
+    let again = c.visit(&url, BROWSER);
     assert_eq!(again.status, 410);
     assert_eq!(again.code(), "invalid_portal_token");
     assert!(again.header("set-cookie").is_none());
@@ -159,7 +110,7 @@ fn a_portal_link_signs_in_once_and_leaves_the_address_bar() {
         ),
         format!("{}/v1/portal/nope", c.base),
     ] {
-        let r = visit(&bad);
+        let r = c.visit(&bad, BROWSER);
         assert_eq!((r.status, r.code()), (404, "not_found"), "{bad}");
     }
     // Neither the token nor its hash is in the audit log; the link's making and use are.
@@ -210,7 +161,7 @@ fn a_link_never_grants_above_its_opener() {
     let mut as_operator = link_body("u_2", "o@product.test", "owner");
     as_operator["team_id"] = json!(team);
     let url = open_link(&c, ADMIN, as_operator);
-    let cookie = cookie_of(&visit(&url));
+    let cookie = cookie_of(&c.visit(&url, BROWSER));
     let me = as_member(&c, &cookie, "GET", "/v1/me", None).expect(200);
     assert_eq!(me.body["member"]["role"], "owner");
     // The operator names the team; a key's `team_id` is its own (another team's is a 404).
@@ -256,7 +207,7 @@ fn the_member_is_made_once_and_takes_each_links_role() {
     let (team, admin) = team_with_owner(&c, "portal-member");
     for role in ["viewer", "admin", "developer"] {
         let url = open_link(&c, &admin, link_body("u_7", "bo@product.test", role));
-        let cookie = cookie_of(&visit(&url));
+        let cookie = cookie_of(&c.visit(&url, BROWSER));
         let me = as_member(&c, &cookie, "GET", "/v1/me", None).expect(200);
         assert_eq!(me.body["member"]["role"], role);
     }
@@ -318,7 +269,7 @@ fn a_member_lists_and_ends_their_own_sessions() {
         .to_owned();
     // Another member's session is not theirs to end.
     let url = open_link(&c, &admin, link_body("u_9", "p@product.test", "viewer"));
-    let portal = cookie_of(&visit(&url));
+    let portal = cookie_of(&c.visit(&url, BROWSER));
     as_member(
         &c,
         &portal,
@@ -421,7 +372,7 @@ fn branding_is_a_team_setting_shown_to_its_members() {
         r.body["api_key"]["key"].as_str().unwrap().to_owned()
     };
     let url = open_link(&c, &admin_key, link_body("u_1", "a@product.test", "viewer"));
-    let cookie = cookie_of(&visit(&url));
+    let cookie = cookie_of(&c.visit(&url, BROWSER));
     let me = as_member(&c, &cookie, "GET", "/v1/me", None).expect(200);
     assert_eq!(me.body["portal"]["name"], "Brand Three");
     // A setting of the team's own: its admin:* key may set it (not another team's).

@@ -7,22 +7,10 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::{Client, Resp, Server, ADMIN};
-
-const PASSWORD: &str = "correct horse battery staple";
+use support::{Client, Resp, Server, PASSWORD};
 
 fn team(c: &Client, name: &str, email: &str, password: &str) -> (String, String) {
-    let r = c
-        .post(
-            "/v1/teams",
-            ADMIN,
-            json!({"name": name, "owner": {"email": email, "password": password}}),
-        )
-        .expect(201);
-    (
-        r.body["team"]["id"].as_str().unwrap().to_owned(),
-        r.body["api_key"]["key"].as_str().unwrap().to_owned(),
-    )
+    support::team_and_key(&support::new_team_with_owner(c, name, email, password))
 }
 
 fn sign_in(c: &Client, ip: &str, body: Value) -> Resp {

@@ -468,6 +468,8 @@ pub mod webhooks;
 pub use webhooks::WebhookStore;
 
 #[cfg(test)]
+pub mod fixtures;
+#[cfg(test)]
 pub mod memory;
 
 #[cfg(test)]

@@ -181,28 +181,21 @@ impl Client {
             Some(b) => r.send_bytes(b),
             None => r.call(),
         };
-        let resp = match result {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        let status = resp.status();
-        let headers = resp
-            .headers_names()
-            .into_iter()
-            .map(|n| {
-                let v = resp.header(&n).unwrap_or("").to_string();
-                (n, v)
-            })
-            .collect();
-        let text = resp.into_string().unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp {
-            status,
-            headers,
-            body,
-            text,
+        answer(result, method, path)
+    }
+
+    /// A browser's GET of `url` (a whole URL, as a link names it), not following a redirect.
+    pub fn visit(&self, url: &str, headers: &[(&str, &str)]) -> Resp {
+        let agent = ureq::AgentBuilder::new()
+            .redirects(0)
+            .timeout(Duration::from_secs(30))
+            .max_idle_connections(0)
+            .build();
+        let mut r = agent.get(url);
+        for (k, v) in headers {
+            r = r.set(k, v);
         }
+        answer(r.call(), "GET", url)
     }
 
     /// The status of a request whose body the server may refuse before reading it (`413`), sent
@@ -350,4 +343,59 @@ pub fn in_secs(secs: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0)
         .unwrap()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A ureq answer as a [`Resp`] (an error status is an answer too).
+fn answer(result: Result<ureq::Response, ureq::Error>, method: &str, path: &str) -> Resp {
+    let resp = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {path}: {e}"),
+    };
+    let status = resp.status();
+    let headers = resp
+        .headers_names()
+        .into_iter()
+        .map(|n| {
+            let v = resp.header(&n).unwrap_or("").to_string();
+            (n, v)
+        })
+        .collect();
+    let text = resp.into_string().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Resp {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
+/// A client of the server the test binary shares.
+pub fn client() -> Client {
+    Client::new(Server::shared())
+}
+
+/// The password of the owners [`team_with_owner`] makes.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Makes a team with an owner through the operator (`201`); answers the creation's answer.
+pub fn new_team_with_owner(c: &Client, name: &str, email: &str, password: &str) -> Resp {
+    let owner = json!({"email": email, "password": password});
+    c.post("/v1/teams", ADMIN, json!({"name": name, "owner": owner}))
+        .expect(201)
+}
+
+/// (team id, admin key) of a team's creation answer.
+pub fn team_and_key(r: &Resp) -> (String, String) {
+    (
+        r.body["team"]["id"].as_str().unwrap().to_owned(),
+        r.body["api_key"]["key"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A team with an owner (`owner@<name>.test` / [`PASSWORD`]); answers (team id, admin key).
+pub fn team_with_owner(c: &Client, name: &str) -> (String, String) {
+    let email = format!("owner@{name}.test");
+    team_and_key(&new_team_with_owner(c, name, &email, PASSWORD))
 }

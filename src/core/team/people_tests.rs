@@ -2,28 +2,8 @@ use super::*;
 use crate::core::audit::Origin;
 use crate::core::members::{Email, Inviter, MemberDenial, Session, SESSION_IDLE_MS};
 use crate::core::permission::{Permission, PermissionSet};
+use crate::core::team::fixtures::{at, refusal, team};
 use crate::core::team::memory::MemoryTeam;
-
-const T0: i64 = 1_800_000_000_000;
-
-fn at(ms: i64) -> Timestamp {
-    Timestamp::from_millis(T0 + ms)
-}
-
-fn team() -> MemoryTeam {
-    let s = MemoryTeam::default();
-    s.insert_team(&Team {
-        id: "team_1".into(),
-        name: "Acme".into(),
-        created_at: at(0),
-        limits: Default::default(),
-        leak_policy: Default::default(),
-        branding: Default::default(),
-        require_totp: false,
-    })
-    .unwrap();
-    s
-}
 
 fn person(id: &str, email: &str, role: MemberRole) -> Member {
     Member {
@@ -42,13 +22,6 @@ fn person(id: &str, email: &str, role: MemberRole) -> Member {
 /// An API key holding `admin:*`.
 fn admin_key() -> Changer {
     Changer::Key(PermissionSet::new([Permission::new_static("admin:*")]))
-}
-
-fn refusal<T: std::fmt::Debug>(r: TeamResult<T>) -> TeamRefusal {
-    match r {
-        Err(TeamError::Refused(x)) => x,
-        other => panic!("expected a refusal, got {other:?}"),
-    }
 }
 
 fn with_owner() -> MemoryTeam {
@@ -638,7 +611,6 @@ fn rule_7_a_wrong_current_password_counts_as_a_failed_sign_in() {
 
 #[test]
 fn rule_8_members_are_rate_limited_and_refusals_audited_once_a_minute() {
-    use crate::core::audit::{Actor, ActorKind};
     let s = with_owner();
     open_session(&s, "mem_o", "sess");
     for _ in 0..600 {
@@ -655,15 +627,7 @@ fn rule_8_members_are_rate_limited_and_refusals_audited_once_a_minute() {
             .remaining,
         599
     );
-    let origin = Origin::new(
-        Actor {
-            kind: ActorKind::Member,
-            id: None,
-        },
-        Some("203.0.113.9"),
-        None,
-        None,
-    );
+    let origin = anonymous_member();
     for i in 0..5 {
         let r = sign_in_finish(
             &s,
@@ -699,18 +663,20 @@ fn rule_8_members_are_rate_limited_and_refusals_audited_once_a_minute() {
     assert_eq!(held[0]["action"], "session.refused");
 }
 
+/// The origin of a sign-in by someone not yet known, from 203.0.113.9.
+fn anonymous_member() -> Origin {
+    use crate::core::audit::{Actor, ActorKind};
+    let actor = Actor {
+        kind: ActorKind::Member,
+        id: None,
+    };
+    Origin::new(actor, Some("203.0.113.9"), None, None)
+}
+
 #[test]
 fn refused_sign_ins_of_emails_no_member_has_are_not_audited() {
     let s = with_owner();
-    let origin = Origin::new(
-        crate::core::audit::Actor {
-            kind: crate::core::audit::ActorKind::Member,
-            id: None,
-        },
-        Some("203.0.113.9"),
-        None,
-        None,
-    );
+    let origin = anonymous_member();
     for i in 0..20 {
         let email = format!("made-up-{i}@acme.test");
         let r = sign_in_finish(

@@ -2,31 +2,10 @@ use super::*;
 use crate::core::audit::{Actor, ActorKind};
 use crate::core::fixtures::{perms, record};
 use crate::core::members::{session_id, Email, Session};
-use crate::core::model::Team;
 use crate::core::portal::{PortalUser, PORTAL_TTL_MS};
+use crate::core::team::fixtures::{at, refusal, team};
 use crate::core::team::membership::{add_owner, end_own_session, list_sessions};
 use crate::core::team::memory::MemoryTeam;
-
-const T0: i64 = 1_800_000_000_000;
-
-fn at(ms: i64) -> Timestamp {
-    Timestamp::from_millis(T0 + ms)
-}
-
-fn team() -> MemoryTeam {
-    let s = MemoryTeam::default();
-    s.insert_team(&Team {
-        id: "team_1".into(),
-        name: "Acme".into(),
-        created_at: at(0),
-        limits: Default::default(),
-        leak_policy: Default::default(),
-        branding: Default::default(),
-        require_totp: false,
-    })
-    .unwrap();
-    s
-}
 
 fn grant(token: &str, external: &str, email: &str, role: MemberRole, by: Opener) -> PortalGrant {
     PortalGrant {
@@ -43,13 +22,6 @@ fn grant(token: &str, external: &str, email: &str, role: MemberRole, by: Opener)
         created_at: at(0),
         expires_at: at(PORTAL_TTL_MS),
         used_at: None,
-    }
-}
-
-fn refusal<T: std::fmt::Debug>(r: TeamResult<T>) -> TeamRefusal {
-    match r {
-        Err(TeamError::Refused(x)) => x,
-        other => panic!("expected a refusal, got {other:?}"),
     }
 }
 

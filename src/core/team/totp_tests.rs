@@ -2,11 +2,12 @@ use super::*;
 use crate::core::members::{Email, Member, MemberRole};
 use crate::core::model::Team;
 use crate::core::random::FixedRandom;
+use crate::core::team::fixtures::refusal;
 use crate::core::team::membership::{
     add_owner, authenticate, count_attempt, sign_in_finish, SecondFactor,
 };
 use crate::core::team::memory::MemoryTeam;
-use crate::core::team::{TeamError, TeamRefusal};
+use crate::core::team::TeamRefusal;
 use crate::core::totp::{code_at, new_recovery_codes, recovery_hash, seal, step_of};
 
 const SECRET: &[u8] = b"12345678901234567890";
@@ -15,13 +16,6 @@ const T0: i64 = 1_800_000_000_000;
 
 fn at(s: i64) -> Timestamp {
     Timestamp::from_millis(T0 + s * 1000)
-}
-
-fn refusal<T: std::fmt::Debug>(r: TeamResult<T>) -> TeamRefusal {
-    match r {
-        Err(TeamError::Refused(x)) => x,
-        other => panic!("expected a refusal, got {other:?}"),
-    }
 }
 
 fn team(require: bool) -> MemoryTeam {
