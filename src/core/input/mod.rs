@@ -307,26 +307,6 @@ impl Body {
         }
     }
 
-    /// A team's `limits` object, or `None` for null/absent.
-    pub fn limits(&self, field: &str) -> Result<Option<crate::core::limits::LimitsPatch>> {
-        match self.get(field) {
-            None => Ok(None),
-            Some(Value::Object(m)) => crate::core::limits::LimitsPatch::parse(m)
-                .map(Some)
-                .map_err(|e| match e {
-                    crate::core::limits::LimitsError::Unknown(detail) => InputError {
-                        kind: InputErrorKind::UnknownField,
-                        detail,
-                    },
-                    crate::core::limits::LimitsError::Invalid(detail) => InputError {
-                        kind: InputErrorKind::InvalidField,
-                        detail,
-                    },
-                }),
-            Some(_) => Err(InputError::invalid(field, "must be an object of limits")),
-        }
-    }
-
     /// An id of type `T`, or `None` for null/absent.
     pub fn id<T: crate::core::ids::TypedId>(&self, field: &str) -> Result<Option<T>> {
         self.str(field)?
@@ -339,36 +319,6 @@ impl Body {
                 })
             })
             .transpose()
-    }
-
-    /// An array of names (role names), deduplicated.
-    pub fn names(&self, field: &str) -> Result<Option<Vec<String>>> {
-        let Some(v) = self.get(field) else {
-            return Ok(None);
-        };
-        let Value::Array(items) = v else {
-            return Err(InputError::invalid(field, "must be an array of strings"));
-        };
-        if items.len() > MAX_ROLES {
-            return Err(InputError::invalid(
-                field,
-                format!("may hold at most {MAX_ROLES} names"),
-            ));
-        }
-        let mut out: Vec<String> = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            let Value::String(s) = item else {
-                return Err(InputError::invalid(
-                    &format!("{field}[{i}]"),
-                    "must be a string",
-                ));
-            };
-            let n = parse_name(&format!("{field}[{i}]"), s)?;
-            if !out.contains(&n) {
-                out.push(n);
-            }
-        }
-        Ok(Some(out))
     }
 
     /// A boolean field (`null` is refused: a flag is on or off).

@@ -2,10 +2,11 @@
 //! accounts.
 
 use super::members::{parse_owner, Credentials};
-use super::{Body, InputError, InputErrorKind, Result};
+use super::{parse_name, Body, InputError, InputErrorKind, Result, MAX_ROLES};
 use crate::core::leaks::LeakPolicy;
 use crate::core::limits::LimitsPatch;
 use crate::core::permission::PermissionSet;
+use serde_json::Value;
 /// `POST /v1/teams` and `PATCH /v1/teams/{id}`: a name (required on create) and limits
 /// that differ from the current ones (on create, from the defaults); on create, the first owner.
 #[derive(Debug)]
@@ -135,6 +136,59 @@ pub fn parse_service_account_patch(
         name: b.name("name")?,
         roles: b.names("roles")?,
     })
+}
+
+/// The team-structure fields of a body.
+impl Body {
+    /// A team's `limits` object, or `None` for null/absent.
+    pub fn limits(&self, field: &str) -> Result<Option<crate::core::limits::LimitsPatch>> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::Object(m)) => crate::core::limits::LimitsPatch::parse(m)
+                .map(Some)
+                .map_err(|e| match e {
+                    crate::core::limits::LimitsError::Unknown(detail) => InputError {
+                        kind: InputErrorKind::UnknownField,
+                        detail,
+                    },
+                    crate::core::limits::LimitsError::Invalid(detail) => InputError {
+                        kind: InputErrorKind::InvalidField,
+                        detail,
+                    },
+                }),
+            Some(_) => Err(InputError::invalid(field, "must be an object of limits")),
+        }
+    }
+
+    /// An array of names (role names), deduplicated.
+    pub fn names(&self, field: &str) -> Result<Option<Vec<String>>> {
+        let Some(v) = self.get(field) else {
+            return Ok(None);
+        };
+        let Value::Array(items) = v else {
+            return Err(InputError::invalid(field, "must be an array of strings"));
+        };
+        if items.len() > MAX_ROLES {
+            return Err(InputError::invalid(
+                field,
+                format!("may hold at most {MAX_ROLES} names"),
+            ));
+        }
+        let mut out: Vec<String> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let Value::String(s) = item else {
+                return Err(InputError::invalid(
+                    &format!("{field}[{i}]"),
+                    "must be a string",
+                ));
+            };
+            let n = parse_name(&format!("{field}[{i}]"), s)?;
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+        Ok(Some(out))
+    }
 }
 
 #[cfg(test)]
