@@ -13,25 +13,27 @@
 //! counting the request in the same round trip; for a member, the same decision
 //! (`Manager::decide`) runs here on the role's permissions, and nothing is counted.
 
-use super::credentials::{key_token, origin_of, same_origin_or_safe, session_cookie, BearerError};
+use super::credentials::{key_token, session_cookie, BearerError};
 use super::ctx::Ctx;
 use super::problem::ApiError;
 use crate::core::access::{Denial, Manager, Requirement, Scope};
 use crate::core::audit::{Actor as AuditActor, ActorKind, Origin};
 use crate::core::ids::TeamId;
-use crate::core::key::{secrets_equal, KeyFormatError, KeyHash, PlainKey};
+use crate::core::key::{KeyFormatError, KeyHash, PlainKey};
 use crate::core::key_state::CheckResult;
-use crate::core::members::{Changer, Inviter, MemberView, SessionToken};
+use crate::core::members::{Changer, Inviter, MemberView};
 use crate::core::model::Team;
 use crate::core::model::{KeyRecord, UsageView};
 use crate::core::permission::Permission;
-use crate::core::team::TeamRefusal;
-use crate::core::throttle::{MemberWindow, MEMBER_REQUESTS_PER_MINUTE};
 use crate::storage::index::IndexEntry;
 use crate::storage::key_protocol::{KeyCall, KeyReply};
-use crate::storage::team_protocol::Authenticate;
 use crate::storage::{Backend, StoreError};
 use worker::Request;
+
+mod operator;
+mod session;
+pub use operator::{operator, operator_or, OperatorOr};
+use session::session;
 
 /// A key that passed the edge checks: well-formed and known to the index.
 pub struct Presented {
@@ -207,72 +209,6 @@ pub async fn present(ctx: &Ctx, req: &Request) -> Result<Credential, ApiError> {
     }
 }
 
-/// The path of a request URL (`https://host/v1/me?x` → `/v1/me`).
-fn path_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let path = rest.find('/').map_or("/", |i| &rest[i..]);
-    path.split(['?', '#']).next().unwrap_or(path)
-}
-
-/// The member a session cookie stands for, after the cross-site check for changes.
-async fn session(ctx: &Ctx, req: &Request, cookie: &str) -> Result<SessionCaller, ApiError> {
-    let method = req.inner().method();
-    let url = req.inner().url();
-    let headers = req.headers();
-    let origin = headers.get("Origin").ok().flatten();
-    let fetch_site = headers.get("Sec-Fetch-Site").ok().flatten();
-    if !same_origin_or_safe(
-        &method,
-        origin_of(&url),
-        origin.as_deref(),
-        fetch_site.as_deref(),
-    ) {
-        return Err(ApiError::csrf_rejected());
-    }
-    let (token, team) = SessionToken::parse(cookie).ok_or_else(ApiError::invalid_session)?;
-    let team_id = TeamId::parse(&team).ok_or_else(ApiError::invalid_session)?;
-    // A team that does not exist: no object is touched (none would be made).
-    if !ctx.stores.team_exists(&team_id).await? {
-        return Err(ApiError::invalid_session());
-    }
-    let session_hash = token.hash();
-    let call = Authenticate {
-        session_hash: session_hash.clone(),
-        now: ctx.now,
-    };
-    match ctx.stores.team(&team_id, call).await? {
-        // A member's answers carry no windows, but for the one that refuses them.
-        // The team requires two factors and this member has none: enrolling only.
-        Ok(a)
-            if a.totp.enrolment_required()
-                && !crate::core::totp::enrolment_allows(&method.to_string(), path_of(&url)) =>
-        {
-            Err(ApiError::totp_enrolment_required())
-        }
-        Ok(a) => Ok(SessionCaller {
-            team_id,
-            team: a.signed_in.team,
-            member: a.signed_in.member,
-            session_hash,
-            return_url: a.return_url,
-            totp: a.totp,
-        }),
-        Err(TeamRefusal::MemberRateLimited { retry_after }) => {
-            ctx.member_limit.set(Some(MemberWindow {
-                limit: MEMBER_REQUESTS_PER_MINUTE,
-                remaining: 0,
-                reset: retry_after,
-            }));
-            Err(ApiError::refused(
-                TeamRefusal::MemberRateLimited { retry_after },
-                "",
-                "",
-            ))
-        }
-        Err(_) => Err(ApiError::invalid_session()),
-    }
-}
-
 /// Asks the key's object to check (and maybe count) this request; every later response carries
 /// the key's windows.
 pub async fn check(
@@ -386,57 +322,4 @@ pub async fn authorize_team_write(
 ) -> Result<Caller, ApiError> {
     let p = present(ctx, req).await?;
     confirm(ctx, &p, needs_team_wide(&[perm])).await
-}
-
-/// Who calls an operator endpoint that a team's own credential may use too.
-pub enum OperatorOr {
-    Operator,
-    Team(Caller),
-}
-
-/// The operator (the `ADMIN_TOKEN`), or else a key or session confirmed for `requirement`
-/// (counted like any request of that key). A request carrying neither answers as [`operator`].
-pub async fn operator_or(
-    ctx: &Ctx,
-    req: &Request,
-    requirement: Requirement,
-) -> Result<OperatorOr, ApiError> {
-    let headers = req.headers();
-    let key_header =
-        headers.has("Authorization").unwrap_or(false) || headers.has("X-API-Key").unwrap_or(false);
-    let cookie = headers.get("Cookie").ok().flatten();
-    let has_session = session_cookie(cookie.as_deref()).is_some();
-    let is_key = token(req)
-        .ok()
-        .is_some_and(|t| PlainKey::parse(&ctx.config.key_prefix, &t).is_ok());
-    if is_key || (has_session && !key_header) {
-        let p = present(ctx, req).await?;
-        return Ok(OperatorOr::Team(confirm(ctx, &p, requirement).await?));
-    }
-    operator(ctx, req).map(|()| OperatorOr::Operator)
-}
-
-/// The operator endpoints: only the `ADMIN_TOKEN` secret opens them. An API key is refused
-/// with `403` (it is a real credential, just not for this), anything else with `401`.
-pub fn operator(ctx: &Ctx, req: &Request) -> Result<(), ApiError> {
-    let text = token(req)?;
-    let admin = ctx
-        .env
-        .secret("ADMIN_TOKEN")
-        .map(|s| s.to_string())
-        .or_else(|_| ctx.env.var("ADMIN_TOKEN").map(|v| v.to_string()))
-        .ok()
-        .filter(|t| !t.is_empty());
-    let Some(admin) = admin else {
-        return Err(ApiError::operator_token_unset());
-    };
-    if secrets_equal(&text, &admin) {
-        return Ok(());
-    }
-    if PlainKey::parse(&ctx.config.key_prefix, &text).is_ok() {
-        return Err(ApiError::forbidden(
-            "team endpoints take the operator token (ADMIN_TOKEN), not an API key",
-        ));
-    }
-    Err(ApiError::invalid_operator_token())
 }
