@@ -22,6 +22,7 @@ pub mod input;
 pub mod ip_allow;
 pub mod key;
 pub mod key_plan;
+pub mod key_schedule;
 pub mod key_state;
 pub mod leaks;
 pub mod lifecycle;
