@@ -3,9 +3,11 @@
 //! `auto_disable_idle_days`. Pure functions of (state, now); split from `core::key_state`.
 
 use super::events::{key_event, Event};
-use super::key_state::KeyState;
+use super::idle;
+use super::key_state::{disable, KeyState};
 use super::lifecycle::{self, Action};
 use super::time::Timestamp;
+use serde_json::json;
 
 impl KeyState {
     /// Does what the key's schedule says is due at `now` (`core::lifecycle::due`, until nothing
@@ -66,7 +68,59 @@ impl KeyState {
     pub fn next_deadline(&self, now: Timestamp) -> Option<Timestamp> {
         let schedule = lifecycle::next_deadline(&self.record.dates(), self.notices, now);
         let report = self.report.report_deadline(now);
-        schedule.into_iter().chain(report).min()
+        let idle = idle::next_deadline(&self.record, &self.idle, self.idle_day_ms, now);
+        schedule.into_iter().chain(report).chain(idle).min()
+    }
+
+    /// Does what the idle policy says is due at `now` (`core::idle::due`): `api_key.idle` once
+    /// per idle stretch, and the team's auto-disable, exactly as `POST …/disable` disables
+    /// (reason `idle`); each with its audit entry by `system`. Returns the events, and whether
+    /// the key was disabled (its listing must follow). Running it twice for the same moment
+    /// makes the same events (ids from what they are about) and the second run finds nothing.
+    pub fn run_idle(&mut self, now: Timestamp) -> (Vec<Event>, bool) {
+        let due = idle::due(&self.record, &self.idle, self.idle_day_ms, now);
+        let since = idle::idle_since(&self.record);
+        let mut events = Vec::new();
+        let day = self.idle_day_ms;
+        let idle_days = (now.millis() - since.millis()).max(0) / day;
+        let since_value = serde_json::to_value(since).unwrap_or_default();
+        if due.notify {
+            self.idle.notified_since = Some(since);
+            let seed = format!("idle:{}", since.millis());
+            let extra = [
+                ("idle_days", idle_days.into()),
+                ("idle_since", since_value.clone()),
+            ];
+            events.push(key_event("api_key.idle", &self.record, &extra, &seed, now));
+            let changes = json!({"idle_days": idle_days, "idle_since": since_value});
+            self.audit_alert("api_key.idle", changes, &seed, now);
+        }
+        let disabled = due.disable && disable(&mut self.record, now);
+        if disabled {
+            self.revision += 1;
+            let seed = format!("disabled:idle:{}", since.millis());
+            let extra = [("reason", "idle".into()), ("idle_days", idle_days.into())];
+            events.push(key_event(
+                "api_key.disabled",
+                &self.record,
+                &extra,
+                &seed,
+                now,
+            ));
+            let changes = json!({"reason": "idle", "idle_days": idle_days});
+            self.audit_alert("api_key.disabled", changes, &seed, now);
+        }
+        // The audit entries were put with the alerts; they go out with these events, in order.
+        events.append(&mut self.alerts);
+        (events, disabled)
+    }
+
+    /// Takes the team's `auto_disable_idle_days` (pushed by the team's object, or given at
+    /// creation). `true`: it changed, the record part must be written and the alarm looked at.
+    pub fn set_idle_setting(&mut self, days: Option<u32>) -> bool {
+        let changed = self.idle.auto_disable_days != days;
+        self.idle.auto_disable_days = days;
+        changed
     }
 }
 

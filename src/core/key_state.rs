@@ -65,6 +65,17 @@ pub struct KeyState {
     /// request's path. Never stored here.
     #[serde(skip)]
     pub reports: Vec<(i64, monitoring::Tally)>,
+    /// The team's idle setting and the idle stretch notified (`core::idle`); in the record part.
+    #[serde(default)]
+    pub idle: super::idle::IdlePolicy,
+    /// The length of a day for the idle policy (`core::idle::day_ms`): the deployment's, set
+    /// by the object when it loads. Never stored.
+    #[serde(skip, default = "idle_day")]
+    pub idle_day_ms: i64,
+}
+
+fn idle_day() -> i64 {
+    super::idle::DAY_MS
 }
 
 /// What changes on every counted request, stored apart from the record so that a check writes a
@@ -100,6 +111,12 @@ pub struct RecordPart {
     pub revision: u64,
     #[serde(default)]
     pub notices: Notices,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub idle: super::idle::IdlePolicy,
+}
+
+fn is_default(p: &super::idle::IdlePolicy) -> bool {
+    *p == super::idle::IdlePolicy::default()
 }
 
 impl KeyState {
@@ -135,6 +152,7 @@ impl KeyState {
             hash: self.hash,
             revision: self.revision,
             notices: self.notices,
+            idle: self.idle,
         }
     }
 
@@ -144,6 +162,7 @@ impl KeyState {
         let mut s = KeyState::new(r.record, r.hash);
         s.revision = r.revision;
         s.notices = r.notices;
+        s.idle = r.idle;
         if let Some(c) = c {
             s.counters = c.counters;
             s.usage = c.usage;
@@ -233,6 +252,8 @@ impl KeyState {
             alerts: Vec::new(),
             report: monitoring::Pending::default(),
             reports: Vec::new(),
+            idle: Default::default(),
+            idle_day_ms: idle_day(),
         }
     }
 
@@ -454,7 +475,7 @@ impl KeyState {
 
     /// An alert goes into the audit log too, by keygate itself (`system`), whether or not a
     /// webhook wants it.
-    fn audit_alert(
+    pub(super) fn audit_alert(
         &mut self,
         action: &str,
         changes: serde_json::Value,
