@@ -184,7 +184,7 @@ export interface paths {
         head?: never;
         /**
          * Update a team
-         * @description The operator (`ADMIN_TOKEN`) renames the team, changes its limits (each limit given replaces the current one) or its settings. A credential of the team itself holding `admin:*` (a key, or a member's session) may change only the team's own settings (`leak_policy`, `branding`): `name` and `limits` answer it `403 insufficient_permissions`, another team's id `404`. Any other API key answers 403. `branding` sets how the dashboard shows the team (`logo_url` must be `https:`, `accent_color` `#rrggbb`). `require_totp` (true/false): members must sign in with two factors; only the operator or an owner's session of the team sets it (an `admin:*` key or an admin member: `403 owner_required`).
+         * @description The operator (`ADMIN_TOKEN`) renames the team, changes its limits (each limit given replaces the current one) or its settings. A credential of the team itself holding `admin:*` (a key, or a member's session) may change only the team's own settings (`leak_policy`, `branding`, `auto_disable_idle_days`): `name` and `limits` answer it `403 insufficient_permissions`, another team's id `404`. Any other API key answers 403. `branding` sets how the dashboard shows the team (`logo_url` must be `https:`, `accent_color` `#rrggbb`). `require_totp` (true/false): members must sign in with two factors; only the operator or an owner's session of the team sets it (an `admin:*` key or an admin member: `403 owner_required`).
          */
         patch: {
             parameters: {
@@ -204,6 +204,8 @@ export interface paths {
                         leak_policy?: components["schemas"]["LeakPolicy"];
                         branding?: components["schemas"]["Branding"];
                         require_totp?: boolean;
+                        /** @description Disable keys idle this many whole days (1 to 3650); `null` turns it off. A team setting: the operator or the team's `admin:*` credential. */
+                        auto_disable_idle_days?: number | null;
                     };
                 };
             };
@@ -3871,6 +3873,8 @@ export interface components {
             };
             /** @description Members must sign in with two factors (shown only when on). */
             require_totp?: boolean;
+            /** @description Keys unused this many whole days (since their last use, or their creation) are disabled by their own alarms, as `POST /v1/api-keys/{id}/disable` would, with `api_key.disabled` (reason `idle`) and an audit entry by `system`. `null`: off (the default). */
+            auto_disable_idle_days?: number | null;
         };
         CreatedTeam: {
             team: components["schemas"]["Team"];
@@ -4293,7 +4297,7 @@ export interface components {
          * @description An event, or `*` for all of them.
          * @enum {unknown}
          */
-        WebhookEventName: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.quota_exceeded" | "api_key.credits_low" | "api_key.blocked_ip" | "api_key.leaked" | "member.added" | "member.removed" | "webhook.test" | "*";
+        WebhookEventName: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.quota_exceeded" | "api_key.credits_low" | "api_key.blocked_ip" | "api_key.leaked" | "api_key.idle" | "member.added" | "member.removed" | "webhook.test" | "*";
         Webhook: {
             id: string;
             /** Format: uri */
@@ -4348,7 +4352,7 @@ export interface components {
             /** @description Also the `webhook-id` header: the same for every attempt, so receivers deduplicate by it. */
             id: string;
             /** @enum {unknown} */
-            type: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.quota_exceeded" | "api_key.credits_low" | "api_key.blocked_ip" | "api_key.leaked" | "member.added" | "member.removed" | "webhook.test";
+            type: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.quota_exceeded" | "api_key.credits_low" | "api_key.blocked_ip" | "api_key.leaked" | "api_key.idle" | "member.added" | "member.removed" | "webhook.test";
             /** Format: date-time */
             created_at: string;
             team_id: string;
