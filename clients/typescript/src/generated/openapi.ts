@@ -3716,6 +3716,59 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "api_key.idle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * api_key.idle
+         * @description Once when a key reaches 90 idle days (since its last use, or its creation), sent by the key's own alarm, with an audit entry by `system`. Once per idle stretch: a key used again and then idle 90 more days sends it again.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent"] & {
+                        /** @constant */
+                        type?: "api_key.idle";
+                        data?: components["schemas"]["Key"] & {
+                            /** @description Whole idle days when it was sent: 90 (or a little more if the key's alarm ran late). */
+                            idle_days: number;
+                            /**
+                             * Format: date-time
+                             * @description The start of the idle stretch: the key's last use, or its creation.
+                             */
+                            idle_since: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Received. Any other answer (or none within 10 s) is retried; `410` disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "member.added": {
         parameters: {
             query?: never;
@@ -4356,7 +4409,7 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             team_id: string;
-            /** @description Key events: the `Key` (never its secret or hash), plus `new_key_id` (`api_key.rolled`), `days_before_expiry` (30, 7 or 1: `api_key.expiring`), `previous_expires_at` (`api_key.renewed`), `country` (`api_key.new_location`), `window`, `limit` and `reset` (`api_key.rate_limited`, at most once per key and window), `reason: "leaked"` (`api_key.disabled` by a leak), `url`, `source`, `reporter` and `policy` (`api_key.leaked`). `limit` and `reset` (`api_key.quota_exceeded`, once per key and UTC month). `remaining` and `grant` (`api_key.credits_low`, once when `remaining` falls below 10 % of the last grant: the first, or the last refill). `ip` (`api_key.blocked_ip`, the address refused, at most once per key and hour). Member events: the `Member`. `webhook.test`: `{"webhook_id"}`. */
+            /** @description Key events: the `Key` (never its secret or hash), plus `new_key_id` (`api_key.rolled`), `days_before_expiry` (30, 7 or 1: `api_key.expiring`), `previous_expires_at` (`api_key.renewed`), `country` (`api_key.new_location`), `window`, `limit` and `reset` (`api_key.rate_limited`, at most once per key and window), `reason: "leaked"` (`api_key.disabled` by a leak), `reason: "idle"` and `idle_days` (`api_key.disabled` by the team's `auto_disable_idle_days`), `url`, `source`, `reporter` and `policy` (`api_key.leaked`). `limit` and `reset` (`api_key.quota_exceeded`, once per key and UTC month). `remaining` and `grant` (`api_key.credits_low`, once when `remaining` falls below 10 % of the last grant: the first, or the last refill). `ip` (`api_key.blocked_ip`, the address refused, at most once per key and hour). `idle_days` and `idle_since` (`api_key.idle`, once per idle stretch at 90 idle days). Member events: the `Member`. `webhook.test`: `{"webhook_id"}`. */
             data: Record<string, never>;
         };
         Location: {
