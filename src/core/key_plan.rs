@@ -165,12 +165,16 @@ pub fn at_alarm(held: Option<&mut KeyState>, now: Timestamp) -> Scheduled {
         return Scheduled::default();
     };
     let mut out = Scheduled::default();
-    let (events, renewed) = s.run_schedule(now);
+    let (mut events, renewed) = s.run_schedule(now);
+    // Idle keys (`core::idle`): `api_key.idle`, and the team's auto-disable.
+    let (idle_events, disabled) = s.run_idle(now);
+    events.extend(idle_events);
+    let renewed = renewed || disabled;
     out.next = s.next_deadline(now);
     if !events.is_empty() {
         out.writes.record = Some(s.record_part());
         out.events = Some((s.record.team_id.clone(), events));
-        // The listing shows the new expiry once the outbox has run.
+        // The listing shows the new expiry (or the key disabled) once the outbox has run.
         out.writes.outbox = renewed.then(|| Outbox::new(Pending::Relist));
     }
     if let Some((hour, tally)) = s.report.take(now, true) {

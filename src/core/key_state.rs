@@ -9,7 +9,7 @@ use super::events::{key_event, Event};
 use super::history::{self, History, Locations};
 use super::input::{InputError, KeyPatch};
 use super::key::KeyHash;
-use super::lifecycle::{self, Action, Notices};
+use super::lifecycle::{self, Notices};
 use super::limits::TeamLimits;
 use super::model::{KeyRecord, KeyStatus, UsageView};
 use super::monitoring::{self, Counted};
@@ -65,6 +65,17 @@ pub struct KeyState {
     /// request's path. Never stored here.
     #[serde(skip)]
     pub reports: Vec<(i64, monitoring::Tally)>,
+    /// The team's idle setting and the idle stretch notified (`core::idle`); in the record part.
+    #[serde(default)]
+    pub idle: super::idle::IdlePolicy,
+    /// The length of a day for the idle policy (`core::idle::day_ms`): the deployment's, set
+    /// by the object when it loads. Never stored.
+    #[serde(skip, default = "idle_day")]
+    pub idle_day_ms: i64,
+}
+
+fn idle_day() -> i64 {
+    super::idle::DAY_MS
 }
 
 /// What changes on every counted request, stored apart from the record so that a check writes a
@@ -100,6 +111,12 @@ pub struct RecordPart {
     pub revision: u64,
     #[serde(default)]
     pub notices: Notices,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub idle: super::idle::IdlePolicy,
+}
+
+fn is_default(p: &super::idle::IdlePolicy) -> bool {
+    *p == super::idle::IdlePolicy::default()
 }
 
 impl KeyState {
@@ -135,6 +152,7 @@ impl KeyState {
             hash: self.hash,
             revision: self.revision,
             notices: self.notices,
+            idle: self.idle,
         }
     }
 
@@ -144,6 +162,7 @@ impl KeyState {
         let mut s = KeyState::new(r.record, r.hash);
         s.revision = r.revision;
         s.notices = r.notices;
+        s.idle = r.idle;
         if let Some(c) = c {
             s.counters = c.counters;
             s.usage = c.usage;
@@ -233,6 +252,8 @@ impl KeyState {
             alerts: Vec::new(),
             report: monitoring::Pending::default(),
             reports: Vec::new(),
+            idle: Default::default(),
+            idle_day_ms: idle_day(),
         }
     }
 
@@ -454,7 +475,7 @@ impl KeyState {
 
     /// An alert goes into the audit log too, by keygate itself (`system`), whether or not a
     /// webhook wants it.
-    fn audit_alert(
+    pub(super) fn audit_alert(
         &mut self,
         action: &str,
         changes: serde_json::Value,
@@ -493,67 +514,6 @@ impl KeyState {
         self.record.updated_at = now;
         self.revision += 1;
         Ok(())
-    }
-
-    /// Does what the key's schedule says is due at `now` (`core::lifecycle::due`, until nothing
-    /// is): expiry notices, the expiry, a renewal. Returns the events, in order; each has an id
-    /// derived from what it is about, so running this twice for the same moment makes the same
-    /// events (and the notices record makes the second run find nothing). `renewed`: the record
-    /// changed (its listing must follow).
-    pub fn run_schedule(&mut self, now: Timestamp) -> (Vec<Event>, bool) {
-        let mut events = Vec::new();
-        let mut renewed = false;
-        // Each action moves the schedule forward; a handful is the most one moment can hold.
-        for _ in 0..8 {
-            let (action, notices) = lifecycle::due(&self.record.dates(), self.notices, now);
-            self.notices = notices;
-            let expiry = self.record.expires_at.map_or(0, Timestamp::millis);
-            let event = match action {
-                None => break,
-                Some(Action::Expiring(t)) => key_event(
-                    "api_key.expiring",
-                    &self.record,
-                    &[("days_before_expiry", t.days().into())],
-                    &format!("expiring:{expiry}:{}", t.days()),
-                    now,
-                ),
-                Some(Action::Expired) => key_event(
-                    "api_key.expired",
-                    &self.record,
-                    &[],
-                    &format!("expired:{expiry}"),
-                    now,
-                ),
-                Some(Action::Renew {
-                    old_expires_at,
-                    new_expires_at,
-                }) => {
-                    self.record.expires_at = Some(new_expires_at);
-                    self.record.renewed_at = Some(now);
-                    self.record.updated_at = now;
-                    self.revision += 1;
-                    renewed = true;
-                    let previous = serde_json::to_value(old_expires_at).unwrap_or_default();
-                    key_event(
-                        "api_key.renewed",
-                        &self.record,
-                        &[("previous_expires_at", previous)],
-                        &format!("renewed:{}", old_expires_at.millis()),
-                        now,
-                    )
-                }
-            };
-            events.push(event);
-        }
-        (events, renewed)
-    }
-
-    /// When the key's schedule next needs its object (`None`: not until it changes): a notice,
-    /// an expiry or a renewal, or a monitoring report a quiet key still owes.
-    pub fn next_deadline(&self, now: Timestamp) -> Option<Timestamp> {
-        let schedule = lifecycle::next_deadline(&self.record.dates(), self.notices, now);
-        let report = self.report.report_deadline(now);
-        schedule.into_iter().chain(report).min()
     }
 
     pub fn usage_view(&self, now: Timestamp) -> UsageView {
@@ -756,47 +716,6 @@ mod tests {
         );
         let t2 = Timestamp::from_millis(t0.millis() + 60_000);
         assert!(s.take_last_used_publish(t2).is_some());
-    }
-
-    #[test]
-    fn the_schedule_sends_each_notice_once_and_renews_by_the_lifetime() {
-        const DAY: i64 = 86_400_000;
-        let t0 = at(NOW);
-        let later = |days: i64| Timestamp::from_millis(t0.millis() + days * DAY);
-        // 10 days left: the 30-day notice at once, nothing more until 7 days remain.
-        let mut s = KeyState::new(record(&[]), hash(1));
-        s.record.expires_at = Some(later(10));
-        let (events, renewed) = s.run_schedule(t0);
-        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-        assert_eq!((kinds, renewed), (vec!["api_key.expiring"], false));
-        let first_id = events[0].id.clone();
-        assert!(
-            s.run_schedule(t0).0.is_empty(),
-            "a second run finds nothing"
-        );
-        assert_eq!(s.next_deadline(t0), Some(later(3)), "the 7-day notice");
-        let (events, _) = s.run_schedule(later(10));
-        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-        assert_eq!(kinds, ["api_key.expired"], "past expiry, no late notices");
-        assert_ne!(events[0].id, first_id);
-        assert_eq!(s.next_deadline(later(10)), None);
-
-        // auto_renew, created 10 days ago for 30 days (20 left): renewed at once by 30 days.
-        let mut s = KeyState::new(record(&[]), hash(1));
-        s.record.created_at = later(-10);
-        s.record.expires_at = Some(later(20));
-        s.record.auto_renew = true;
-        let (events, renewed) = s.run_schedule(t0);
-        assert!(renewed && events.len() == 1 && events[0].kind == "api_key.renewed");
-        assert_eq!(s.record.expires_at, Some(later(50)));
-        assert_eq!(s.revision, 2);
-        let body: serde_json::Value = serde_json::from_str(&events[0].body).unwrap();
-        assert_eq!(body["data"]["previous_expires_at"], "2026-11-03T12:00:00Z");
-        assert_eq!(
-            s.next_deadline(t0),
-            Some(later(20)),
-            "renews again when 30 days remain"
-        );
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub struct Team {
     /// enrolling. Shown only when on.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_totp: bool,
+    /// Keys unused this many whole days are disabled by their own alarms (`core::idle`);
+    /// `None` (shown as `null`): off, the default.
+    #[serde(default)]
+    pub auto_disable_idle_days: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,7 +15,7 @@ use hmac::{Mac, SimpleHmac};
 use sha2::Sha256;
 
 /// Every event a webhook can subscribe to (`"*"` is all of them).
-pub const EVENTS: [&str; 17] = [
+pub const EVENTS: [&str; 18] = [
     "api_key.created",
     "api_key.updated",
     "api_key.rolled",
@@ -30,6 +30,7 @@ pub const EVENTS: [&str; 17] = [
     "api_key.credits_low",
     "api_key.blocked_ip",
     "api_key.leaked",
+    "api_key.idle",
     "member.added",
     "member.removed",
     "webhook.test",

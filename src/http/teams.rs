@@ -56,6 +56,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
         created_at: ctx.now,
         limits: input.limits.apply(TeamLimits::default()),
         leak_policy: Default::default(),
+        auto_disable_idle_days: None,
         branding: Default::default(),
         require_totp: false,
     };
@@ -192,6 +193,9 @@ pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
         leak_policy: input.leak_policy,
         branding: input.branding,
         require_totp: input.require_totp,
+        auto_disable_idle_days: input
+            .auto_disable_idle_days
+            .map(|days| crate::core::idle::Setting { days }),
     };
     let team = super::org::ask_audited(ctx, &id, q, origin, "team", &id).await?;
     mark_existing(ctx, &id).await?;

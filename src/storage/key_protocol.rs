@@ -55,6 +55,11 @@ pub enum KeyCall {
     Delete {
         manager: Option<Manager>,
     },
+    /// The team's `auto_disable_idle_days` (`core::idle`), pushed by the team's object when it
+    /// changes and given at creation. Answers the key; the object then looks at its alarm.
+    SetIdle {
+        days: Option<u32>,
+    },
     /// The key whose hash is given was reported leaked; `policy` is its team's
     /// (`KeyState::report_leak`). Answers the key, or `NotFound` for another hash or for a key
     /// outside `within`, the reporter's project (a project-scoped key reports only its own
@@ -196,6 +201,15 @@ pub fn key_dispatch(
                 LeakOutcome::Changed { .. } => (key_reply(s, now), Effect::SaveAndRelist),
             }
         }
+        (KeyCall::SetIdle { days }, s) => {
+            // The record part only: no relisting (the listing does not show it), no event.
+            let effect = if s.set_idle_setting(days) {
+                Effect::Save
+            } else {
+                Effect::None
+            };
+            (key_reply(s, now), effect)
+        }
         (KeyCall::Create { .. }, _) => (KeyReply::Exists, Effect::None),
         (KeyCall::Audited { .. }, _) => (KeyReply::NotFound, Effect::None),
     }
@@ -242,7 +256,11 @@ pub fn key_dispatch_with_events(
         KeyCall::Disable { .. } => "api_key.disabled",
         KeyCall::Roll { .. } => "api_key.rolled",
         KeyCall::Delete { .. } => "api_key.deleted",
-        KeyCall::Check { .. } | KeyCall::Get | KeyCall::Audited { .. } | KeyCall::Leak { .. } => "",
+        KeyCall::Check { .. }
+        | KeyCall::Get
+        | KeyCall::Audited { .. }
+        | KeyCall::Leak { .. }
+        | KeyCall::SetIdle { .. } => "",
     };
     let new_key = match &call {
         KeyCall::Roll { new_key_id, .. } => Some(new_key_id.to_string()),

@@ -1,7 +1,8 @@
 //! The multi-store writes, in the order that keeps every key safe, generic over the stores so
 //! they are tested natively with an in-memory backend that can fail on demand.
 //!
-//! - Creating: team listing (atomic checks and snapshot) → key object → KV index. A key can
+//! - Creating: team listing (atomic checks and snapshot) → key object (and the team's idle
+//!   setting, `core::idle`) → KV index. A key can
 //!   verify only once its index entry exists, the last step; a failure undoes the earlier steps.
 //! - Changing (update, disable): key object (in force everywhere from then on) → listing.
 //! - Deleting: key object (from then on the key is invalid everywhere) → KV index → listing.
@@ -12,7 +13,7 @@
 
 use super::index::IndexEntry;
 use super::key_protocol::{KeyCall, KeyReply};
-use super::team_protocol::{InsertKey, PutKey, RemoveKey, TeamAnswer, TeamRequest};
+use super::team_protocol::{GetTeam, InsertKey, PutKey, RemoveKey, TeamAnswer, TeamRequest};
 use crate::core::access::{Denial, Manager};
 use crate::core::audit::Origin;
 use crate::core::ids::{KeyId, TeamId};
@@ -95,6 +96,18 @@ pub async fn issue_key(
         let undo = b.team(&team_id, remove()).await.err().into_iter().collect();
         return Err(store(cause, undo));
     }
+    // The team's idle setting, read once the key object exists: a change from here on pushes
+    // to it (`objects::team::idle_push`), one before is read here.
+    if let Err(cause) = give_idle_setting(b, &team_id, &record.id).await {
+        let mut undo: Vec<StoreError> = b
+            .key(&record.id, &KeyCall::Delete { manager: None })
+            .await
+            .err()
+            .into_iter()
+            .collect();
+        undo.extend(b.team(&team_id, remove()).await.err());
+        return Err(store(cause, undo));
+    }
     let entry = IndexEntry {
         key_id: record.id.clone(),
         team_id: team_id.clone(),
@@ -111,6 +124,21 @@ pub async fn issue_key(
         return Err(store(cause, undo));
     }
     Ok(record)
+}
+
+/// Gives a new key its team's `auto_disable_idle_days` (`core::idle`), when it is on.
+async fn give_idle_setting(b: &impl Backend, team_id: &TeamId, key_id: &KeyId) -> StoreResult<()> {
+    let days = match b.team(team_id, GetTeam {}).await? {
+        Ok(team) => team.auto_disable_idle_days,
+        Err(_) => None,
+    };
+    if days.is_some() {
+        match b.key(key_id, &KeyCall::SetIdle { days }).await? {
+            KeyReply::Key { .. } => {}
+            other => return Err(unexpected("key idle setting", other)),
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -334,6 +362,44 @@ mod tests {
         issue(&m, "key_1", 1).unwrap();
         assert!(m.listed("key_1").is_some());
         assert!(m.verifies(&hash(1)));
+    }
+
+    #[test]
+    fn a_created_key_takes_its_teams_idle_setting() {
+        use crate::storage::team_protocol::{Init, UpdateTeam};
+        let m = Memory::default();
+        issue(&m, "key_0", 9).unwrap();
+        let team = crate::core::model::Team {
+            id: "team_1".into(),
+            name: "t".into(),
+            created_at: now(),
+            limits: Default::default(),
+            leak_policy: Default::default(),
+            branding: Default::default(),
+            require_totp: false,
+            auto_disable_idle_days: None,
+        };
+        let init = Init { team, owner: None };
+        block_on(m.team(&"team_1".into(), init)).unwrap().unwrap();
+        let idle = |id: &str| {
+            let objects = m.objects.borrow();
+            objects[id].as_ref().unwrap().idle.auto_disable_days
+        };
+        issue(&m, "key_1", 1).unwrap();
+        assert_eq!(idle("key_1"), None, "off by default");
+        let on = UpdateTeam {
+            name: None,
+            limits: Default::default(),
+            leak_policy: None,
+            branding: None,
+            require_totp: None,
+            auto_disable_idle_days: Some(crate::core::idle::Setting { days: Some(30) }),
+        };
+        let t = block_on(m.team(&"team_1".into(), on)).unwrap().unwrap();
+        assert_eq!(t.auto_disable_idle_days, Some(30));
+        issue(&m, "key_2", 2).unwrap();
+        assert_eq!(idle("key_2"), Some(30));
+        assert!(m.verifies(&hash(2)));
     }
 
     #[test]

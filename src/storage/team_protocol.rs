@@ -38,7 +38,11 @@ object_calls! {
         leak_policy: Option<crate::core::leaks::LeakPolicy>,
         branding: Option<Branding>,
         require_totp: Option<bool>,
-    } -> Team = |s, q| rules::update(s, q.name, q.limits, q.leak_policy, q.branding, q.require_totp);
+        auto_disable_idle_days: Option<crate::core::idle::Setting>,
+    } -> Team = |s, q| {
+        rules::update(s, q.name, q.limits, q.leak_policy, q.branding, q.require_totp)
+            .and_then(|t| crate::core::idle::set_team_setting(s, t, q.auto_disable_idle_days))
+    };
     /// Removes the team (only to undo a team whose first key could not be made).
     Destroy {} -> () = |s, _q| rules::destroy(s);
     /// Adds a key to the listing, with the team's atomic checks (see `core::team::insert_key`).
@@ -234,7 +238,8 @@ pub fn audit_spec(call: &TeamCall) -> Option<AuditSpec> {
             target("team", ""),
             Some(
                 json!({"name": q.name, "limits": q.limits, "leak_policy": q.leak_policy,
-                "branding": q.branding}),
+                "branding": q.branding,
+                "auto_disable_idle_days": q.auto_disable_idle_days.map(|s| s.days)}),
             ),
         ),
         TeamCall::OpenPortal(q) => spec(
@@ -380,6 +385,7 @@ mod tests {
             created_at: Timestamp::from_millis(0),
             limits: Default::default(),
             leak_policy: Default::default(),
+            auto_disable_idle_days: None,
             branding: Default::default(),
             require_totp: false,
         };
@@ -496,6 +502,7 @@ mod tests {
                     name: Some(name.into()),
                     limits: LimitsPatch::default(),
                     leak_policy: None,
+                    auto_disable_idle_days: None,
                     branding: None,
                     require_totp: None,
                 }

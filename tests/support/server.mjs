@@ -33,6 +33,8 @@ const keygate = keygateWorker({
   extraBindings: {
     ALLOW_INSECURE_WEBHOOKS: "secure-webhooks" in args ? "false" : "true",
     ...(process.env.GITHUB_SCANNING_KEYS ? { GITHUB_SCANNING_KEYS: process.env.GITHUB_SCANNING_KEYS } : {}),
+    // IDLE_DAY_MS shortens the idle policy's day for tests/idle_keys.rs (its own server).
+    ...(process.env.IDLE_DAY_MS ? { IDLE_DAY_MS: process.env.IDLE_DAY_MS } : {}),
   },
 });
 const reference = {

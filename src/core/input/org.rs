@@ -20,6 +20,8 @@ pub struct TeamInput<N> {
     pub branding: Option<crate::core::branding::Branding>,
     /// `require_totp` (`PATCH` only): members must sign in with two factors.
     pub require_totp: Option<bool>,
+    /// `auto_disable_idle_days` (`PATCH` only): `Some(None)` turns it off (`core::idle`).
+    pub auto_disable_idle_days: Option<Option<u32>>,
 }
 
 /// `POST /v1/roles` and `PATCH /v1/roles/{id}` (on a patch, absent fields stay as they are).
@@ -60,13 +62,21 @@ pub fn parse_new_team(bytes: &[u8]) -> Result<TeamInput<String>> {
         leak_policy: None,
         branding: None,
         require_totp: None,
+        auto_disable_idle_days: None,
     })
 }
 
 pub fn parse_team_patch(bytes: &[u8]) -> Result<TeamInput<Option<String>>> {
     let b = Body::parse(
         bytes,
-        &["name", "limits", "leak_policy", "branding", "require_totp"],
+        &[
+            "name",
+            "limits",
+            "leak_policy",
+            "branding",
+            "require_totp",
+            "auto_disable_idle_days",
+        ],
     )?;
     no_nulls(
         &b,
@@ -92,6 +102,13 @@ pub fn parse_team_patch(bytes: &[u8]) -> Result<TeamInput<Option<String>>> {
         leak_policy,
         branding,
         require_totp: b.bool("require_totp")?,
+        auto_disable_idle_days: match b.get_raw("auto_disable_idle_days") {
+            None => None,
+            Some(v) => Some(
+                crate::core::idle::parse_setting(v)
+                    .map_err(|why| InputError::invalid("auto_disable_idle_days", why))?,
+            ),
+        },
     })
 }
 

@@ -21,6 +21,7 @@ pub fn team() -> MemoryTeam {
         created_at: at(0),
         limits: Default::default(),
         leak_policy: Default::default(),
+        auto_disable_idle_days: None,
         branding: Default::default(),
         require_totp: false,
     })

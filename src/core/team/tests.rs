@@ -24,6 +24,7 @@ fn team(limits: TeamLimits) -> MemoryTeam {
         created_at: now(),
         limits,
         leak_policy: Default::default(),
+        auto_disable_idle_days: None,
         branding: Default::default(),
         require_totp: false,
     };
@@ -84,6 +85,7 @@ fn a_team_is_made_once_and_its_limits_change_by_field() {
         created_at: now(),
         limits: TeamLimits::default(),
         leak_policy: Default::default(),
+        auto_disable_idle_days: None,
         branding: Default::default(),
         require_totp: false,
     };

@@ -26,6 +26,7 @@ fn team(require: bool) -> MemoryTeam {
         created_at: at(0),
         limits: Default::default(),
         leak_policy: Default::default(),
+        auto_disable_idle_days: None,
         branding: Default::default(),
         require_totp: require,
     })

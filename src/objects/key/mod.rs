@@ -53,6 +53,8 @@ pub struct KeyObject {
     slot: RefCell<Option<Option<KeyState>>>,
     /// The parts table exists (made once per object instance, and again after an erase).
     table_ready: Cell<bool>,
+    /// The length of a day for idle keys (`core::idle::day_ms`, from `IDLE_DAY_MS`).
+    idle_day_ms: Cell<Option<i64>>,
 }
 
 fn now() -> Timestamp {
@@ -108,8 +110,10 @@ impl KeyObject {
     /// (`core::key_plan::after_call`), its writes, then the reply.
     async fn serve(&self, call: KeyCall) -> Result<KeyReply> {
         self.load().await?;
+        self.set_idle_day();
         let now = now();
         let checking = matches!(call, KeyCall::Check { .. });
+        let idle_setting = matches!(call, KeyCall::SetIdle { .. });
         let (reply, plan) = {
             let mut slot = self.slot.borrow_mut();
             let held = slot.as_mut().expect("loaded above");
@@ -126,10 +130,19 @@ impl KeyObject {
                 KeyReply::Deleted { hash } => Some(*hash),
                 _ => None,
             };
+            if let Some(s) = held.as_mut() {
+                s.idle_day_ms = self.idle_day_ms.get().unwrap_or(s.idle_day_ms);
+            }
             let plan = after_call(held, before, effect, deleted, checking, events, now);
             (reply, plan)
         };
+        // A new idle setting moves the idle deadline: the alarm looks again now (it
+        // reschedules by every deadline, `core::key_plan::at_alarm`).
+        let look_again = idle_setting && plan.writes.record.is_some();
         self.write(plan.writes).await?;
+        if look_again {
+            self.state.storage().set_alarm(0).await?;
+        }
         if let Some((team_id, events)) = plan.events {
             // With the change (an event is never lost, never made for nothing); the alarm, set
             // for now, hands them over, runs the outbox and reschedules, off this call's path.
@@ -237,6 +250,23 @@ impl KeyObject {
         Ok(retry)
     }
 
+    /// The idle policy's day (a real day unless the deployment's `IDLE_DAY_MS`, for tests,
+    /// shortens it), given to the state the object holds.
+    fn set_idle_day(&self) {
+        let day = match self.idle_day_ms.get() {
+            Some(d) => d,
+            None => {
+                let var = self.env.var("IDLE_DAY_MS").ok().map(|v| v.to_string());
+                let d = crate::core::idle::day_ms(var.as_deref());
+                self.idle_day_ms.set(Some(d));
+                d
+            }
+        };
+        if let Some(Some(s)) = self.slot.borrow_mut().as_mut() {
+            s.idle_day_ms = day;
+        }
+    }
+
     async fn load(&self) -> Result<()> {
         if self.slot.borrow().is_some() {
             return Ok(());
@@ -265,6 +295,7 @@ impl DurableObject for KeyObject {
             env,
             slot: RefCell::new(None),
             table_ready: Cell::new(false),
+            idle_day_ms: Cell::new(None),
         }
     }
 
@@ -281,6 +312,7 @@ impl DurableObject for KeyObject {
     /// retry. Alarms are at least once; each step is idempotent.
     async fn alarm(&self) -> Result<Response> {
         self.load().await?;
+        self.set_idle_day();
         let now = now();
         let scheduled = at_alarm(
             self.slot.borrow_mut().as_mut().and_then(Option::as_mut),

@@ -6,6 +6,7 @@
 //! `await` in between: atomic, since the object runs one event at a time. Records are stored as
 //! JSON bodies beside the columns that queries filter on.
 
+mod idle_push;
 mod people;
 mod portal;
 mod sql;
@@ -89,11 +90,22 @@ impl DurableObject for TeamObject {
         }
     }
 
-    /// Hands over the events a hand-over after a call could not (see `serve`).
+    /// Hands over the events a hand-over after a call could not (see `serve`), and runs a batch
+    /// of the push of a changed idle setting to the team's keys (`idle_push`).
     async fn alarm(&self) -> Result<Response> {
         let db = self.db()?;
         if let Some((team_id, events)) = held(&db)? {
             hand_over(self.env.clone(), self.state.storage(), team_id, events).await;
+        }
+        let next = match idle_push::run(&db, &self.env).await {
+            Ok(next) => next,
+            Err(e) => {
+                console_error!("pushing the idle setting failed (retried): {}", e.0);
+                Some(crate::core::idle::PUSH_RETRY_MS)
+            }
+        };
+        if let Some(delay) = next {
+            self.state.storage().set_alarm(delay).await?;
         }
         Response::ok("done")
     }
@@ -137,7 +149,32 @@ impl TeamObject {
             }
             other => other,
         };
+        // A change of `auto_disable_idle_days`: the setting before, to push it if it changed.
+        let idle_before = match &call {
+            TeamCall::UpdateTeam(q) if q.auto_disable_idle_days.is_some() => Some(
+                db.team()
+                    .map_err(store_error)?
+                    .and_then(|t| t.auto_disable_idle_days),
+            ),
+            _ => None,
+        };
         let answer = team_dispatch(&db, call).map_err(|e| worker::Error::RustError(e.0))?;
+        if let Some(before) = idle_before {
+            let after = db
+                .team()
+                .map_err(store_error)?
+                .and_then(|t| t.auto_disable_idle_days);
+            if after != before {
+                // Held with the change (the same event, no await between): never lost.
+                idle_push::start(&db, after).map_err(store_error)?;
+                let storage = self.state.storage();
+                self.state.wait_until(async move {
+                    if let Err(e) = storage.set_alarm(0).await {
+                        console_error!("setting the idle push alarm failed: {e}");
+                    }
+                });
+            }
+        }
         if let Some((origin, spec)) = audit {
             let now = Timestamp::from_millis(Date::now().as_millis() as i64);
             let accepted = answer.starts_with(r#"{"Ok""#);

@@ -186,7 +186,7 @@ class OwnerInput(TypedDict, closed=True):
     password: Password
 
 
-WebhookEventName: TypeAlias = Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'api_key.quota_exceeded', 'api_key.credits_low', 'api_key.blocked_ip', 'api_key.leaked', 'member.added', 'member.removed', 'webhook.test', '*']
+WebhookEventName: TypeAlias = Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'api_key.quota_exceeded', 'api_key.credits_low', 'api_key.blocked_ip', 'api_key.leaked', 'api_key.idle', 'member.added', 'member.removed', 'webhook.test', '*']
 
 
 class Webhook(TypedDict):
@@ -232,7 +232,7 @@ class EventQueued(TypedDict):
 
 class WebhookEvent(TypedDict):
     id: str
-    type: Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'api_key.quota_exceeded', 'api_key.credits_low', 'api_key.blocked_ip', 'api_key.leaked', 'member.added', 'member.removed', 'webhook.test']
+    type: Literal['api_key.created', 'api_key.updated', 'api_key.rolled', 'api_key.disabled', 'api_key.deleted', 'api_key.expiring', 'api_key.expired', 'api_key.renewed', 'api_key.rate_limited', 'api_key.new_location', 'api_key.quota_exceeded', 'api_key.credits_low', 'api_key.blocked_ip', 'api_key.leaked', 'api_key.idle', 'member.added', 'member.removed', 'webhook.test']
     created_at: str
     team_id: str
     data: dict[str, Any]
@@ -416,6 +416,7 @@ class V1TeamsIdPatchRequest(TypedDict, closed=True):
     leak_policy: NotRequired[LeakPolicy]
     branding: NotRequired[Branding1]
     require_totp: NotRequired[bool]
+    auto_disable_idle_days: NotRequired[int | None]
 
 
 class V1ProjectsGetResponse(TypedDict):
@@ -511,6 +512,7 @@ class Team(TypedDict):
     leak_policy: LeakPolicy
     branding: NotRequired[Branding]
     require_totp: NotRequired[bool]
+    auto_disable_idle_days: NotRequired[int | None]
 
 
 class Key(TypedDict):

@@ -184,7 +184,7 @@ export interface paths {
         head?: never;
         /**
          * Update a team
-         * @description The operator (`ADMIN_TOKEN`) renames the team, changes its limits (each limit given replaces the current one) or its settings. A credential of the team itself holding `admin:*` (a key, or a member's session) may change only the team's own settings (`leak_policy`, `branding`): `name` and `limits` answer it `403 insufficient_permissions`, another team's id `404`. Any other API key answers 403. `branding` sets how the dashboard shows the team (`logo_url` must be `https:`, `accent_color` `#rrggbb`). `require_totp` (true/false): members must sign in with two factors; only the operator or an owner's session of the team sets it (an `admin:*` key or an admin member: `403 owner_required`).
+         * @description The operator (`ADMIN_TOKEN`) renames the team, changes its limits (each limit given replaces the current one) or its settings. A credential of the team itself holding `admin:*` (a key, or a member's session) may change only the team's own settings (`leak_policy`, `branding`, `auto_disable_idle_days`): `name` and `limits` answer it `403 insufficient_permissions`, another team's id `404`. Any other API key answers 403. `branding` sets how the dashboard shows the team (`logo_url` must be `https:`, `accent_color` `#rrggbb`). `require_totp` (true/false): members must sign in with two factors; only the operator or an owner's session of the team sets it (an `admin:*` key or an admin member: `403 owner_required`).
          */
         patch: {
             parameters: {
@@ -204,6 +204,8 @@ export interface paths {
                         leak_policy?: components["schemas"]["LeakPolicy"];
                         branding?: components["schemas"]["Branding"];
                         require_totp?: boolean;
+                        /** @description Disable keys idle this many whole days (1 to 3650); `null` turns it off. A team setting: the operator or the team's `admin:*` credential. */
+                        auto_disable_idle_days?: number | null;
                     };
                 };
             };
@@ -3714,6 +3716,59 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "api_key.idle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * api_key.idle
+         * @description Once when a key reaches 90 idle days (since its last use, or its creation), sent by the key's own alarm, with an audit entry by `system`. Once per idle stretch: a key used again and then idle 90 more days sends it again.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookEvent"] & {
+                        /** @constant */
+                        type?: "api_key.idle";
+                        data?: components["schemas"]["Key"] & {
+                            /** @description Whole idle days when it was sent: 90 (or a little more if the key's alarm ran late). */
+                            idle_days: number;
+                            /**
+                             * Format: date-time
+                             * @description The start of the idle stretch: the key's last use, or its creation.
+                             */
+                            idle_since: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Received. Any other answer (or none within 10 s) is retried; `410` disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "member.added": {
         parameters: {
             query?: never;
@@ -3871,6 +3926,8 @@ export interface components {
             };
             /** @description Members must sign in with two factors (shown only when on). */
             require_totp?: boolean;
+            /** @description Keys unused this many whole days (since their last use, or their creation) are disabled by their own alarms, as `POST /v1/api-keys/{id}/disable` would, with `api_key.disabled` (reason `idle`) and an audit entry by `system`. `null`: off (the default). */
+            auto_disable_idle_days?: number | null;
         };
         CreatedTeam: {
             team: components["schemas"]["Team"];
@@ -4293,7 +4350,7 @@ export interface components {
          * @description An event, or `*` for all of them.
          * @enum {unknown}
          */
-        WebhookEventName: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.quota_exceeded" | "api_key.credits_low" | "api_key.blocked_ip" | "api_key.leaked" | "member.added" | "member.removed" | "webhook.test" | "*";
+        WebhookEventName: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.quota_exceeded" | "api_key.credits_low" | "api_key.blocked_ip" | "api_key.leaked" | "api_key.idle" | "member.added" | "member.removed" | "webhook.test" | "*";
         Webhook: {
             id: string;
             /** Format: uri */
@@ -4348,11 +4405,11 @@ export interface components {
             /** @description Also the `webhook-id` header: the same for every attempt, so receivers deduplicate by it. */
             id: string;
             /** @enum {unknown} */
-            type: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.quota_exceeded" | "api_key.credits_low" | "api_key.blocked_ip" | "api_key.leaked" | "member.added" | "member.removed" | "webhook.test";
+            type: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.disabled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "api_key.renewed" | "api_key.rate_limited" | "api_key.new_location" | "api_key.quota_exceeded" | "api_key.credits_low" | "api_key.blocked_ip" | "api_key.leaked" | "api_key.idle" | "member.added" | "member.removed" | "webhook.test";
             /** Format: date-time */
             created_at: string;
             team_id: string;
-            /** @description Key events: the `Key` (never its secret or hash), plus `new_key_id` (`api_key.rolled`), `days_before_expiry` (30, 7 or 1: `api_key.expiring`), `previous_expires_at` (`api_key.renewed`), `country` (`api_key.new_location`), `window`, `limit` and `reset` (`api_key.rate_limited`, at most once per key and window), `reason: "leaked"` (`api_key.disabled` by a leak), `url`, `source`, `reporter` and `policy` (`api_key.leaked`). `limit` and `reset` (`api_key.quota_exceeded`, once per key and UTC month). `remaining` and `grant` (`api_key.credits_low`, once when `remaining` falls below 10 % of the last grant: the first, or the last refill). `ip` (`api_key.blocked_ip`, the address refused, at most once per key and hour). Member events: the `Member`. `webhook.test`: `{"webhook_id"}`. */
+            /** @description Key events: the `Key` (never its secret or hash), plus `new_key_id` (`api_key.rolled`), `days_before_expiry` (30, 7 or 1: `api_key.expiring`), `previous_expires_at` (`api_key.renewed`), `country` (`api_key.new_location`), `window`, `limit` and `reset` (`api_key.rate_limited`, at most once per key and window), `reason: "leaked"` (`api_key.disabled` by a leak), `reason: "idle"` and `idle_days` (`api_key.disabled` by the team's `auto_disable_idle_days`), `url`, `source`, `reporter` and `policy` (`api_key.leaked`). `limit` and `reset` (`api_key.quota_exceeded`, once per key and UTC month). `remaining` and `grant` (`api_key.credits_low`, once when `remaining` falls below 10 % of the last grant: the first, or the last refill). `ip` (`api_key.blocked_ip`, the address refused, at most once per key and hour). `idle_days` and `idle_since` (`api_key.idle`, once per idle stretch at 90 idle days). Member events: the `Member`. `webhook.test`: `{"webhook_id"}`. */
             data: Record<string, never>;
         };
         Location: {
