@@ -17,6 +17,7 @@ pub mod events;
 pub mod fixtures;
 pub mod history;
 pub mod host;
+pub mod idle_filter;
 pub mod ids;
 pub mod input;
 pub mod ip_allow;

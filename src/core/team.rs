@@ -471,4 +471,6 @@ pub use webhooks::WebhookStore;
 pub mod memory;
 
 #[cfg(test)]
+mod idle_listing_tests;
+#[cfg(test)]
 mod tests;

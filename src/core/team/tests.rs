@@ -72,6 +72,7 @@ fn query() -> ListQuery {
         cursor: None,
         environment: None,
         project_id: None,
+        idle_cutoff: None,
     }
 }
 
