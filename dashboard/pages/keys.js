@@ -143,7 +143,7 @@ function createKeyDialog(projects, accounts) {
       if (policy.credits) body.credits = policy.credits;
       if (policy.allowed_ips) body.allowed_ips = policy.allowed_ips;
     } catch (err) {
-      return showIpError(form, err) || showError(error, err);
+      return showIpError(form, err) || showFormError(form, error, err);
     }
     if (f.auto_renew.checked) body.auto_renew = true;
     if (f.metadata.value.trim()) {

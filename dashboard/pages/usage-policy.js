@@ -45,7 +45,8 @@ export class IpLineError extends Error {
 
 /**
  * The policy's part of a create body (`edit` absent) or of a `PATCH` (only what changed from
- * `edit`, the key as loaded). Throws `IpLineError` for a line that is plainly no address.
+ * `edit`, the key as loaded). Throws `IpLineError` for a line that is plainly no address, and
+ * an error naming `refill_amount` for a refill with no amount or no period.
  */
 export function readPolicy(f, edit = null) {
   const body = {};
@@ -54,6 +55,9 @@ export function readPolicy(f, edit = null) {
   const remaining = num(f.credits_remaining.value);
   const amount = num(f.refill_amount.value);
   const interval = f.refill_interval.value;
+  if ((amount !== null) !== Boolean(interval)) {
+    throw new Error("`refill_amount` and the refill's period go together: give both, or neither.");
+  }
   const credits = remaining === null ? null
     : { remaining, ...(amount !== null && interval ? { refill: { amount, interval } } : {}) };
   const was = edit?.credits;

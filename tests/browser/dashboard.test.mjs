@@ -462,6 +462,9 @@ test("usage policy: create a key with a quota, credits with refill and two IPs; 
   await dialog.getByLabel("Monthly quota").fill("5000");
   await dialog.getByLabel("Credits remaining").fill("200");
   await dialog.getByLabel("Refill to").fill("300");
+  // An amount with no period is named next to its field before anything is sent.
+  await dialog.getByRole("button", { name: "Create key" }).click();
+  await dialog.locator(".field").filter({ has: p.getByLabel("Refill to") }).getByRole("alert").filter({ hasText: "`refill_amount`" }).waitFor();
   await dialog.getByLabel("Refill", { exact: true }).selectOption("monthly");
   const ips = dialog.getByLabel("Allowed IPs");
   const ipError = dialog.locator(".field").filter({ has: p.getByLabel("Allowed IPs") }).getByRole("alert");
