@@ -3,7 +3,7 @@
 import { api, all } from "/api.js";
 import { h, can, when, field, table, toast, errorLine, showFormError, clearFormErrors, route } from "/ui.js";
 import { keyActions } from "/pages/key-actions.js";
-import { policyFields, policyRows, readPolicy, showIpError } from "/pages/usage-policy.js";
+import { policyFields, policyRows, readPolicy, showPolicyError } from "/pages/usage-policy.js";
 
 /**
  * The last days' requests as stacked bars (plain SVG: admitted, rate limited, denied), with the
@@ -123,7 +123,7 @@ function editKeyForm(k) {
       toast("Saved.");
       route();
     } catch (err) {
-      if (!showIpError(form, err)) showFormError(form, error, err);
+      if (!showPolicyError(form, err)) showFormError(form, error, err);
     }
   });
   return form;

@@ -3,7 +3,7 @@
 import { api, all } from "/api.js";
 import { h, can, day, when, field, table, errorLine, showError, showFormError, clearFormErrors, showSecret, route } from "/ui.js";
 import { keyActions } from "/pages/key-actions.js";
-import { policyFields, readPolicy, showIpError } from "/pages/usage-policy.js";
+import { policyFields, readPolicy, showPolicyError } from "/pages/usage-policy.js";
 
 // The idle filter's choices (`?idle_days=N`).
 const IDLE = [30, 90];
@@ -143,7 +143,7 @@ function createKeyDialog(projects, accounts) {
       if (policy.credits) body.credits = policy.credits;
       if (policy.allowed_ips) body.allowed_ips = policy.allowed_ips;
     } catch (err) {
-      return showIpError(form, err) || showFormError(form, error, err);
+      return showPolicyError(form, err) || showFormError(form, error, err);
     }
     if (f.auto_renew.checked) body.auto_renew = true;
     if (f.metadata.value.trim()) {
@@ -166,7 +166,7 @@ function createKeyDialog(projects, accounts) {
       showSecret(created.key);
       route();
     } catch (err) {
-      if (!showIpError(form, err)) showFormError(form, error, err);
+      if (!showPolicyError(form, err)) showFormError(form, error, err);
     }
   });
   document.body.append(dialog);

@@ -71,12 +71,30 @@ export function readPolicy(f, edit = null) {
   return body;
 }
 
+// The API's names for the policy's fields (`credits.remaining` …) and the form's.
+const API_FIELDS = { "rate_limit.per_month": "per_month", "credits.remaining": "credits_remaining",
+  "credits.refill.amount": "refill_amount", "credits.refill.interval": "refill_interval" };
+
+function showNextTo(input, message) {
+  const p = h("p", { class: "error field-error", id: `${input.id}-error`, role: "alert" }, message);
+  input.setAttribute("aria-invalid", "true");
+  input.dataset.describedBy = input.getAttribute("aria-describedby") || "";
+  input.setAttribute("aria-describedby", `${input.dataset.describedBy} ${p.id}`.trim());
+  input.closest(".field").append(p);
+  input.focus();
+}
+
 /**
- * Shows `e` next to the allow-list when it is about one of its lines: a client-side
- * `IpLineError`, or the API's "`allowed_ips[i]` …" (the i-th entry sent, told by its line).
- * `false` when it is about something else.
+ * Shows `e` next to the policy's field it is about: a line of the allow-list (a client-side
+ * `IpLineError`, or the API's "`allowed_ips[i]` …", the i-th entry sent, told by its line), or
+ * the API's "`credits.remaining` …" and the like. `false` when it is about something else.
  */
-export function showIpError(form, e) {
+export function showPolicyError(form, e) {
+  const named = /^`([a-z_.]+)`/.exec(e.message || "")?.[1];
+  if (named && API_FIELDS[named]) {
+    showNextTo(form.elements[API_FIELDS[named]], e.message);
+    return true;
+  }
   const textarea = form.elements.allowed_ips;
   let line = e instanceof IpLineError ? e.line : null;
   let message = e.message;
@@ -88,14 +106,9 @@ export function showIpError(form, e) {
     message = `Line ${line} (${entry[1]}): ${api[2]}`;
   }
   if (line === null) return false;
-  const p = h("p", { class: "error field-error", id: `${textarea.id}-error`, role: "alert" }, message);
-  textarea.setAttribute("aria-invalid", "true");
-  textarea.dataset.describedBy = textarea.getAttribute("aria-describedby") || "";
-  textarea.setAttribute("aria-describedby", `${textarea.dataset.describedBy} ${p.id}`.trim());
-  textarea.closest(".field").append(p);
+  showNextTo(textarea, message);
   // Select the line, so the cursor is on it.
   const starts = textarea.value.split("\n").slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
-  textarea.focus();
   textarea.setSelectionRange(starts, starts + textarea.value.split("\n")[line - 1].length);
   return true;
 }

@@ -499,8 +499,13 @@ test("usage policy: create a key with a quota, credits with refill and two IPs; 
   assert.deepEqual(made.allowed_ips, ["203.0.113.0/24", "2001:db8::/32"]);
   await p.screenshot({ path: path.join(SHOTS, "key-usage-policy.png"), fullPage: true });
 
-  // Edit: new credits refilled daily; the rest of the policy stays as it was.
+  // Edit: the API's refusal of a field of the policy is shown next to it.
   const edit = p.getByRole("form", { name: "Edit" });
+  await edit.getByLabel("Credits remaining").fill("2000000000");
+  await edit.getByRole("button", { name: "Save changes" }).click();
+  await edit.locator(".field").filter({ has: p.getByLabel("Credits remaining") }).getByRole("alert")
+    .filter({ hasText: "`credits.remaining`" }).waitFor();
+  // New credits refilled daily; the rest of the policy stays as it was.
   await edit.getByLabel("Credits remaining").fill("50");
   await edit.getByLabel("Refill to").fill("60");
   await edit.getByLabel("Refill", { exact: true }).selectOption("daily");
