@@ -356,3 +356,51 @@ fn an_allow_listed_key_refuses_other_addresses_in_verify_and_bearer_alerting_onc
     assert_eq!(audit[0]["action"], "api_key.blocked_ip");
     assert_eq!(audit[0]["changes"]["ip"], "192.0.2.1");
 }
+
+#[test]
+fn the_listing_filters_idle_keys_with_its_paging_and_filters() {
+    let c = client();
+    let (_, admin) = c.team("Idle listing");
+    let (used, used_key, _) = c.key(
+        &admin,
+        json!({"name": "used", "permissions": [], "environment": "test"}),
+    );
+    for name in ["a", "b"] {
+        c.key(&admin, json!({"name": name, "permissions": []}));
+    }
+    assert_eq!(c.verify(json!({"key": used_key}))["valid"], true);
+    let ids = |q: &str| -> (Vec<String>, Value) {
+        let r = c.get(&format!("/v1/api-keys?{q}"), &admin).expect(200);
+        let ids = r.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                assert_eq!(k["idle_days"], 0);
+                k["id"].as_str().unwrap().to_string()
+            })
+            .collect();
+        (ids, r.body["next_cursor"].clone())
+    };
+    // Every key here was made (or used) today: idle 0 days, none idle 1.
+    let (all, _) = ids("idle_days=0");
+    assert_eq!(all.len(), 4, "the three keys and the admin key");
+    assert!(ids("idle_days=1").0.is_empty());
+    assert!(ids("idle_days=90&environment=test").0.is_empty());
+    assert_eq!(ids("idle_days=0&environment=test").0, [used]);
+    // Paging as without the filter.
+    let (first, next) = ids("idle_days=0&limit=3");
+    assert_eq!(first, all[..3]);
+    let (rest, end) = ids(&format!(
+        "idle_days=0&limit=3&cursor={}",
+        next.as_str().unwrap()
+    ));
+    assert_eq!(rest, all[3..]);
+    assert_eq!(end, Value::Null);
+    for bad in ["-1", "1.5", "x", "", "100001"] {
+        let r = c
+            .get(&format!("/v1/api-keys?idle_days={bad}"), &admin)
+            .expect_problem(400, "invalid_field");
+        assert!(r.text.contains("idle_days"), "{}", r.text);
+    }
+}

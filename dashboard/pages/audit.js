@@ -1,6 +1,7 @@
 // The audit log (#/audit), filtered by action, actor and target, fifty entries a page.
 import { api } from "/api.js";
 import { h, when, field, table } from "/ui.js";
+import { EVENTS } from "/pages/webhooks.js";
 
 export async function auditPage(params) {
   const query = new URLSearchParams();
@@ -8,7 +9,8 @@ export async function auditPage(params) {
   query.set("limit", "50");
   const page = await api("GET", `/v1/audit-log?${query}`);
   const filters = h("form", { class: "filters inline", role: "search", "aria-label": "Filter the audit log" },
-    field("Action", h("input", { name: "action", value: params.get("action") || "", placeholder: "api_key.disabled", spellcheck: "false" })),
+    field("Action", h("input", { name: "action", value: params.get("action") || "", placeholder: "api_key.disabled", spellcheck: "false", list: "audit-actions" })),
+    h("datalist", { id: "audit-actions" }, EVENTS.map((e) => h("option", { value: e }))),
     field("Actor ID", h("input", { name: "actor_id", value: params.get("actor_id") || "", spellcheck: "false" })),
     field("Target ID", h("input", { name: "target_id", value: params.get("target_id") || "", spellcheck: "false" })),
     h("button", { type: "submit" }, "Filter"));

@@ -1,8 +1,9 @@
 // One API key (#/keys/<id>): its details, usage chart and locations, the edit form, and Roll,
 // Disable and Delete behind their confirmations (pages/key-actions.js, shared with the list).
 import { api, all } from "/api.js";
-import { h, can, when, field, table, toast, errorLine, showFormError, route } from "/ui.js";
+import { h, can, when, field, table, toast, errorLine, showFormError, clearFormErrors, route } from "/ui.js";
 import { keyActions } from "/pages/key-actions.js";
+import { policyFields, policyRows, readPolicy, showPolicyError } from "/pages/usage-policy.js";
 
 /**
  * The last days' requests as stacked bars (plain SVG: admitted, rate limited, denied), with the
@@ -59,6 +60,7 @@ export async function keyPage(id) {
       ["Created", when(k.created_at)], ["Last used", when(k.last_used)], ["Expires", k.expires_at ? when(k.expires_at) : "never"],
       ["Auto-renew", k.auto_renew ? "on: renews when 30 days remain" : "off"],
       ["Rolled from", k.rolled_from ? h("a", { href: `#/keys/${k.rolled_from}` }, h("code", {}, k.rolled_from)) : "—"],
+      ...policyRows(k),
       ...(k.leaked ? [["Leaked", leakedWhere(k.leaked)]] : [])]
       .flatMap(([t, d]) => [h("dt", {}, t), h("dd", {}, d)]));
   const leakedAlert = k.leaked
@@ -104,6 +106,7 @@ function editKeyForm(k) {
     h("div", { class: "field check" },
       h("input", { type: "checkbox", name: "auto_renew", id: "edit-auto-renew", checked: k.auto_renew }),
       h("label", { for: "edit-auto-renew" }, "Renew automatically when 30 days remain")),
+    policyFields(k),
     error,
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save changes")));
   form.addEventListener("submit", async (e) => {
@@ -113,12 +116,14 @@ function editKeyForm(k) {
     const patch = { name: f.name.value.trim(), description: f.description.value.trim() || null };
     patch.expires_at = f.expires_on.value ? new Date(`${f.expires_on.value}T23:59:59`).toISOString() : null;
     patch.auto_renew = f.auto_renew.checked;
+    clearFormErrors(form);
     try {
+      Object.assign(patch, readPolicy(f, k));
       await api("PATCH", `/v1/api-keys/${k.id}`, patch);
       toast("Saved.");
       route();
     } catch (err) {
-      showFormError(form, error, err);
+      if (!showPolicyError(form, err)) showFormError(form, error, err);
     }
   });
   return form;

@@ -3,6 +3,10 @@
 import { api, all } from "/api.js";
 import { h, can, day, when, field, table, errorLine, showError, showFormError, clearFormErrors, showSecret, route } from "/ui.js";
 import { keyActions } from "/pages/key-actions.js";
+import { policyFields, readPolicy, showPolicyError } from "/pages/usage-policy.js";
+
+// The idle filter's choices (`?idle_days=N`).
+const IDLE = [30, 90];
 
 export async function keysPage(params) {
   const [projects, accounts] = await Promise.all([
@@ -12,9 +16,11 @@ export async function keysPage(params) {
   const projectName = (id) => projects.find((p) => p.id === id)?.name || id || "—";
   const environment = params.get("environment") || "";
   const project = params.get("project_id") || "";
+  const idle = params.get("idle_days") || "";
   const query = new URLSearchParams();
   if (environment) query.set("environment", environment);
   if (project) query.set("project_id", project);
+  if (idle) query.set("idle_days", idle);
   const keys = await all(`/v1/api-keys${query.size ? `?${query}` : ""}`);
 
   const filters = h(
@@ -24,6 +30,7 @@ export async function keysPage(params) {
       const form = e.currentTarget;
       if (form.environment.value) f.set("environment", form.environment.value);
       if (form.project_id.value) f.set("project_id", form.project_id.value);
+      if (form.idle_days.value) f.set("idle_days", form.idle_days.value);
       location.hash = `#/keys${f.size ? `?${f}` : ""}`;
     } },
     field("Environment", h("select", { name: "environment" },
@@ -32,6 +39,9 @@ export async function keysPage(params) {
     field("Project", h("select", { name: "project_id" },
       h("option", { value: "" }, "All"),
       projects.map((p) => h("option", { value: p.id, selected: p.id === project }, p.name)))),
+    field("Idle", h("select", { name: "idle_days" },
+      h("option", { value: "" }, "Any"),
+      IDLE.map((n) => h("option", { value: String(n), selected: String(n) === idle }, `Idle ≥ ${n} days`)))),
   );
 
   const write = can("api_keys:write");
@@ -43,6 +53,7 @@ export async function keysPage(params) {
     h("span", { class: `status ${k.status}` }, k.status),
     day(k.created_at),
     when(k.last_used),
+    h("span", { title: "Days since last use (or creation)" }, String(k.idle_days)),
     k.expires_at ? day(k.expires_at) : "never",
     // Roll, Disable and Delete next to the key, behind the key page's confirmations; each
     // button's accessible name says which key ("Disable Billing worker (sk_live_ab…)").
@@ -55,8 +66,8 @@ export async function keysPage(params) {
         ? h("button", { type: "button", class: "primary", onclick: () => createKeyDialog(projects, accounts) }, "Create API key")
         : null),
     filters,
-    table("API keys", ["Name", "Key", "Environment", "Project", "Status", "Created", "Last used", "Expires", ...(write ? ["Actions"] : [])], rows,
-      "No API keys yet."),
+    table("API keys", ["Name", "Key", "Environment", "Project", "Status", "Created", "Last used", "Idle days", "Expires", ...(write ? ["Actions"] : [])], rows,
+      idle ? `No keys idle ${idle} days or more.` : "No API keys yet."),
   ];
 }
 
@@ -99,6 +110,7 @@ function createKeyDialog(projects, accounts) {
       field("Plan", plan),
       field("Requests per minute", perMinute, "Optional: overrides the plan's (needed for enterprise)."),
       field("Requests per hour", perHour)),
+    policyFields(),
     field("Expires", expiry), customDate,
     h("div", { class: "field check" },
       h("input", { type: "checkbox", name: "auto_renew", id: "create-auto-renew" }),
@@ -125,6 +137,14 @@ function createKeyDialog(projects, accounts) {
     if (f.per_minute.value) rate.per_minute = Number(f.per_minute.value);
     if (f.per_hour.value) rate.per_hour = Number(f.per_hour.value);
     body.rate_limit = rate;
+    try {
+      const policy = readPolicy(f);
+      if (policy.rate_limit) Object.assign(rate, policy.rate_limit);
+      if (policy.credits) body.credits = policy.credits;
+      if (policy.allowed_ips) body.allowed_ips = policy.allowed_ips;
+    } catch (err) {
+      return showPolicyError(form, err) || showFormError(form, error, err);
+    }
     if (f.auto_renew.checked) body.auto_renew = true;
     if (f.metadata.value.trim()) {
       try {
@@ -146,7 +166,7 @@ function createKeyDialog(projects, accounts) {
       showSecret(created.key);
       route();
     } catch (err) {
-      showFormError(form, error, err);
+      if (!showPolicyError(form, err)) showFormError(form, error, err);
     }
   });
   document.body.append(dialog);

@@ -18,6 +18,7 @@ pub mod fixtures;
 pub mod history;
 pub mod host;
 pub mod idle;
+pub mod idle_filter;
 pub mod ids;
 pub mod input;
 pub mod ip_allow;

@@ -26,6 +26,10 @@ pub struct ListQuery {
     pub cursor: Option<i64>,
     pub environment: Option<Environment>,
     pub project_id: Option<ProjectId>,
+    /// `GET /v1/api-keys?idle_days=N`: only keys last used (or, never used, made) at or before
+    /// this instant (`core::idle_filter`); `None`: every key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_cutoff: Option<super::time::Timestamp>,
 }
 
 /// Parses `limit`, `cursor`, and the filters named in `filters` out of decoded query pairs.
@@ -35,6 +39,7 @@ pub fn parse_list_query(pairs: &[(String, String)], filters: &[&str]) -> Result<
         cursor: None,
         environment: None,
         project_id: None,
+        idle_cutoff: None,
     };
     for (k, v) in pairs {
         if page_param(k, v, &mut q.limit, &mut q.cursor)? {

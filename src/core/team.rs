@@ -284,4 +284,6 @@ pub mod fixtures;
 pub mod memory;
 
 #[cfg(test)]
+mod idle_listing_tests;
+#[cfg(test)]
 mod tests;

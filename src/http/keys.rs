@@ -14,6 +14,7 @@ use crate::core::access::{
 };
 use crate::core::audit::Origin;
 use crate::core::history::{date_of, History, Location, HISTORY_DAYS};
+use crate::core::idle_filter::key_list_query;
 use crate::core::ids::{KeyId, TeamId};
 use crate::core::input::{
     parse_key_patch, parse_new_key, parse_roll, InputError, InputErrorKind, KeyPatch,
@@ -23,7 +24,7 @@ use crate::core::key_state::UpdateError;
 use crate::core::limits::TeamLimits;
 use crate::core::model::{CreatedKeyView, KeyRecord, KeyStatus, UsageView};
 use crate::core::page::unknown_param;
-use crate::core::page::{parse_list_query, Page};
+use crate::core::page::Page;
 use crate::core::permission::{needs as perm, Permission, PermissionSet};
 use crate::core::random::OsRandom;
 use crate::storage::key_protocol::{KeyCall, KeyReply};
@@ -137,8 +138,7 @@ pub async fn create(ctx: &Ctx, req: &mut Request) -> ApiResult {
 
 pub async fn list(ctx: &Ctx, req: &Request) -> ApiResult {
     let p = present(ctx, req).await?;
-    let query = parse_list_query(&query_pairs(req), &["environment", "project_id"])
-        .map_err(ApiError::input);
+    let query = key_list_query(&query_pairs(req), ctx.now).map_err(ApiError::input);
     let caller = confirm(ctx, &p, needs(&[perm::API_KEYS_READ])).await?;
     let mut query = query?;
     // A scoped key lists its project's keys only.

@@ -79,6 +79,7 @@ pub async fn index_team(ctx: &Ctx, team: &TeamId) -> Result<(), ApiError> {
             cursor,
             environment: None,
             project_id: None,
+            idle_cutoff: None,
         };
         let page = ask(ctx, team, ListMembers { query }, "team", "").await?;
         for m in &page.items {

@@ -93,6 +93,18 @@ impl Sql {
         filters: &[(&str, Option<&str>)],
         query: &ListQuery,
     ) -> StoreResult<Page<T>> {
+        self.page_where(table, filters, &[], query)
+    }
+
+    /// [`Self::page`] with further conditions: each an SQL expression with one `?`, and the
+    /// text bound to it.
+    pub fn page_where<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        filters: &[(&str, Option<&str>)],
+        conditions: &[(&str, String)],
+        query: &ListQuery,
+    ) -> StoreResult<Page<T>> {
         let mut clauses = Vec::new();
         let mut binds = Vec::new();
         if let Some(c) = query.cursor {
@@ -104,6 +116,10 @@ impl Sql {
                 clauses.push(format!("{column} = ?"));
                 binds.push(V::from(*v));
             }
+        }
+        for (clause, value) in conditions {
+            clauses.push((*clause).to_owned());
+            binds.push(V::from(value.as_str()));
         }
         let filter = if clauses.is_empty() {
             String::new()

@@ -453,6 +453,92 @@ test("a cross-site POST carrying the session cookie is refused", async () => {
   await p.context().close();
 });
 
+test("usage policy: create a key with a quota, credits with refill and two IPs; a bad IP line is named; edit credits", async () => {
+  const p = await page();
+  await signIn(p, "owner@acme.test");
+  await p.getByRole("button", { name: "Create API key" }).click();
+  const dialog = p.getByRole("dialog", { name: "Create an API key" });
+  await dialog.getByLabel("Name", { exact: true }).fill("Metered worker");
+  await dialog.getByLabel("Monthly quota").fill("5000");
+  await dialog.getByLabel("Credits remaining").fill("200");
+  await dialog.getByLabel("Refill to").fill("300");
+  // An amount with no period is named next to its field before anything is sent.
+  await dialog.getByRole("button", { name: "Create key" }).click();
+  await dialog.locator(".field").filter({ has: p.getByLabel("Refill to") }).getByRole("alert").filter({ hasText: "`refill_amount`" }).waitFor();
+  await dialog.getByLabel("Refill", { exact: true }).selectOption("monthly");
+  const ips = dialog.getByLabel("Allowed IPs");
+  const ipError = dialog.locator(".field").filter({ has: p.getByLabel("Allowed IPs") }).getByRole("alert");
+  // Plainly not an address: refused before sending, next to the field, naming the line.
+  await ips.fill("203.0.113.0/24\nnot-an-ip");
+  await dialog.getByRole("button", { name: "Create key" }).click();
+  await ipError.filter({ hasText: "Line 2 (not-an-ip)" }).waitFor();
+  assert.equal(await ips.getAttribute("aria-invalid"), "true");
+  // Well formed but refused by the API (a host address with a /8): its line, from the API's
+  // `allowed_ips[1]` (the empty line between does not count as an entry).
+  await ips.fill("203.0.113.0/24\n\n10.0.0.1/8");
+  await dialog.getByRole("button", { name: "Create key" }).click();
+  await ipError.filter({ hasText: "Line 3 (10.0.0.1/8)" }).waitFor();
+  await ips.fill("203.0.113.0/24\n2001:DB8::/32");
+  await dialog.getByRole("button", { name: "Create key" }).click();
+  const secret = p.getByRole("dialog", { name: "Copy your new API key" });
+  await secret.waitFor();
+  await secret.getByRole("button", { name: "Copy" }).click();
+  await secret.getByRole("button", { name: "Done" }).click();
+  const row = p.getByRole("row").filter({ hasText: "Metered worker" });
+  await row.getByRole("link", { name: "Metered worker" }).click();
+  await p.getByRole("heading", { name: "Metered worker" }).waitFor();
+  await p.locator("#key-quota").filter({ hasText: "0 of 5,000 used this month (UTC)" }).waitFor();
+  await p.locator("#key-credits").filter({ hasText: "200 remaining, refilled to 300 each month" }).waitFor();
+  await p.locator("#key-idle").filter({ hasText: "0 days" }).waitFor();
+  await p.locator("#key-allowed-ips").getByText("2001:db8::/32").waitFor();
+  await p.locator("#key-allowed-ips").getByText("203.0.113.0/24").waitFor();
+  const id = p.url().split("/").pop();
+  const made = (await call("GET", `/v1/api-keys/${id}`, { key: adminKey })).body;
+  assert.equal(made.rate_limit.per_month, 5000);
+  assert.deepEqual(made.credits, { remaining: 200, refill: { amount: 300, interval: "monthly" } });
+  assert.deepEqual(made.allowed_ips, ["203.0.113.0/24", "2001:db8::/32"]);
+  await p.screenshot({ path: path.join(SHOTS, "key-usage-policy.png"), fullPage: true });
+
+  // Edit: the API's refusal of a field of the policy is shown next to it.
+  const edit = p.getByRole("form", { name: "Edit" });
+  await edit.getByLabel("Credits remaining").fill("2000000000");
+  await edit.getByRole("button", { name: "Save changes" }).click();
+  await edit.locator(".field").filter({ has: p.getByLabel("Credits remaining") }).getByRole("alert")
+    .filter({ hasText: "`credits.remaining`" }).waitFor();
+  // New credits refilled daily; the rest of the policy stays as it was.
+  await edit.getByLabel("Credits remaining").fill("50");
+  await edit.getByLabel("Refill to").fill("60");
+  await edit.getByLabel("Refill", { exact: true }).selectOption("daily");
+  await edit.getByRole("button", { name: "Save changes" }).click();
+  await p.locator("#key-credits").filter({ hasText: "50 remaining, refilled to 60 each day" }).waitFor();
+  let after = (await call("GET", `/v1/api-keys/${id}`, { key: adminKey })).body;
+  assert.deepEqual(after.credits, { remaining: 50, refill: { amount: 60, interval: "daily" } });
+  assert.deepEqual(after.allowed_ips, made.allowed_ips);
+  assert.equal(after.rate_limit.per_month, 5000);
+  // Emptying "Credits remaining" removes them.
+  await edit.getByLabel("Credits remaining").fill("");
+  await edit.getByRole("button", { name: "Save changes" }).click();
+  await p.locator("#key-credits").filter({ hasText: "none (no limit)" }).waitFor();
+  after = (await call("GET", `/v1/api-keys/${id}`, { key: adminKey })).body;
+  assert.equal(after.credits, undefined);
+  await p.context().close();
+});
+
+test("the key list filters idle keys and shows each key's idle days", async () => {
+  const p = await page();
+  await signIn(p, "owner@acme.test");
+  await p.getByRole("columnheader", { name: "Idle days" }).waitFor();
+  assert.ok((await p.getByRole("row").count()) > 1);
+  // Every key here is new: none idle 30 days.
+  await p.getByLabel("Idle", { exact: true }).selectOption("30");
+  await p.waitForURL(/#\/keys\?idle_days=30$/);
+  await p.getByText("No keys idle 30 days or more.").waitFor();
+  assert.equal((await call("GET", "/v1/api-keys?idle_days=30", { key: adminKey })).body.data.length, 0);
+  await p.getByLabel("Idle", { exact: true }).selectOption("");
+  await p.getByRole("columnheader", { name: "Idle days" }).waitFor();
+  await p.context().close();
+});
+
 test("the dashboard works with the keyboard alone", async () => {
   const p = await page();
   await p.goto(`${base}/`);

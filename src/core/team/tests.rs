@@ -73,6 +73,7 @@ fn query() -> ListQuery {
         cursor: None,
         environment: None,
         project_id: None,
+        idle_cutoff: None,
     }
 }
 

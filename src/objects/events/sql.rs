@@ -248,6 +248,7 @@ impl AuditStore for Sql {
             cursor: q.cursor,
             environment: None,
             project_id: None,
+            idle_cutoff: None,
         };
         // The project is read from the entry's body, through an index on that expression:
         // entries stored before they had a project need no migration (theirs is NULL, which

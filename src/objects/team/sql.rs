@@ -158,7 +158,21 @@ impl TeamStore for Sql {
             ("project_id", query.project_id.as_deref()),
             ("environment", query.environment.map(|e| e.as_str())),
         ];
-        self.page("keys", &filters, query)
+        match query.idle_cutoff {
+            None => self.page("keys", &filters, query),
+            // `core::idle_filter::is_idle`: last used (or, never used, made) at or before the
+            // cutoff. julianday() compares the bodies' RFC 3339 times to the millisecond.
+            Some(cutoff) => self.page_where(
+                "keys",
+                &filters,
+                &[(
+                    "julianday(coalesce(json_extract(body, '$.last_used'), \
+                     json_extract(body, '$.created_at'))) <= julianday(?)",
+                    cutoff.to_string(),
+                )],
+                query,
+            ),
+        }
     }
 
     fn count_expiring(

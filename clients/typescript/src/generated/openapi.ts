@@ -252,6 +252,8 @@ export interface paths {
                     environment?: "live" | "test";
                     /** @description Only keys of this project. A key scoped to another project lists nothing. */
                     project_id?: components["schemas"]["ProjectId"];
+                    /** @description Only keys idle at least this many whole days: last used (or, never used, created) at least N × 24 hours ago, as `idle_days` on each key counts. 0 lists every key. */
+                    idle_days?: number;
                 };
                 header?: never;
                 path?: never;

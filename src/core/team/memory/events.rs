@@ -155,6 +155,7 @@ impl crate::core::audit::AuditStore for MemoryTeam {
             cursor: q.cursor,
             environment: None,
             project_id: None,
+            idle_cutoff: None,
         };
         self.with(|s| {
             s.audit.page(&list, |e| {

@@ -240,6 +240,7 @@ impl TeamStore for MemoryTeam {
                     && q.project_id
                         .as_ref()
                         .is_none_or(|p| k.project_id.as_ref() == Some(p))
+                    && crate::core::idle_filter::is_idle(k, q.idle_cutoff)
             });
             Page {
                 items: page.items.into_iter().map(|(k, _)| k).collect(),
