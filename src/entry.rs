@@ -4,7 +4,9 @@
 //! - [`front`]: one synchronous call per request, answering what needs no storage
 //!   (`http::front`), or saying that the body is needed, or that the full path is;
 //! - `fetch` (the `#[event(fetch)]` below): the full, asynchronous path;
-//! - [`fetch_with_body`]: the full path for a `POST /v1/verify` whose body the front has read.
+//! - [`fetch_with_body`]: the full path for a request whose body the front has read;
+//! - [`verify`]: a verification with a well-formed key, its body read by the front: the
+//!   verification's own path (`http::verify::direct`), its answer framed as one string.
 //!
 //! The Durable Objects' entries are their classes in `objects`.
 
@@ -20,6 +22,9 @@ const ANSWER: i32 = 1;
 /// What [`front`] answers when it needs the body and its declared length is within the bound:
 /// the entry reads it at once and calls again with the bytes.
 const BODY: i32 = -1;
+/// What [`front`] answers for `POST /v1/verify` with a well-formed key (its body read): the
+/// entry calls [`verify`]. Never a constant answer's id (those are below 16).
+const VERIFY: i32 = 16;
 // A [`Constant`]'s id (2 and up): the entry frames it once with [`constant`].
 // Any other negative number -n: the body is needed and no length was declared: the entry reads
 // at most n bytes of it (and the chunk that went past), then calls again.
@@ -37,22 +42,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 
 /// Decides a request from its head (and `body`, once asked for): [`FULL`], [`ANSWER`] (then
 /// [`answer`] holds it, framed by `http::front::Answer::encode`), a constant answer's id, or
-/// minus the most bytes of body to read.
+/// minus the most bytes of body to read, or [`VERIFY`]. `head`: the request's head as one
+/// string (`Head::parse`).
 #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
-pub fn front(
-    env: &Env,
-    method: &str,
-    url: &str,
-    content_type: Option<String>,
-    content_length: Option<String>,
-    body: Option<Box<[u8]>>,
-) -> i32 {
-    let head = Head {
-        method,
-        path: crate::http::front::path_of(url),
-        content_type: content_type.as_deref(),
-        content_length: content_length.as_deref(),
-    };
+pub fn front(env: &Env, head: &str, body: Option<Box<[u8]>>) -> i32 {
+    let head = Head::parse(head);
     match crate::http::front::front(&head, crate::http::ready(env), body.as_deref()) {
         Front::Answer(a) => {
             ANSWERED.with(|slot| *slot.borrow_mut() = a.encode());
@@ -62,7 +56,24 @@ pub fn front(
         Front::NeedsBody { declared: true } => BODY,
         Front::NeedsBody { declared: false } => -(crate::core::input::MAX_BODY_BYTES as i32),
         Front::Full => FULL,
+        Front::Verify => VERIFY,
     }
+}
+
+/// A verification the front found well-formed (`body` its bytes): the answer, framed as
+/// `http::front::Answer::encode` frames it. `req` only for `request.cf` (hidden by the entry,
+/// read by a counted check: `Ctx::country`).
+#[wasm_bindgen(
+    wasm_bindgen = ::worker::wasm_bindgen,
+    wasm_bindgen_futures = ::worker::wasm_bindgen_futures,
+    js_sys = ::worker::js_sys
+)]
+pub async fn verify(
+    req: worker::worker_sys::web_sys::Request,
+    env: Env,
+    body: Box<[u8]>,
+) -> String {
+    crate::http::verify_direct(req, &env, &body).await
 }
 
 /// The answer [`front`] just made (framed), taken.

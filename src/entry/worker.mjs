@@ -3,12 +3,14 @@
 //
 // It decides nothing (docs/architecture.md, "The entry"; STYLE.md item 13): it moves strings and
 // bytes across the wasm boundary once each way. Each request's method, URL, Content-Type and
-// Content-Length go to Rust's synchronous `front` (src/entry.rs, src/http/front.rs), which
+// Content-Length go, as one string, to Rust's synchronous `front` (src/entry.rs,
+// src/http/front.rs), which
 // answers everything that needs no storage at once (a constant answer by id, framed by Rust
 // once per isolate, or an answer framed as `status\nName: value…\n\nbody`), or asks for the
 // body's bytes, up to a bound it gives (and is called again with them), or says the full path
 // is needed: the asynchronous Rust handler, `fetch`, or `fetch_with_body` when the body was
-// read. `request.cf` is never read here and read in Rust only when a request needs the country
+// read, or `verify` for a verification with a well-formed key (its answer framed as one
+// string, like `front`'s). `request.cf` is never read here and read in Rust only when a request needs the country
 // (`Ctx::country`).
 //
 // worker-build's generated index.js exports a default class with each wasm export on its
@@ -30,13 +32,22 @@ import Generated, {
   EventsObject as GeneratedEventsObject,
 } from "./index.js";
 
-const { front, answer, constant, fetch: full, fetch_with_body: fullWithBody } = Generated.prototype;
+const {
+  front,
+  answer,
+  constant,
+  verify,
+  fetch: full,
+  fetch_with_body: fullWithBody,
+} = Generated.prototype;
 // What `front` answers (src/entry.rs): the full path, an answer to take, a constant answer's id
-// (2 and up), the body (its declared length is within the bound: read it at once), or minus
-// the most bytes of body to read (no length declared: read in chunks, stop past it).
+// (2 to 15), the body (its declared length is within the bound: read it at once), minus the
+// most bytes of body to read (no length declared: read in chunks, stop past it), or a
+// verification to make (`verify`).
 const FULL = 0;
 const ANSWER = 1;
 const BODY = -1;
+const VERIFY = 16;
 const state = globalThis.__worker_init_state;
 
 /** A framed answer from Rust (`status\nName: value…\n\nbody`) as a Response's parts. */
@@ -99,16 +110,21 @@ async function body(request, code) {
 /** `request.cf` hidden (see `Ctx::country`): converting the request reads nothing then. */
 const NO_CF = { value: undefined, configurable: true };
 
+/** A verification's framed answer (`verify`) as a Response. */
+async function verified(request, env, bytes) {
+  const p = parts(await verify(Object.defineProperty(request, "cf", NO_CF), env, bytes));
+  return new Response(p.body, p.init);
+}
+
 async function serve(request, env, ctx) {
   const h = request.headers;
-  const method = request.method;
-  const url = request.url;
-  const type = h.get("Content-Type");
-  const length = h.get("Content-Length");
-  let code = front(env, method, url, type, length, undefined);
+  // The head as one string (`Head::parse`): an absent header is empty.
+  const head = `${request.method}\n${request.url}\n${h.get("Content-Type") ?? ""}\n${h.get("Content-Length") ?? ""}`;
+  let code = front(env, head, undefined);
   if (code < 0) {
     const bytes = await body(request, code);
-    code = front(env, method, url, type, length, bytes);
+    code = front(env, head, bytes);
+    if (code === VERIFY) return verified(request, env, bytes);
     if (code === FULL) return fullWithBody(Object.defineProperty(request, "cf", NO_CF), env, bytes);
   }
   if (code === FULL) return full.call({ env, ctx }, Object.defineProperty(request, "cf", NO_CF));

@@ -58,6 +58,10 @@ pub enum Front {
     NeedsBody { declared: bool },
     /// Storage is needed (or a body without a declared length): the full path answers.
     Full,
+    /// `POST /v1/verify` with a well-formed key and its body read: the verification's own
+    /// path answers (`http::verify::direct`: no route table, no `worker::Request`, the answer
+    /// framed as [`Answer::encode`] frames it).
+    Verify,
 }
 
 /// The answers the front gives that never change: their ids (the entry's cache's indices; 0
@@ -125,7 +129,7 @@ pub struct Answer {
 }
 
 impl Answer {
-    fn new(status: u16, content_type: &'static str, body: String) -> Self {
+    pub fn new(status: u16, content_type: &'static str, body: String) -> Self {
         let mut headers = vec![("Content-Type", content_type.to_owned())];
         headers.extend(SECURITY_HEADERS.iter().map(|(n, v)| (*n, (*v).to_owned())));
         Answer {
@@ -135,7 +139,7 @@ impl Answer {
         }
     }
 
-    fn problem(e: &ApiError) -> Self {
+    pub fn problem(e: &ApiError) -> Self {
         let body = serde_json::to_string(&e.problem()).unwrap_or_default();
         let mut a = Answer::new(e.status, "application/problem+json", body);
         a.headers.extend(e.headers.iter().cloned());
@@ -181,6 +185,25 @@ pub struct Head<'a> {
     pub path: &'a str,
     pub content_type: Option<&'a str>,
     pub content_length: Option<&'a str>,
+}
+
+impl<'a> Head<'a> {
+    /// The head as the entry sends it, one string (one copy into wasm, not four):
+    /// `{method}\n{url}\n{Content-Type}\n{Content-Length}`, an absent header empty (the front
+    /// reads an empty one as absent: no media type, no declared length). None of the four can
+    /// hold a newline (HTTP's framing and the URL parser remove them).
+    pub fn parse(head: &'a str) -> Head<'a> {
+        let mut parts = head.splitn(4, '\n');
+        let mut next = || parts.next().unwrap_or_default();
+        let (method, url, content_type, content_length) = (next(), next(), next(), next());
+        let present = |v: &'a str| (!v.is_empty()).then_some(v);
+        Head {
+            method,
+            path: path_of(url),
+            content_type: present(content_type),
+            content_length: present(content_length),
+        }
+    }
 }
 
 /// Decides one request (see the module's documentation). `config` is the isolate's settings,
@@ -238,7 +261,7 @@ fn verify(head: &Head, config: Result<&Config, ApiError>, body: Option<&[u8]>) -
         Err(e) => return answer_problem(&ApiError::input(e)),
     };
     if PlainKey::parse(&config.key_prefix, &input.key).is_ok() {
-        return Front::Full;
+        return Front::Verify;
     }
     Front::Constant(Constant::MalformedKey)
 }
@@ -397,7 +420,25 @@ mod tests {
             &mut crate::core::random::FixedRandom(vec![7, 42], 0),
         );
         let body = format!(r#"{{"key":"{}"}}"#, key.expose_secret());
-        assert_eq!(decide(&h, Some(body.as_bytes())), Front::Full);
+        assert_eq!(decide(&h, Some(body.as_bytes())), Front::Verify);
+    }
+
+    #[test]
+    fn the_head_comes_as_one_string() {
+        let h = Head::parse("POST\nhttps://example.com/v1/verify?x=1\napplication/json\n12");
+        assert_eq!((h.method, h.path), ("POST", "/v1/verify"));
+        assert_eq!(h.content_type, Some("application/json"));
+        assert_eq!(h.content_length, Some("12"));
+        // Absent headers are empty, and read as absent.
+        let h = Head::parse("GET\nhttps://example.com/healthz\n\n");
+        assert_eq!((h.method, h.path), ("GET", "/healthz"));
+        assert_eq!((h.content_type, h.content_length), (None, None));
+        assert_eq!(
+            decide(&h, None),
+            decide(&head("GET", "/healthz", None), None)
+        );
+        let h = Head::parse("POST\nhttps://example.com/v1/verify\n\n");
+        assert_eq!(decide(&h, None), Front::NeedsBody { declared: false });
     }
 
     #[test]

@@ -40,6 +40,8 @@ mod webhooks;
 
 #[cfg(target_arch = "wasm32")]
 pub use serve::{config, handle, ready};
+#[cfg(target_arch = "wasm32")]
+pub use verify::direct as verify_direct;
 
 #[cfg(target_arch = "wasm32")]
 mod serve {

@@ -3,7 +3,8 @@
 
 use super::auth::{check, confirm, find_key, present, Credential, KeyRejection};
 use super::ctx::{internal, json, read_body_or, ApiResult, Ctx};
-use super::front::{Limit, Verification};
+use super::front::{Answer, Limit, Verification};
+use super::headers::rate_limit_headers;
 use super::problem::ApiError;
 use crate::core::access::{Denial, Requirement, Scope};
 use crate::core::input::parse_verify;
@@ -117,6 +118,42 @@ pub async fn verify(ctx: &Ctx, req: &mut Request) -> ApiResult {
         .set("Content-Type", "application/json")
         .map_err(|e| internal("a response", e))?;
     Ok(resp)
+}
+
+/// `POST /v1/verify` once the front has found the key well-formed and read the body: the
+/// same answer as [`verify`] through the full path (route, `Ctx::finish`, the headers every
+/// response carries), framed as one string (`Answer::encode`) so the entry builds the
+/// `Response` with one crossing: no `worker::Request` conversion, no `Headers.set` per header.
+pub async fn direct(
+    request: worker::worker_sys::web_sys::Request,
+    env: &worker::Env,
+    body: &[u8],
+) -> String {
+    let now = Timestamp::from_millis(worker::Date::now().as_millis() as i64);
+    let answer = match super::ready(env) {
+        Err(e) => Answer::problem(&e),
+        Ok(config) => match crate::storage::Stores::from_env(env) {
+            Err(_) => Answer::problem(&ApiError::misconfigured(
+                "a KV or Durable Object binding is missing",
+            )),
+            Ok(stores) => {
+                let ctx = Ctx::for_request(stores, config, request, env, now);
+                let result = match decide(&ctx, body).await {
+                    Ok(verdict) => verdict.to_json(),
+                    Err(e) => Err(e),
+                };
+                let mut a = match result {
+                    Ok(json) => Answer::new(200, "application/json", json),
+                    Err(e) => Answer::problem(&e),
+                };
+                if let Some(limit) = ctx.limit.get() {
+                    a.headers.extend(rate_limit_headers(&limit, now));
+                }
+                a
+            }
+        },
+    };
+    answer.encode()
 }
 
 #[derive(Serialize)]

@@ -43,21 +43,45 @@ impl From<worker::kv::KvError> for StoreError {
     }
 }
 
-pub struct Stores {
+/// The bindings, looked up once per isolate (each lookup is a `Reflect.get` and the `worker`
+/// crate's type checks: about 12 crossings of the wasm boundary per request before they were
+/// kept). Bindings never change while an isolate lives; `Stores` is a cheap handle onto them.
+#[derive(Clone)]
+pub struct Stores(std::rc::Rc<Bindings>);
+
+pub struct Bindings {
     kv: KvStore,
     keys: ObjectNamespace,
     teams: ObjectNamespace,
     events: ObjectNamespace,
 }
 
+impl std::ops::Deref for Stores {
+    type Target = Bindings;
+    fn deref(&self) -> &Bindings {
+        &self.0
+    }
+}
+
+thread_local! {
+    /// Kept only once every binding was found: an isolate missing one keeps answering
+    /// `503 misconfigured` (tests/misconfigured.rs), and says which binding on each request.
+    static STORES: std::cell::RefCell<Option<Stores>> = const { std::cell::RefCell::new(None) };
+}
+
 impl Stores {
     pub fn from_env(env: &Env) -> StoreResult<Self> {
-        Ok(Stores {
+        if let Some(s) = STORES.with(|c| c.borrow().clone()) {
+            return Ok(s);
+        }
+        let stores = Stores(std::rc::Rc::new(Bindings {
             kv: env.kv(KV_BINDING)?,
             keys: env.durable_object(KEY_OBJECTS)?,
             teams: env.durable_object(TEAM_OBJECTS)?,
             events: env.durable_object(EVENTS_OBJECTS)?,
-        })
+        }));
+        STORES.with(|c| *c.borrow_mut() = Some(stores.clone()));
+        Ok(stores)
     }
 
     /// A team call that changes something, with its origin: the team object records the audit
