@@ -4,7 +4,7 @@ import { h, can, day, when, field, table, toast, errorLine, showFormError, clear
 
 export const EVENTS = ["api_key.created", "api_key.updated", "api_key.rolled", "api_key.disabled", "api_key.deleted",
   "api_key.expiring", "api_key.expired", "api_key.renewed", "api_key.rate_limited", "api_key.new_location", "api_key.leaked",
-  "api_key.quota_exceeded", "api_key.credits_low", "api_key.blocked_ip",
+  "api_key.quota_exceeded", "api_key.credits_low", "api_key.blocked_ip", "api_key.idle",
   "member.added", "member.removed"];
 
 const hookStatus = (w) => (w.enabled ? "enabled" : w.disabled_reason ? `disabled (${w.disabled_reason === "gone" ? "it answered 410 Gone" : "failing for 5 days"})` : "disabled");
