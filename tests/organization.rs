@@ -573,6 +573,15 @@ fn a_teams_admin_key_patches_its_own_settings_only() {
         .expect_problem(403, "insufficient_permissions");
     c.patch(&path, &admin, json!({"limits": {"max_keys": 1000}}))
         .expect_problem(403, "insufficient_permissions");
+    // A test-environment admin:* key changes no setting: the settings reach the live keys.
+    let (_, test_admin, _) = c.key(
+        &admin,
+        json!({"name": "t", "environment": "test", "permissions": ["admin:*"]}),
+    );
+    c.patch(&path, &test_admin, json!({"auto_disable_idle_days": 1}))
+        .expect_problem(403, "insufficient_permissions");
+    c.patch(&path, &test_admin, json!({"leak_policy": "disable"}))
+        .expect_problem(403, "insufficient_permissions");
     // Without admin:*, nothing; another team's id is not there at all.
     c.patch(&path, &reader, json!({"leak_policy": "notify"}))
         .expect_problem(403, "insufficient_permissions");

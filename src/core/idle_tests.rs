@@ -250,6 +250,19 @@ fn the_setting_reaches_a_key_as_a_call_that_writes_only_when_it_changes() {
 }
 
 #[test]
+fn a_new_setting_saves_the_key_but_sends_no_event() {
+    use crate::storage::key_protocol::{key_dispatch_with_events, Effect, KeyCall};
+    let mut slot = Some(key(None));
+    let (_, e, events) =
+        key_dispatch_with_events(&mut slot, KeyCall::SetIdle { days: Some(30) }, at(NOW));
+    assert_eq!(e, Effect::Save);
+    assert!(
+        events.is_empty(),
+        "a team's setting is not a change of the key's: {events:?}"
+    );
+}
+
+#[test]
 fn a_team_patch_sets_turns_off_or_refuses_the_setting_naming_it() {
     use crate::core::input::parse_team_patch;
     let p = parse_team_patch(br#"{"auto_disable_idle_days":30}"#).unwrap();

@@ -2,6 +2,8 @@
 //! the team itself holding `admin:*` (a key or a member's session) only the team's own settings,
 //! never its name or the limits the operator sells it.
 
+use crate::core::key::Environment;
+
 /// Who asks to change a team.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TeamChanger {
@@ -28,6 +30,13 @@ pub fn may_change(changer: TeamChanger, change: TeamChange) -> Result<(), &'stat
     }
 }
 
+/// A team's settings reach its live keys too (`leak_policy` disables them, `auto_disable_idle_days`
+/// disables the idle ones), so a credential of the `test` environment, which manages only test
+/// keys, changes none of them (`403`, as a test key touching a live key).
+pub fn may_change_settings(environment: Environment) -> bool {
+    environment == Environment::Live
+}
+
 /// `require_totp` (issue 23): the operator, or an owner's session of the team; an `admin:*`
 /// key or an `admin` member is no owner (as for making owners, `403 owner_required`).
 pub fn may_require_totp(changer: TeamChanger, owner_session: bool) -> bool {
@@ -43,6 +52,12 @@ mod tests {
         assert!(may_require_totp(TeamChanger::Operator, false));
         assert!(may_require_totp(TeamChanger::TeamAdmin, true));
         assert!(!may_require_totp(TeamChanger::TeamAdmin, false));
+    }
+
+    #[test]
+    fn a_test_credential_changes_no_setting() {
+        assert!(may_change_settings(Environment::Live));
+        assert!(!may_change_settings(Environment::Test));
     }
 
     #[test]

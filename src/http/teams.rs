@@ -16,7 +16,9 @@ use crate::core::model::{CreatedKeyView, KeyRecord, Team};
 use crate::core::permission::{Permission, PermissionSet};
 use crate::core::random::OsRandom;
 use crate::core::team::TeamRefusal;
-use crate::core::team_settings::{may_change, may_require_totp, TeamChange, TeamChanger};
+use crate::core::team_settings::{
+    may_change, may_change_settings, may_require_totp, TeamChange, TeamChanger,
+};
 use crate::storage::team_protocol::{Destroy, GetTeam, Init, UpdateTeam};
 use crate::storage::Backend;
 use serde::Serialize;
@@ -163,6 +165,11 @@ pub async fn update(ctx: &Ctx, req: &mut Request, id: &str) -> ApiResult {
         OperatorOr::Team(caller) => {
             if caller.team_id != id {
                 return Err(ApiError::refused(TeamRefusal::NotFound, "team", &id));
+            }
+            if !may_change_settings(caller.manager.environment) {
+                return Err(ApiError::forbidden(
+                    "a test key can only create and manage test keys; a team's settings reach its live keys",
+                ));
             }
             let change = TeamChange {
                 name: input.name.is_some(),

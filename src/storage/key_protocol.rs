@@ -267,6 +267,11 @@ pub fn key_dispatch_with_events(
         _ => None,
     };
     let (reply, effect) = key_dispatch(state, call, now);
+    if kind.is_empty() {
+        // A call that is not a change of the key's own (a check, a read, the idle setting a team
+        // hands its keys) makes no event, whatever it saves.
+        return (reply, effect, Vec::new());
+    }
     let event = match (effect, state.as_ref(), before) {
         (Effect::Save | Effect::SaveAndRelist, Some(s), _) => {
             let extra: Vec<(&str, serde_json::Value)> = new_key

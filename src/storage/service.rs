@@ -126,19 +126,31 @@ pub async fn issue_key(
     Ok(record)
 }
 
-/// Gives a new key its team's `auto_disable_idle_days` (`core::idle`), when it is on.
+/// Gives a new key its team's `auto_disable_idle_days` (`core::idle`), when it is on. The setting
+/// is read again after it is given: a change that landed between the read and the key's write
+/// would otherwise be overwritten by the older value (its push may reach the key first). A read
+/// that agrees with what the key holds ends it; any change later than that read pushes to the key
+/// after this write.
 async fn give_idle_setting(b: &impl Backend, team_id: &TeamId, key_id: &KeyId) -> StoreResult<()> {
-    let days = match b.team(team_id, GetTeam {}).await? {
-        Ok(team) => team.auto_disable_idle_days,
-        Err(_) => None,
+    let read = || async {
+        Ok::<_, StoreError>(match b.team(team_id, GetTeam {}).await? {
+            Ok(team) => team.auto_disable_idle_days,
+            Err(_) => None,
+        })
     };
-    if days.is_some() {
+    let mut days = read().await?;
+    let mut given = None;
+    for _ in 0..4 {
+        if days == given {
+            return Ok(());
+        }
         match b.key(key_id, &KeyCall::SetIdle { days }).await? {
-            KeyReply::Key { .. } => {}
+            KeyReply::Key { .. } => given = days,
             other => return Err(unexpected("key idle setting", other)),
         }
+        days = read().await?;
     }
-    Ok(())
+    Err(StoreError("the team's idle setting kept changing".into()))
 }
 
 #[derive(Debug, PartialEq, Eq)]
