@@ -3,11 +3,10 @@
 //! (state, request, now); the object only loads, calls these, persists and answers.
 
 use super::access::{decide, Denial, Manager, Requirement};
-use super::audit::{key_entry, Actor as AuditActor, ActorKind, Origin};
 use super::credits::Balance;
 use super::events::{key_event, Event};
 use super::history::{self, History, Locations};
-use super::input::{InputError, KeyPatch};
+use super::input::KeyPatch;
 use super::key::KeyHash;
 use super::lifecycle::{self, Notices};
 use super::limits::TeamLimits;
@@ -17,6 +16,8 @@ use super::ratelimit::{self, Counters, LimitState, Usage};
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+
+pub use super::key_patch::{apply_patch, disable, Refusal, UpdateError};
 
 /// A key's durable state, as its object holds it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -364,137 +365,6 @@ impl KeyState {
         Ok(changed)
     }
 
-    /// Counts a request in the history; a new day marks the earlier days for writing.
-    fn record_history(&mut self, outcome: history::Outcome, now: Timestamp) {
-        let before = self.history.days.last().map(|d| d.day);
-        self.history.record(outcome, now);
-        if before.is_some_and(|b| b != now.utc_day()) {
-            self.history_rolled = true;
-        }
-    }
-
-    /// Tallies a counted request for the team's monitoring; what is due to be reported goes to
-    /// `self.reports`.
-    fn tally(&mut self, outcome: Counted, now: Timestamp) {
-        if let Some(closed) = self.report.record(outcome, now) {
-            self.reports.push(closed);
-        }
-        if let Some(due) = self.report.take(now, false) {
-            self.reports.push(due);
-        }
-    }
-
-    /// `api_key.rate_limited`, at most once per window (the one refusing: its reset time).
-    fn raise_rate_limited(&mut self, limit: &LimitState, now: Timestamp) {
-        let window = limit.binding();
-        if !history::raise_rate_limited(self.rate_limited_window, window.reset) {
-            return;
-        }
-        self.rate_limited_window = Some(window.reset);
-        let extra = [
-            (
-                "window",
-                serde_json::to_value(window.name).unwrap_or_default(),
-            ),
-            ("limit", window.limit.into()),
-            ("reset", window.reset.into()),
-        ];
-        let seed = format!("rate_limited:{}", window.reset);
-        let e = key_event("api_key.rate_limited", &self.record, &extra, &seed, now);
-        self.alerts.push(e);
-        let changes = json!({"window": window.name, "limit": window.limit, "reset": window.reset});
-        self.audit_alert("api_key.rate_limited", changes, &seed, now);
-    }
-
-    /// Spends `cost` credits of a key that has them (refilled first if a new period started);
-    /// `Err`: too few, nothing spent. Falling below 10 % of the grant raises
-    /// `api_key.credits_low`, once per grant.
-    fn spend_credits(&mut self, cost: u32, now: Timestamp) -> Result<(), super::credits::TooFew> {
-        let Some(setting) = self.record.credits else {
-            return Ok(());
-        };
-        let mut balance = Balance::current(&setting, self.credits, now);
-        let spent = balance.spend(cost);
-        self.credits = Some(balance);
-        if spent? {
-            let extra = [
-                ("remaining", balance.remaining.into()),
-                ("grant", balance.grant.into()),
-            ];
-            let seed = format!("credits_low:{}:{}", setting.set_at.millis(), balance.period);
-            let e = key_event("api_key.credits_low", &self.record, &extra, &seed, now);
-            self.alerts.push(e);
-            let changes = json!({"remaining": balance.remaining, "grant": balance.grant});
-            self.audit_alert("api_key.credits_low", changes, &seed, now);
-        }
-        Ok(())
-    }
-
-    /// The record as the key's own answers show it: credits with the live balance.
-    pub fn record_for_view(&self, now: Timestamp) -> KeyRecord {
-        let mut record = self.record.clone();
-        if let Some(c) = record.credits.as_mut() {
-            let balance = Balance::current(c, self.credits, now);
-            c.remaining = balance.remaining;
-        }
-        record
-    }
-
-    /// `api_key.quota_exceeded`, once per key and UTC month (`core::history`).
-    fn raise_quota_exceeded(&mut self, limit: &LimitState, now: Timestamp) {
-        let Some(month) = limit.month else { return };
-        if !history::raise_once(self.quota_exceeded_month, now.utc_month()) {
-            return;
-        }
-        self.quota_exceeded_month = Some(now.utc_month());
-        let extra = [("limit", month.limit.into()), ("reset", month.reset.into())];
-        let seed = format!("quota_exceeded:{}", now.utc_month());
-        let e = key_event("api_key.quota_exceeded", &self.record, &extra, &seed, now);
-        self.alerts.push(e);
-        let changes = json!({"limit": month.limit, "reset": month.reset});
-        self.audit_alert("api_key.quota_exceeded", changes, &seed, now);
-    }
-
-    /// `api_key.blocked_ip`, with the address refused: at most once an hour per key.
-    fn raise_blocked_ip(&mut self, ip: Option<std::net::IpAddr>, now: Timestamp) {
-        const HOUR_MS: i64 = 3_600_000;
-        if self
-            .blocked_ip_at
-            .is_some_and(|t| now.millis() - t < HOUR_MS)
-        {
-            return;
-        }
-        self.blocked_ip_at = Some(now.millis());
-        let ip = ip.map(|a| a.to_string());
-        let extra = [("ip", ip.clone().into())];
-        let seed = format!("blocked_ip:{}", now.millis());
-        let e = key_event("api_key.blocked_ip", &self.record, &extra, &seed, now);
-        self.alerts.push(e);
-        self.audit_alert("api_key.blocked_ip", json!({ "ip": ip }), &seed, now);
-    }
-
-    /// An alert goes into the audit log too, by keygate itself (`system`), whether or not a
-    /// webhook wants it.
-    pub(super) fn audit_alert(
-        &mut self,
-        action: &str,
-        changes: serde_json::Value,
-        seed: &str,
-        now: Timestamp,
-    ) {
-        let origin = Origin::new(
-            AuditActor {
-                kind: ActorKind::System,
-                id: None,
-            },
-            None,
-            None,
-            None,
-        );
-        let entry = key_entry(action, &self.record, &origin, Some(changes), seed, now);
-        self.alerts.push(entry);
-    }
-
     /// Rolls the key: it keeps working for `expire_old_in_secs` more (never longer than it
     /// would have), if the manager may manage it and it is still active.
     pub fn roll(
@@ -538,96 +408,6 @@ impl KeyState {
             None
         }
     }
-}
-
-/// Why a manager's change was not applied.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Refusal {
-    /// The manager may not manage this key.
-    Denied(Denial),
-    /// The patch cannot be applied.
-    Rejected(UpdateError),
-}
-
-/// Why an update cannot be applied.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UpdateError {
-    /// The key belongs to a service account; its permissions are fixed for life.
-    PermissionsImmutable,
-    Invalid(String),
-    /// The new rate is above the team's ceiling.
-    AboveCeiling(crate::core::limits::AboveCeiling),
-    /// A disabled or expired key cannot be rolled.
-    Inactive,
-}
-
-impl From<InputError> for UpdateError {
-    fn from(e: InputError) -> Self {
-        UpdateError::Invalid(e.detail)
-    }
-}
-
-/// Applies a validated patch to a key. The rate limit resolves against the key's current
-/// policy, so it happens here, where the current policy is authoritative, and must be within
-/// the team's `limits` when they are given.
-pub fn apply_patch(
-    record: &mut KeyRecord,
-    patch: &KeyPatch,
-    limits: Option<&TeamLimits>,
-    now: Timestamp,
-) -> Result<(), UpdateError> {
-    if patch.permissions.is_some() && record.service_account_id.is_some() {
-        return Err(UpdateError::PermissionsImmutable);
-    }
-    let rate_limit = patch
-        .rate_limit
-        .map(|r| r.resolve(Some(&record.rate_limit)))
-        .transpose()?;
-    if let (Some(policy), Some(limits)) = (&rate_limit, limits) {
-        limits
-            .allows_rate(policy)
-            .map_err(UpdateError::AboveCeiling)?;
-    }
-    if let Some(name) = &patch.name {
-        record.name.clone_from(name);
-    }
-    if let Some(d) = &patch.description {
-        record.description.clone_from(d);
-    }
-    if let Some(p) = &patch.permissions {
-        record.permissions = p.clone();
-    }
-    if let Some(e) = patch.expires_at {
-        record.expires_at = e;
-    }
-    if let Some(r) = rate_limit {
-        record.rate_limit = r;
-    }
-    if let Some(m) = &patch.metadata {
-        record.metadata.clone_from(m);
-    }
-    if let Some(a) = patch.auto_renew {
-        record.auto_renew = a;
-    }
-    if let Some(c) = patch.credits {
-        record.credits = c.map(|c| c.setting(now));
-    }
-    if let Some(l) = &patch.allowed_ips {
-        record.allowed_ips.clone_from(l);
-    }
-    record.updated_at = now;
-    Ok(())
-}
-
-/// Disables a key for good. Disabling twice changes nothing (and keeps the first time).
-pub fn disable(record: &mut KeyRecord, now: Timestamp) -> bool {
-    if record.disabled_at.is_some() {
-        return false;
-    }
-    record.disabled_at = Some(now);
-    record.updated_at = now;
-    true
 }
 
 #[cfg(test)]

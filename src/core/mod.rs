@@ -23,6 +23,8 @@ pub mod ids;
 pub mod input;
 pub mod ip_allow;
 pub mod key;
+pub mod key_alerts;
+pub mod key_patch;
 pub mod key_plan;
 pub mod key_schedule;
 pub mod key_state;
