@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use support::receiver::Receiver;
-use support::{Client, Server, ADMIN};
+use support::{team_with_receiver, Client, Server, ADMIN};
 
 const DAY_MS: u64 = 50;
 
@@ -19,19 +19,6 @@ fn client() -> Client {
     let server =
         S.get_or_init(|| Server::start_with_env(None, &[("IDLE_DAY_MS", &DAY_MS.to_string())]));
     Client::new(server)
-}
-
-/// A team with a webhook endpoint for `events`: (team id, admin key, receiver).
-fn team_with_receiver(c: &Client, name: &str, events: Value) -> (String, String, Receiver) {
-    let (team, admin) = c.team(name);
-    let rx = Receiver::start(&[]);
-    c.post(
-        "/v1/webhooks",
-        &admin,
-        json!({"url": rx.url, "events": events}),
-    )
-    .expect(201);
-    (team, admin, rx)
 }
 
 fn about(rx: &Receiver, kind: &str, id: &str) -> Vec<Value> {

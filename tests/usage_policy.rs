@@ -5,8 +5,7 @@ mod support;
 
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use support::receiver::Receiver;
-use support::{Client, Server, ADMIN};
+use support::{team_with_receiver, Client, Server, ADMIN};
 
 fn client() -> Client {
     Client::new(Server::shared())
@@ -65,19 +64,6 @@ fn x_api_key_is_taken_wherever_bearer_is() {
     .expect(200);
 }
 
-/// A team with a webhook endpoint for `events` at a new receiver: (admin key, receiver).
-fn team_with_receiver(c: &Client, name: &str, events: Value) -> (String, Receiver) {
-    let (_, admin) = c.team(name);
-    let rx = Receiver::start(&[]);
-    c.post(
-        "/v1/webhooks",
-        &admin,
-        json!({"url": rx.url, "events": events}),
-    )
-    .expect(201);
-    (admin, rx)
-}
-
 /// The key's audit entries by keygate itself (`system`), once at least `n` are there (≤ 10 s).
 fn system_entries(c: &Client, admin: &str, key_id: &str, n: usize) -> Vec<Value> {
     let start = Instant::now();
@@ -115,7 +101,7 @@ fn to_month_end() -> i64 {
 #[test]
 fn past_the_monthly_quota_verify_says_quota_exceeded_and_bearer_429_once_alerted() {
     let c = client();
-    let (admin, rx) = team_with_receiver(&c, "Quota", json!(["api_key.quota_exceeded"]));
+    let (_, admin, rx) = team_with_receiver(&c, "Quota", json!(["api_key.quota_exceeded"]));
     let (id, key, created) = c.key(
         &admin,
         json!({"name": "metered", "permissions": ["api_keys:read"],
@@ -200,7 +186,7 @@ fn past_the_monthly_quota_verify_says_quota_exceeded_and_bearer_429_once_alerted
 #[test]
 fn credits_are_spent_exactly_under_50_parallel_verifications() {
     let c = client();
-    let (admin, rx) = team_with_receiver(&c, "Credits", json!(["api_key.credits_low"]));
+    let (_, admin, rx) = team_with_receiver(&c, "Credits", json!(["api_key.credits_low"]));
     let (id, key, created) = c.key(
         &admin,
         json!({"name": "prepaid", "credits": {"remaining": 40, "refill": {"amount": 500, "interval": "monthly"}},
@@ -274,7 +260,7 @@ fn credits_are_spent_exactly_under_50_parallel_verifications() {
 #[test]
 fn an_allow_listed_key_refuses_other_addresses_in_verify_and_bearer_alerting_once() {
     let c = client();
-    let (admin, rx) = team_with_receiver(&c, "Allow-list", json!(["api_key.blocked_ip"]));
+    let (_, admin, rx) = team_with_receiver(&c, "Allow-list", json!(["api_key.blocked_ip"]));
     // A bad entry is a 400 that names it; nothing is created.
     let bad = c
         .post(

@@ -81,6 +81,17 @@ pub async fn issue_key(
     let remove = || RemoveKey {
         id: record.id.clone(),
     };
+    // Empties the key's object and unlists it: what undoes a creation past the object's making.
+    let unmake = || async {
+        let mut undo: Vec<StoreError> = b
+            .key(&record.id, &KeyCall::Delete { manager: None })
+            .await
+            .err()
+            .into_iter()
+            .collect();
+        undo.extend(b.team(&team_id, remove()).await.err());
+        undo
+    };
     let create = audited(
         KeyCall::Create {
             state: Box::new(KeyState::new(record.clone(), hash)),
@@ -99,14 +110,7 @@ pub async fn issue_key(
     // The team's idle setting, read once the key object exists: a change from here on pushes
     // to it (`objects::team::idle_push`), one before is read here.
     if let Err(cause) = give_idle_setting(b, &team_id, &record.id).await {
-        let mut undo: Vec<StoreError> = b
-            .key(&record.id, &KeyCall::Delete { manager: None })
-            .await
-            .err()
-            .into_iter()
-            .collect();
-        undo.extend(b.team(&team_id, remove()).await.err());
-        return Err(store(cause, undo));
+        return Err(store(cause, unmake().await));
     }
     let entry = IndexEntry {
         key_id: record.id.clone(),
@@ -114,14 +118,7 @@ pub async fn issue_key(
     };
     if let Err(cause) = b.index_put(&hash, &entry).await {
         // Without its index entry the key cannot verify; empty its object and unlist it too.
-        let mut undo: Vec<StoreError> = b
-            .key(&record.id, &KeyCall::Delete { manager: None })
-            .await
-            .err()
-            .into_iter()
-            .collect();
-        undo.extend(b.team(&team_id, remove()).await.err());
-        return Err(store(cause, undo));
+        return Err(store(cause, unmake().await));
     }
     Ok(record)
 }

@@ -399,3 +399,20 @@ pub fn team_with_owner(c: &Client, name: &str) -> (String, String) {
     let email = format!("owner@{name}.test");
     team_and_key(&new_team_with_owner(c, name, &email, PASSWORD))
 }
+
+/// A team with a webhook endpoint for `events` at a new receiver: (team id, admin key, receiver).
+pub fn team_with_receiver(
+    c: &Client,
+    name: &str,
+    events: Value,
+) -> (String, String, receiver::Receiver) {
+    let (team, admin) = c.team(name);
+    let rx = receiver::Receiver::start(&[]);
+    c.post(
+        "/v1/webhooks",
+        &admin,
+        json!({"url": rx.url, "events": events}),
+    )
+    .expect(201);
+    (team, admin, rx)
+}

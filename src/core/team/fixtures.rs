@@ -14,6 +14,11 @@ pub fn at(ms: i64) -> Timestamp {
 
 /// An empty team `team_1` ("Acme"), made at the start of the clock.
 pub fn team() -> MemoryTeam {
+    team_requiring_totp(false)
+}
+
+/// [`team`], whose members must (or need not) sign in with two factors.
+pub fn team_requiring_totp(require_totp: bool) -> MemoryTeam {
     let s = MemoryTeam::default();
     s.insert_team(&Team {
         id: "team_1".into(),
@@ -23,7 +28,7 @@ pub fn team() -> MemoryTeam {
         leak_policy: Default::default(),
         auto_disable_idle_days: None,
         branding: Default::default(),
-        require_totp: false,
+        require_totp,
     })
     .unwrap();
     s

@@ -1,8 +1,7 @@
 use super::*;
 use crate::core::members::{Email, Member, MemberRole};
-use crate::core::model::Team;
 use crate::core::random::FixedRandom;
-use crate::core::team::fixtures::refusal;
+use crate::core::team::fixtures::{refusal, team_requiring_totp};
 use crate::core::team::membership::{
     add_owner, authenticate, count_attempt, sign_in_finish, SecondFactor,
 };
@@ -19,18 +18,7 @@ fn at(s: i64) -> Timestamp {
 }
 
 fn team(require: bool) -> MemoryTeam {
-    let s = MemoryTeam::default();
-    s.insert_team(&Team {
-        id: "team_1".into(),
-        name: "Acme".into(),
-        created_at: at(0),
-        limits: Default::default(),
-        leak_policy: Default::default(),
-        auto_disable_idle_days: None,
-        branding: Default::default(),
-        require_totp: require,
-    })
-    .unwrap();
+    let s = team_requiring_totp(require);
     let owner = Member {
         id: "mem_o".into(),
         email: Email::parse("o@acme.test").unwrap(),
