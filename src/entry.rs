@@ -10,9 +10,11 @@
 //!
 //! The Durable Objects' entries are their classes in `objects`.
 
+use crate::core::input::VerifyRequest;
 use crate::http::front::{Constant, Front, Head};
 use std::cell::RefCell;
 use worker::wasm_bindgen::prelude::wasm_bindgen;
+use worker::wasm_bindgen::JsValue;
 use worker::{event, Context, Env, Request, Response, Result};
 
 /// What [`front`] answers when the full path must: the entry calls `fetch`.
@@ -33,6 +35,8 @@ thread_local! {
     /// The answer [`front`] made, until the entry takes it with [`answer`] (at once: both calls
     /// run in one synchronous turn of the entry, so no other request comes between them).
     static ANSWERED: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The verify body [`front`] parsed, until [`verify`] takes it (at once, as [`answer`]).
+    static VERIFYING: RefCell<Option<Box<VerifyRequest>>> = const { RefCell::new(None) };
 }
 
 #[event(fetch)]
@@ -56,24 +60,25 @@ pub fn front(env: &Env, head: &str, body: Option<Box<[u8]>>) -> i32 {
         Front::NeedsBody { declared: true } => BODY,
         Front::NeedsBody { declared: false } => -(crate::core::input::MAX_BODY_BYTES as i32),
         Front::Full => FULL,
-        Front::Verify => VERIFY,
+        Front::Verify(input) => {
+            VERIFYING.with(|slot| *slot.borrow_mut() = Some(input));
+            VERIFY
+        }
     }
 }
 
-/// A verification the front found well-formed (`body` its bytes): the answer, framed as
-/// `http::front::Answer::encode` frames it. `req` only for `request.cf` (hidden by the entry,
-/// read by a counted check: `Ctx::country`).
-#[wasm_bindgen(
-    wasm_bindgen = ::worker::wasm_bindgen,
-    wasm_bindgen_futures = ::worker::wasm_bindgen_futures,
-    js_sys = ::worker::js_sys
-)]
-pub async fn verify(
-    req: worker::worker_sys::web_sys::Request,
-    env: Env,
-    body: Box<[u8]>,
-) -> String {
-    crate::http::verify_direct(req, &env, &body).await
+/// A verification the front found well-formed: the answer, framed as
+/// `http::front::Answer::encode` frames it, from the body [`front`] parsed (taken here, in the
+/// entry's synchronous turn, before any other request's `front` can run). `req` only for
+/// `request.cf` (hidden by the entry, read by a counted check: `Ctx::country`).
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
+pub fn verify(req: worker::worker_sys::web_sys::Request, env: Env) -> worker::js_sys::Promise {
+    let input = VERIFYING.with(|slot| slot.borrow_mut().take());
+    worker::wasm_bindgen_futures::future_to_promise(async move {
+        let input = input.ok_or_else(|| JsValue::from_str("verify called without a front"))?;
+        let answer = crate::http::verify_direct(req, &env, *input).await;
+        Ok(JsValue::from_str(&answer))
+    })
 }
 
 /// The answer [`front`] just made (framed), taken.

@@ -110,9 +110,10 @@ async function body(request, code) {
 /** `request.cf` hidden (see `Ctx::country`): converting the request reads nothing then. */
 const NO_CF = { value: undefined, configurable: true };
 
-/** A verification's framed answer (`verify`) as a Response. */
-async function verified(request, env, bytes) {
-  const p = parts(await verify(Object.defineProperty(request, "cf", NO_CF), env, bytes));
+/** A verification's framed answer (`verify`, called in the same turn as the `front` that
+ * parsed its body) as a Response. */
+async function verified(request, env) {
+  const p = parts(await verify(Object.defineProperty(request, "cf", NO_CF), env));
   return new Response(p.body, p.init);
 }
 
@@ -124,7 +125,7 @@ async function serve(request, env, ctx) {
   if (code < 0) {
     const bytes = await body(request, code);
     code = front(env, head, bytes);
-    if (code === VERIFY) return verified(request, env, bytes);
+    if (code === VERIFY) return verified(request, env);
     if (code === FULL) return fullWithBody(Object.defineProperty(request, "cf", NO_CF), env, bytes);
   }
   if (code === FULL) return full.call({ env, ctx }, Object.defineProperty(request, "cf", NO_CF));

@@ -15,7 +15,7 @@ use super::headers::SECURITY_HEADERS;
 use super::problem::ApiError;
 use super::router::{route, Route, RouteError};
 use crate::core::config::Config;
-use crate::core::input::{is_json_media_type, parse_verify, MAX_BODY_BYTES};
+use crate::core::input::{is_json_media_type, parse_verify, VerifyRequest, MAX_BODY_BYTES};
 use crate::core::key::{Environment, PlainKey};
 use crate::core::permission::PermissionSet;
 use crate::core::time::Timestamp;
@@ -45,7 +45,7 @@ pub struct Verification<'a> {
 }
 
 /// What one request's head (and perhaps body) decides.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum Front {
     /// The whole answer.
     Answer(Answer),
@@ -60,8 +60,9 @@ pub enum Front {
     Full,
     /// `POST /v1/verify` with a well-formed key and its body read: the verification's own
     /// path answers (`http::verify::direct`: no route table, no `worker::Request`, the answer
-    /// framed as [`Answer::encode`] frames it).
-    Verify,
+    /// framed as [`Answer::encode`] frames it), from the body the front parsed (never parsed
+    /// twice).
+    Verify(Box<VerifyRequest>),
 }
 
 /// The answers the front gives that never change: their ids (the entry's cache's indices; 0
@@ -261,7 +262,7 @@ fn verify(head: &Head, config: Result<&Config, ApiError>, body: Option<&[u8]>) -
         Err(e) => return answer_problem(&ApiError::input(e)),
     };
     if PlainKey::parse(&config.key_prefix, &input.key).is_ok() {
-        return Front::Verify;
+        return Front::Verify(Box::new(input));
     }
     Front::Constant(Constant::MalformedKey)
 }
@@ -420,7 +421,10 @@ mod tests {
             &mut crate::core::random::FixedRandom(vec![7, 42], 0),
         );
         let body = format!(r#"{{"key":"{}"}}"#, key.expose_secret());
-        assert_eq!(decide(&h, Some(body.as_bytes())), Front::Verify);
+        let Front::Verify(input) = decide(&h, Some(body.as_bytes())) else {
+            panic!("a well-formed key goes to the verification's own path");
+        };
+        assert_eq!(input.key, key.expose_secret());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::front::{Answer, Limit, Verification};
 use super::headers::rate_limit_headers;
 use super::problem::ApiError;
 use crate::core::access::{Denial, Requirement, Scope};
-use crate::core::input::parse_verify;
+use crate::core::input::{parse_verify, VerifyRequest};
 use crate::core::key_state::CheckResult;
 use crate::core::model::KeyRecord;
 use crate::core::ratelimit::{LimitState, WindowState};
@@ -75,7 +75,11 @@ impl Verdict {
 /// path of `POST /v1/verify` and of the service binding's `verify`. An input error is the
 /// `400` problem; every answer about the key is a verdict.
 pub async fn decide(ctx: &Ctx, body: &[u8]) -> Result<Verdict, ApiError> {
-    let input = parse_verify(body).map_err(ApiError::input)?;
+    decide_parsed(ctx, parse_verify(body).map_err(ApiError::input)?).await
+}
+
+/// [`decide`] for a body already parsed (the front parsed it to find the key well-formed).
+async fn decide_parsed(ctx: &Ctx, input: VerifyRequest) -> Result<Verdict, ApiError> {
     let presented = match find_key(ctx, &input.key).await {
         Ok(p) => p,
         Err(KeyRejection::Store(e)) => return Err(e.into()),
@@ -127,7 +131,7 @@ pub async fn verify(ctx: &Ctx, req: &mut Request) -> ApiResult {
 pub async fn direct(
     request: worker::worker_sys::web_sys::Request,
     env: &worker::Env,
-    body: &[u8],
+    input: VerifyRequest,
 ) -> String {
     let now = Timestamp::from_millis(worker::Date::now().as_millis() as i64);
     let answer = match super::ready(env) {
@@ -138,7 +142,7 @@ pub async fn direct(
             )),
             Ok(stores) => {
                 let ctx = Ctx::for_request(stores, config, request, env, now);
-                let result = match decide(&ctx, body).await {
+                let result = match decide_parsed(&ctx, input).await {
                     Ok(verdict) => verdict.to_json(),
                     Err(e) => Err(e),
                 };
