@@ -218,9 +218,37 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+/// An object has one alarm for all its deadlines: the time to set it to so that a deadline
+/// `wanted_ms` from `now_ms` is met without postponing an earlier one already set (`existing`,
+/// in ms since the epoch). `None`: keep the alarm as it is. An `existing` time not after `now`
+/// is the alarm running now (or about to), which is no later deadline to keep.
+pub fn sooner_alarm(now_ms: i64, existing: Option<i64>, wanted_ms: i64) -> Option<i64> {
+    let at = now_ms.saturating_add(wanted_ms.max(0));
+    match existing {
+        Some(e) if e > now_ms && e <= at => None,
+        _ => Some(at),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_alarm_is_moved_only_sooner() {
+        // Nothing set: set it.
+        assert_eq!(sooner_alarm(1_000, None, 500), Some(1_500));
+        // A later one set: bring it forward.
+        assert_eq!(sooner_alarm(1_000, Some(9_000), 500), Some(1_500));
+        // A sooner (or the same) one set: keep it.
+        assert_eq!(sooner_alarm(1_000, Some(1_200), 500), None);
+        assert_eq!(sooner_alarm(1_000, Some(1_500), 500), None);
+        // The alarm running now is no deadline to keep.
+        assert_eq!(sooner_alarm(1_000, Some(1_000), 500), Some(1_500));
+        assert_eq!(sooner_alarm(1_000, Some(10), 0), Some(1_000));
+        // A negative delay means now.
+        assert_eq!(sooner_alarm(1_000, Some(5_000), -3), Some(1_000));
+    }
 
     #[test]
     fn calendar_months_at_their_ends_and_leap_days() {

@@ -11,3 +11,15 @@ pub mod events;
 pub mod key;
 pub mod sql;
 pub mod team;
+
+/// Sets the object's one alarm to fire within `delay_ms`, never postponing a sooner deadline
+/// already set (a team object's hand-over retry and idle push share it; a key object's
+/// report alarm and its retries): `core::time::sooner_alarm`.
+pub(crate) async fn alarm_within(storage: &worker::Storage, delay_ms: i64) -> worker::Result<()> {
+    let now = worker::Date::now().as_millis() as i64;
+    let existing = storage.get_alarm().await?;
+    if let Some(at) = crate::core::time::sooner_alarm(now, existing, delay_ms) {
+        storage.set_alarm(at - now).await?;
+    }
+    Ok(())
+}

@@ -187,7 +187,8 @@ impl KeyObject {
         let storage = self.state.storage();
         self.state.wait_until(async move {
             if let Some(delay) = alarm_in {
-                if let Err(e) = storage.set_alarm(delay).await {
+                // Never postponing a sooner retry (of a hand-over or the outbox).
+                if let Err(e) = super::alarm_within(&storage, delay).await {
                     console_error!("setting the report alarm failed: {e}");
                 }
             }

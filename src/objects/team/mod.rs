@@ -105,7 +105,8 @@ impl DurableObject for TeamObject {
             }
         };
         if let Some(delay) = next {
-            self.state.storage().set_alarm(delay).await?;
+            // Not `set_alarm`: a failed hand-over above may have asked for a sooner retry.
+            super::alarm_within(&self.state.storage(), delay).await?;
         }
         Response::ok("done")
     }
@@ -239,7 +240,8 @@ async fn hand_over(
                 "handing member events over failed (the alarm retries): {}",
                 e.0
             );
-            if let Err(e) = storage.set_alarm(HAND_OVER_RETRY_MS).await {
+            // Never postponing a push's sooner alarm.
+            if let Err(e) = super::alarm_within(&storage, HAND_OVER_RETRY_MS).await {
                 console_error!("setting the hand-over alarm failed: {e}");
             }
         }
