@@ -152,12 +152,17 @@ fn a_signed_report_disables_a_live_key_at_once_and_a_repeat_changes_nothing() {
     let c = client();
     let (_, admin) = c.team("Leaky");
     let rx = Receiver::start(&[]);
-    c.post(
-        "/v1/webhooks",
-        &admin,
-        json!({"url": rx.url, "events": ["api_key.leaked", "api_key.disabled"]}),
-    )
-    .expect(201);
+    let hook = c
+        .post(
+            "/v1/webhooks",
+            &admin,
+            json!({"url": rx.url, "events": ["api_key.leaked", "api_key.disabled"]}),
+        )
+        .expect(201)
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (id, key, _) = c.key(&admin, json!({"name": "pushed to GitHub"}));
     assert_eq!(c.verify(json!({"key": key}))["valid"], true);
     let mut typo = key.clone();
@@ -207,7 +212,16 @@ fn a_signed_report_disables_a_live_key_at_once_and_a_repeat_changes_nothing() {
     let leaked = got
         .iter()
         .find(|r| r.kind() == "api_key.leaked")
-        .expect("api_key.leaked")
+        .unwrap_or_else(|| {
+            let log = c.get(&format!("/v1/webhooks/{hook}/deliveries"), &admin);
+            let audit = c.get("/v1/audit-log?limit=20", &admin);
+            panic!(
+                "api_key.leaked not among {:?}; deliveries {}; audit {}",
+                kinds(&rx),
+                log.text,
+                audit.text
+            )
+        })
         .json();
     assert_eq!(leaked["data"]["id"], id.as_str());
     assert_eq!(
