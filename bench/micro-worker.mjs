@@ -2,7 +2,7 @@
 // wrangler deploys, build/worker/entry.mjs) and the JavaScript reference (bench/reference/) in
 // ONE isolate, each with its Durable Object classes exported here under their own bindings.
 //
-// `POST /__loop` {target, n, method, path, body} runs n synthetic requests through the chosen
+// `POST /__loop` {target, n, method, path, body, chunked} runs n synthetic requests through the chosen
 // Worker's own `fetch(request, env, ctx)`, reading each answer's body, and answers the last
 // status and body. workerd's clock does not advance without I/O, so the caller times this call
 // from outside (and subtracts an n = 0 call). `POST /seed` goes to the reference (it makes a
@@ -22,10 +22,13 @@ export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
     if (url.pathname === "/__loop") {
-      const { target, n, method, path, body } = await request.json();
+      const { target, n, method, path, body, chunked } = await request.json();
       const worker = workers[target];
-      const init =
-        method === "GET" ? { method } : { method, headers: { "Content-Type": "application/json" }, body };
+      // A body's length declared, as an HTTP client sending JSON declares it (curl, fetch,
+      // wrk), unless the route is `chunked` (a streamed body, no length).
+      const headers = { "Content-Type": "application/json" };
+      if (body !== undefined && !chunked) headers["Content-Length"] = String(new TextEncoder().encode(body).byteLength);
+      const init = method === "GET" ? { method } : { method, headers, body };
       const href = `http://bench.local${path}`;
       let status = 0;
       let text = "";

@@ -284,6 +284,49 @@ fn chunked_without_end(base: &str, path: &str, chunks: usize) -> (String, Durati
     (String::from_utf8_lossy(&got).into_owned(), start.elapsed())
 }
 
+/// Sends `body` chunked, in pieces of `piece` bytes, to its end; the answer's status line and body.
+fn chunked(base: &str, path: &str, body: &[u8], piece: usize) -> (String, String) {
+    let addr = base.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    let mut out = head.into_bytes();
+    for c in body.chunks(piece) {
+        out.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+        out.extend_from_slice(c);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    let _ = s.write_all(&out);
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    let text = String::from_utf8_lossy(&got).into_owned();
+    let status = text.lines().next().unwrap_or_default().to_owned();
+    (status, text)
+}
+
+#[test]
+fn a_chunked_body_is_read_whole_up_to_the_bound() {
+    let c = client();
+    // In several pieces, to its end: judged as the same body with a declared length would be.
+    let (status, text) = chunked(&c.base, "/v1/verify", br#"{"key": "sk_live_nope"}"#, 5);
+    assert!(status.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("malformed_key"), "{text}");
+    // Exactly 16 KiB fits; one byte more is 413, whatever the pieces.
+    let mut fits = b"{\"key\":\"x\"}".to_vec();
+    fits.resize(16 * 1024, b' ');
+    let (status, text) = chunked(&c.base, "/v1/verify", &fits, 3000);
+    assert!(text.contains("malformed_key"), "{status} {text}");
+    fits.push(b' ');
+    let (status, _) = chunked(&c.base, "/v1/verify", &fits, 3000);
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+    let (status, text) = chunked(&c.base, "/v1/verify", b"", 1);
+    assert!(status.starts_with("HTTP/1.1 400"), "{status} {text}");
+}
+
 #[test]
 fn a_large_chunked_body_is_refused_before_it_ends() {
     let c = client();

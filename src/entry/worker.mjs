@@ -81,30 +81,19 @@ function respond(code) {
 
 /**
  * The body's bytes: at once (`code` is BODY: the declared length, which HTTP framing holds
- * the body to, is within the bound), or at most `-code` bytes and the chunk that goes past
- * them (Rust then answers 413).
+ * the body to, is within the bound), or at most `-code` bytes and one more (Rust then answers
+ * 413): without a declared length, one read of at least that many bytes (workerd's
+ * `readAtLeast`), which comes back with fewer only when the body has ended. Measured: the
+ * chunk-by-chunk loop it replaces was a quarter of a malformed verification's samples.
  */
 async function body(request, code) {
   if (code === BODY || request.body === null) return new Uint8Array(await request.arrayBuffer());
   const max = -code;
-  const reader = request.body.getReader();
-  const chunks = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    total += value.byteLength;
-    if (total > max) {
-      reader.cancel().catch(() => {});
-      break;
-    }
-  }
-  if (chunks.length === 1) return chunks[0];
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) bytes.set(c, at), (at += c.byteLength);
-  return bytes;
+  const reader = request.body.getReader({ mode: "byob" });
+  const { value } = await reader.readAtLeast(max + 1, new Uint8Array(max + 1));
+  if (value === undefined) return new Uint8Array(0);
+  if (value.byteLength > max) reader.cancel().catch(() => {});
+  return value;
 }
 
 /** `request.cf` hidden (see `Ctx::country`): converting the request reads nothing then. */
