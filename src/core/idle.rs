@@ -148,12 +148,25 @@ pub struct Push {
     pub generation: i64,
     /// The listing's `seq` of the last key given the setting.
     pub after_seq: i64,
+    /// Failed calls in a row to the key after `after_seq` (older pushes stored none: 0).
+    #[serde(default)]
+    pub failures: u32,
 }
 
 /// Keys given the setting per alarm run.
 pub const PUSH_BATCH: usize = 50;
 /// The delay before a push whose key call failed tries that key again.
 pub const PUSH_RETRY_MS: i64 = 30_000;
+/// Calls to one key that may fail in a row (some five minutes of tries) before the push passes
+/// over it, so that one broken key object does not hold the setting back from the rest.
+pub const PUSH_TRIES: u32 = 10;
+
+/// What a failed key call does to a push: try that key again later, or pass over it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterFailure {
+    Retry(Push),
+    PassOver(Push),
+}
 
 impl Push {
     /// A new push of `days`, after `previous` (if any).
@@ -162,6 +175,7 @@ impl Push {
             days,
             generation: previous.map_or(1, |p| p.generation + 1),
             after_seq: 0,
+            failures: 0,
         }
     }
 
@@ -169,7 +183,19 @@ impl Push {
     pub fn through(self, seq: i64) -> Push {
         Push {
             after_seq: seq,
+            failures: 0,
             ..self
+        }
+    }
+
+    /// The call to the key at `seq` failed: it is tried again after [`PUSH_RETRY_MS`], up to
+    /// [`PUSH_TRIES`] calls in a row, then passed over (the push goes on after it).
+    pub fn failed_at(self, seq: i64) -> AfterFailure {
+        let failures = self.failures.saturating_add(1);
+        if failures >= PUSH_TRIES {
+            AfterFailure::PassOver(self.through(seq))
+        } else {
+            AfterFailure::Retry(Push { failures, ..self })
         }
     }
 

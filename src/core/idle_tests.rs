@@ -234,6 +234,33 @@ fn a_push_walks_the_listing_in_batches_and_a_newer_change_starts_over() {
 }
 
 #[test]
+fn a_key_that_keeps_failing_is_passed_over_after_its_tries_and_a_success_resets_the_count() {
+    let mut p = Push::start(Some(30), None).through(4);
+    for n in 1..PUSH_TRIES {
+        match p.failed_at(9) {
+            AfterFailure::Retry(next) => {
+                assert_eq!((next.failures, next.after_seq), (n, 4));
+                p = next;
+            }
+            other => panic!("try {n}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        p.failed_at(9),
+        AfterFailure::PassOver(Push {
+            after_seq: 9,
+            failures: 0,
+            ..p
+        })
+    );
+    // A key that answers in the end starts the next one's count from zero.
+    assert_eq!(p.through(9).failures, 0);
+    // A push stored before the count existed reads as none failed.
+    let old: Push = serde_json::from_str(r#"{"days":30,"generation":2,"after_seq":5}"#).unwrap();
+    assert_eq!(old.failures, 0);
+}
+
+#[test]
 fn the_setting_reaches_a_key_as_a_call_that_writes_only_when_it_changes() {
     use crate::storage::key_protocol::{key_dispatch, Effect, KeyCall, KeyReply};
     let now = at(NOW);

@@ -2,10 +2,12 @@
 //! the request's path, by the team object's own alarm, a batch of keys per run in the listing's
 //! `seq` order, the last key done written after each one, so that a restart resumes where it
 //! stopped and no key is skipped. A newer change starts the push over (a new generation); a key
-//! call that fails is tried again after `PUSH_RETRY_MS`. A key made while a push runs gets the
-//! setting at its creation (`storage::service::issue_key`).
+//! call that fails is tried again after `PUSH_RETRY_MS`, up to `PUSH_TRIES` calls in a row, then
+//! that key is passed over (logged), so one broken key object does not hold the setting back
+//! from the rest. A key made while a push runs gets the setting at its creation
+//! (`storage::service::issue_key`).
 
-use crate::core::idle::{Push, PUSH_BATCH, PUSH_RETRY_MS};
+use crate::core::idle::{AfterFailure, Push, PUSH_BATCH, PUSH_RETRY_MS, PUSH_TRIES};
 use crate::core::ids::KeyId;
 use crate::core::store::StoreResult;
 use crate::objects::sql::{int, json, parse, text, Sql};
@@ -62,11 +64,32 @@ pub async fn run(db: &Sql, env: &Env) -> StoreResult<Option<i64>> {
             None => Ok(()),
         };
         if let Err(e) = sent {
-            console_error!(
-                "pushing the idle setting to a key failed (retried): {}",
-                e.0
-            );
-            return Ok(Some(PUSH_RETRY_MS));
+            // A newer change meanwhile: its push, not this one's count, goes on.
+            if !current(db, &push)? {
+                return Ok(Some(0));
+            }
+            match push.failed_at(seq) {
+                AfterFailure::Retry(next) => {
+                    console_error!(
+                        "pushing the idle setting to a key failed {} time(s) (retried): {}",
+                        next.failures,
+                        e.0
+                    );
+                    put(db, &next)?;
+                    return Ok(Some(PUSH_RETRY_MS));
+                }
+                AfterFailure::PassOver(next) => {
+                    console_error!(
+                        "the idle setting was not given to a key after {} tries, passed over: {}",
+                        PUSH_TRIES,
+                        e.0
+                    );
+                    push = next;
+                    put(db, &push)?;
+                    last = Some(seq);
+                    continue;
+                }
+            }
         }
         if !current(db, &push)? {
             return Ok(Some(0));
