@@ -148,9 +148,20 @@ pub struct Push {
     pub generation: i64,
     /// The listing's `seq` of the last key given the setting.
     pub after_seq: i64,
-    /// Failed calls in a row to the key after `after_seq` (older pushes stored none: 0).
+    /// Failed calls in a row to the key at `failed_seq` (older pushes stored none: 0).
     #[serde(default)]
     pub failures: u32,
+    /// The listing's `seq` of the key those calls went to (a count is one key's, never the next
+    /// key's: that key may be deleted meanwhile).
+    #[serde(default)]
+    pub failed_seq: Option<i64>,
+    /// Keys passed over in this walk of the listing: the walk is made again (see
+    /// [`Push::finished`]), so a key that failed for a while gets the setting in the end.
+    #[serde(default)]
+    pub passed_over: u32,
+    /// Walks made again so far (their delay doubles).
+    #[serde(default)]
+    pub round: u32,
 }
 
 /// Keys given the setting per alarm run.
@@ -160,6 +171,8 @@ pub const PUSH_RETRY_MS: i64 = 30_000;
 /// Calls to one key that may fail in a row (some five minutes of tries) before the push passes
 /// over it, so that one broken key object does not hold the setting back from the rest.
 pub const PUSH_TRIES: u32 = 10;
+/// The delay before a walk that passed over a key is made again (doubling per round).
+pub const PUSH_ROUND_MS: i64 = 3_600_000;
 
 /// What a failed key call does to a push: try that key again later, or pass over it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,6 +189,9 @@ impl Push {
             generation: previous.map_or(1, |p| p.generation + 1),
             after_seq: 0,
             failures: 0,
+            failed_seq: None,
+            passed_over: 0,
+            round: 0,
         }
     }
 
@@ -184,6 +200,7 @@ impl Push {
         Push {
             after_seq: seq,
             failures: 0,
+            failed_seq: None,
             ..self
         }
     }
@@ -191,11 +208,23 @@ impl Push {
     /// The call to the key at `seq` failed: it is tried again after [`PUSH_RETRY_MS`], up to
     /// [`PUSH_TRIES`] calls in a row, then passed over (the push goes on after it).
     pub fn failed_at(self, seq: i64) -> AfterFailure {
-        let failures = self.failures.saturating_add(1);
-        if failures >= PUSH_TRIES {
-            AfterFailure::PassOver(self.through(seq))
+        let before = if self.failed_seq == Some(seq) {
+            self.failures
         } else {
-            AfterFailure::Retry(Push { failures, ..self })
+            0
+        };
+        let failures = before.saturating_add(1);
+        if failures >= PUSH_TRIES {
+            AfterFailure::PassOver(Push {
+                passed_over: self.passed_over.saturating_add(1),
+                ..self.through(seq)
+            })
+        } else {
+            AfterFailure::Retry(Push {
+                failures,
+                failed_seq: Some(seq),
+                ..self
+            })
         }
     }
 
@@ -209,6 +238,25 @@ impl Push {
             }),
             _ => None,
         }
+    }
+
+    /// The walk reached the listing's end: done (`None`), or, if it passed over a key, the
+    /// same push walked again from the start after a delay (an hour, doubling per round, at
+    /// most a day). Keys that hold the setting already answer without a write.
+    pub fn finished(self) -> Option<(Push, i64)> {
+        if self.passed_over == 0 {
+            return None;
+        }
+        let delay = (PUSH_ROUND_MS << self.round.min(5)).min(DAY_MS);
+        let again = Push {
+            after_seq: 0,
+            failures: 0,
+            failed_seq: None,
+            passed_over: 0,
+            round: self.round.saturating_add(1),
+            ..self
+        };
+        Some((again, delay))
     }
 }
 

@@ -239,7 +239,10 @@ fn a_key_that_keeps_failing_is_passed_over_after_its_tries_and_a_success_resets_
     for n in 1..PUSH_TRIES {
         match p.failed_at(9) {
             AfterFailure::Retry(next) => {
-                assert_eq!((next.failures, next.after_seq), (n, 4));
+                assert_eq!(
+                    (next.failures, next.after_seq, next.failed_seq),
+                    (n, 4, Some(9))
+                );
                 p = next;
             }
             other => panic!("try {n}: {other:?}"),
@@ -250,14 +253,43 @@ fn a_key_that_keeps_failing_is_passed_over_after_its_tries_and_a_success_resets_
         AfterFailure::PassOver(Push {
             after_seq: 9,
             failures: 0,
+            failed_seq: None,
+            passed_over: 1,
             ..p
         })
     );
+    // The count is that key's: if it is gone and the next key fails, that one starts at one.
+    match p.failed_at(12) {
+        AfterFailure::Retry(next) => assert_eq!((next.failures, next.failed_seq), (1, Some(12))),
+        other => panic!("{other:?}"),
+    }
     // A key that answers in the end starts the next one's count from zero.
     assert_eq!(p.through(9).failures, 0);
+    // The walk that passed over a key is made again from the start, later each round.
+    let AfterFailure::PassOver(passed) = p.failed_at(9) else {
+        unreachable!()
+    };
+    assert_eq!(passed.passed_over, 1);
+    let (again, delay) = passed.finished().expect("walked again");
+    assert_eq!(
+        (again.after_seq, again.passed_over, again.round, delay),
+        (0, 0, 1, PUSH_ROUND_MS)
+    );
+    assert_eq!(again.days, passed.days);
+    assert_eq!(
+        again.finished(),
+        None,
+        "a walk that passed over none is done"
+    );
+    let late = Push {
+        passed_over: 1,
+        round: 9,
+        ..again
+    };
+    assert_eq!(late.finished().unwrap().1, DAY_MS, "at most a day apart");
     // A push stored before the count existed reads as none failed.
     let old: Push = serde_json::from_str(r#"{"days":30,"generation":2,"after_seq":5}"#).unwrap();
-    assert_eq!(old.failures, 0);
+    assert_eq!((old.failures, old.passed_over, old.round), (0, 0, 0));
 }
 
 #[test]

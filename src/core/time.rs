@@ -219,13 +219,20 @@ impl<'de> Deserialize<'de> for Timestamp {
 }
 
 /// An object has one alarm for all its deadlines: the time to set it to so that a deadline
-/// `wanted_ms` from `now_ms` is met without postponing an earlier one already set (`existing`,
-/// in ms since the epoch). `None`: keep the alarm as it is. An `existing` time not after `now`
-/// is the alarm running now (or about to), which is no later deadline to keep.
-pub fn sooner_alarm(now_ms: i64, existing: Option<i64>, wanted_ms: i64) -> Option<i64> {
+/// `wanted_ms` from `now_ms` is met without postponing another already set (`existing`, in ms
+/// since the epoch). `None`: keep the alarm as it is. `running`: inside the alarm's handler, the
+/// alarm time read when the handler began (the alarm that is running, which is no deadline to
+/// keep); elsewhere `None`. Any other time set, past or future, is a deadline still to come: an
+/// alarm set for "now" that has not fired yet reads as a time already past.
+pub fn sooner_alarm(
+    now_ms: i64,
+    running: Option<i64>,
+    existing: Option<i64>,
+    wanted_ms: i64,
+) -> Option<i64> {
     let at = now_ms.saturating_add(wanted_ms.max(0));
     match existing {
-        Some(e) if e > now_ms && e <= at => None,
+        Some(e) if Some(e) != running && e <= at => None,
         _ => Some(at),
     }
 }
@@ -237,17 +244,26 @@ mod tests {
     #[test]
     fn an_alarm_is_moved_only_sooner() {
         // Nothing set: set it.
-        assert_eq!(sooner_alarm(1_000, None, 500), Some(1_500));
+        assert_eq!(sooner_alarm(1_000, None, None, 500), Some(1_500));
         // A later one set: bring it forward.
-        assert_eq!(sooner_alarm(1_000, Some(9_000), 500), Some(1_500));
+        assert_eq!(sooner_alarm(1_000, None, Some(9_000), 500), Some(1_500));
         // A sooner (or the same) one set: keep it.
-        assert_eq!(sooner_alarm(1_000, Some(1_200), 500), None);
-        assert_eq!(sooner_alarm(1_000, Some(1_500), 500), None);
-        // The alarm running now is no deadline to keep.
-        assert_eq!(sooner_alarm(1_000, Some(1_000), 500), Some(1_500));
-        assert_eq!(sooner_alarm(1_000, Some(10), 0), Some(1_000));
+        assert_eq!(sooner_alarm(1_000, None, Some(1_200), 500), None);
+        assert_eq!(sooner_alarm(1_000, None, Some(1_500), 500), None);
+        // One set for "now" that has not fired yet (its time is past): keep it, outside the
+        // handler and inside it alike (set by a call while the handler was waiting).
+        assert_eq!(sooner_alarm(1_000, None, Some(1_000), 500), None);
+        assert_eq!(sooner_alarm(1_000, None, Some(10), 58_000), None);
+        assert_eq!(sooner_alarm(1_000, Some(900), Some(950), 500), None);
+        // The alarm running now, read when its handler began, is no deadline to keep, whether
+        // its time is past or (fired a little early) still ahead.
+        assert_eq!(sooner_alarm(1_000, Some(900), Some(900), 500), Some(1_500));
+        assert_eq!(
+            sooner_alarm(1_000, Some(1_200), Some(1_200), 500),
+            Some(1_500)
+        );
         // A negative delay means now.
-        assert_eq!(sooner_alarm(1_000, Some(5_000), -3), Some(1_000));
+        assert_eq!(sooner_alarm(1_000, None, Some(5_000), -3), Some(1_000));
     }
 
     #[test]

@@ -188,7 +188,7 @@ impl KeyObject {
         self.state.wait_until(async move {
             if let Some(delay) = alarm_in {
                 // Never postponing a sooner retry (of a hand-over or the outbox).
-                if let Err(e) = super::alarm_within(&storage, delay).await {
+                if let Err(e) = super::alarm_within(&storage, delay, None).await {
                     console_error!("setting the report alarm failed: {e}");
                 }
             }
@@ -312,6 +312,7 @@ impl DurableObject for KeyObject {
     /// key, the index). Then the alarm is set for the earliest of the next deadline and any
     /// retry. Alarms are at least once; each step is idempotent.
     async fn alarm(&self) -> Result<Response> {
+        let running = super::running_alarm(&self.state.storage()).await?;
         self.load().await?;
         self.set_idle_day();
         let now = now();
@@ -330,7 +331,8 @@ impl DurableObject for KeyObject {
         let events_retry = self.hand_over_events(&stores, now).await?;
         let outbox_retry = self.run_outbox(&stores).await?;
         if let Some(delay) = next_alarm(now, scheduled.next, &[events_retry, outbox_retry]) {
-            self.state.storage().set_alarm(delay).await?;
+            // Not `set_alarm`: a call while this handler waited may have set a sooner one.
+            super::alarm_within(&self.state.storage(), delay, running).await?;
         }
         Response::ok("done")
     }

@@ -4,7 +4,7 @@
 //! stopped and no key is skipped. A newer change starts the push over (a new generation); a key
 //! call that fails is tried again after `PUSH_RETRY_MS`, up to `PUSH_TRIES` calls in a row, then
 //! that key is passed over (logged), so one broken key object does not hold the setting back
-//! from the rest. A key made while a push runs gets the setting at its creation
+//! from the rest; a walk that passed over a key is made again later (`Push::finished`). A key made while a push runs gets the setting at its creation
 //! (`storage::service::issue_key`).
 
 use crate::core::idle::{AfterFailure, Push, PUSH_BATCH, PUSH_RETRY_MS, PUSH_TRIES};
@@ -106,9 +106,15 @@ pub async fn run(db: &Sql, env: &Env) -> StoreResult<Option<i64>> {
             put(db, &next)?;
             Ok(Some(0))
         }
-        None => {
-            db.exec("DELETE FROM idle_push WHERE id = 1", vec![])?;
-            Ok(None)
-        }
+        None => match push.finished() {
+            Some((again, delay)) => {
+                put(db, &again)?;
+                Ok(Some(delay))
+            }
+            None => {
+                db.exec("DELETE FROM idle_push WHERE id = 1", vec![])?;
+                Ok(None)
+            }
+        },
     }
 }

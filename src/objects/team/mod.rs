@@ -93,9 +93,11 @@ impl DurableObject for TeamObject {
     /// Hands over the events a hand-over after a call could not (see `serve`), and runs a batch
     /// of the push of a changed idle setting to the team's keys (`idle_push`).
     async fn alarm(&self) -> Result<Response> {
+        let running = super::running_alarm(&self.state.storage()).await?;
         let db = self.db()?;
         if let Some((team_id, events)) = held(&db)? {
-            hand_over(self.env.clone(), self.state.storage(), team_id, events).await;
+            let storage = self.state.storage();
+            hand_over(self.env.clone(), storage, team_id, events, running).await;
         }
         let next = match idle_push::run(&db, &self.env).await {
             Ok(next) => next,
@@ -106,7 +108,7 @@ impl DurableObject for TeamObject {
         };
         if let Some(delay) = next {
             // Not `set_alarm`: a failed hand-over above may have asked for a sooner retry.
-            super::alarm_within(&self.state.storage(), delay).await?;
+            super::alarm_within(&self.state.storage(), delay, running).await?;
         }
         Response::ok("done")
     }
@@ -186,7 +188,7 @@ impl TeamObject {
         if let Some((team_id, events)) = held(&db)? {
             let (env, storage) = (self.env.clone(), self.state.storage());
             self.state
-                .wait_until(hand_over(env, storage, team_id, events));
+                .wait_until(hand_over(env, storage, team_id, events, None));
         }
         Ok(answer)
     }
@@ -221,6 +223,7 @@ async fn hand_over(
     storage: Storage,
     team_id: crate::core::ids::TeamId,
     events: Vec<crate::core::events::Event>,
+    running: Option<i64>,
 ) {
     let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
     let now = Timestamp::from_millis(Date::now().as_millis() as i64);
@@ -241,7 +244,7 @@ async fn hand_over(
                 e.0
             );
             // Never postponing a push's sooner alarm.
-            if let Err(e) = super::alarm_within(&storage, HAND_OVER_RETRY_MS).await {
+            if let Err(e) = super::alarm_within(&storage, HAND_OVER_RETRY_MS, running).await {
                 console_error!("setting the hand-over alarm failed: {e}");
             }
         }
