@@ -29,7 +29,7 @@ const BODY: i32 = -1;
 const VERIFY: i32 = 16;
 // A [`Constant`]'s id (2 and up): the entry frames it once with [`constant`].
 // Any other negative number -n: the body is needed and no length was declared: the entry reads
-// at most n bytes of it (and the chunk that went past), then calls again.
+// at most n + 1 bytes of it (one more means too large), then calls again.
 
 thread_local! {
     /// The answer [`front`] made, until the entry takes it with [`answer`] (at once: both calls

@@ -42,7 +42,7 @@ const {
 } = Generated.prototype;
 // What `front` answers (src/entry.rs): the full path, an answer to take, a constant answer's id
 // (2 to 15), the body (its declared length is within the bound: read it at once), minus the
-// most bytes of body to read (no length declared: read in chunks, stop past it), or a
+// most bytes of body to read (no length declared: read one byte more at most, in one read), or a
 // verification to make (`verify`).
 const FULL = 0;
 const ANSWER = 1;

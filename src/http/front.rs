@@ -53,7 +53,7 @@ pub enum Front {
     /// ([`Constant::answer`]) and makes each response from that.
     Constant(Constant),
     /// `POST /v1/verify`: ask again with the body: all of it when its declared length is
-    /// within [`MAX_BODY_BYTES`], otherwise at most that and the chunk that went past, if any
+    /// within [`MAX_BODY_BYTES`], otherwise at most that and one byte more, if there is more
     /// (then the answer is `413`).
     NeedsBody { declared: bool },
     /// Storage is needed (or a body without a declared length): the full path answers.
@@ -239,7 +239,7 @@ fn verify(head: &Head, config: Result<&Config, ApiError>, body: Option<&[u8]>) -
         return Front::Full;
     };
     // A declared length past the limit is refused unread; without one the entry reads at most
-    // the limit (and the chunk that went past it), as the full path would.
+    // the limit and one byte more (which makes it too large), as the full path would refuse it.
     let declared = head
         .content_length
         .and_then(|v| v.trim().parse::<u64>().ok());
