@@ -4,8 +4,8 @@
 //! stopped and no key is skipped. A newer change starts the push over (a new generation); a key
 //! call that fails is tried again after `PUSH_RETRY_MS`, up to `PUSH_TRIES` calls in a row, then
 //! that key is passed over (logged), so one broken key object does not hold the setting back
-//! from the rest; a walk that passed over a key is made again later (`Push::finished`). A key made while a push runs gets the setting at its creation
-//! (`storage::service::issue_key`).
+//! from the rest; a walk that passed over a key is made again later (`Push::finished`). A key
+//! made while a push runs gets the setting at its creation (`storage::service::issue_key`).
 
 use crate::core::idle::{AfterFailure, Push, PUSH_BATCH, PUSH_RETRY_MS, PUSH_TRIES};
 use crate::core::ids::KeyId;
