@@ -5,16 +5,20 @@
 //!   (`http::front`), or saying that the body is needed, or that the full path is;
 //! - `fetch` (the `#[event(fetch)]` below): the full, asynchronous path;
 //! - [`fetch_with_body`]: the full path for a request whose body the front has read;
-//! - [`verify`]: a verification with a well-formed key, its body read by the front: the
-//!   verification's own path (`http::verify::direct`), its answer framed as one string.
+//! - [`verify_begin`], [`verify_indexed`], [`verify_forget`], [`verify_failed`]: a
+//!   verification with a well-formed key, its body read by the front: the verification's own
+//!   path (`http::verification`), each step synchronous, the entry making the KV read and the
+//!   key object's call between them.
 //!
 //! The Durable Objects' entries are their classes in `objects`.
 
 use crate::core::input::VerifyRequest;
-use crate::http::front::{Constant, Front, Head};
+use crate::core::key::KeyHash;
+use crate::http::front::{Answer, Constant, Front, Head};
+use crate::http::problem::ApiError;
+use crate::http::verification::{self, Step};
 use std::cell::RefCell;
 use worker::wasm_bindgen::prelude::wasm_bindgen;
-use worker::wasm_bindgen::JsValue;
 use worker::{event, Context, Env, Request, Response, Result};
 
 /// What [`front`] answers when the full path must: the entry calls `fetch`.
@@ -25,7 +29,8 @@ const ANSWER: i32 = 1;
 /// the entry reads it at once and calls again with the bytes.
 const BODY: i32 = -1;
 /// What [`front`] answers for `POST /v1/verify` with a well-formed key (its body read): the
-/// entry calls [`verify`]. Never a constant answer's id (those are below 16).
+/// entry calls [`verify_begin`] and takes the verification's steps. Never a constant answer's
+/// id (those are below 16).
 const VERIFY: i32 = 16;
 // A [`Constant`]'s id (2 and up): the entry frames it once with [`constant`].
 // Any other negative number -n: the body is needed and no length was declared: the entry reads
@@ -35,7 +40,8 @@ thread_local! {
     /// The answer [`front`] made, until the entry takes it with [`answer`] (at once: both calls
     /// run in one synchronous turn of the entry, so no other request comes between them).
     static ANSWERED: RefCell<String> = const { RefCell::new(String::new()) };
-    /// The verify body [`front`] parsed, until [`verify`] takes it (at once, as [`answer`]).
+    /// The verify body [`front`] parsed, until [`verify_begin`] takes it (at once, as
+    /// [`answer`]).
     static VERIFYING: RefCell<Option<Box<VerifyRequest>>> = const { RefCell::new(None) };
 }
 
@@ -67,18 +73,57 @@ pub fn front(env: &Env, head: &str, body: Option<Box<[u8]>>) -> i32 {
     }
 }
 
-/// A verification the front found well-formed: the answer, framed as
-/// `http::front::Answer::encode` frames it, from the body [`front`] parsed (taken here, in the
-/// entry's synchronous turn, before any other request's `front` can run). `req` only for
-/// `request.cf` (hidden by the entry, read by a counted check: `Ctx::country`).
+/// The first step of a verification the front found well-formed (`http::verification`): its
+/// body, parsed by [`front`], is taken here, in the entry's synchronous turn, before any other
+/// request's `front` can run. Returns the step, encoded (`Step::encode`).
 #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
-pub fn verify(req: worker::worker_sys::web_sys::Request, env: Env) -> worker::js_sys::Promise {
+pub fn verify_begin(env: &Env) -> String {
     let input = VERIFYING.with(|slot| slot.borrow_mut().take());
-    worker::wasm_bindgen_futures::future_to_promise(async move {
-        let input = input.ok_or_else(|| JsValue::from_str("verify called without a front"))?;
-        let answer = crate::http::verify_direct(req, &env, *input).await;
-        Ok(JsValue::from_str(&answer))
-    })
+    let step = match (input, crate::http::config(env)) {
+        (Some(input), Ok(config)) => {
+            verification::begin(&config.key_prefix, &input, crate::storage::cached_index)
+        }
+        // Neither happens: the entry calls this only after `front` answered VERIFY, which it
+        // does only with a body parsed and the settings read.
+        _ => Step::Answer(Answer::problem(&ApiError::unavailable()).encode()),
+    };
+    step.encode()
+}
+
+/// After the KV read a [`verify_begin`] step asked for (`entry`: its text, or none): the key
+/// object's name (its id), the entry kept in this isolate's cache; or the `invalid_key` answer
+/// (tag included).
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
+pub fn verify_indexed(hash: &str, entry: Option<String>) -> String {
+    match (
+        KeyHash::from_hex(hash),
+        verification::indexed(entry.as_deref()),
+    ) {
+        (Some(hash), Ok(entry)) => {
+            crate::storage::remember_index(&hash, &entry);
+            format!("O{}", entry.key_id)
+        }
+        (_, Err(answer)) => answer,
+        (None, Ok(_)) => verification::unknown(),
+    }
+}
+
+/// The key object holds no such key: this isolate forgets its index entry (a replay of a
+/// deleted key must not find it and cost an object call again); the `invalid_key` answer.
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
+pub fn verify_forget(hash: &str) -> String {
+    if let Some(hash) = KeyHash::from_hex(hash) {
+        crate::storage::forget_index(&hash);
+    }
+    verification::unknown()
+}
+
+/// The KV read or the object call of a verification failed (`error`, the exception's text):
+/// logged, and answered as the full path answers a storage failure (`503`).
+#[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
+pub fn verify_failed(error: &str) -> String {
+    worker::console_error!("storage: verification: {error}");
+    Step::Answer(Answer::problem(&ApiError::unavailable()).encode()).encode()
 }
 
 /// The answer [`front`] just made (framed), taken.

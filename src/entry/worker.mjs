@@ -9,9 +9,10 @@
 // once per isolate, or an answer framed as `status\nName: value…\n\nbody`), or asks for the
 // body's bytes, up to a bound it gives (and is called again with them), or says the full path
 // is needed: the asynchronous Rust handler, `fetch`, or `fetch_with_body` when the body was
-// read, or `verify` for a verification with a well-formed key (its answer framed as one
-// string, like `front`'s). `request.cf` is never read here and read in Rust only when a request needs the country
-// (`Ctx::country`).
+// read, or a verification with a well-formed key, whose steps Rust decides one synchronous call
+// at a time while this module makes their I/O (`verified`, below). `request.cf` is read only
+// for a verification of a key the index holds (its country goes to the key's object) and
+// otherwise in Rust only when a request needs the country (`Ctx::country`).
 //
 // worker-build's generated index.js exports a default class with each wasm export on its
 // prototype, behind a Proxy that re-creates the wasm instance after a fatal error. Its exports
@@ -36,14 +37,17 @@ const {
   front,
   answer,
   constant,
-  verify,
+  verify_begin,
+  verify_indexed,
+  verify_forget,
+  verify_failed,
   fetch: full,
   fetch_with_body: fullWithBody,
 } = Generated.prototype;
 // What `front` answers (src/entry.rs): the full path, an answer to take, a constant answer's id
 // (2 to 15), the body (its declared length is within the bound: read it at once), minus the
 // most bytes of body to read (no length declared: read one byte more at most, in one read), or a
-// verification to make (`verify`).
+// verification to make (`verify_begin`, `verified` below).
 const FULL = 0;
 const ANSWER = 1;
 const BODY = -1;
@@ -117,10 +121,33 @@ function giveBack(bytes) {
 /** `request.cf` hidden (see `Ctx::country`): converting the request reads nothing then. */
 const NO_CF = { value: undefined, configurable: true };
 
-/** A verification's framed answer (`verify`, called in the same turn as the `front` that
- * parsed its body) as a Response. */
+/**
+ * A verification with a well-formed key, its steps decided in Rust (`http::verification`,
+ * each call synchronous) and its I/O made here: `verify_begin` (in the same turn as the `front`
+ * that parsed the body) answers, or names the KV index entry to read (then `verify_indexed`
+ * names the key's object, or answers), or the key's object; the object's `verify` answers the
+ * framed answer itself (empty: no such key, then `verify_forget`). A step is one string: a tag
+ * (`A`nswer, read the `K`V index, call the `O`bject) and its fields, one per line. Bindings as
+ * in wrangler.toml (`storage::edge`). `request.cf` is read only here, for a key the index
+ * holds: the country goes with the object's call, for the key's locations.
+ */
 async function verified(request, env) {
-  const p = parts(await verify(Object.defineProperty(request, "cf", NO_CF), env));
+  let step = verify_begin(env);
+  try {
+    if (step[0] !== "A") {
+      const [target, hash, call] = step.split("\n");
+      step = target[0] === "K" ? verify_indexed(hash, await env.KEY_INDEX.get(target.slice(1))) : target;
+      if (step[0] === "O") {
+        const objects = env.KEY_OBJECTS;
+        const object = objects.get(objects.idFromName(step.slice(1)));
+        step = (await object.verify(call, request.cf?.country)) || verify_forget(hash);
+      }
+    }
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError) throw e;
+    step = verify_failed(String(e));
+  }
+  const p = parts(step.slice(1));
   return new Response(p.body, p.init);
 }
 
@@ -177,7 +204,36 @@ function rpcCapable(Generated) {
   };
 }
 
-export const KeyObject = rpcCapable(GeneratedKeyObject);
+/**
+ * The key object: as `rpcCapable` makes the others, and a check answered in the call's own turn
+ * when the object can (`callNow`, `verifyNow`: a loaded key; `undefined` otherwise, and the
+ * asynchronous method answers). `verify` is the verification's own path (`verified` above).
+ */
+export class KeyObject extends DurableObject {
+  #inner;
+
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.#inner = new GeneratedKeyObject(ctx, env);
+  }
+
+  fetch(request) {
+    return this.#inner.fetch(request);
+  }
+
+  alarm() {
+    return this.#inner.alarm();
+  }
+
+  call(json) {
+    return this.#inner.callNow(json) ?? this.#inner.call(json);
+  }
+
+  verify(call, country) {
+    return this.#inner.verifyNow(call, country) ?? this.#inner.verify(call, country);
+  }
+}
+
 export const TeamObject = rpcCapable(GeneratedTeamObject);
 export const EventsObject = rpcCapable(GeneratedEventsObject);
 export { Verifier } from "./verifier.mjs";

@@ -45,21 +45,6 @@ impl Ctx {
         }
     }
 
-    /// The context of a request that the entry hands over as the runtime's object (the
-    /// verification's direct path: `verify::direct`).
-    pub fn for_request(
-        stores: Stores,
-        config: &'static Config,
-        request: worker::worker_sys::web_sys::Request,
-        env: &Env,
-        now: Timestamp,
-    ) -> Self {
-        Ctx {
-            request: Some(request),
-            ..Ctx::for_call(stores, config, env, now)
-        }
-    }
-
     /// The context of a call that comes with no request: the `Verifier` entrypoint's (a service
     /// binding's RPC). It has no `request.cf`, so no country.
     pub fn for_call(stores: Stores, config: &'static Config, env: &Env, now: Timestamp) -> Self {

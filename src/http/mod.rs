@@ -8,6 +8,7 @@ pub mod front;
 pub mod headers;
 pub mod problem;
 pub mod router;
+pub mod verification;
 
 #[cfg(target_arch = "wasm32")]
 mod auth;
@@ -40,8 +41,6 @@ mod webhooks;
 
 #[cfg(target_arch = "wasm32")]
 pub use serve::{config, handle, ready};
-#[cfg(target_arch = "wasm32")]
-pub use verify::direct as verify_direct;
 
 #[cfg(target_arch = "wasm32")]
 mod serve {

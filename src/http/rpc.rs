@@ -13,7 +13,7 @@
 //! logged: only the input's shape is judged in errors, never its value.
 
 use super::auth::{find_key, Credential};
-use super::ctx::Ctx;
+use super::ctx::{internal, Ctx};
 use super::problem::ApiError;
 use super::verify;
 use crate::core::input::parse_key_only;
@@ -47,7 +47,9 @@ impl VerifierCalls {
         let verdict = verify::decide(&ctx, input.as_bytes())
             .await
             .map_err(thrown)?;
-        verdict.to_json().map_err(thrown)
+        verdict
+            .to_json()
+            .map_err(|e| thrown(internal("serializing a verification", e)))
     }
 
     /// `rateLimit({key})`: the key's windows, not counted, as `GET /v1/rate-limit` answers them.

@@ -125,13 +125,13 @@ impl Stores {
     }
 
     pub async fn index_get(&self, hash: &KeyHash) -> StoreResult<Option<IndexEntry>> {
-        if let Some(hit) = INDEX_CACHE.with(|c| c.borrow().get(hash).cloned()) {
+        if let Some(hit) = cached_index(hash) {
             return Ok(Some(hit));
         }
         let text = self.kv.get(&index_name(hash)).text().await?;
         let entry = text.as_deref().and_then(IndexEntry::decode);
         if let Some(e) = &entry {
-            INDEX_CACHE.with(|c| c.borrow_mut().insert(*hash, e.clone()));
+            remember_index(hash, e);
         }
         Ok(entry)
     }
@@ -191,8 +191,24 @@ impl Stores {
 
     /// Drops a key from this isolate's index cache (its object reported it gone).
     pub fn forget(&self, hash: &KeyHash) {
-        INDEX_CACHE.with(|c| c.borrow_mut().remove(hash));
+        forget_index(hash);
     }
+}
+
+/// The index entry of `hash`, if this isolate has read it (the verification's own path asks
+/// before the entry reads KV: `http::verification`).
+pub fn cached_index(hash: &KeyHash) -> Option<IndexEntry> {
+    INDEX_CACHE.with(|c| c.borrow().get(hash).cloned())
+}
+
+/// Keeps an index entry read from KV for this isolate's later requests.
+pub fn remember_index(hash: &KeyHash, entry: &IndexEntry) {
+    INDEX_CACHE.with(|c| c.borrow_mut().insert(*hash, entry.clone()));
+}
+
+/// Drops a key from this isolate's index cache.
+pub fn forget_index(hash: &KeyHash) {
+    INDEX_CACHE.with(|c| c.borrow_mut().remove(hash));
 }
 
 #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen, js_sys = ::worker::js_sys)]

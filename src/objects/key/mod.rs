@@ -25,11 +25,12 @@ mod parts;
 
 use crate::core::events::Event;
 use crate::core::ids::TeamId;
-use crate::core::key_plan::{after_call, after_hand_over, at_alarm, next_alarm, Writes};
+use crate::core::key_plan::{after_call, after_hand_over, at_alarm, next_alarm, AfterCall, Writes};
 use crate::core::key_state::{CountersPart, KeyState, RecordPart};
 use crate::core::monitoring::Report;
 use crate::core::sync::{EventOutbox, Outbox, Pending};
 use crate::core::time::Timestamp;
+use crate::http::verification::object_answer;
 use crate::storage::events_protocol::{RecordEvents, ReportUsage};
 use crate::storage::key_protocol::{key_dispatch, key_dispatch_with_events, KeyCall, KeyReply};
 use crate::storage::service::{forget_key, relist};
@@ -85,6 +86,12 @@ impl KeyObject {
             self.state.storage().delete_all().await?;
             self.table_ready.set(false);
         }
+        self.write_now(w)
+    }
+
+    /// The writes but an erase (a check never erases): synchronous, durable before the answer
+    /// leaves (the output gate).
+    fn write_now(&self, w: Writes) -> Result<()> {
         let nothing = w.record.is_none() && w.counters.is_none() && w.history.is_none();
         if nothing && w.outbox.is_none() {
             return Ok(());
@@ -110,53 +117,79 @@ impl KeyObject {
     /// (`core::key_plan::after_call`), its writes, then the reply.
     async fn serve(&self, call: KeyCall) -> Result<KeyReply> {
         self.load().await?;
-        self.set_idle_day();
-        let now = now();
         let checking = matches!(call, KeyCall::Check { .. });
         let idle_setting = matches!(call, KeyCall::SetIdle { .. });
-        let (reply, plan) = {
-            let mut slot = self.slot.borrow_mut();
-            let held = slot.as_mut().expect("loaded above");
-            let before = held
-                .as_ref()
-                .map(|s| (s.record.team_id.clone(), s.record.id.clone()));
-            let (reply, effect, events) = if checking {
-                let (r, e) = key_dispatch(held, call, now);
-                (r, e, Vec::new())
-            } else {
-                key_dispatch_with_events(held, call, now)
-            };
-            let deleted = match &reply {
-                KeyReply::Deleted { hash } => Some(*hash),
-                _ => None,
-            };
-            if let Some(s) = held.as_mut() {
-                s.idle_day_ms = self.idle_day_ms.get().unwrap_or(s.idle_day_ms);
-            }
-            let plan = after_call(held, before, effect, deleted, checking, events, now);
-            (reply, plan)
-        };
+        let (reply, mut plan) = self.decide(call, checking);
         // A new idle setting moves the idle deadline: the alarm looks again now (it
         // reschedules by every deadline, `core::key_plan::at_alarm`).
         let look_again = idle_setting && plan.writes.record.is_some();
-        self.write(plan.writes).await?;
+        self.write(std::mem::take(&mut plan.writes)).await?;
         if look_again {
             self.state.storage().set_alarm(0).await?;
         }
+        if self.follow(plan, checking)? {
+            self.state.storage().set_alarm(0).await?;
+        }
+        Ok(reply)
+    }
+
+    /// A check (`KeyCall::Check`) answered in the call's own turn, when the key is loaded
+    /// (`None` otherwise: [`serve`] answers it): a check's writes are synchronous and all it
+    /// leaves to do goes to `wait_until`, so no future, promise or microtask is made for it.
+    fn check_now(&self, call: KeyCall) -> Result<Option<KeyReply>> {
+        if self.slot.borrow().is_none() || !matches!(call, KeyCall::Check { .. }) {
+            return Ok(None);
+        }
+        let (reply, mut plan) = self.decide(call, true);
+        self.write_now(std::mem::take(&mut plan.writes))?;
+        self.follow(plan, true)?;
+        Ok(Some(reply))
+    }
+
+    /// The decision on the loaded state and what follows from it.
+    fn decide(&self, call: KeyCall, checking: bool) -> (KeyReply, AfterCall) {
+        self.set_idle_day();
+        let now = now();
+        let mut slot = self.slot.borrow_mut();
+        let held = slot.as_mut().expect("loaded before deciding");
+        let before = held
+            .as_ref()
+            .map(|s| (s.record.team_id.clone(), s.record.id.clone()));
+        let (reply, effect, events) = if checking {
+            let (r, e) = key_dispatch(held, call, now);
+            (r, e, Vec::new())
+        } else {
+            key_dispatch_with_events(held, call, now)
+        };
+        let deleted = match &reply {
+            KeyReply::Deleted { hash } => Some(*hash),
+            _ => None,
+        };
+        if let Some(s) = held.as_mut() {
+            s.idle_day_ms = self.idle_day_ms.get().unwrap_or(s.idle_day_ms);
+        }
+        let plan = after_call(held, before, effect, deleted, checking, events, now);
+        (reply, plan)
+    }
+
+    /// What a call leaves once its writes are made: events held (with the change: never lost,
+    /// never made for nothing; the alarm, set for now, hands them over, runs the outbox and
+    /// reschedules, off the call's path), reports and the listing's `last_used` sent off the
+    /// request's path. Returns whether the caller must set the alarm for now itself (a change's
+    /// events; a check's alert sets it without holding the answer).
+    fn follow(&self, plan: AfterCall, checking: bool) -> Result<bool> {
+        let mut alarm_now = false;
         if let Some((team_id, events)) = plan.events {
-            // With the change (an event is never lost, never made for nothing); the alarm, set
-            // for now, hands them over, runs the outbox and reschedules, off this call's path.
             self.hold_events(team_id, events)?;
-            let storage = self.state.storage();
             if checking {
-                // A check's alert: the alarm is set without holding the verification's answer.
+                let storage = self.state.storage();
                 self.state.wait_until(async move {
                     if let Err(e) = storage.set_alarm(0).await {
                         console_error!("setting the alarm for an alert failed: {e}");
                     }
                 });
             } else {
-                storage.set_alarm(0).await?;
+                alarm_now = true;
             }
         }
         if let Some(r) = plan.reports {
@@ -176,7 +209,7 @@ impl KeyObject {
                 }
             });
         }
-        Ok(reply)
+        Ok(alarm_now)
     }
 
     /// Sends monitoring reports to the team's events object, off the request's path (a lost
@@ -390,10 +423,15 @@ impl KeyObject {
     }
 }
 
-/// The object's RPC method, `call`: the worker's path to it (`storage::edge`). One JSON call in,
-/// one JSON reply out, as the HTTP `fetch` above carries them, without building a request and a
-/// response around them on both sides. The runtime offers RPC only to a class that extends its
-/// `DurableObject`; `src/entry/worker.mjs` makes that class, and hands each call to this one.
+/// The object's RPC methods, through the class `src/entry/worker.mjs` makes (the runtime offers
+/// RPC only to a class that extends its `DurableObject`):
+/// - `call`: the worker's path to it (`storage::edge`). One JSON call in, one JSON reply out.
+///   `callNow` answers a check on a loaded key in the call's own turn (the class asks it
+///   first, then `call`).
+/// - `verify`: the verification's own path (`http::verification`): a check, with the
+///   request's country, answered as the framed answer of `POST /v1/verify`, made here where
+///   the record and the windows are (nothing of them crosses as JSON to be parsed again);
+///   `verifyNow` as `callNow`.
 #[wasm_bindgen(
     wasm_bindgen = ::worker::wasm_bindgen,
     wasm_bindgen_futures = ::worker::wasm_bindgen_futures,
@@ -402,9 +440,75 @@ impl KeyObject {
 impl KeyObject {
     #[wasm_bindgen(js_name = call)]
     pub async fn rpc(&self, call: String) -> std::result::Result<String, JsValue> {
-        let call: KeyCall = serde_json::from_str(&call)
-            .map_err(|e| JsValue::from_str(&format!("key call: {e}")))?;
-        let reply = self.serve(call).await.map_err(JsValue::from)?;
+        let reply = self
+            .serve(parse_call(&call)?)
+            .await
+            .map_err(JsValue::from)?;
         serde_json::to_string(&reply).map_err(|e| JsValue::from_str(&e.to_string()))
+    }
+
+    /// `call` at once, or `undefined` (not loaded, or not a check: serde writes a check as
+    /// `{"Check":…}`, so no other call is parsed twice).
+    #[wasm_bindgen(js_name = callNow)]
+    pub fn rpc_now(&self, call: &str) -> std::result::Result<Option<String>, JsValue> {
+        if self.slot.borrow().is_none() || !call.starts_with(r#"{"Check":"#) {
+            return Ok(None);
+        }
+        match self.check_now(parse_call(call)?).map_err(JsValue::from)? {
+            Some(reply) => serde_json::to_string(&reply)
+                .map(Some)
+                .map_err(|e| JsValue::from_str(&e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn verify(
+        &self,
+        call: String,
+        country: Option<String>,
+    ) -> std::result::Result<String, JsValue> {
+        let reply = self.serve(check_call(&call, country)?).await;
+        answer_verification(reply.map_err(JsValue::from)?)
+    }
+
+    #[wasm_bindgen(js_name = verifyNow)]
+    pub fn verify_now(
+        &self,
+        call: &str,
+        country: Option<String>,
+    ) -> std::result::Result<Option<String>, JsValue> {
+        if self.slot.borrow().is_none() {
+            return Ok(None);
+        }
+        let reply = self.check_now(check_call(call, country)?);
+        reply
+            .map_err(JsValue::from)?
+            .map(answer_verification)
+            .transpose()
+    }
+}
+
+fn parse_call(call: &str) -> std::result::Result<KeyCall, JsValue> {
+    serde_json::from_str(call).map_err(|e| JsValue::from_str(&format!("key call: {e}")))
+}
+
+/// A verification's check, with the country the entry read from the request.
+fn check_call(call: &str, country: Option<String>) -> std::result::Result<KeyCall, JsValue> {
+    match parse_call(call)? {
+        KeyCall::Check {
+            hash,
+            mut requirement,
+        } => {
+            requirement.country = country;
+            Ok(KeyCall::Check { hash, requirement })
+        }
+        _ => Err(JsValue::from_str("verify: not a check")),
+    }
+}
+
+fn answer_verification(reply: KeyReply) -> std::result::Result<String, JsValue> {
+    match reply {
+        KeyReply::Checked { result } => Ok(object_answer(*result, now())),
+        _ => Err(JsValue::from_str("verify: the check answered no result")),
     }
 }
