@@ -59,9 +59,9 @@ pub enum Front {
     /// Storage is needed (or a body without a declared length): the full path answers.
     Full,
     /// `POST /v1/verify` with a well-formed key and its body read: the verification's own
-    /// path answers (`http::verify::direct`: no route table, no `worker::Request`, the answer
-    /// framed as [`Answer::encode`] frames it), from the body the front parsed (never parsed
-    /// twice).
+    /// path answers (`http::verification`: no route table, no `worker::Request`, the answer
+    /// framed as [`Answer::encode`] frames it, by the key's object), from the body the front
+    /// parsed (never parsed twice).
     Verify(Box<VerifyRequest>),
 }
 
