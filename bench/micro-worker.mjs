@@ -1,6 +1,7 @@
 // The microbenchmark's wrapper Worker (bench/micro.mjs serves it): keygate's entry (the module
 // wrangler deploys, build/worker/entry.mjs) and the JavaScript reference (bench/reference/) in
-// ONE isolate, each with its Durable Object classes exported here under their own bindings.
+// ONE isolate, each with its Durable Object classes exported here under their own bindings, and
+// the floor: what a route's I/O alone costs any Worker, with no work of its own (below).
 //
 // `POST /__loop` {target, n, method, path, body, chunked} runs n synthetic requests through the chosen
 // Worker's own `fetch(request, env, ctx)`, reading each answer's body, and answers the last
@@ -9,8 +10,32 @@
 // key), any other request to keygate.
 import keygate, { KeyObject, TeamObject, EventsObject } from "../build/worker/entry.mjs";
 import reference, { KeyObject as ReferenceKeyObject } from "./reference/worker.js";
+import { DurableObject } from "cloudflare:workers";
+
+/** The floor's object: a method that does nothing. */
+export class FloorObject extends DurableObject {
+  nothing() {
+    return "";
+  }
+}
 
 export { KeyObject, TeamObject, EventsObject, ReferenceKeyObject };
+
+/**
+ * The floor of each route: the request's I/O and a `Response`, nothing decided. `/healthz` a
+ * constant answer; a verify body read (`text()`) and a constant answer (malformed keys); the same
+ * and one KV read of a name that is not there (unknown keys); the same with one Durable Object
+ * RPC to a method that does nothing, its id named per request as keygate's and the reference's
+ * are (valid keys). Neither Worker can cost less than this on the route; what either costs above
+ * it is its own.
+ */
+const floor = (route) => async (request, env) => {
+  if (request.method === "GET") return new Response('{"status":"ok"}');
+  const text = await request.text();
+  if (route === "unknown") await env.INDEX.get("h:nothing-here");
+  if (route === "valid") await env.FLOOR.get(env.FLOOR.idFromName("floor")).nothing();
+  return new Response(text.length > 0 ? '{"valid":false}' : "");
+};
 
 // A default export that is a class (worker-build's generated entry) is constructed per request,
 // as the runtime does; an object's `fetch` is called as it is.
@@ -22,8 +47,8 @@ export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
     if (url.pathname === "/__loop") {
-      const { target, n, method, path, body, chunked } = await request.json();
-      const worker = workers[target];
+      const { target, n, method, path, body, chunked, route } = await request.json();
+      const worker = target === "floor" ? floor(route) : workers[target];
       // A body's length declared, as an HTTP client sending JSON declares it (curl, fetch,
       // wrk), unless the route is `chunked` (a streamed body, no length).
       const headers = { "Content-Type": "application/json" };

@@ -7,7 +7,9 @@
 // n = 0, timed from here (workerd's clock stands still without I/O); (t_n - t_0) / n is the cost
 // of one request. A warm-up loop precedes the runs. Runs are interleaved (every route and Worker
 // once per run); the table shows the median of the runs, their spread (min–max) and the median
-// of the per-run ratios keygate / reference (below 1.00: keygate is faster).
+// of the per-run ratios keygate / reference (below 1.00: keygate is faster). A third target, the
+// floor, makes each route's I/O alone (the body read, the KV read, a Durable Object RPC to a
+// method that does nothing, a `Response`): the last column is each Worker's own cost above it.
 //
 //   npm run bench:micro                   5 runs (scripts/build.sh first: it measures build/worker)
 //   node bench/micro.mjs --runs 9 --n 4000 --routes healthz,malformed
@@ -44,7 +46,11 @@ const micro = {
     { type: "ESModule", path: path.join(root, "bench/reference/worker.js") },
   ],
   kvNamespaces: { ...base.kvNamespaces, INDEX: "reference-index" },
-  durableObjects: { ...base.durableObjects, KEYS: { className: "ReferenceKeyObject", useSQLite: true } },
+  durableObjects: {
+    ...base.durableObjects,
+    KEYS: { className: "ReferenceKeyObject", useSQLite: true },
+    FLOOR: { className: "FloorObject", useSQLite: true },
+  },
 };
 const inspectorPort = args.profile ? Number(args["inspector-port"] ?? 9229) : undefined;
 const mf = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, cf: false, inspectorPort, workers: [micro] }));
@@ -88,8 +94,9 @@ const ROUTES = {
   },
 };
 const routes = (args.routes ?? Object.keys(ROUTES).join(",")).split(",");
-// `--targets keygate` measures (and profiles) keygate alone: no ratios then.
-const targets = (args.targets ?? "keygate,reference").split(",");
+// `--targets keygate` measures (and profiles) keygate alone: no ratios then. `floor`: the route's
+// I/O alone (bench/micro-worker.mjs), what no Worker can go below.
+const targets = (args.targets ?? "keygate,reference,floor").split(",");
 
 /** The V8 profiler of the isolate (workerd's inspector, the DevTools protocol), started. */
 async function startProfiler(port) {
@@ -118,9 +125,9 @@ async function startProfiler(port) {
 
 async function loop(target, route, n) {
   const t0 = performance.now();
-  const out = await call("/__loop", { body: { target, n, ...ROUTES[route].req(target) } });
+  const out = await call("/__loop", { body: { target, n, route, ...ROUTES[route].req(target) } });
   const ms = performance.now() - t0;
-  if (n > 0 && !out.body.includes(ROUTES[route].expect)) {
+  if (n > 0 && target !== "floor" && !out.body.includes(ROUTES[route].expect)) {
     throw new Error(`${target} ${route}: expected ${ROUTES[route].expect}, got ${out.status} ${out.body}`);
   }
   return ms;
@@ -152,14 +159,17 @@ const f = (x) => x.toFixed(1);
 const spread = (xs) => `${f(Math.min(...xs))}–${f(Math.max(...xs))}`;
 const TARGETS = { healthz: "<= 1.00", malformed: "<= 1.00", malformed_chunked: "(none)", unknown: "<= 1.00", valid: "<= 0.80" };
 console.log(`keygate in-isolate microbenchmark: µs per request, ${RUNS} interleaved runs (medians, min–max), one workerd isolate, n = ${N} (unknown n/2, valid n/4)`);
+console.log("floor: the route's I/O and a Response alone; above floor: each Worker's µs minus the floor's, per run (its own work)");
 console.log(
-  `${"route".padEnd(17)} ${"keygate µs".padStart(11)} ${"(spread)".padStart(13)} ${"JS ref µs".padStart(10)} ${"(spread)".padStart(13)}  keygate/JS  target`,
+  `${"route".padEnd(17)} ${"keygate µs".padStart(11)} ${"(spread)".padStart(13)} ${"JS ref µs".padStart(10)} ${"(spread)".padStart(13)} ${"floor µs".padStart(9)}  keygate/JS  target  above floor: keygate / JS`,
 );
 for (const route of routes) {
   const k = results[route].keygate ?? [NaN];
   const r = results[route].reference ?? [NaN];
+  const fl = results[route].floor ?? k.map(() => NaN);
   const ratios = k.map((v, i) => v / r[i]);
+  const own = (xs) => median(xs.map((v, i) => v - fl[i]));
   console.log(
-    `${route.padEnd(17)} ${f(median(k)).padStart(11)} ${spread(k).padStart(13)} ${f(median(r)).padStart(10)} ${spread(r).padStart(13)}  ${median(ratios).toFixed(2).padStart(10)}  ${TARGETS[route]} (ratios ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
+    `${route.padEnd(17)} ${f(median(k)).padStart(11)} ${spread(k).padStart(13)} ${f(median(r)).padStart(10)} ${spread(r).padStart(13)} ${f(median(fl)).padStart(9)}  ${median(ratios).toFixed(2).padStart(10)}  ${TARGETS[route]} (ratios ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})  ${f(own(k))} / ${f(own(r))}`,
   );
 }

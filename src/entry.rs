@@ -118,11 +118,16 @@ pub fn verify_forget(hash: &str) -> String {
     verification::unknown()
 }
 
-/// The KV read or the object call of a verification failed (`error`, the exception's text):
-/// logged, and answered as the full path answers a storage failure (`503`).
+/// The KV read or the object call of a verification failed (`step`: the step being taken;
+/// `error`: the exception's text): logged, naming the key object but never the index entry's
+/// name (the key's hash), and answered as the full path answers a storage failure (`503`).
 #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
-pub fn verify_failed(error: &str) -> String {
-    worker::console_error!("storage: verification: {error}");
+pub fn verify_failed(step: &str, error: &str) -> String {
+    let what = match step.strip_prefix('O') {
+        Some(key_id) => format!("object {key_id}"),
+        None => "the KV index".to_owned(),
+    };
+    worker::console_error!("storage: verification: {what}: {error}");
     Step::Answer(Answer::problem(&ApiError::unavailable()).encode()).encode()
 }
 

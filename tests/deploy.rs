@@ -53,8 +53,11 @@ fn sha256(path: &Path) -> String {
 fn exports(source: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for line in source.lines().map(str::trim) {
-        if let Some(rest) = line.strip_prefix("export const ") {
-            names.insert(rest.split([' ', '=']).next().unwrap().to_string());
+        let declared = ["export const ", "export class "]
+            .iter()
+            .find_map(|p| line.strip_prefix(p));
+        if let Some(rest) = declared {
+            names.insert(rest.split([' ', '=', '{']).next().unwrap().to_string());
         } else if line.starts_with("export default") {
             names.insert("default".into());
         }

@@ -145,7 +145,7 @@ async function verified(request, env) {
     }
   } catch (e) {
     if (e instanceof WebAssembly.RuntimeError) throw e;
-    step = verify_failed(String(e));
+    step = verify_failed(step, String(e));
   }
   const p = parts(step.slice(1));
   return new Response(p.body, p.init);

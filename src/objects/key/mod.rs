@@ -86,7 +86,10 @@ impl KeyObject {
             // Events held and not handed over yet (a disable just before the delete, whose
             // alarm has not run) outlive the erase: an event is never lost. The delete's own
             // event is added to them after, so they are sent in order.
-            let held = parts::get::<EventOutbox>(&self.sql()?, EVENTS)?;
+            let held = parts::get::<EventOutbox>(&self.sql()?, EVENTS).unwrap_or_else(|e| {
+                console_error!("held events unreadable, not kept through the delete: {e}");
+                None
+            });
             self.state.storage().delete_all().await?;
             self.table_ready.set(false);
             if let Some(held) = held {
@@ -148,6 +151,7 @@ impl KeyObject {
             return Ok(None);
         }
         let (reply, mut plan) = self.decide(call, true);
+        debug_assert!(!plan.writes.erase, "a check never erases");
         self.write_now(std::mem::take(&mut plan.writes))?;
         self.follow(plan, true)?;
         Ok(Some(reply))
@@ -386,6 +390,13 @@ impl KeyObject {
         let Some(mut outbox) = self.part::<Outbox>(&sql, OUTBOX).await? else {
             return Ok(None);
         };
+        let revision = || {
+            self.slot
+                .borrow()
+                .as_ref()
+                .and_then(|s| s.as_ref().map(|s| s.revision))
+        };
+        let ran_at = revision();
         let failed = match &outbox.pending {
             Pending::Relist => {
                 let current = self
@@ -408,6 +419,12 @@ impl KeyObject {
                 .next(),
         };
         let sql = self.sql()?;
+        // A call while this one was out may have written a newer follow-up (a delete just after
+        // a disable) or changed the record again: that one is kept, and run at once.
+        let written = parts::get::<Outbox>(&sql, OUTBOX)?;
+        if written.is_some_and(|w| w.pending != outbox.pending) || revision() != ran_at {
+            return Ok(Some(0));
+        }
         match failed {
             None => {
                 parts::delete(&sql, OUTBOX)?;
