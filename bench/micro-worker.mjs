@@ -12,9 +12,17 @@ import keygate, { KeyObject, TeamObject, EventsObject } from "../build/worker/en
 import reference, { KeyObject as ReferenceKeyObject } from "./reference/worker.js";
 import { DurableObject } from "cloudflare:workers";
 
-/** The floor's object: a method that does nothing. */
+/** The floor's object: one counter, counted by one SQLite statement (an exact count of a
+ * verification needs at least one durable write). */
 export class FloorObject extends DurableObject {
-  nothing() {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec("CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)");
+  }
+
+  count() {
+    this.sql.exec("INSERT INTO counter (id, n) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1");
     return "";
   }
 }
@@ -25,15 +33,15 @@ export { KeyObject, TeamObject, EventsObject, ReferenceKeyObject };
  * The floor of each route: the request's I/O and a `Response`, nothing decided. `/healthz` a
  * constant answer; a verify body read (`text()`) and a constant answer (malformed keys); the same
  * and one KV read of a name that is not there (unknown keys); the same with one Durable Object
- * RPC to a method that does nothing, its id named per request as keygate's and the reference's
- * are (valid keys). Neither Worker can cost less than this on the route; what either costs above
+ * RPC to a method that counts with one SQLite statement, its id named per request as keygate's
+ * and the reference's are (valid keys). Neither Worker can cost less than this on the route; what either costs above
  * it is its own.
  */
 const floor = (route) => async (request, env) => {
   if (request.method === "GET") return new Response('{"status":"ok"}');
   const text = await request.text();
   if (route === "unknown") await env.INDEX.get("h:nothing-here");
-  if (route === "valid") await env.FLOOR.get(env.FLOOR.idFromName("floor")).nothing();
+  if (route === "valid") await env.FLOOR.get(env.FLOOR.idFromName("floor")).count();
   return new Response(text.length > 0 ? '{"valid":false}' : "");
 };
 

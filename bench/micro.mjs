@@ -9,7 +9,8 @@
 // once per run); the table shows the median of the runs, their spread (min–max) and the median
 // of the per-run ratios keygate / reference (below 1.00: keygate is faster). A third target, the
 // floor, makes each route's I/O alone (the body read, the KV read, a Durable Object RPC to a
-// method that does nothing, a `Response`): the last column is each Worker's own cost above it.
+// method that counts with one SQLite statement, a `Response`): the last column is each Worker's
+// own cost above it.
 //
 //   npm run bench:micro                   5 runs (scripts/build.sh first: it measures build/worker)
 //   node bench/micro.mjs --runs 9 --n 4000 --routes healthz,malformed

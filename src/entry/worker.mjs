@@ -127,7 +127,8 @@ const NO_CF = { value: undefined, configurable: true };
  * that parsed the body) answers, or names the KV index entry to read (then `verify_indexed`
  * names the key's object, or answers), or the key's object; the object's `verify` answers the
  * framed answer itself (empty: no such key, then `verify_forget`). A step is one string: a tag
- * (`A`nswer, read the `K`V index, call the `O`bject) and its fields, one per line. Bindings as
+ * (`A`nswer, `C`onstant answer by id, read the `K`V index, call the `O`bject) and its fields,
+ * one per line. Bindings as
  * in wrangler.toml (`storage::edge`). `request.cf` is read only here, for a key the index
  * holds: the country goes with the object's call, for the key's locations.
  */
@@ -147,14 +148,21 @@ async function verified(request, env) {
     if (e instanceof WebAssembly.RuntimeError) throw e;
     step = verify_failed(step, String(e));
   }
+  if (step[0] === "C") return respond(Number(step.slice(1)));
   const p = parts(step.slice(1));
   return new Response(p.body, p.init);
 }
 
 async function serve(request, env, ctx) {
-  const h = request.headers;
-  // The head as one string (`Head::parse`): an absent header is empty.
-  const head = `${request.method}\n${request.url}\n${h.get("Content-Type") ?? ""}\n${h.get("Content-Length") ?? ""}`;
+  // The head as one string (`Head::parse`): an absent header is empty. A GET or HEAD has no
+  // body keygate reads, so its body's two headers are not read (absent to `front`, which reads
+  // them only for `POST /v1/verify`).
+  const method = request.method;
+  let head = `${method}\n${request.url}`;
+  if (method !== "GET" && method !== "HEAD") {
+    const h = request.headers;
+    head += `\n${h.get("Content-Type") ?? ""}\n${h.get("Content-Length") ?? ""}`;
+  }
   let code = front(env, head, undefined);
   if (code < 0) {
     const bytes = await body(request, code);

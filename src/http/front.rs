@@ -74,15 +74,18 @@ pub enum Constant {
     NotFound = 4,
     TooLarge = 5,
     UnsupportedMedia = 6,
+    /// A verification of a key nobody holds (`http::verification`).
+    InvalidKey = 7,
 }
 
 impl Constant {
-    pub const ALL: [Constant; 5] = [
+    pub const ALL: [Constant; 6] = [
         Constant::Healthz,
         Constant::MalformedKey,
         Constant::NotFound,
         Constant::TooLarge,
         Constant::UnsupportedMedia,
+        Constant::InvalidKey,
     ];
 
     pub fn from_id(id: u32) -> Option<Constant> {
@@ -95,20 +98,26 @@ impl Constant {
             Constant::Healthz => {
                 Answer::new(200, "application/json", r#"{"status":"ok"}"#.to_owned())
             }
-            Constant::MalformedKey => Answer::new(
-                200,
-                "application/json",
-                serde_json::to_string(&Verification {
-                    code: "malformed_key",
-                    ..Default::default()
-                })
-                .unwrap_or_default(),
-            ),
+            Constant::MalformedKey => refused("malformed_key"),
+            Constant::InvalidKey => refused("invalid_key"),
             Constant::NotFound => Answer::problem(&ApiError::route_not_found()),
             Constant::TooLarge => Answer::problem(&ApiError::payload_too_large()),
             Constant::UnsupportedMedia => Answer::problem(&ApiError::unsupported_media_type()),
         }
     }
+}
+
+/// A verification's answer refused before any object was asked (`valid: false` and the code).
+fn refused(code: &'static str) -> Answer {
+    let body = Verification {
+        code,
+        ..Default::default()
+    };
+    Answer::new(
+        200,
+        "application/json",
+        serde_json::to_string(&body).unwrap_or_default(),
+    )
 }
 
 /// The two routes the front answers most, matched without the route table (which splits the

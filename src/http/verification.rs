@@ -14,12 +14,13 @@
 //!    windows, so they never cross as JSON to be parsed and written again here.
 //! 3. An empty answer (no such key) makes the worker forget the cached entry ([`unknown`]).
 //!
-//! A step crosses to the entry as one string: a tag (`A`nswer, read the `K`V index, call the
-//! `O`bject) and its fields, one per line (none holds a newline: ids, a hex hash, compact JSON).
+//! A step crosses to the entry as one string: a tag (`A`nswer, `C`onstant answer, read the `K`V
+//! index, call the `O`bject) and its fields, one per line (none holds a newline: ids, a hex
+//! hash, compact JSON).
 //!
 //! Pure: no `worker` import, tested natively.
 
-use super::front::{Answer, Limit, Verification};
+use super::front::{Answer, Constant, Limit, Verification};
 use super::headers::rate_limit_headers;
 use super::problem::ApiError;
 use crate::core::access::{Denial, Requirement, Scope};
@@ -128,6 +129,8 @@ pub const ANSWER: char = 'A';
 pub enum Step {
     /// The answer, framed: respond with it.
     Answer(String),
+    /// A constant answer (`invalid_key`), which the entry frames once per isolate.
+    Constant(Constant),
     /// Read the index entry `name` from KV, then ask [`indexed`] with what was read.
     Index {
         name: String,
@@ -143,10 +146,12 @@ pub enum Step {
 }
 
 impl Step {
-    /// `A{framed}`, `K{name}\n{hash}\n{call}` or `O{key id}\n{hash}\n{call}`.
+    /// `A{framed}`, `C{constant's id}`, `K{name}\n{hash}\n{call}` or
+    /// `O{key id}\n{hash}\n{call}`.
     pub fn encode(&self) -> String {
         match self {
             Step::Answer(framed) => format!("{ANSWER}{framed}"),
+            Step::Constant(c) => format!("C{}", *c as u32),
             Step::Index { name, hash, call } => format!("K{name}\n{}\n{call}", hash.to_hex()),
             Step::Object { key_id, hash, call } => {
                 format!("O{key_id}\n{}\n{call}", hash.to_hex())
@@ -212,14 +217,10 @@ pub fn indexed(text: Option<&str>) -> Result<IndexEntry, String> {
     text.and_then(IndexEntry::decode).ok_or_else(unknown)
 }
 
-/// The answer for a key nobody holds (tag included, as [`Step::encode`] writes it).
+/// The answer for a key nobody holds (as [`Step::encode`] writes it): a constant, framed by
+/// the entry once per isolate (`Verdict::Refused` of `invalid_key`, a test holds them equal).
 pub fn unknown() -> String {
-    Step::Answer(
-        Verdict::Refused(Denial::InvalidKey.code())
-            .answer(Timestamp::from_millis(0))
-            .encode(),
-    )
-    .encode()
+    Step::Constant(Constant::InvalidKey).encode()
 }
 
 /// What the key object answers the entry's `verify`: the framed answer (tag included), or

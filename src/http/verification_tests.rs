@@ -107,9 +107,10 @@ fn an_uncached_key_reads_the_index_first() {
 fn a_key_the_index_does_not_hold_is_invalid() {
     let e = entry();
     assert_eq!(indexed(Some(&e.encode())), Ok(e));
+    assert_eq!(unknown(), format!("C{}", Constant::InvalidKey as u32));
     for text in [None, Some(""), Some("nonsense"), Some("key_1/")] {
-        let answer = indexed(text).unwrap_err();
-        assert_eq!(answer, unknown());
+        assert_eq!(indexed(text).unwrap_err(), unknown());
+        let answer = Step::Answer(Constant::InvalidKey.answer().encode()).encode();
         let (status, headers, body) = unframe(&answer);
         assert_eq!(status, 200);
         assert!(body.starts_with(r#"{"valid":false,"code":"invalid_key","#));
