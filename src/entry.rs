@@ -3,16 +3,16 @@
 //! nothing:
 //! - [`front`]: one synchronous call per request, answering what needs no storage
 //!   (`http::front`), or saying that the body is needed, or that the full path is;
+//! - [`front_body`]: the same once the body is read, and for a verification with a
+//!   well-formed key its first step;
 //! - `fetch` (the `#[event(fetch)]` below): the full, asynchronous path;
 //! - [`fetch_with_body`]: the full path for a request whose body the front has read;
-//! - [`verify_begin`], [`verify_indexed`], [`verify_forget`], [`verify_failed`]: a
-//!   verification with a well-formed key, its body read by the front: the verification's own
-//!   path (`http::verification`), each step synchronous, the entry making the KV read and the
+//! - [`verify_indexed`], [`verify_forget`], [`verify_failed`]: the verification's own path's
+//!   next steps (`http::verification`), each synchronous, the entry making the KV read and the
 //!   key object's call between them.
 //!
 //! The Durable Objects' entries are their classes in `objects`.
 
-use crate::core::input::VerifyRequest;
 use crate::core::key::KeyHash;
 use crate::http::front::{Answer, Constant, Front, Head};
 use crate::http::problem::ApiError;
@@ -26,23 +26,16 @@ const FULL: i32 = 0;
 /// What [`front`] answers when its answer is ready: the entry takes it with [`answer`].
 const ANSWER: i32 = 1;
 /// What [`front`] answers when it needs the body and its declared length is within the bound:
-/// the entry reads it at once and calls again with the bytes.
+/// the entry reads it at once and calls [`front_body`] with the bytes.
 const BODY: i32 = -1;
-/// What [`front`] answers for `POST /v1/verify` with a well-formed key (its body read): the
-/// entry calls [`verify_begin`] and takes the verification's steps. Never a constant answer's
-/// id (those are below 16).
-const VERIFY: i32 = 16;
 // A [`Constant`]'s id (2 and up): the entry frames it once with [`constant`].
 // Any other negative number -n: the body is needed and no length was declared: the entry reads
-// at most n + 1 bytes of it (one more means too large), then calls again.
+// at most n + 1 bytes of it (one more means too large), then calls [`front_body`].
 
 thread_local! {
     /// The answer [`front`] made, until the entry takes it with [`answer`] (at once: both calls
     /// run in one synchronous turn of the entry, so no other request comes between them).
     static ANSWERED: RefCell<String> = const { RefCell::new(String::new()) };
-    /// The verify body [`front`] parsed, until [`verify_begin`] takes it (at once, as
-    /// [`answer`]).
-    static VERIFYING: RefCell<Option<Box<VerifyRequest>>> = const { RefCell::new(None) };
 }
 
 #[event(fetch)]
@@ -50,14 +43,14 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     crate::http::handle(req, env, None).await
 }
 
-/// Decides a request from its head (and `body`, once asked for): [`FULL`], [`ANSWER`] (then
-/// [`answer`] holds it, framed by `http::front::Answer::encode`), a constant answer's id, or
-/// minus the most bytes of body to read, or [`VERIFY`]. `head`: the request's head as one
-/// string (`Head::parse`).
+/// Decides a request from its head: [`FULL`], [`ANSWER`] (then [`answer`] holds it, framed by
+/// `http::front::Answer::encode`), a constant answer's id, or minus the most bytes of body to
+/// read (then [`front_body`] decides). `head`: the request's head as one string
+/// (`Head::parse`).
 #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
-pub fn front(env: &Env, head: &str, body: Option<Box<[u8]>>) -> i32 {
+pub fn front(env: &Env, head: &str) -> i32 {
     let head = Head::parse(head);
-    match crate::http::front::front(&head, crate::http::ready(env), body.as_deref()) {
+    match crate::http::front::front(&head, crate::http::ready(env), None) {
         Front::Answer(a) => {
             ANSWERED.with(|slot| *slot.borrow_mut() = a.encode());
             ANSWER
@@ -65,32 +58,38 @@ pub fn front(env: &Env, head: &str, body: Option<Box<[u8]>>) -> i32 {
         Front::Constant(c) => c as i32,
         Front::NeedsBody { declared: true } => BODY,
         Front::NeedsBody { declared: false } => -(crate::core::input::MAX_BODY_BYTES as i32),
-        Front::Full => FULL,
-        Front::Verify(input) => {
-            VERIFYING.with(|slot| *slot.borrow_mut() = Some(input));
-            VERIFY
-        }
+        // Never without a body: a verification is decided once the body is read.
+        Front::Full | Front::Verify(_) => FULL,
     }
 }
 
-/// The first step of a verification the front found well-formed (`http::verification`): its
-/// body, parsed by [`front`], is taken here, in the entry's synchronous turn, before any other
-/// request's `front` can run. Returns the step, encoded (`Step::encode`).
+/// Decides a request [`front`] asked the body of, with its bytes: `F` (the full path:
+/// `fetch_with_body`), or a step of the verification's own path (`http::verification::Step`,
+/// encoded): an answer, a constant answer's id, or, for a well-formed key, its first I/O (the
+/// body is parsed once, here, and never crosses again).
 #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
-pub fn verify_begin(env: &Env) -> String {
-    let input = VERIFYING.with(|slot| slot.borrow_mut().take());
-    let step = match (input, crate::http::config(env)) {
-        (Some(input), Ok(config)) => {
-            verification::begin(&config.key_prefix, &input, crate::storage::cached_index)
+pub fn front_body(env: &Env, head: &str, body: &[u8]) -> String {
+    let head = Head::parse(head);
+    let config = crate::http::ready(env);
+    let settings = config.as_ref().ok().copied();
+    let step = match (
+        crate::http::front::front(&head, config, Some(body)),
+        settings,
+    ) {
+        (Front::Answer(a), _) => Step::Answer(a.encode()),
+        (Front::Constant(c), _) => Step::Constant(c),
+        (Front::Verify(input), Some(settings)) => {
+            verification::begin(&settings.key_prefix, &input, crate::storage::cached_index)
         }
-        // Neither happens: the entry calls this only after `front` answered VERIFY, which it
-        // does only with a body parsed and the settings read.
-        _ => Step::Answer(Answer::problem(&ApiError::unavailable()).encode()),
+        _ => return FULL_PATH.to_owned(),
     };
     step.encode()
 }
 
-/// After the KV read a [`verify_begin`] step asked for (`entry`: its text, or none): the key
+/// What [`front_body`] answers when the full path must: the entry calls [`fetch_with_body`].
+const FULL_PATH: &str = "F";
+
+/// After the KV read a [`front_body`] step asked for (`entry`: its text, or none): the key
 /// object's name (its id), the entry kept in this isolate's cache; or the `invalid_key` answer
 /// (tag included).
 #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]

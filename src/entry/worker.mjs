@@ -9,8 +9,9 @@
 // once per isolate, or an answer framed as `status\nName: value…\n\nbody`), or asks for the
 // body's bytes, up to a bound it gives (and is called again with them), or says the full path
 // is needed: the asynchronous Rust handler, `fetch`, or `fetch_with_body` when the body was
-// read, or a verification with a well-formed key, whose steps Rust decides one synchronous call
-// at a time while this module makes their I/O (`verified`, below). `request.cf` is read only
+// read, or (`front_body`, once the body is read) a verification with a well-formed key, whose
+// steps Rust decides one synchronous call at a time while this module makes their I/O (`steps`,
+// below). `request.cf` is read only
 // for a verification of a key the index holds (its country goes to the key's object) and
 // otherwise in Rust only when a request needs the country (`Ctx::country`).
 //
@@ -35,9 +36,9 @@ import Generated, {
 
 const {
   front,
+  front_body: frontBody,
   answer,
   constant,
-  verify_begin,
   verify_indexed,
   verify_forget,
   verify_failed,
@@ -45,13 +46,12 @@ const {
   fetch_with_body: fullWithBody,
 } = Generated.prototype;
 // What `front` answers (src/entry.rs): the full path, an answer to take, a constant answer's id
-// (2 to 15), the body (its declared length is within the bound: read it at once), minus the
-// most bytes of body to read (no length declared: read one byte more at most, in one read), or a
-// verification to make (`verify_begin`, `verified` below).
+// (2 and up), the body (its declared length is within the bound: read it at once), or minus the
+// most bytes of body to read (no length declared: read one byte more at most, in one read); then
+// `front_body` decides with the bytes: the full path (`F`) or a step (`steps`, below).
 const FULL = 0;
 const ANSWER = 1;
 const BODY = -1;
-const VERIFY = 16;
 const state = globalThis.__worker_init_state;
 
 /** A framed answer from Rust (`status\nName: value…\n\nbody`) as a Response's parts. */
@@ -122,32 +122,37 @@ function giveBack(bytes) {
 const NO_CF = { value: undefined, configurable: true };
 
 /**
- * A verification with a well-formed key, its steps decided in Rust (`http::verification`,
- * each call synchronous) and its I/O made here: `verify_begin` (in the same turn as the `front`
- * that parsed the body) answers, or names the KV index entry to read (then `verify_indexed`
- * names the key's object, or answers), or the key's object; the object's `verify` answers the
- * framed answer itself (empty: no such key, then `verify_forget`). A step is one string: a tag
- * (`A`nswer, `C`onstant answer by id, read the `K`V index, call the `O`bject) and its fields,
- * one per line. Bindings as
- * in wrangler.toml (`storage::edge`). `request.cf` is read only here, for a key the index
- * holds: the country goes with the object's call, for the key's locations.
+ * The steps of a request whose body `front_body` read (src/entry.rs, `http::verification`): each
+ * one string, a tag and its fields, one per line: an answer (`A`, framed) or a constant answer's
+ * id (`C`), or, for a verification with a well-formed key, its I/O, decided in Rust one
+ * synchronous call at a time and made here: read the KV index entry (`K`, then `verify_indexed`
+ * names the key's object or answers) and call the key's object (`O`), whose `verify` answers the
+ * framed answer itself (empty: no such key, then `verify_forget`). Bindings as in wrangler.toml
+ * (`storage::edge`). `request.cf` is read only here, for a key the index holds: the country goes
+ * with the object's call, for the key's locations.
  */
-async function verified(request, env) {
-  let step = verify_begin(env);
+function steps(request, env, step) {
+  return step[0] === "K" || step[0] === "O" ? verified(request, env, step) : stepAnswer(step);
+}
+
+async function verified(request, env, step) {
   try {
-    if (step[0] !== "A") {
-      const [target, hash, call] = step.split("\n");
-      step = target[0] === "K" ? verify_indexed(hash, await env.KEY_INDEX.get(target.slice(1))) : target;
-      if (step[0] === "O") {
-        const objects = env.KEY_OBJECTS;
-        const object = objects.get(objects.idFromName(step.slice(1)));
-        step = (await object.verify(call, request.cf?.country)) || verify_forget(hash);
-      }
+    const [target, hash, call] = step.split("\n");
+    step = target[0] === "K" ? verify_indexed(hash, await env.KEY_INDEX.get(target.slice(1))) : target;
+    if (step[0] === "O") {
+      const objects = env.KEY_OBJECTS;
+      const object = objects.get(objects.idFromName(step.slice(1)));
+      step = (await object.verify(call, request.cf?.country)) || verify_forget(hash);
     }
   } catch (e) {
     if (e instanceof WebAssembly.RuntimeError) throw e;
     step = verify_failed(step, String(e));
   }
+  return stepAnswer(step);
+}
+
+/** An answer step: framed (`A`), or a constant answer's id (`C`). */
+function stepAnswer(step) {
   if (step[0] === "C") return respond(Number(step.slice(1)));
   const p = parts(step.slice(1));
   return new Response(p.body, p.init);
@@ -163,14 +168,13 @@ async function serve(request, env, ctx) {
     const h = request.headers;
     head += `\n${h.get("Content-Type") ?? ""}\n${h.get("Content-Length") ?? ""}`;
   }
-  let code = front(env, head, undefined);
+  const code = front(env, head);
   if (code < 0) {
     const bytes = await body(request, code);
-    code = front(env, head, bytes);
-    const answer = code === FULL ? fullWithBody(Object.defineProperty(request, "cf", NO_CF), env, bytes) : undefined;
+    const step = frontBody(env, head, bytes);
+    const answer = step === "F" ? fullWithBody(Object.defineProperty(request, "cf", NO_CF), env, bytes) : undefined;
     giveBack(bytes);
-    if (answer !== undefined) return answer;
-    if (code === VERIFY) return verified(request, env);
+    return answer ?? steps(request, env, step);
   }
   if (code === FULL) return full.call({ env, ctx }, Object.defineProperty(request, "cf", NO_CF));
   return respond(code);
