@@ -70,18 +70,11 @@ pub fn front(env: &Env, head: &str) -> i32 {
 #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
 pub fn front_body(env: &Env, head: &str, body: &[u8]) -> String {
     let head = Head::parse(head);
-    let config = crate::http::ready(env);
-    let settings = config.as_ref().ok().copied();
-    let step = match (
-        crate::http::front::front(&head, config, Some(body)),
-        settings,
-    ) {
-        (Front::Answer(a), _) => Step::Answer(a.encode()),
-        (Front::Constant(c), _) => Step::Constant(c),
-        (Front::Verify(input), Some(settings)) => {
-            verification::begin(&settings.key_prefix, &input, crate::storage::cached_index)
-        }
-        _ => return FULL_PATH.to_owned(),
+    let step = match crate::http::front::front(&head, crate::http::ready(env), Some(body)) {
+        Front::Answer(a) => Step::Answer(a.encode()),
+        Front::Constant(c) => Step::Constant(c),
+        Front::Verify(v) => verification::begin(&v.input, v.hash, crate::storage::cached_index),
+        Front::Full | Front::NeedsBody { .. } => return FULL_PATH.to_owned(),
     };
     step.encode()
 }

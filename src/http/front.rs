@@ -16,7 +16,7 @@ use super::problem::ApiError;
 use super::router::{route, Route, RouteError};
 use crate::core::config::Config;
 use crate::core::input::{is_json_media_type, parse_verify, VerifyRequest, MAX_BODY_BYTES};
-use crate::core::key::{Environment, PlainKey};
+use crate::core::key::{Environment, KeyHash, PlainKey};
 use crate::core::permission::PermissionSet;
 use crate::core::time::Timestamp;
 use serde::Serialize;
@@ -62,7 +62,14 @@ pub enum Front {
     /// path answers (`http::verification`: no route table, no `worker::Request`, the answer
     /// framed as [`Answer::encode`] frames it, by the key's object), from the body the front
     /// parsed (never parsed twice).
-    Verify(Box<VerifyRequest>),
+    Verify(Box<Verifying>),
+}
+
+/// A verify body with a well-formed key, and the key's hash (the key itself goes no further).
+#[derive(Debug, PartialEq)]
+pub struct Verifying {
+    pub input: VerifyRequest,
+    pub hash: KeyHash,
 }
 
 /// The answers the front gives that never change: their ids (the entry's cache's indices; 0
@@ -270,8 +277,9 @@ fn verify(head: &Head, config: Result<&Config, ApiError>, body: Option<&[u8]>) -
         Ok(i) => i,
         Err(e) => return answer_problem(&ApiError::input(e)),
     };
-    if PlainKey::parse(&config.key_prefix, &input.key).is_ok() {
-        return Front::Verify(Box::new(input));
+    if let Ok(key) = PlainKey::parse(&config.key_prefix, &input.key) {
+        let hash = key.hash();
+        return Front::Verify(Box::new(Verifying { input, hash }));
     }
     Front::Constant(Constant::MalformedKey)
 }
@@ -430,10 +438,11 @@ mod tests {
             &mut crate::core::random::FixedRandom(vec![7, 42], 0),
         );
         let body = format!(r#"{{"key":"{}"}}"#, key.expose_secret());
-        let Front::Verify(input) = decide(&h, Some(body.as_bytes())) else {
+        let Front::Verify(v) = decide(&h, Some(body.as_bytes())) else {
             panic!("a well-formed key goes to the verification's own path");
         };
-        assert_eq!(input.key, key.expose_secret());
+        assert_eq!(v.input.key, key.expose_secret());
+        assert_eq!(v.hash, key.hash());
     }
 
     #[test]

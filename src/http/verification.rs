@@ -24,9 +24,8 @@ use super::front::{Answer, Constant, Limit, Verification};
 use super::headers::rate_limit_headers;
 use super::problem::ApiError;
 use crate::core::access::{Denial, Requirement, Scope};
-use crate::core::config::KeyPrefix;
 use crate::core::input::VerifyRequest;
-use crate::core::key::{KeyHash, PlainKey};
+use crate::core::key::KeyHash;
 use crate::core::key_state::CheckResult;
 use crate::core::model::KeyRecord;
 use crate::core::ratelimit::LimitState;
@@ -174,21 +173,13 @@ pub fn requirement(input: &VerifyRequest) -> Requirement {
     }
 }
 
-/// The first step of a verification whose body the front parsed: `cached` looks the hash up in
-/// this isolate's index cache.
+/// The first step of a verification whose body the front parsed and whose key it found
+/// well-formed (`hash`): `cached` looks the hash up in this isolate's index cache.
 pub fn begin(
-    prefix: &KeyPrefix,
     input: &VerifyRequest,
+    hash: KeyHash,
     cached: impl FnOnce(&KeyHash) -> Option<IndexEntry>,
 ) -> Step {
-    let Ok(key) = PlainKey::parse(prefix, &input.key) else {
-        return Step::Answer(
-            Verdict::Refused("malformed_key")
-                .answer(Timestamp::from_millis(0))
-                .encode(),
-        );
-    };
-    let hash = key.hash();
     let check = KeyCall::Check {
         hash,
         requirement: requirement(input),

@@ -1,7 +1,9 @@
 use super::*;
+use crate::core::config::KeyPrefix;
 use crate::core::fixtures::{at, hash, need, record, NOW};
 use crate::core::ids::{new_id, IdKind, KeyId, TeamId};
 use crate::core::key::Environment;
+use crate::core::key::PlainKey;
 use crate::core::key_state::KeyState;
 use crate::core::random::FixedRandom;
 use crate::http::front::{Constant, Front};
@@ -53,7 +55,7 @@ fn has(headers: &[(String, String)], name: &str) -> bool {
 fn a_cached_key_goes_to_its_object_with_the_check_of_the_body() {
     let key = key();
     let e = entry();
-    let step = begin(&KeyPrefix::default(), &input(&key), |h| {
+    let step = begin(&input(&key), key.hash(), |h| {
         assert_eq!(*h, key.hash());
         Some(e.clone())
     });
@@ -92,7 +94,7 @@ fn a_cached_key_goes_to_its_object_with_the_check_of_the_body() {
 #[test]
 fn an_uncached_key_reads_the_index_first() {
     let key = key();
-    let step = begin(&KeyPrefix::default(), &input(&key), |_| None);
+    let step = begin(&input(&key), key.hash(), |_| None);
     let Step::Index { name, hash, .. } = &step else {
         panic!("expected the index read, got {step:?}");
     };
