@@ -83,8 +83,8 @@ pub fn front_body(env: &Env, head: &str, body: &[u8]) -> String {
 const FULL_PATH: &str = "F";
 
 /// After the KV read a [`front_body`] step asked for (`entry`: its text, or none): the key
-/// object's name (its id), the entry kept in this isolate's cache; or the `invalid_key` answer
-/// (tag included).
+/// object's name (`O{key id}`), the entry kept in this isolate's cache; or the `invalid_key`
+/// answer, a constant (`C7`).
 #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
 pub fn verify_indexed(hash: &str, entry: Option<String>) -> String {
     match (
@@ -93,7 +93,7 @@ pub fn verify_indexed(hash: &str, entry: Option<String>) -> String {
     ) {
         (Some(hash), Ok(entry)) => {
             crate::storage::remember_index(&hash, &entry);
-            format!("O{}", entry.key_id)
+            format!("{}{}", verification::OBJECT, entry.key_id)
         }
         (_, Err(answer)) => answer,
         (None, Ok(_)) => verification::unknown(),
@@ -115,7 +115,7 @@ pub fn verify_forget(hash: &str) -> String {
 /// name (the key's hash), and answered as the full path answers a storage failure (`503`).
 #[wasm_bindgen(wasm_bindgen = ::worker::wasm_bindgen)]
 pub fn verify_failed(step: &str, error: &str) -> String {
-    let what = match step.strip_prefix('O') {
+    let what = match step.strip_prefix(verification::OBJECT) {
         Some(key_id) => format!("object {key_id}"),
         None => "the KV index".to_owned(),
     };

@@ -48,8 +48,8 @@ fn sha256(path: &Path) -> String {
 }
 
 /// The names a module exports, from its `export` statements (the entry and the bundle are
-/// both plain ES modules: `export const X`, `export default`, `export { a as b, … }` over one
-/// line or several).
+/// both plain ES modules: `export const X`, `export class X`, `export default`,
+/// `export { a as b, … }` over one line or several).
 fn exports(source: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for line in source.lines().map(str::trim) {

@@ -3,11 +3,11 @@
 //
 // It decides nothing (docs/architecture.md, "The entry"; STYLE.md item 13): it moves strings and
 // bytes across the wasm boundary once each way. Each request's method, URL, Content-Type and
-// Content-Length go, as one string, to Rust's synchronous `front` (src/entry.rs,
-// src/http/front.rs), which
+// Content-Length (not read for a GET or HEAD) go, as one string, to Rust's synchronous `front`
+// (src/entry.rs, src/http/front.rs), which
 // answers everything that needs no storage at once (a constant answer by id, framed by Rust
 // once per isolate, or an answer framed as `status\nName: value…\n\nbody`), or asks for the
-// body's bytes, up to a bound it gives (and is called again with them), or says the full path
+// body's bytes, up to a bound it gives (then `front_body` decides with them), or says the full path
 // is needed: the asynchronous Rust handler, `fetch`, or `fetch_with_body` when the body was
 // read, or (`front_body`, once the body is read) a verification with a well-formed key, whose
 // steps Rust decides one synchronous call at a time while this module makes their I/O (`steps`,

@@ -1,7 +1,8 @@
 //! The front: every answer keygate gives without storage, decided in one synchronous call.
 //!
 //! The entry module (src/entry/worker.mjs) hands each request's method, path, `Content-Type`
-//! and `Content-Length` (and, when asked, the body's bytes) to [`front`] once, and gets back
+//! and `Content-Length` (not read for a `GET` or `HEAD`: no route of theirs reads a body) to
+//! [`front`] once, and then, when asked, the body's bytes (`front_body`), and gets back
 //! either the whole answer, framed by [`Answer::encode`], or a word that the request needs more:
 //! its body ([`Front::NeedsBody`]) or the full, asynchronous path ([`Front::Full`]: storage).
 //! Answered here: `/healthz`, `404`/`405` for every path, and for `POST /v1/verify` a `413` by
@@ -52,11 +53,11 @@ pub enum Front {
     /// An answer that never changes while the isolate lives (its id): the entry frames it once
     /// ([`Constant::answer`]) and makes each response from that.
     Constant(Constant),
-    /// `POST /v1/verify`: ask again with the body: all of it when its declared length is
+    /// `POST /v1/verify`: ask again with the body (`front_body`): all of it when its declared length is
     /// within [`MAX_BODY_BYTES`], otherwise at most that and one byte more, if there is more
     /// (then the answer is `413`).
     NeedsBody { declared: bool },
-    /// Storage is needed (or a body without a declared length): the full path answers.
+    /// Storage is needed (or the settings or bindings are missing): the full path answers.
     Full,
     /// `POST /v1/verify` with a well-formed key and its body read: the verification's own
     /// path answers (`http::verification`: no route table, no `worker::Request`, the answer
@@ -207,8 +208,9 @@ pub struct Head<'a> {
 impl<'a> Head<'a> {
     /// The head as the entry sends it, one string (one copy into wasm, not four):
     /// `{method}\n{url}\n{Content-Type}\n{Content-Length}`, an absent header empty (the front
-    /// reads an empty one as absent: no media type, no declared length). None of the four can
-    /// hold a newline (HTTP's framing and the URL parser remove them).
+    /// reads an empty one as absent: no media type, no declared length); for a `GET` or `HEAD`
+    /// only `{method}\n{url}`. None of the four can hold a newline (HTTP's framing and the URL
+    /// parser remove them).
     pub fn parse(head: &'a str) -> Head<'a> {
         let mut parts = head.splitn(4, '\n');
         let mut next = || parts.next().unwrap_or_default();

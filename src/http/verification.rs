@@ -122,6 +122,12 @@ impl Verdict {
 
 /// The tag of an answer ([`Step::Answer`]), then the framed answer (`Answer::encode`).
 pub const ANSWER: char = 'A';
+/// The tag of a constant answer ([`Step::Constant`]), then its id.
+pub const CONSTANT: char = 'C';
+/// The tag of a KV read ([`Step::Index`]).
+pub const INDEX: char = 'K';
+/// The tag of the key object's call ([`Step::Object`]), then its id.
+pub const OBJECT: char = 'O';
 
 /// One step of the verification's own path, for the entry to take.
 #[derive(Debug, PartialEq, Eq)]
@@ -150,10 +156,12 @@ impl Step {
     pub fn encode(&self) -> String {
         match self {
             Step::Answer(framed) => format!("{ANSWER}{framed}"),
-            Step::Constant(c) => format!("C{}", *c as u32),
-            Step::Index { name, hash, call } => format!("K{name}\n{}\n{call}", hash.to_hex()),
+            Step::Constant(c) => format!("{CONSTANT}{}", *c as u32),
+            Step::Index { name, hash, call } => {
+                format!("{INDEX}{name}\n{}\n{call}", hash.to_hex())
+            }
             Step::Object { key_id, hash, call } => {
-                format!("O{key_id}\n{}\n{call}", hash.to_hex())
+                format!("{OBJECT}{key_id}\n{}\n{call}", hash.to_hex())
             }
         }
     }

@@ -110,9 +110,14 @@ fn a_key_the_index_does_not_hold_is_invalid() {
     let e = entry();
     assert_eq!(indexed(Some(&e.encode())), Ok(e));
     assert_eq!(unknown(), format!("C{}", Constant::InvalidKey as u32));
+    // The constant is the full path's answer, whole.
+    assert_eq!(
+        Constant::InvalidKey.answer(),
+        Verdict::Refused("invalid_key").answer(Timestamp::from_millis(0))
+    );
+    let answer = Step::Answer(Constant::InvalidKey.answer().encode()).encode();
     for text in [None, Some(""), Some("nonsense"), Some("key_1/")] {
         assert_eq!(indexed(text).unwrap_err(), unknown());
-        let answer = Step::Answer(Constant::InvalidKey.answer().encode()).encode();
         let (status, headers, body) = unframe(&answer);
         assert_eq!(status, 200);
         assert!(body.starts_with(r#"{"valid":false,"code":"invalid_key","#));

@@ -84,8 +84,9 @@ impl KeyObject {
     async fn write(&self, w: Writes) -> Result<()> {
         if w.erase {
             // Events held and not handed over yet (a disable just before the delete, whose
-            // alarm has not run) outlive the erase: an event is never lost. The delete's own
-            // event is added to them after, so they are sent in order.
+            // alarm has not run) outlive the erase: no event is lost (unless they cannot be
+            // read, which is logged). The delete's own event is added to them after, so they
+            // are sent in order.
             let held = parts::get::<EventOutbox>(&self.sql()?, EVENTS).unwrap_or_else(|e| {
                 console_error!("held events unreadable, not kept through the delete: {e}");
                 None
