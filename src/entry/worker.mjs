@@ -192,26 +192,28 @@ export default {
   },
 };
 
+/** Each object's generated instance, by the object (kept out of the instance: RPC callers see
+ * only the class's methods). */
+const inner = new WeakMap();
+
 /** The generated class `Generated`, as a class the runtime offers RPC to. */
 function rpcCapable(Generated) {
   return class extends DurableObject {
-    #inner;
-
     constructor(ctx, env) {
       super(ctx, env);
-      this.#inner = new Generated(ctx, env);
+      inner.set(this, new Generated(ctx, env));
     }
 
     fetch(request) {
-      return this.#inner.fetch(request);
+      return inner.get(this).fetch(request);
     }
 
     alarm() {
-      return this.#inner.alarm();
+      return inner.get(this).alarm();
     }
 
     call(json) {
-      return this.#inner.call(json);
+      return inner.get(this).call(json);
     }
   };
 }
@@ -221,28 +223,15 @@ function rpcCapable(Generated) {
  * when the object can (`callNow`, `verifyNow`: a loaded key; `undefined` otherwise, and the
  * asynchronous method answers). `verify` is the verification's own path (`verified` above).
  */
-export class KeyObject extends DurableObject {
-  #inner;
-
-  constructor(ctx, env) {
-    super(ctx, env);
-    this.#inner = new GeneratedKeyObject(ctx, env);
-  }
-
-  fetch(request) {
-    return this.#inner.fetch(request);
-  }
-
-  alarm() {
-    return this.#inner.alarm();
-  }
-
+export class KeyObject extends rpcCapable(GeneratedKeyObject) {
   call(json) {
-    return this.#inner.callNow(json) ?? this.#inner.call(json);
+    const o = inner.get(this);
+    return o.callNow(json) ?? o.call(json);
   }
 
   verify(call, country) {
-    return this.#inner.verifyNow(call, country) ?? this.#inner.verify(call, country);
+    const o = inner.get(this);
+    return o.verifyNow(call, country) ?? o.verify(call, country);
   }
 }
 
