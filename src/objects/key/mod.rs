@@ -42,8 +42,7 @@ use serde::de::DeserializeOwned;
 use std::cell::{Cell, RefCell};
 use worker::wasm_bindgen::prelude::wasm_bindgen;
 use worker::{
-    console_error, durable_object, Date, DurableObject, Env, Request, Response, Result, SqlStorage,
-    State,
+    console_error, durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State,
 };
 
 #[durable_object]
@@ -59,7 +58,9 @@ pub struct KeyObject {
 }
 
 fn now() -> Timestamp {
-    Timestamp::from_millis(Date::now().as_millis() as i64)
+    // `Date.now()`, not `new Date()` (`worker::Date::now`): no object made per call, on the
+    // verification's path (measured ~1.5 % of a valid verification's samples).
+    Timestamp::from_millis(worker::js_sys::Date::now() as i64)
 }
 
 impl KeyObject {
