@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,3 +57,12 @@ def admin(server: Server) -> Iterator[Keygate]:
         created = operator.teams.create(name=f"py-client {uuid.uuid4().hex[:8]}")
     with Keygate(server.base_url, token=created["api_key"]["key"]) as kg:
         yield kg
+
+
+def in_one_minute() -> None:
+    """Waits, when the UTC minute has less than 5 s left, until the next one begins: a test that
+    spends a per-minute limit must not straddle the window's boundary (keygate's windows are
+    aligned to the clock, so a request in the next minute is rightly admitted again)."""
+    left = 60.0 - (time.time() % 60.0)
+    if left < 5.0:
+        time.sleep(left + 0.05)

@@ -9,7 +9,7 @@ import pytest
 
 from keygate import Keygate, KeygateError
 
-from .conftest import Server
+from .conftest import Server, in_one_minute
 
 
 def next_year() -> str:
@@ -76,6 +76,7 @@ def test_problems_carry_status_code_title_detail(server: Server, admin: Keygate)
 
 
 def test_rate_limited_key_raises_429_with_retry_after(admin: Keygate, server: Server) -> None:
+    in_one_minute()
     key = admin.keys.create(name="slow", permissions=[], rate_limit={"per_minute": 1})
     with Keygate(server.base_url, token=key["key"]) as slow:
         assert slow.keys.current()["id"] == key["id"]

@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import { Hono } from "hono";
 import { createKeygate, createVerifier } from "../dist/index.js";
 import { keygate } from "../dist/hono.js";
-import { newTeam, startKeygate } from "./keygate.mjs";
+import { inOneMinute, newTeam, startKeygate } from "./keygate.mjs";
 
 let server, kg, app, teamId;
 before(async () => {
@@ -80,6 +80,7 @@ test("403 when the key lacks the route's permission", async () => {
 });
 
 test("429 with Retry-After once the key's limit is spent", async () => {
+  await inOneMinute();
   const key = await kg.keys.create({ name: "slow", permissions: ["tasks:read"], rate_limit: { per_minute: 2 } });
   const auth = { Authorization: `Bearer ${key.key}` };
   assert.equal((await get("/tasks/mine", auth)).status, 200);

@@ -30,3 +30,13 @@ export async function newTeam(server, name) {
   const created = await operator.teams.create({ name });
   return { team: created.team, adminKey: created.api_key.key };
 }
+
+/**
+ * Waits, when the UTC minute has less than 5 s left, until the next one begins: a test that spends
+ * a per-minute limit must not straddle the window's boundary (keygate's windows are aligned to the
+ * clock, so a request in the next minute is rightly admitted again).
+ */
+export async function inOneMinute() {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < 5_000) await new Promise((resolve) => setTimeout(resolve, left + 50));
+}

@@ -10,7 +10,7 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createKeygate } from "../dist/index.js";
-import { newTeam } from "./keygate.mjs";
+import { inOneMinute, newTeam } from "./keygate.mjs";
 
 const pkg = fileURLToPath(new URL("..", import.meta.url));
 const root = path.join(pkg, "../..");
@@ -76,6 +76,7 @@ test("through the binding: 401, 403 and 429 as problem+json", async () => {
   const forbidden = await get({ "X-API-Key": writer.key });
   assert.equal(forbidden.status, 403);
   assert.equal((await forbidden.json()).code, "insufficient_permissions");
+  await inOneMinute();
   const slow = await kg.keys.create({ name: "worker slow", permissions: ["tasks:read"], rate_limit: { per_minute: 1 } });
   assert.equal((await get({ "X-API-Key": slow.key })).status, 200);
   const limited = await get({ "X-API-Key": slow.key });
