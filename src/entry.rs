@@ -91,12 +91,11 @@ pub fn verify_indexed(hash: &str, entry: Option<String>) -> String {
         KeyHash::from_hex(hash),
         verification::indexed(entry.as_deref()),
     ) {
-        (Some(hash), Ok(entry)) => {
+        (Some(hash), Some(entry)) => {
             crate::storage::remember_index(&hash, &entry);
             format!("{}{}", verification::OBJECT, entry.key_id)
         }
-        (_, Err(answer)) => answer,
-        (None, Ok(_)) => verification::unknown(),
+        _ => verification::unknown(),
     }
 }
 
@@ -135,7 +134,8 @@ pub fn constant(id: u32) -> String {
     Constant::from_id(id).map_or_else(String::new, |c| c.answer().encode())
 }
 
-/// The full path, for a request whose body [`front`] has read (its bytes).
+/// The full path, for a request whose body the entry has read (its bytes) and [`front_body`]
+/// sent there.
 #[wasm_bindgen(
     wasm_bindgen = ::worker::wasm_bindgen,
     wasm_bindgen_futures = ::worker::wasm_bindgen_futures,

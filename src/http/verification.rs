@@ -210,10 +210,10 @@ pub fn begin(
     }
 }
 
-/// After the KV read of [`Step::Index`]: the entry decoded (to be kept in the isolate's cache)
-/// and the key's object to call, or the `invalid_key` answer for a key the index does not hold.
-pub fn indexed(text: Option<&str>) -> Result<IndexEntry, String> {
-    text.and_then(IndexEntry::decode).ok_or_else(unknown)
+/// After the KV read of [`Step::Index`]: the entry decoded (to be kept in the isolate's cache,
+/// and its key's object called), or none for a key the index does not hold ([`unknown`]).
+pub fn indexed(text: Option<&str>) -> Option<IndexEntry> {
+    text.and_then(IndexEntry::decode)
 }
 
 /// The answer for a key nobody holds (as [`Step::encode`] writes it): a constant, framed by

@@ -255,7 +255,7 @@ impl Backend for Stores {
     }
 
     async fn index_delete(&self, hash: &KeyHash) -> StoreResult<()> {
-        INDEX_CACHE.with(|c| c.borrow_mut().remove(hash));
+        forget_index(hash);
         self.kv.delete(&index_name(hash)).await?;
         Ok(())
     }

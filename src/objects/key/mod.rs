@@ -19,21 +19,21 @@
 //! finds them done (they are idempotent) and only clears the outbox.
 //!
 //! What to write, hold, send and schedule after a call or at the alarm is decided in
-//! `core::key_plan`; this file loads, calls, persists and sends (the parts: `parts.rs`).
+//! `core::key_plan`; this file loads, calls, persists and sends (the parts: `parts.rs`; the
+//! events held and the outbox: `follow_ups.rs`; the RPC methods: `rpc.rs`).
 
+mod follow_ups;
 mod parts;
 mod rpc;
 
-use crate::core::events::Event;
 use crate::core::ids::TeamId;
-use crate::core::key_plan::{after_call, after_hand_over, at_alarm, next_alarm, AfterCall, Writes};
+use crate::core::key_plan::{after_call, at_alarm, next_alarm, AfterCall, Writes};
 use crate::core::key_state::{CountersPart, KeyState, RecordPart};
 use crate::core::monitoring::Report;
-use crate::core::sync::{EventOutbox, Outbox, Pending};
+use crate::core::sync::EventOutbox;
 use crate::core::time::Timestamp;
-use crate::storage::events_protocol::{RecordEvents, ReportUsage};
+use crate::storage::events_protocol::ReportUsage;
 use crate::storage::key_protocol::{key_dispatch, key_dispatch_with_events, KeyCall, KeyReply};
-use crate::storage::service::{forget_key, relist};
 use crate::storage::team_protocol::TouchKey;
 use crate::storage::Backend;
 use crate::storage::Stores;
@@ -255,48 +255,6 @@ impl KeyObject {
         });
     }
 
-    /// Adds events to those held for the team's events object (a synchronous write).
-    fn hold_events(&self, team_id: TeamId, events: Vec<Event>) -> Result<()> {
-        let sql = self.sql()?;
-        let mut held =
-            parts::get::<EventOutbox>(&sql, EVENTS)?.unwrap_or_else(|| EventOutbox::new(team_id));
-        held.add(events);
-        parts::put(&sql, EVENTS, &held)
-    }
-
-    /// Hands the held events to the team's events object. Returns the delay before trying again, if
-    /// that failed.
-    async fn hand_over_events(&self, stores: &Stores, now: Timestamp) -> Result<Option<i64>> {
-        let Some(held) = parts::get::<EventOutbox>(&self.sql()?, EVENTS)? else {
-            return Ok(None);
-        };
-        let ids: Vec<String> = held.events.iter().map(|e| e.id.clone()).collect();
-        let call = RecordEvents {
-            events: held.events,
-            now,
-        };
-        let outcome = stores.events(&held.team_id, call).await;
-        // Read again: a change may have added events while the call was out.
-        let sql = self.sql()?;
-        let mut held = parts::get::<EventOutbox>(&sql, EVENTS)?
-            .unwrap_or_else(|| EventOutbox::new(held.team_id));
-        let retry = after_hand_over(&mut held, &ids, outcome.is_ok());
-        if let (Err(e), Some(delay)) = (outcome, retry) {
-            console_error!(
-                "handing events to the team failed {} time(s), next try in {} s: {}",
-                held.failures,
-                delay / 1000,
-                e.0
-            );
-        }
-        if held.events.is_empty() {
-            parts::delete(&sql, EVENTS)?;
-        } else {
-            parts::put(&sql, EVENTS, &held)?;
-        }
-        Ok(retry)
-    }
-
     /// The idle policy's day (a real day unless the deployment's `IDLE_DAY_MS`, for tests,
     /// shortens it), given to the state the object holds.
     fn set_idle_day(&self) {
@@ -381,70 +339,5 @@ impl DurableObject for KeyObject {
             super::alarm_within(&self.state.storage(), delay, running).await?;
         }
         Response::ok("done")
-    }
-}
-
-impl KeyObject {
-    /// Brings the listing (and, for a deleted key, the index) up to date. Returns the delay
-    /// before trying again, doubling up to an hour, if that failed.
-    async fn run_outbox(&self, stores: &Stores) -> Result<Option<i64>> {
-        let sql = self.sql()?;
-        let Some(mut outbox) = self.part::<Outbox>(&sql, OUTBOX).await? else {
-            return Ok(None);
-        };
-        let revision = || {
-            self.slot
-                .borrow()
-                .as_ref()
-                .and_then(|s| s.as_ref().map(|s| s.revision))
-        };
-        let ran_at = revision();
-        let failed = match &outbox.pending {
-            Pending::Relist => {
-                let current = self
-                    .slot
-                    .borrow()
-                    .as_ref()
-                    .and_then(|s| s.as_ref().map(|s| (s.record.clone(), s.revision)));
-                match current {
-                    Some((record, revision)) => relist(stores, &record, revision).await.err(),
-                    None => None,
-                }
-            }
-            Pending::Remove {
-                team_id,
-                key_id,
-                hash,
-            } => forget_key(stores, team_id, key_id, hash)
-                .await
-                .into_iter()
-                .next(),
-        };
-        let sql = self.sql()?;
-        // A call while this one was out may have written a newer follow-up (a delete just after
-        // a disable) or changed the record again: that one is kept, and run at once.
-        let written = parts::get::<Outbox>(&sql, OUTBOX)?;
-        if written.is_some_and(|w| w.pending != outbox.pending) || revision() != ran_at {
-            return Ok(Some(0));
-        }
-        match failed {
-            None => {
-                parts::delete(&sql, OUTBOX)?;
-                // An outbox written before the table (key-value API) is done too.
-                self.state.storage().delete(OUTBOX).await?;
-                Ok(None)
-            }
-            Some(e) => {
-                let delay = outbox.failed();
-                console_error!(
-                    "key follow-up failed {} time(s), next try in {} s: {}",
-                    outbox.failures,
-                    delay / 1000,
-                    e.0
-                );
-                parts::put(&sql, OUTBOX, &outbox)?;
-                Ok(Some(delay))
-            }
-        }
     }
 }
